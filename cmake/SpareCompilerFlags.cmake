@@ -1,0 +1,25 @@
+# Flags as INTERFACE targets: a target opts in by linking them.
+
+# Warnings for all of Spare's own code. Designated initializers leave the
+# other members at their defaults on purpose, which GCC 12 warns about.
+add_library(spare_warnings INTERFACE)
+add_library(spare::warnings ALIAS spare_warnings)
+target_compile_options(spare_warnings INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
+                                -Wno-missing-field-initializers>
+  $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>)
+
+# Deterministic arithmetic: no contraction of a*b+c into an FMA, so every
+# build and every backend rounds the same way (DESIGN.md, Determinism).
+add_library(spare_deterministic_fp INTERFACE)
+add_library(spare::deterministic_fp ALIAS spare_deterministic_fp)
+target_compile_options(spare_deterministic_fp INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off -fno-fast-math>
+  $<$<COMPILE_LANGUAGE:CUDA>:--fmad=false>)
+
+# Sanitizers apply to the whole build: an instrumented library linked into an
+# uninstrumented program hides nothing but breaks the runtime's assumptions.
+if(SPARE_SANITIZE)
+  add_compile_options(-fsanitize=${SPARE_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${SPARE_SANITIZE})
+endif()

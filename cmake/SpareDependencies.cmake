@@ -1,0 +1,18 @@
+# Third-party libraries, all from Debian 12 packages (see tools/setup.sh).
+find_package(MPI REQUIRED COMPONENTS C)
+set(HDF5_PREFER_PARALLEL ON)
+find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+
+if(SPARE_WITH_CUDA)
+  enable_language(CUDA)
+  find_package(CUDAToolkit REQUIRED)
+endif()
+
+# Spare uses MPI's C API only; keep Open MPI's deprecated C++ bindings out.
+set_property(TARGET MPI::MPI_C APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS
+             OMPI_SKIP_MPICXX MPICH_SKIP_MPICXX)

@@ -1,0 +1,17 @@
+// Durable file updates: a reader sees the old contents or the new, never a
+// mix, and after a power cut the new contents are on disk or not at all.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace spare {
+
+/// Writes a temporary file beside `path`, fsyncs it, renames it over `path`
+/// and fsyncs the directory.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+
+void fsync_file(const std::filesystem::path& path);
+void fsync_directory(const std::filesystem::path& path);
+
+}  // namespace spare

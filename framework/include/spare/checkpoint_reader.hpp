@@ -1,0 +1,55 @@
+// Reading one checkpoint without MPI: verification, N-to-M region reads and
+// streaming for merges. Every read of a whole block checks its digest.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <vector>
+
+#include "spare/box.hpp"
+#include "spare/checkpoint_manifest.hpp"
+
+namespace spare {
+
+/// How a destination buffer maps to global indices: C order over `extents`,
+/// whose first element is the point at global index `origin`.
+struct MemoryLayout {
+  std::vector<Index> extents;
+  std::vector<Index> origin;
+};
+
+class CheckpointReader {
+ public:
+  /// Reads the manifest and checks coverage and that every shard exists with
+  /// its recorded size. Throws CheckpointError naming what is wrong.
+  explicit CheckpointReader(std::filesystem::path dir);
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const Manifest& manifest() const { return manifest_; }
+
+  /// Reads `block` of `shard` in slabs and checks its digest; throws
+  /// CheckpointError naming the checkpoint, shard and dataset.
+  void verify_block(const ShardRecord& shard, const BlockRecord& block) const;
+  void verify_all() const;
+
+  /// Hands the block's data to `sink` slab by slab (each slab a box of whole
+  /// rows, in order), then checks the digest of all of it.
+  void stream_block(const ShardRecord& shard, const BlockRecord& block,
+                    const std::function<void(const Box&, const void*)>& sink) const;
+
+  /// Reads `region` (global indices, inside the block) into `destination`.
+  /// No digest check: the block was verified as a whole beforehand.
+  void read_region(const ShardRecord& shard, const BlockRecord& block, const Box& region,
+                   void* destination, const MemoryLayout& layout) const;
+
+  /// Bytes per slab in stream_block and verify_block.
+  static constexpr std::size_t kSlabBytes = 16u << 20;
+
+ private:
+  std::filesystem::path dir_;
+  Manifest manifest_;
+};
+
+}  // namespace spare

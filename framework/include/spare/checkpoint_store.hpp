@@ -1,0 +1,57 @@
+// Writing and restoring checkpoints, collectively over a communicator.
+// Each rank writes its blocks as a shard; rank 0 commits the manifest.
+// Restore is N-to-M: any rank count reads any checkpoint, verified first.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+#include "spare/checkpoint_manifest.hpp"
+#include "spare/events.hpp"
+#include "spare/mpi.hpp"
+#include "spare/state.hpp"
+
+namespace spare {
+
+struct CheckpointWriteStats {
+  std::int64_t step = 0;
+  std::uint64_t bytes = 0;  // data bytes of all shards
+  double seconds = 0.0;     // from the first shard byte to the committed manifest
+  std::filesystem::path dir;
+};
+
+struct RestoredCheckpoint {
+  std::int64_t step = 0;
+  double time = 0.0;
+  std::filesystem::path dir;
+};
+
+class CheckpointStore {
+ public:
+  /// `keep`: how many complete checkpoints to keep; older ones are removed.
+  CheckpointStore(std::filesystem::path root, const mpi::Comm& comm, std::int64_t keep,
+                  const EventSink& events);
+
+  /// Collective. Writes `state` at `run.step`; returns once the manifest is committed.
+  CheckpointWriteStats write(const State& state, const RunDescription& run);
+
+  /// Collective. Restores the newest checkpoint that verifies into `state`.
+  /// A checkpoint that fails verification is reported, quarantined, and the
+  /// one before it is tried. Returns nothing if there is none to restore.
+  /// Throws CheckpointError if the checkpoints belong to another job.
+  std::optional<RestoredCheckpoint> restore_latest(State& state, const RunDescription& wanted);
+
+ private:
+  /// Collective: "" on success, else why the checkpoint is unusable.
+  std::string try_restore(const std::filesystem::path& dir, State& state,
+                          const RunDescription& wanted, RunDescription& found);
+  void remove_old_checkpoints(std::int64_t newest_step) const;
+
+  std::filesystem::path root_;
+  const mpi::Comm& comm_;
+  std::int64_t keep_;
+  const EventSink& events_;
+};
+
+}  // namespace spare

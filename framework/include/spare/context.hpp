@@ -1,0 +1,53 @@
+// What a kernel may ask of the framework while it runs: where it is in the
+// run, halo exchange and reductions. Kernels never call MPI themselves, so
+// the framework can count, checkpoint and replace what crosses ranks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "spare/field.hpp"
+
+namespace spare {
+
+namespace mpi {
+class Comm;
+}
+
+class Context {
+ public:
+  explicit Context(const mpi::Comm& comm);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  int rank() const;
+  int nranks() const;
+  /// Steps completed so far, and the simulated time they reached.
+  std::int64_t step() const { return step_; }
+  double time() const { return time_; }
+
+  /// Fills `field`'s halo with its neighbours' interior values. Halo points
+  /// beyond the global domain are left to the kernel's boundary condition.
+  void exchange_halo(FieldBase& field);
+
+  /// Reductions over all ranks; max, min and integer sums are exact, so the
+  /// result does not depend on the rank count.
+  double max(double local) const;
+  double min(double local) const;
+  std::int64_t sum(std::int64_t local) const;
+
+  /// Set by the step loop; kernels read them.
+  void set_clock(std::int64_t step, double time) {
+    step_ = step;
+    time_ = time;
+  }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::int64_t step_ = 0;
+  double time_ = 0.0;
+};
+
+}  // namespace spare

@@ -1,0 +1,42 @@
+// A global structured grid and this rank's block of it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "spare/box.hpp"
+#include "spare/decomposition.hpp"
+
+namespace spare {
+
+/// What a grid is in physical terms; written with every dataset on it so
+/// results can be read without the job file.
+struct GridSpec {
+  std::vector<Index> shape;        // points per axis, slowest-varying first (C order)
+  std::vector<double> origin;      // coordinate of point 0 on each axis
+  std::vector<double> spacing;     // distance between neighbouring points on each axis
+  std::vector<std::string> axes;   // axis names, e.g. {"y", "x"}
+};
+
+class Grid {
+ public:
+  /// Decomposes the grid over `nranks`; `halo` cells surround each block.
+  Grid(GridSpec spec, Index halo, int rank, int nranks);
+
+  const GridSpec& spec() const { return spec_; }
+  int ndim() const { return static_cast<int>(spec_.shape.size()); }
+  Index halo() const { return halo_; }
+  const Decomposition& decomposition() const { return decomposition_; }
+  int rank() const { return rank_; }
+  /// This rank's interior block in global indices.
+  const Box& local() const { return local_; }
+
+ private:
+  GridSpec spec_;
+  Index halo_;
+  Decomposition decomposition_;
+  int rank_;
+  Box local_;
+};
+
+}  // namespace spare

@@ -1,0 +1,51 @@
+// A job file: Boost.Program_options config syntax (`key = value`, `[section]`)
+// read into a validated JobSpec. Every error names the file (or the --set
+// override), the key and what was expected.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <istream>
+#include <string>
+#include <vector>
+
+#include "spare/kernel_registry.hpp"
+#include "spare/params.hpp"
+
+namespace spare {
+
+struct CheckpointPolicy {
+  std::int64_t interval_steps = 0;  // 0: not by step count
+  double interval_seconds = 0;      // 0: not by wall time
+  std::int64_t keep = 2;            // complete checkpoints kept on disk
+};
+
+struct JobSpec {
+  std::string source;  // the file it was read from, for messages
+  std::string name;
+  std::string kernel;
+  std::int64_t steps = 0;
+  std::int64_t ranks = 0;  // 0: every core of this machine
+  std::filesystem::path output;
+  double progress_interval = 1.0;  // seconds between progress reports
+  CheckpointPolicy checkpoint;
+  ParamSet params;  // the kernel's parameters, defaults filled in
+
+  /// The job as run, every key with its value: written next to the results,
+  /// and read back to the same JobSpec.
+  std::string to_ini() const;
+};
+
+/// Reads and validates a job. `overrides` are "section.key=value" strings
+/// (`spare run --set`), applied over the file and validated the same way.
+JobSpec load_job_spec(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                      const KernelRegistry& registry);
+/// The same from a stream; `source` names it in messages.
+JobSpec parse_job_spec(std::istream& in, const std::string& source,
+                       const std::vector<std::string>& overrides, const KernelRegistry& registry);
+
+/// The framework's own keys: [job] and [checkpoint].
+const std::vector<ParamSpec>& job_section_params();
+const std::vector<ParamSpec>& checkpoint_section_params();
+
+}  // namespace spare

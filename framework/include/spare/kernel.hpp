@@ -1,0 +1,57 @@
+// The kernel API. A kernel declares its state as global datasets, sets the
+// initial values of its block, and steps; the framework decomposes, exchanges
+// halos, reduces, checkpoints and restores. See README.md, "Writing a kernel".
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "spare/context.hpp"
+#include "spare/params.hpp"
+#include "spare/state.hpp"
+
+namespace spare {
+
+/// A named number a kernel reports with progress, e.g. the maximum temperature.
+struct Diagnostic {
+  std::string name;
+  double value;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+
+  /// Declares grids, fields and scalars. Called once per rank before any
+  /// memory is allocated, also to plan a job (memory, decomposition) before it starts.
+  virtual void declare(State& state) = 0;
+  /// Sets this rank's block to the initial condition. Not called on restore.
+  virtual void initialize(Context& context) = 0;
+  /// Advances this rank's block by one step. Must depend only on the state,
+  /// never on the rank count, so that results are bit-identical for any layout.
+  virtual void step(Context& context) = 0;
+  /// Simulated time one step advances.
+  virtual double time_step() const { return 1.0; }
+  /// Numbers reported with progress; called collectively on every rank.
+  virtual std::vector<Diagnostic> diagnostics(Context& /*context*/) { return {}; }
+};
+
+/// A dataset of a kernel's state, for listings (`spare kernels`).
+struct DatasetInfo {
+  std::string name;
+  std::string shape;  // in terms of the parameters, e.g. "[ny, nx]"
+  std::string description;
+};
+
+/// What the registry knows of a kernel before it is built.
+struct KernelInfo {
+  std::string name;
+  std::string summary;
+  std::vector<ParamSpec> params;
+  std::vector<DatasetInfo> datasets;
+  std::function<std::unique_ptr<Kernel>(const ParamSet&)> create;
+};
+
+}  // namespace spare

@@ -1,0 +1,332 @@
+// Collective checkpoint writing and N-to-M restore.
+//
+// A shard, one per rank (see output_layout.hpp for the directory tree):
+//
+//   shard-00003.h5
+//   ├── @format, @spare_version, @job_name, @kernel, @step, @time, @rank, @nranks
+//   ├── parameters/                 @name = value for every kernel parameter
+//   └── temperature                 this rank's block, shape = its count
+//       @global_offset, @global_shape, @xxh3_128, @axes, @origin, @spacing, @units
+//
+// Write: every rank writes and fsyncs its shard; rank 0 gathers the shard
+// records and commits MANIFEST.json (temporary file, fsync, rename, fsync).
+// Restore: rank 0 picks the newest complete checkpoint and checks its
+// structure; the ranks verify the blocks' digests between them; then each
+// rank reads only the parts of blocks its own block overlaps. Any failure
+// quarantines the checkpoint and falls back to the previous one.
+#include "spare/checkpoint_store.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "spare/atomic_file.hpp"
+#include "spare/checkpoint_catalog.hpp"
+#include "spare/checkpoint_reader.hpp"
+#include "spare/h5.hpp"
+#include "spare/output_layout.hpp"
+#include "spare/result_file.hpp"
+
+namespace spare {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+DatasetRecord dataset_record(const FieldBase& field) {
+  return DatasetRecord{field.name(), field.dtype(), field.grid().spec(),
+                       field.options().description, field.options().units};
+}
+
+Digest digest_interior(const FieldBase& field) {
+  DigestStream digest;
+  field.for_each_interior_row([&](const std::byte* row, std::size_t bytes) {
+    digest.update(row, bytes);
+  });
+  return digest.finish();
+}
+
+/// The box of `field`'s interior within its haloed storage.
+Box interior_in_storage(const FieldBase& field) {
+  Box box = field.interior();
+  for (int d = 0; d < box.ndim; ++d) {
+    box.lo[d] = field.halo();
+    box.hi[d] = field.halo() + field.interior().extent(d);
+  }
+  return box;
+}
+
+std::vector<Index> storage_extents(const FieldBase& field) {
+  std::vector<Index> extents(field.ndim());
+  for (int d = 0; d < field.ndim(); ++d) extents[d] = field.storage_extent(d);
+  return extents;
+}
+
+ShardRecord write_shard(const fs::path& dir, const State& state, const RunDescription& run) {
+  ShardRecord shard{shard_file_name(state.rank()), state.rank(), 0, {}};
+  const fs::path path = dir / shard.file;
+  {
+    h5::File file = h5::File::create(path);
+    file.write_attribute("format", std::string(Manifest::kFormat));
+    write_run_attributes(file, run);
+    file.write_attribute("rank", std::int64_t{state.rank()});
+    file.write_attribute("nranks", std::int64_t{state.nranks()});
+    for (const auto& field : state.fields()) {
+      if (!field->options().checkpointed) continue;
+      const Box& interior = field->interior();
+      h5::Dataset dataset = file.create_dataset(field->name(), field->dtype(), interior.count());
+      h5::Dataspace memory(storage_extents(*field));
+      memory.select(interior_in_storage(*field));
+      dataset.write(field->raw_data(), field->dtype(), memory, h5::Dataspace(interior.count()));
+      const BlockRecord block{field->name(), interior, digest_interior(*field)};
+      write_dataset_attributes(dataset, dataset_record(*field));
+      dataset.write_attribute("global_offset", interior.offset());
+      dataset.write_attribute("xxh3_128", block.digest.hex());
+      shard.blocks.push_back(block);
+    }
+    file.close();
+  }
+  fsync_file(path);
+  shard.bytes = fs::file_size(path);
+  return shard;
+}
+
+/// The first error any rank reports, known to every rank ("" if none).
+std::string agree_on_error(const mpi::Comm& comm, const std::string& local_error) {
+  const std::vector<std::string> errors = comm.gather(local_error, 0);
+  std::string first;
+  for (const std::string& e : errors) {
+    if (!e.empty()) {
+      first = e;
+      break;
+    }
+  }
+  comm.broadcast(first, 0);
+  return first;
+}
+
+template <class Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+fs::path quarantine_name(const fs::path& dir) {
+  fs::path target = dir.string() + kQuarantineSuffix;
+  for (int n = 2; fs::exists(target); ++n) {
+    target = fmt::format("{}{}-{}", dir.string(), kQuarantineSuffix, n);
+  }
+  return target;
+}
+
+}  // namespace
+
+CheckpointStore::CheckpointStore(fs::path root, const mpi::Comm& comm, std::int64_t keep,
+                                 const EventSink& events)
+    : root_(std::move(root)), comm_(comm), keep_(keep), events_(events) {}
+
+CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescription& run) {
+  const auto start = std::chrono::steady_clock::now();
+  const bool root_rank = comm_.rank() == 0;
+  const fs::path dir = root_ / checkpoint_dir_name(run.step);
+
+  // A directory of the same step is a leftover of an interrupted write.
+  std::string error = root_rank ? error_of([&] {
+    fs::create_directories(root_);
+    fs::remove_all(dir);
+    fs::create_directory(dir);
+  })
+                                : std::string();
+  comm_.broadcast(error, 0);
+  if (!error.empty()) {
+    throw CollectiveError(ExitCode::checkpoint, "cannot create " + dir.string() + ": " + error);
+  }
+
+  std::string record;
+  error = error_of([&] { record = shard_to_json(write_shard(dir, state, run)).dump(); });
+  const std::vector<std::string> records =
+      comm_.gather(error.empty() ? record : std::string(), 0);
+  error = agree_on_error(comm_, error.empty() ? "" : fmt::format("rank {}: {}", comm_.rank(), error));
+
+  Manifest manifest;
+  if (error.empty() && root_rank) {
+    error = error_of([&] {
+      manifest.run = run;
+      manifest.nranks = comm_.size();
+      manifest.scalars.assign(state.scalars().begin(), state.scalars().end());
+      for (const auto& field : state.fields()) {
+        if (field->options().checkpointed) manifest.datasets.push_back(dataset_record(*field));
+      }
+      for (const std::string& text : records) {
+        manifest.shards.push_back(shard_from_json(nlohmann::json::parse(text), dir.string()));
+      }
+      check_coverage(manifest, dir.string());
+      fsync_directory(dir);
+      commit_manifest(dir, manifest);
+      fsync_directory(root_);
+    });
+  }
+  comm_.broadcast(error, 0);
+  if (!error.empty()) {
+    throw CollectiveError(ExitCode::checkpoint,
+                          fmt::format("checkpoint at step {} failed: {}", run.step, error));
+  }
+
+  CheckpointWriteStats stats;
+  stats.step = run.step;
+  stats.dir = dir;
+  stats.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (root_rank) {
+    stats.bytes = manifest.data_bytes();
+    remove_old_checkpoints(run.step);
+  }
+  return stats;
+}
+
+void CheckpointStore::remove_old_checkpoints(std::int64_t newest_step) const {
+  const std::vector<CheckpointEntry> entries = list_checkpoints(root_);
+  std::int64_t complete_seen = 0;
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    bool remove = false;
+    if (it->state == CheckpointState::complete) remove = ++complete_seen > keep_;
+    if (it->state == CheckpointState::incomplete) remove = it->step < newest_step;
+    if (!remove) continue;
+    std::error_code failure;
+    fs::remove_all(it->dir, failure);
+    if (failure) {
+      events_.warning(fmt::format("cannot remove old checkpoint {}: {}", it->dir.string(),
+                                  failure.message()));
+    }
+  }
+}
+
+std::optional<RestoredCheckpoint> CheckpointStore::restore_latest(State& state,
+                                                                  const RunDescription& wanted) {
+  for (;;) {
+    std::string candidate;
+    if (comm_.rank() == 0) {
+      const std::vector<CheckpointEntry> entries = list_checkpoints(root_);
+      for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+        if (it->state == CheckpointState::complete) {
+          candidate = it->dir.string();
+          break;
+        }
+      }
+    }
+    comm_.broadcast(candidate, 0);
+    if (candidate.empty()) return std::nullopt;
+
+    RunDescription found;
+    const std::string failure = try_restore(candidate, state, wanted, found);
+    if (failure.empty()) return RestoredCheckpoint{found.step, found.time, candidate};
+
+    std::string error;
+    if (comm_.rank() == 0) {
+      const fs::path target = quarantine_name(candidate);
+      error = error_of([&] { fs::rename(candidate, target); });
+      events_.warning(fmt::format("checkpoint {} is unusable and was not restored: {}; it is kept "
+                                  "as {} and the previous checkpoint is tried",
+                                  fs::path(candidate).filename().string(), failure,
+                                  target.filename().string()));
+    }
+    comm_.broadcast(error, 0);
+    if (!error.empty()) {
+      throw CollectiveError(ExitCode::checkpoint,
+                            "cannot quarantine " + candidate + ": " + error);
+    }
+  }
+}
+
+std::string CheckpointStore::try_restore(const fs::path& dir, State& state,
+                                         const RunDescription& wanted, RunDescription& found) {
+  // Rank 0 checks structure and identity before anyone reads data.
+  std::string verdict;  // "" or "unusable:<why>" or "foreign:<why>"
+  if (comm_.rank() == 0) {
+    try {
+      const CheckpointReader reader(dir);
+      const Manifest& m = reader.manifest();
+      if (auto mismatch = describe_job_mismatch(m.run, wanted)) {
+        verdict = "foreign:" + *mismatch;
+      }
+      for (const auto& field : state.fields()) {
+        if (!verdict.empty() || !field->options().checkpointed) continue;
+        const DatasetRecord* d = m.find_dataset(field->name());
+        if (d == nullptr || d->dtype != field->dtype() ||
+            d->grid.shape != field->grid().spec().shape) {
+          verdict = fmt::format("foreign:it has no dataset '{}' of {} [{}]", field->name(),
+                                dtype_name(field->dtype()),
+                                fmt::join(field->grid().spec().shape, ", "));
+        }
+      }
+    } catch (const CheckpointError& e) {
+      verdict = std::string("unusable:") + e.what();
+    }
+  }
+  comm_.broadcast(verdict, 0);
+  if (verdict.starts_with("foreign:")) {
+    throw CollectiveError(
+        ExitCode::checkpoint,
+        fmt::format("{} belongs to another job: {}; run with --fresh to discard its checkpoints, "
+                    "or choose another output directory",
+                    root_.parent_path().string(), verdict.substr(8)));
+  }
+  if (!verdict.empty()) return verdict.substr(9);
+
+  std::unique_ptr<CheckpointReader> reader;
+  std::string error = error_of([&] { reader = std::make_unique<CheckpointReader>(dir); });
+  error = agree_on_error(comm_, error);
+  if (!error.empty()) return error;
+  const Manifest& m = reader->manifest();
+
+  // Every block is verified by one rank, in turn.
+  error = error_of([&] {
+    std::size_t index = 0;
+    for (const ShardRecord& shard : m.shards) {
+      for (const BlockRecord& block : shard.blocks) {
+        if (index++ % static_cast<std::size_t>(comm_.size()) ==
+            static_cast<std::size_t>(comm_.rank())) {
+          reader->verify_block(shard, block);
+        }
+      }
+    }
+  });
+  error = agree_on_error(comm_, error);
+  if (!error.empty()) return error;
+
+  error = error_of([&] {
+    for (const auto& field : state.fields()) {
+      if (!field->options().checkpointed) continue;
+      const Box& interior = field->interior();
+      MemoryLayout layout{storage_extents(*field), interior.offset()};
+      for (Index& o : layout.origin) o -= field->halo();
+      for (const ShardRecord& shard : m.shards) {
+        for (const BlockRecord& block : shard.blocks) {
+          if (block.dataset != field->name()) continue;
+          const Box overlap = block.box.intersect(interior);
+          if (!overlap.empty()) {
+            reader->read_region(shard, block, overlap, field->raw_data(), layout);
+          }
+        }
+      }
+    }
+    for (Scalar& scalar : state.scalars()) {
+      auto it = std::find_if(m.scalars.begin(), m.scalars.end(),
+                             [&](const Scalar& s) { return s.name == scalar.name; });
+      if (it == m.scalars.end() || it->value.index() != scalar.value.index()) {
+        throw CheckpointError("it has no scalar '" + scalar.name + "' of the right type");
+      }
+      scalar.value = it->value;
+    }
+  });
+  error = agree_on_error(comm_, error);
+  if (!error.empty()) return error;
+  found = m.run;
+  return {};
+}
+
+}  // namespace spare

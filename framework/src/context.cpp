@@ -1,0 +1,124 @@
+// The kernel's view of the framework: clock, halo exchange, reductions.
+//
+// Halo exchange goes dimension by dimension. While exchanging dimension d the
+// faces span the halos of the dimensions already exchanged, so corner and
+// edge halo points arrive too (two hops), which stencils wider than a cross need.
+#include "spare/context.hpp"
+
+#include <array>
+#include <unordered_map>
+#include <vector>
+
+#include "spare/mpi.hpp"
+
+namespace spare {
+
+namespace {
+
+MPI_Datatype mpi_type(DType type) {
+  switch (type) {
+    case DType::f32: return MPI_FLOAT;
+    case DType::f64: return MPI_DOUBLE;
+    case DType::i32: return MPI_INT32_T;
+    case DType::i64: return MPI_INT64_T;
+    case DType::u64: return MPI_UINT64_T;
+  }
+  return MPI_DATATYPE_NULL;
+}
+
+/// The four faces of one dimension, as subarrays of the haloed storage.
+struct FaceTypes {
+  std::optional<int> lower_neighbor;
+  std::optional<int> upper_neighbor;
+  mpi::Datatype send_lower, recv_lower, send_upper, recv_upper;
+};
+
+mpi::Datatype face_type(const FieldBase& field, int dim, Index start) {
+  const int n = field.ndim();
+  const Index h = field.halo();
+  std::array<int, kMaxDims> sizes{}, subsizes{}, starts{};
+  for (int e = 0; e < n; ++e) {
+    sizes[e] = static_cast<int>(field.storage_extent(e));
+    if (e == dim) {
+      subsizes[e] = static_cast<int>(h);
+      starts[e] = static_cast<int>(start);
+    } else if (e < dim) {  // already exchanged: carry its halo along
+      subsizes[e] = sizes[e];
+      starts[e] = 0;
+    } else {
+      subsizes[e] = static_cast<int>(field.interior().extent(e));
+      starts[e] = static_cast<int>(h);
+    }
+  }
+  MPI_Datatype type = MPI_DATATYPE_NULL;
+  SPARE_MPI_CHECK(MPI_Type_create_subarray(n, sizes.data(), subsizes.data(), starts.data(),
+                                           MPI_ORDER_C, mpi_type(field.dtype()), &type));
+  return mpi::Datatype(type);
+}
+
+std::vector<FaceTypes> make_plan(const FieldBase& field, int rank) {
+  std::vector<FaceTypes> plan(field.ndim());
+  const Decomposition& decomposition = field.grid().decomposition();
+  const Index h = field.halo();
+  for (int d = 0; d < field.ndim(); ++d) {
+    const Index extent = field.interior().extent(d);
+    FaceTypes& faces = plan[d];
+    faces.lower_neighbor = decomposition.neighbor(rank, d, -1);
+    faces.upper_neighbor = decomposition.neighbor(rank, d, +1);
+    faces.recv_lower = face_type(field, d, 0);
+    faces.send_lower = face_type(field, d, h);
+    faces.send_upper = face_type(field, d, extent);
+    faces.recv_upper = face_type(field, d, h + extent);
+  }
+  return plan;
+}
+
+}  // namespace
+
+struct Context::Impl {
+  const mpi::Comm& comm;
+  std::unordered_map<const FieldBase*, std::vector<FaceTypes>> plans;
+};
+
+Context::Context(const mpi::Comm& comm) : impl_(std::make_unique<Impl>(Impl{comm, {}})) {}
+Context::~Context() = default;
+
+int Context::rank() const { return impl_->comm.rank(); }
+int Context::nranks() const { return impl_->comm.size(); }
+
+void Context::exchange_halo(FieldBase& field) {
+  if (field.halo() == 0) return;
+  auto it = impl_->plans.find(&field);
+  if (it == impl_->plans.end()) {
+    it = impl_->plans.emplace(&field, make_plan(field, impl_->comm.rank())).first;
+  }
+  void* data = field.raw_data();
+  const MPI_Comm comm = impl_->comm.get();
+  for (int d = 0; d < field.ndim(); ++d) {
+    const FaceTypes& faces = it->second[d];
+    // Tags name the direction of travel: 2d towards lower ranks, 2d+1 towards upper.
+    const int down = 2 * d;
+    const int up = 2 * d + 1;
+    std::array<MPI_Request, 4> requests{MPI_REQUEST_NULL, MPI_REQUEST_NULL, MPI_REQUEST_NULL,
+                                        MPI_REQUEST_NULL};
+    if (faces.lower_neighbor) {
+      SPARE_MPI_CHECK(MPI_Irecv(data, 1, faces.recv_lower.get(), *faces.lower_neighbor, up, comm,
+                                &requests[0]));
+      SPARE_MPI_CHECK(MPI_Isend(data, 1, faces.send_lower.get(), *faces.lower_neighbor, down,
+                                comm, &requests[1]));
+    }
+    if (faces.upper_neighbor) {
+      SPARE_MPI_CHECK(MPI_Irecv(data, 1, faces.recv_upper.get(), *faces.upper_neighbor, down,
+                                comm, &requests[2]));
+      SPARE_MPI_CHECK(MPI_Isend(data, 1, faces.send_upper.get(), *faces.upper_neighbor, up, comm,
+                                &requests[3]));
+    }
+    SPARE_MPI_CHECK(MPI_Waitall(4, requests.data(), MPI_STATUSES_IGNORE));
+  }
+}
+
+double Context::max(double local) const { return impl_->comm.max(local); }
+double Context::min(double local) const { return impl_->comm.min(local); }
+std::int64_t Context::sum(std::int64_t local) const { return impl_->comm.sum(local); }
+
+}  // namespace spare

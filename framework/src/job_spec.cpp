@@ -1,0 +1,309 @@
+// Reading a job file. Boost.Program_options parses the syntax; the keys are
+// then checked against the schema of [job], [checkpoint] and the kernel's own
+// section, so every message can name the file, line, key and expectation.
+#include "spare/job_spec.hpp"
+
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/parsers.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "spare/error.hpp"
+#include "spare/version.hpp"
+
+namespace spare {
+
+const std::vector<ParamSpec>& job_section_params() {
+  static const std::vector<ParamSpec> params = [] {
+    std::vector<ParamSpec> p;
+    p.push_back(ParamSpec::text("kernel", "the kernel to run (`spare kernels` lists them)", {}));
+    p.push_back(ParamSpec::text("name", "the job's name; default: the job file's name", ""));
+    p.push_back(ParamSpec::integer("steps", "steps to run in all", {}, {.min = 1}));
+    ParamSpec ranks = ParamSpec::integer(
+        "ranks", "MPI ranks; auto: one per core of this machine", 0, {.min = 1});
+    ranks.keywords = {{"auto", std::int64_t{0}}};
+    p.push_back(ranks);
+    p.push_back(ParamSpec::text(
+        "output", "directory for checkpoints and results; default: NAME.out", ""));
+    p.push_back(ParamSpec::real("progress_interval", "seconds between progress reports", 1.0,
+                                {.min = 0, .min_open = true}, "s"));
+    return p;
+  }();
+  return params;
+}
+
+const std::vector<ParamSpec>& checkpoint_section_params() {
+  static const std::vector<ParamSpec> params = [] {
+    std::vector<ParamSpec> p;
+    p.push_back(ParamSpec::integer("interval_steps", "checkpoint every N steps; 0: off", 0,
+                                   {.min = 0}));
+    p.push_back(ParamSpec::real("interval_seconds", "checkpoint every T seconds; 0: off", 60.0,
+                                {.min = 0}, "s"));
+    p.push_back(ParamSpec::integer("keep", "complete checkpoints kept on disk", 2, {.min = 1}));
+    return p;
+  }();
+  return params;
+}
+
+namespace {
+
+/// One `key = value` with where it came from, for messages.
+struct Entry {
+  std::string key;  // "section.name"
+  std::string value;
+  std::string origin;  // "job.ini:12" or "--set heat2d.nx=64"
+};
+
+/// Line numbers of keys, by "section.name", in file order.
+std::multimap<std::string, int> locate_keys(const std::string& text) {
+  std::multimap<std::string, int> lines;
+  std::istringstream in(text);
+  std::string line;
+  std::string section;
+  for (int number = 1; std::getline(in, line); ++number) {
+    line = line.substr(0, line.find('#'));
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    if (line[first] == '[') {
+      const auto close = line.find(']', first);
+      section = line.substr(first + 1, close == std::string::npos ? close : close - first - 1);
+      continue;
+    }
+    const auto equals = line.find('=');
+    if (equals == std::string::npos) continue;
+    std::string key = line.substr(first, equals - first);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    lines.emplace(section.empty() ? key : section + "." + key, number);
+  }
+  return lines;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+const ParamSpec* find_spec(const std::vector<ParamSpec>& specs, const std::string& name) {
+  for (const ParamSpec& spec : specs) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+std::string names_of(const std::vector<ParamSpec>& specs) {
+  std::vector<std::string> names;
+  for (const ParamSpec& spec : specs) names.push_back(spec.name);
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::string suggestion(const std::vector<ParamSpec>& specs, const std::string& name) {
+  for (const ParamSpec& spec : specs) {
+    if (edit_distance(spec.name, name) <= 2) return fmt::format("did you mean '{}'? ", spec.name);
+  }
+  return {};
+}
+
+std::vector<Entry> read_entries(std::istream& in, const std::string& source) {
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::istringstream stream(text);
+  boost::program_options::parsed_options parsed(nullptr);
+  try {
+    boost::program_options::options_description none;
+    parsed = boost::program_options::parse_config_file(stream, none, /*allow_unregistered=*/true);
+  } catch (const std::exception& e) {
+    throw JobError(fmt::format("{}: {}", source, e.what()));
+  }
+  const auto lines = locate_keys(text);
+  std::map<std::string, int> seen;
+  std::vector<Entry> entries;
+  for (const auto& option : parsed.options) {
+    const std::string& key = option.string_key;
+    const int occurrence = seen[key]++;
+    auto [first, last] = lines.equal_range(key);
+    std::optional<int> line;
+    for (int i = 0; first != last; ++first, ++i) {
+      if (i == occurrence) line = first->second;
+    }
+    const std::string origin = line ? fmt::format("{}:{}", source, *line) : source;
+    if (occurrence > 0) {
+      throw JobError(fmt::format("{}: key '{}' is given more than once", origin, key));
+    }
+    entries.push_back({key, option.value.empty() ? "" : option.value.front(), origin});
+  }
+  return entries;
+}
+
+Entry parse_override(const std::string& text) {
+  const auto equals = text.find('=');
+  const std::string origin = "--set " + text;
+  if (equals == std::string::npos || equals == 0) {
+    throw JobError(fmt::format("{}: expected SECTION.KEY=VALUE, e.g. heat2d.nx=1024", origin));
+  }
+  return {text.substr(0, equals), text.substr(equals + 1), origin};
+}
+
+/// The values of one section, checked against its schema.
+class SectionValues {
+ public:
+  SectionValues(std::string section, const std::vector<ParamSpec>& specs)
+      : section_(std::move(section)), specs_(specs) {}
+
+  const std::string& section() const { return section_; }
+  const std::vector<ParamSpec>& specs() const { return specs_; }
+
+  void set(const std::string& name, const Entry& entry) {
+    const ParamSpec* spec = find_spec(specs_, name);
+    if (spec == nullptr) {
+      throw JobError(fmt::format("{}: unknown key '{}' in [{}]; {}[{}] takes: {}", entry.origin,
+                                 name, section_, suggestion(specs_, name), section_,
+                                 names_of(specs_)));
+    }
+    try {
+      values_.set(name, parse_param(*spec, entry.value));
+    } catch (const std::invalid_argument& e) {
+      throw JobError(fmt::format("{}: [{}] {}: {}", entry.origin, section_, name, e.what()));
+    }
+  }
+
+  /// Fills in defaults; throws for a required key that is missing.
+  ParamSet finish(const std::string& source) && {
+    for (const ParamSpec& spec : specs_) {
+      if (values_.contains(spec.name)) continue;
+      if (!spec.default_value) {
+        throw JobError(fmt::format("{}: [{}] {} is missing: expected {}", source, section_,
+                                   spec.name, describe_expected(spec)));
+      }
+      values_.set(spec.name, *spec.default_value);
+    }
+    return std::move(values_);
+  }
+
+ private:
+  std::string section_;
+  const std::vector<ParamSpec>& specs_;
+  ParamSet values_;
+};
+
+std::string locate_kernel_key(const std::vector<Entry>& entries, const std::string& source) {
+  for (const Entry& entry : entries) {
+    if (entry.key == "job.kernel") return entry.origin;
+  }
+  return source;
+}
+
+}  // namespace
+
+JobSpec parse_job_spec(std::istream& in, const std::string& source,
+                       const std::vector<std::string>& overrides, const KernelRegistry& registry) {
+  std::vector<Entry> entries = read_entries(in, source);
+  for (const std::string& text : overrides) {
+    Entry entry = parse_override(text);
+    std::erase_if(entries, [&](const Entry& e) { return e.key == entry.key; });
+    entries.push_back(std::move(entry));
+  }
+
+  std::string kernel_name;
+  for (const Entry& entry : entries) {
+    if (entry.key == "job.kernel") kernel_name = entry.value;
+  }
+  kernel_name.erase(0, kernel_name.find_first_not_of(" \t"));
+  kernel_name.erase(kernel_name.find_last_not_of(" \t") + 1);
+  if (kernel_name.empty()) {
+    throw JobError(fmt::format(
+        "{}: [job] kernel is missing: expected the name of a kernel (`spare kernels` lists them)",
+        source));
+  }
+  const KernelInfo* kernel = registry.find(kernel_name);
+  if (kernel == nullptr) {
+    try {
+      registry.at(kernel_name);
+    } catch (const JobError& e) {
+      throw JobError(fmt::format("{}: [job] kernel: {}", locate_kernel_key(entries, source),
+                                 e.what()));
+    }
+  }
+
+  std::vector<SectionValues> sections{{"job", job_section_params()},
+                                      {"checkpoint", checkpoint_section_params()},
+                                      {kernel->name, kernel->params}};
+  for (const Entry& entry : entries) {
+    const auto dot = entry.key.find('.');
+    if (dot == std::string::npos) {
+      throw JobError(fmt::format("{}: '{}' is outside any section; keys belong under [job], "
+                                 "[checkpoint] or [{}]",
+                                 entry.origin, entry.key, kernel->name));
+    }
+    const std::string section = entry.key.substr(0, dot);
+    const std::string name = entry.key.substr(dot + 1);
+    auto it = std::find_if(sections.begin(), sections.end(),
+                           [&](const SectionValues& s) { return s.section() == section; });
+    if (it == sections.end()) {
+      throw JobError(fmt::format(
+          "{}: unknown section [{}]; a {} job has [job], [checkpoint] and [{}]", entry.origin,
+          section, kernel->name, kernel->name));
+    }
+    it->set(name, entry);
+  }
+
+  const ParamSet job = std::move(sections[0]).finish(source);
+  const ParamSet checkpoint = std::move(sections[1]).finish(source);
+  JobSpec spec;
+  spec.source = source;
+  spec.kernel = kernel->name;
+  spec.params = std::move(sections[2]).finish(source);
+  spec.name = job.text("name");
+  if (spec.name.empty()) spec.name = std::filesystem::path(source).stem().string();
+  spec.steps = job.integer("steps");
+  spec.ranks = job.integer("ranks");
+  spec.output = job.text("output");
+  if (spec.output.empty()) spec.output = spec.name + ".out";
+  spec.progress_interval = job.real("progress_interval");
+  spec.checkpoint.interval_steps = checkpoint.integer("interval_steps");
+  spec.checkpoint.interval_seconds = checkpoint.real("interval_seconds");
+  spec.checkpoint.keep = checkpoint.integer("keep");
+  return spec;
+}
+
+JobSpec load_job_spec(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                      const KernelRegistry& registry) {
+  std::ifstream in(file);
+  if (!in) {
+    throw JobError(fmt::format("{}: cannot read the job file: {}", file.string(),
+                               std::filesystem::exists(file) ? "permission denied"
+                                                             : "no such file"));
+  }
+  return parse_job_spec(in, file.string(), overrides, registry);
+}
+
+std::string JobSpec::to_ini() const {
+  std::string text = fmt::format(
+      "# The job as run by Spare {}: every key, defaults included.\n"
+      "[job]\n"
+      "name = {}\nkernel = {}\nsteps = {}\nranks = {}\noutput = {}\nprogress_interval = {}\n\n"
+      "[checkpoint]\n"
+      "interval_steps = {}\ninterval_seconds = {}\nkeep = {}\n\n[{}]\n",
+      kVersion, name, kernel, steps, ranks == 0 ? std::string("auto") : std::to_string(ranks),
+      output.string(), format_param(progress_interval), checkpoint.interval_steps,
+      format_param(checkpoint.interval_seconds), checkpoint.keep, kernel);
+  for (const auto& [key, value] : params.values()) {
+    text += fmt::format("{} = {}\n", key, format_param(value));
+  }
+  return text;
+}
+
+}  // namespace spare

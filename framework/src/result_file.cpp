@@ -1,0 +1,167 @@
+// Result files: a checkpoint merged into plain HDF5 plus an XDMF sidecar.
+//
+//   result.h5
+//   ├── @format = "spare-result-1", @spare_version, @job_name, @kernel, @step, @time
+//   ├── parameters/          @name = value for every kernel parameter
+//   ├── scalars/             @name = value for every checkpointed scalar
+//   └── temperature          the whole global dataset
+//       @global_shape, @axes ("y,x"), @origin, @spacing, @units, @description
+#include "spare/result_file.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "spare/atomic_file.hpp"
+#include "spare/error.hpp"
+
+namespace spare {
+
+namespace fs = std::filesystem;
+
+void write_run_attributes(h5::Group& root, const RunDescription& run) {
+  root.write_attribute("spare_version", run.spare_version);
+  root.write_attribute("job_name", run.job_name);
+  root.write_attribute("kernel", run.kernel);
+  root.write_attribute("step", run.step);
+  root.write_attribute("time", run.time);
+  h5::Group parameters =
+      root.has_link("parameters") ? root.open_group("parameters") : root.create_group("parameters");
+  for (const auto& [name, value] : run.params.values()) {
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            parameters.write_attribute(name, std::string(v ? "true" : "false"));
+          } else {
+            parameters.write_attribute(name, v);
+          }
+        },
+        value);
+  }
+}
+
+void write_dataset_attributes(h5::Dataset& dataset, const DatasetRecord& record) {
+  dataset.write_attribute("global_shape",
+                          std::vector<std::int64_t>(record.grid.shape.begin(),
+                                                    record.grid.shape.end()));
+  dataset.write_attribute("axes", fmt::format("{}", fmt::join(record.grid.axes, ",")));
+  dataset.write_attribute("origin", record.grid.origin);
+  dataset.write_attribute("spacing", record.grid.spacing);
+  dataset.write_attribute("units", record.units);
+  dataset.write_attribute("description", record.description);
+}
+
+namespace {
+
+std::string xdmf_number_type(DType type) {
+  switch (type) {
+    case DType::f32:
+    case DType::f64: return "Float";
+    case DType::i32:
+    case DType::i64: return "Int";
+    case DType::u64: return "UInt";
+  }
+  return "Float";
+}
+
+std::string join_numbers(const std::vector<double>& values) {
+  std::string text;
+  for (double v : values) text += fmt::format("{}{:.17g}", text.empty() ? "" : " ", v);
+  return text;
+}
+
+}  // namespace
+
+std::string xdmf_document(const Manifest& manifest, const std::string& h5_file_name) {
+  // One XDMF grid per distinct grid; datasets on it become its attributes.
+  std::map<std::string, std::vector<const DatasetRecord*>> grids;
+  for (const DatasetRecord& d : manifest.datasets) {
+    const std::size_t n = d.grid.shape.size();
+    if (n < 2 || n > 3) continue;  // XDMF's co-rectilinear meshes are 2D or 3D
+    grids[fmt::format("{}|{}|{}", fmt::join(d.grid.shape, " "), join_numbers(d.grid.origin),
+                      join_numbers(d.grid.spacing))]
+        .push_back(&d);
+  }
+  std::string xml =
+      "<?xml version=\"1.0\" ?>\n"
+      "<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
+      "<Xdmf Version=\"3.0\">\n  <Domain>\n";
+  int index = 0;
+  for (const auto& [key, datasets] : grids) {
+    const GridSpec& grid = datasets.front()->grid;
+    const std::size_t n = grid.shape.size();
+    const std::string dims = fmt::format("{}", fmt::join(grid.shape, " "));
+    xml += fmt::format(
+        "    <Grid Name=\"{}{}\" GridType=\"Uniform\">\n"
+        "      <Time Value=\"{:.17g}\"/>\n"
+        "      <Topology TopologyType=\"{}DCoRectMesh\" Dimensions=\"{}\"/>\n"
+        "      <Geometry GeometryType=\"{}\">\n"
+        "        <DataItem Name=\"Origin\" Dimensions=\"{}\" NumberType=\"Float\" "
+        "Precision=\"8\" Format=\"XML\">{}</DataItem>\n"
+        "        <DataItem Name=\"Spacing\" Dimensions=\"{}\" NumberType=\"Float\" "
+        "Precision=\"8\" Format=\"XML\">{}</DataItem>\n"
+        "      </Geometry>\n",
+        manifest.run.kernel, index == 0 ? "" : fmt::format("-{}", index), manifest.run.time, n,
+        dims, n == 2 ? "ORIGIN_DXDY" : "ORIGIN_DXDYDZ", n, join_numbers(grid.origin), n,
+        join_numbers(grid.spacing));
+    for (const DatasetRecord* d : datasets) {
+      xml += fmt::format(
+          "      <Attribute Name=\"{}\" AttributeType=\"Scalar\" Center=\"Node\">\n"
+          "        <DataItem Dimensions=\"{}\" NumberType=\"{}\" Precision=\"{}\" "
+          "Format=\"HDF\">{}:/{}</DataItem>\n"
+          "      </Attribute>\n",
+          d->name, dims, xdmf_number_type(d->dtype), dtype_size(d->dtype), h5_file_name, d->name);
+    }
+    xml += "    </Grid>\n";
+    ++index;
+  }
+  xml += "  </Domain>\n</Xdmf>\n";
+  return xml;
+}
+
+void write_result(const CheckpointReader& checkpoint, const fs::path& h5_path,
+                  const fs::path& xdmf_path) {
+  const Manifest& m = checkpoint.manifest();
+  const fs::path temporary = h5_path.string() + ".tmp";
+  try {
+    h5::File file = h5::File::create(temporary);
+    file.write_attribute("format", std::string("spare-result-1"));
+    write_run_attributes(file, m.run);
+    {
+      h5::Group scalars = file.create_group("scalars");
+      for (const Scalar& s : m.scalars) {
+        std::visit([&](const auto& v) { scalars.write_attribute(s.name, v); }, s.value);
+      }
+    }
+    std::map<std::string, h5::Dataset> datasets;
+    for (const DatasetRecord& d : m.datasets) {
+      h5::Dataset dataset = file.create_dataset(d.name, d.dtype, d.grid.shape);
+      write_dataset_attributes(dataset, d);
+      datasets.emplace(d.name, std::move(dataset));
+    }
+    for (const ShardRecord& shard : m.shards) {
+      for (const BlockRecord& block : shard.blocks) {
+        h5::Dataset& dataset = datasets.at(block.dataset);
+        const DType dtype = m.find_dataset(block.dataset)->dtype;
+        const std::vector<Index> shape = m.find_dataset(block.dataset)->grid.shape;
+        checkpoint.stream_block(shard, block, [&](const Box& slab, const void* data) {
+          h5::Dataspace file_space(shape);
+          file_space.select(slab);
+          dataset.write(data, dtype, h5::Dataspace(slab.count()), file_space);
+        });
+      }
+    }
+    datasets.clear();
+    file.close();
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw;
+  }
+  fsync_file(temporary);
+  fs::rename(temporary, h5_path);
+  write_file_atomically(xdmf_path, xdmf_document(m, h5_path.filename().string()));
+}
+
+}  // namespace spare

@@ -1,0 +1,39 @@
+// A kernel's declared state.
+#include "spare/state.hpp"
+
+#include <stdexcept>
+
+namespace spare {
+
+const Grid& State::add_grid(GridSpec spec, Index halo) {
+  return grids_.emplace_back(std::move(spec), halo, rank_, nranks_);
+}
+
+void State::allocate() {
+  for (auto& field : fields_) {
+    if (!field->allocated()) field->allocate();
+  }
+}
+
+std::uint64_t State::storage_bytes() const {
+  std::uint64_t bytes = 0;
+  for (const auto& field : fields_) bytes += field->storage_bytes();
+  return bytes;
+}
+
+FieldBase* State::find_field(const std::string& name) const {
+  for (const auto& field : fields_) {
+    if (field->name() == name) return field.get();
+  }
+  return nullptr;
+}
+
+void State::check_new_name(const std::string& name) const {
+  bool taken = find_field(name) != nullptr;
+  for (const auto& scalar : scalars_) taken = taken || scalar.name == name;
+  if (name.empty() || taken) {
+    throw std::logic_error("state names must be unique and non-empty: '" + name + "'");
+  }
+}
+
+}  // namespace spare

@@ -1,0 +1,16 @@
+// The built-in kernels, registered by name.
+#include "spare/kernels/builtin.hpp"
+
+#include "heat2d/heat2d.hpp"
+
+namespace spare::kernels {
+
+void register_builtin_kernels(KernelRegistry& registry) { registry.add(heat2d::kernel_info()); }
+
+KernelRegistry builtin_registry() {
+  KernelRegistry registry;
+  register_builtin_kernels(registry);
+  return registry;
+}
+
+}  // namespace spare::kernels

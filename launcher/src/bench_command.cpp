@@ -1,0 +1,162 @@
+// `spare bench checkpoint|overhead`: measurements as ratios against a
+// baseline run in the same invocation, on the same machine.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "child_process.hpp"
+#include "command_line.hpp"
+#include "commands.hpp"
+#include "local_backend.hpp"
+#include "program_paths.hpp"
+#include "spare/error.hpp"
+#include "spare/machine.hpp"
+
+namespace spare::launcher {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+std::vector<std::string> mpirun_prefix(std::int64_t ranks, int cores) {
+  std::vector<std::string> argv{mpiexec_program(), "-n", std::to_string(ranks)};
+  if (ranks > cores) argv.insert(argv.end(), {"--oversubscribe", "--bind-to", "none"});
+  return argv;
+}
+
+/// Runs `argv`; returns its stdout; throws if it fails.
+std::string capture(const std::vector<std::string>& argv) {
+  ChildOptions options;
+  options.environment = mpirun_environment();
+  options.parent_death_signal = SIGTERM;
+  ChildProcess child(argv, options);
+  std::string out;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(child.stdout_fd(), buffer, sizeof buffer)) > 0;) {
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  if (const int status = child.wait(); status != 0) {
+    throw Error(ExitCode::run_failed,
+                fmt::format("{} exited with status {}:\n{}", argv.front(), status, out));
+  }
+  return out;
+}
+
+int bench_checkpoint(const po::variables_map& vm, std::int64_t ranks, int cores) {
+  std::vector<std::string> argv = mpirun_prefix(ranks, cores);
+  argv.push_back(sibling_program("spare-bench-checkpoint", "SPARE_BENCH_CHECKPOINT").string());
+  argv.insert(argv.end(), {"--megabytes", std::to_string(vm["megabytes"].as<double>()),
+                           "--repeat", std::to_string(vm["repeat"].as<int>()), "--dir",
+                           vm["dir"].as<std::string>()});
+  ChildOptions options;
+  options.environment = mpirun_environment();
+  options.capture_stdout = false;
+  options.parent_death_signal = SIGTERM;
+  ChildProcess child(argv, options);
+  return child.wait() == 0 ? 0 : static_cast<int>(ExitCode::run_failed);
+}
+
+int bench_overhead(const po::variables_map& vm, std::int64_t ranks, int cores) {
+  const auto size = vm["size"].as<std::int64_t>();
+  const auto steps = vm["steps"].as<std::int64_t>();
+  const int repeat = vm["repeat"].as<int>();
+  const fs::path dir = fs::absolute(vm["dir"].as<std::string>());
+  fs::create_directories(dir);
+  const fs::path job = dir / "overhead.ini";
+  {
+    // No checkpoints but the final one, no progress reports until the end.
+    std::ofstream out(job);
+    out << fmt::format(
+        "[job]\nkernel = heat2d\nsteps = {}\nranks = {}\noutput = {}\nprogress_interval = 1e9\n"
+        "[checkpoint]\ninterval_steps = 0\ninterval_seconds = 0\nkeep = 1\n"
+        "[heat2d]\nnx = {}\nny = {}\n",
+        steps, ranks, (dir / "out").string(), size, size);
+  }
+  std::vector<std::string> plain = mpirun_prefix(ranks, cores);
+  plain.push_back(sibling_program("spare-bench-plain-heat2d", "SPARE_BENCH_PLAIN").string());
+  plain.insert(plain.end(), {"--nx", std::to_string(size), "--ny", std::to_string(size),
+                             "--steps", std::to_string(steps)});
+  std::FILE* null = std::fopen("/dev/null", "w");
+  ProgressDisplay silent(null, false);
+  std::vector<double> plain_seconds, spare_seconds;
+  for (int k = 0; k < repeat; ++k) {
+    std::smatch match;
+    const std::string out = capture(plain);
+    if (!std::regex_search(out, match, std::regex(R"(loop_seconds=([0-9.eE+-]+))"))) {
+      throw Error(ExitCode::internal, "the plain program printed no loop_seconds: " + out);
+    }
+    plain_seconds.push_back(std::stod(match[1].str()));
+
+    fs::remove_all(dir / "out");
+    const GroupOutcome outcome = run_local_group(GroupLaunch{ranks, cores, job}, silent);
+    if (!outcome.done) {
+      throw Error(ExitCode::run_failed,
+                  fmt::format("the Spare run failed (mpirun status {})", outcome.status));
+    }
+    spare_seconds.push_back(outcome.done->value("loop_seconds", 0.0));
+    fmt::print("round {}: plain MPI {:.3f} s, Spare {:.3f} s for {} steps\n", k + 1,
+               plain_seconds.back(), spare_seconds.back(), steps);
+    std::fflush(stdout);
+  }
+  std::fclose(null);
+  fs::remove_all(dir);
+  const double p = median(plain_seconds), s = median(spare_seconds);
+  const double steps_d = static_cast<double>(steps);
+  fmt::print("heat2d {}x{}, {} steps, {} ranks, median of {}: Spare {:.1f} steps/s  plain MPI "
+             "{:.1f} steps/s  ratio {:.3f} (Spare's step-loop time / plain's)\n",
+             size, size, steps, ranks, repeat, steps_d / s, steps_d / p, s / p);
+  return 0;
+}
+
+}  // namespace
+
+int bench_command(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help")(
+      "ranks,n", po::value<std::int64_t>(), "MPI ranks (default: one per core)")(
+      "repeat", po::value<int>()->default_value(3), "rounds; the median is reported")(
+      "megabytes", po::value<double>()->default_value(256), "checkpoint: MB per rank")(
+      "size", po::value<std::int64_t>()->default_value(2048), "overhead: heat2d grid side")(
+      "steps", po::value<std::int64_t>()->default_value(300), "overhead: steps per run")(
+      "dir", po::value<std::string>()->default_value("spare-bench.tmp"),
+      "scratch directory, on the disk to measure; removed afterwards");
+  po::options_description hidden;
+  hidden.add_options()("which", po::value<std::string>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("which", 1);
+  const po::variables_map vm = parse_command_line(args, all, positional, "spare bench");
+  if (vm.count("help") || !vm.count("which")) {
+    print_help("spare bench checkpoint|overhead [options]",
+               "  checkpoint  Spare's checkpoint write rate / a raw sequential write + fsync of\n"
+               "              the same bytes on the same disk (target >= 0.7)\n"
+               "  overhead    heat2d's step loop under Spare / the same stencil as a plain MPI\n"
+               "              program, checkpoints off (target <= 1.05)\n"
+               "Both print the measured rates and the ratio on their last line.",
+               options);
+    return vm.count("help") ? 0 : static_cast<int>(ExitCode::usage);
+  }
+  const MachineInfo machine = detect_machine();
+  const std::int64_t ranks = vm.count("ranks") ? vm["ranks"].as<std::int64_t>() : machine.cores;
+  if (ranks < 1) throw UsageError("spare bench: --ranks must be at least 1");
+  const std::string which = vm["which"].as<std::string>();
+  if (which == "checkpoint") return bench_checkpoint(vm, ranks, machine.cores);
+  if (which == "overhead") return bench_overhead(vm, ranks, machine.cores);
+  throw UsageError("spare bench: unknown benchmark '" + which + "'; expected checkpoint or overhead");
+}
+
+}  // namespace spare::launcher

@@ -1,0 +1,99 @@
+// Starting and supervising a child process.
+#include "child_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <utility>
+
+#include "spare/error.hpp"
+
+namespace spare::launcher {
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ChildOptions& options) {
+  int pipe_fds[2] = {-1, -1};
+  if (options.capture_stdout && ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    throw SystemError("cannot create a pipe", errno);
+  }
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  // The child's environment is built here: after fork only exec may allocate.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    if (!options.environment.count(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
+  }
+  for (const auto& [name, value] : options.environment) env_strings.push_back(name + "=" + value);
+  std::vector<char*> env;
+  for (std::string& e : env_strings) env.push_back(e.data());
+  env.push_back(nullptr);
+  const pid_t parent = ::getpid();
+
+  pid_ = ::fork();
+  if (pid_ < 0) throw SystemError("cannot fork to start " + argv.at(0), errno);
+  if (pid_ == 0) {
+    // Only async-signal-safe calls from here until exec.
+    ::setpgid(0, 0);
+    if (options.parent_death_signal != 0) {
+      ::prctl(PR_SET_PDEATHSIG, options.parent_death_signal);
+      if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+    }
+    if (options.capture_stdout) ::dup2(pipe_fds[1], STDOUT_FILENO);
+    ::execvpe(args[0], args.data(), env.data());
+    ::_exit(127);
+  }
+  ::setpgid(pid_, pid_);  // also here, so signal_group works before the child runs
+  if (options.capture_stdout) {
+    ::close(pipe_fds[1]);
+    stdout_fd_ = pipe_fds[0];
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  close_stdout();
+  if (!status_ && pid_ > 0) {
+    signal_group(SIGKILL);
+    wait();
+  }
+}
+
+void ChildProcess::close_stdout() {
+  if (stdout_fd_ >= 0) ::close(stdout_fd_);
+  stdout_fd_ = -1;
+}
+
+void ChildProcess::signal_group(int signal_number) const {
+  if (pid_ > 0 && !status_) ::kill(-pid_, signal_number);
+}
+
+int ChildProcess::wait() {
+  if (status_) return *status_;
+  int raw = 0;
+  while (::waitpid(pid_, &raw, 0) < 0) {
+    if (errno != EINTR) throw SystemError("waitpid", errno);
+  }
+  status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  return *status_;
+}
+
+std::vector<std::string> LineBuffer::feed(const char* data, std::size_t size) {
+  pending_.append(data, size);
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (std::size_t newline; (newline = pending_.find('\n', start)) != std::string::npos;
+       start = newline + 1) {
+    lines.push_back(pending_.substr(start, newline - start));
+  }
+  pending_.erase(0, start);
+  return lines;
+}
+
+std::string LineBuffer::rest() { return std::exchange(pending_, {}); }
+
+}  // namespace spare::launcher

@@ -1,0 +1,57 @@
+// A child process with its stdout on a pipe, in its own process group (so a
+// terminal's Ctrl-C reaches only us and we decide what the child gets), and
+// signalled when we die, so no group outlives its launcher.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spare::launcher {
+
+struct ChildOptions {
+  std::map<std::string, std::string> environment;  // added to ours
+  bool capture_stdout = true;
+  int parent_death_signal = 0;  // sent to the child if we die first; 0: none
+};
+
+class ChildProcess {
+ public:
+  /// Starts argv[0] (looked up on PATH) with `argv`; throws SystemError.
+  ChildProcess(const std::vector<std::string>& argv, const ChildOptions& options);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  /// The read end of the child's stdout, -1 if not captured or closed.
+  int stdout_fd() const { return stdout_fd_; }
+  void close_stdout();
+  /// Sends `signal_number` to the child's whole process group.
+  void signal_group(int signal_number) const;
+  /// Waits for the child; returns its exit status (128 + signal if killed).
+  int wait();
+  std::optional<int> exit_status() const { return status_; }
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::optional<int> status_;
+};
+
+/// Splits complete lines out of a byte stream.
+class LineBuffer {
+ public:
+  /// Appends `data`; returns the lines it completes (without '\n').
+  std::vector<std::string> feed(const char* data, std::size_t size);
+  /// What is left without a final newline.
+  std::string rest();
+
+ private:
+  std::string pending_;
+};
+
+}  // namespace spare::launcher

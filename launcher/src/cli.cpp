@@ -1,0 +1,64 @@
+// `spare`'s entry point: subcommand dispatch and the one place where errors
+// become a message and an exit code.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "spare/error.hpp"
+#include "spare/version.hpp"
+
+namespace spare::launcher {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: spare COMMAND [ARGS]\n"
+    "\n"
+    "Spare runs checkpointed MPI jobs: on this machine now, on volunteer pools later.\n"
+    "\n"
+    "commands:\n"
+    "  run JOB.ini        run a job here with mpirun; run again to resume it\n"
+    "  ckpt inspect DIR   list a job's checkpoints and describe the newest\n"
+    "  ckpt verify DIR    check every shard and digest (exit 4 if any is bad)\n"
+    "  ckpt merge DIR     write a checkpoint as one plain HDF5 file + XDMF\n"
+    "  kernels [NAME]     list kernels, their parameters and datasets\n"
+    "  bench checkpoint   checkpoint write rate vs. raw sequential write + fsync\n"
+    "  bench overhead     heat2d under Spare vs. a plain MPI program\n"
+    "\n"
+    "`spare COMMAND --help` describes a command. Exit codes: 0 ok, 1 internal error,\n"
+    "2 bad command line, 3 invalid job, 4 bad checkpoint, 5 run failed,\n"
+    "128+N stopped by signal N after a checkpoint (130: Ctrl-C, 143: SIGTERM).\n";
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+      std::cout << kUsage;
+      return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
+    }
+    if (args[0] == "--version") {
+      std::cout << "spare " << kVersion << "\n";
+      return 0;
+    }
+    const std::string command = args[0];
+    args.erase(args.begin());
+    if (command == "run") return run_command(args);
+    if (command == "ckpt") return ckpt_command(args);
+    if (command == "kernels") return kernels_command(args);
+    if (command == "bench") return bench_command(args);
+    throw UsageError(fmt::format("unknown command '{}' (see `spare --help`)", command));
+  } catch (const Error& e) {
+    std::cout << std::flush;
+    fmt::print(stderr, "spare: error: {}\n", e.what());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::cout << std::flush;
+    fmt::print(stderr, "spare: internal error: {}\n", e.what());
+    return static_cast<int>(ExitCode::internal);
+  }
+}
+
+}  // namespace spare::launcher

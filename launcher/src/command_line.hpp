@@ -1,0 +1,24 @@
+// Shared parsing for the subcommands: Boost.Program_options with errors that
+// say which command and how to get its help.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <string>
+#include <vector>
+
+namespace spare::launcher {
+
+namespace po = boost::program_options;
+
+/// Parses `args` (after the subcommand's name); throws UsageError naming `command`.
+po::variables_map parse_command_line(const std::vector<std::string>& args,
+                                     const po::options_description& options,
+                                     const po::positional_options_description& positional,
+                                     const std::string& command);
+
+/// Prints "usage: USAGE", the summary and the options.
+void print_help(const std::string& usage, const std::string& summary,
+                const po::options_description& options);
+
+}  // namespace spare::launcher

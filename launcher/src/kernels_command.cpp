@@ -1,0 +1,93 @@
+// `spare kernels`: what this build can run, with every parameter's type,
+// default and range, and the datasets each kernel writes.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "command_line.hpp"
+#include "commands.hpp"
+#include "spare/kernels/builtin.hpp"
+
+namespace spare::launcher {
+
+namespace {
+
+std::string default_text(const ParamSpec& spec) {
+  if (!spec.default_value) return "(required)";
+  for (const auto& [word, value] : spec.keywords) {
+    if (value == *spec.default_value) return word;
+  }
+  return format_param(*spec.default_value);
+}
+
+nlohmann::json kernel_json(const KernelInfo& info) {
+  nlohmann::json params = nlohmann::json::array();
+  for (const ParamSpec& p : info.params) {
+    params.push_back({{"name", p.name},
+                      {"type", type_name(p.type)},
+                      {"default", default_text(p)},
+                      {"expected", describe_expected(p)},
+                      {"unit", p.unit},
+                      {"description", p.description}});
+  }
+  nlohmann::json datasets = nlohmann::json::array();
+  for (const DatasetInfo& d : info.datasets) {
+    datasets.push_back({{"name", d.name}, {"shape", d.shape}, {"description", d.description}});
+  }
+  return {{"name", info.name}, {"summary", info.summary}, {"parameters", params},
+          {"datasets", datasets}};
+}
+
+void print_kernel(const KernelInfo& info) {
+  fmt::print("{}: {}\n  parameters, in section [{}]:\n", info.name, info.summary, info.name);
+  std::size_t width = 4;
+  for (const ParamSpec& p : info.params) width = std::max(width, p.name.size());
+  for (const ParamSpec& p : info.params) {
+    fmt::print("    {:<{}}  {:<7}  default {:<8}  {}{}\n      {}\n", p.name, width,
+               type_name(p.type), default_text(p), describe_expected(p),
+               p.unit.empty() ? "" : fmt::format(" [{}]", p.unit), p.description);
+  }
+  fmt::print("  datasets:\n");
+  for (const DatasetInfo& d : info.datasets) {
+    fmt::print("    {} {}  {}\n", d.name, d.shape, d.description);
+  }
+}
+
+}  // namespace
+
+int kernels_command(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help")("json", "print JSON for scripts");
+  po::options_description hidden;
+  hidden.add_options()("name", po::value<std::string>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("name", 1);
+  const po::variables_map vm = parse_command_line(args, all, positional, "spare kernels");
+  if (vm.count("help")) {
+    print_help("spare kernels [NAME] [--json]",
+               "Lists the kernels of this build, their parameters (type, default, range)\n"
+               "and the datasets they checkpoint and write.",
+               options);
+    return 0;
+  }
+  const KernelRegistry registry = kernels::builtin_registry();
+  std::vector<const KernelInfo*> selected = registry.all();
+  if (vm.count("name")) selected = {&registry.at(vm["name"].as<std::string>())};
+  if (vm.count("json")) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const KernelInfo* info : selected) list.push_back(kernel_json(*info));
+    std::cout << list.dump(2) << "\n";
+    return 0;
+  }
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    if (i > 0) fmt::print("\n");
+    print_kernel(*selected[i]);
+  }
+  return 0;
+}
+
+}  // namespace spare::launcher
