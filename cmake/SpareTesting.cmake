@@ -31,3 +31,36 @@ function(spare_add_mpi_test name)
                          ENVIRONMENT "${SPARE_TEST_ENVIRONMENT}" TIMEOUT 120)
   endforeach()
 endfunction()
+
+# End-to-end tests are Python (unittest) driving the real `spare`, reading
+# results with h5py. Debian's python3 has python3-h5py; a missing module is a
+# configuration error, never a silently skipped test.
+set(SPARE_TEST_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with h5py and numpy for the tests")
+execute_process(COMMAND ${SPARE_TEST_PYTHON} -c "import h5py, numpy"
+                RESULT_VARIABLE _spare_python_ok OUTPUT_QUIET ERROR_QUIET)
+if(NOT _spare_python_ok EQUAL 0)
+  message(FATAL_ERROR "The tests need ${SPARE_TEST_PYTHON} with h5py and numpy "
+                      "(apt-get install python3-h5py python3-numpy), or -DSPARE_BUILD_TESTS=OFF")
+endif()
+
+# spare_add_python_tests(FILE LABELS label...): one CTest entry per test
+# method, found in the file the way gtest_discover_tests finds test cases.
+function(spare_add_python_tests file)
+  cmake_parse_arguments(ARG "" "" "LABELS" ${ARGN})
+  set(path ${CMAKE_CURRENT_SOURCE_DIR}/${file})
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path})
+  file(STRINGS ${path} lines REGEX "^(class [A-Za-z_]+|    def test_[a-z0-9_]+)")
+  get_filename_component(module ${file} NAME_WE)
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^class ([A-Za-z_]+)")
+      set(class ${CMAKE_MATCH_1})
+    elseif(line MATCHES "def (test_[a-z0-9_]+)")
+      set(name e2e.${module}.${class}.${CMAKE_MATCH_1})
+      add_test(NAME ${name}
+               COMMAND ${SPARE_TEST_PYTHON} -m unittest ${module}.${class}.${CMAKE_MATCH_1}
+               WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+      set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 600
+        ENVIRONMENT "SPARE_BIN=$<TARGET_FILE:spare>;SPARE_SOURCE_DIR=${PROJECT_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+    endif()
+  endforeach()
+endfunction()

@@ -217,6 +217,15 @@ JobSpec parse_job_spec(std::istream& in, const std::string& source,
     entries.push_back(std::move(entry));
   }
 
+  for (const Entry& entry : entries) {
+    if (entry.key.find('.') != std::string::npos) continue;
+    std::string home = "its section";
+    if (find_spec(job_section_params(), entry.key)) home = "[job]";
+    if (find_spec(checkpoint_section_params(), entry.key)) home = "[checkpoint]";
+    throw JobError(fmt::format("{}: '{}' is outside any section; it belongs under {}",
+                               entry.origin, entry.key, home));
+  }
+
   std::string kernel_name;
   for (const Entry& entry : entries) {
     if (entry.key == "job.kernel") kernel_name = entry.value;
@@ -243,11 +252,6 @@ JobSpec parse_job_spec(std::istream& in, const std::string& source,
                                       {kernel->name, kernel->params}};
   for (const Entry& entry : entries) {
     const auto dot = entry.key.find('.');
-    if (dot == std::string::npos) {
-      throw JobError(fmt::format("{}: '{}' is outside any section; keys belong under [job], "
-                                 "[checkpoint] or [{}]",
-                                 entry.origin, entry.key, kernel->name));
-    }
     const std::string section = entry.key.substr(0, dot);
     const std::string name = entry.key.substr(dot + 1);
     auto it = std::find_if(sections.begin(), sections.end(),

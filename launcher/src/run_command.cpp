@@ -79,6 +79,7 @@ int run_command(const std::vector<std::string>& args) {
       "output,o", po::value<std::string>(),
       "output directory (same as --set job.output=DIR)")(
       "fresh", "discard this job's checkpoints and result in the output directory; start over")(
+      "dry-run", "check the job and show its plan; start nothing")(
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a key of the job file: SECTION.KEY=VALUE, checked like the file (repeatable)");
   po::options_description hidden;
@@ -89,7 +90,7 @@ int run_command(const std::vector<std::string>& args) {
   positional.add("job", 1);
   const po::variables_map vm = parse_command_line(args, all, positional, "spare run");
   if (vm.count("help")) {
-    print_help("spare run JOB.ini [--ranks N] [--output DIR] [--fresh] [--set KEY=VALUE]...",
+    print_help("spare run JOB.ini [--ranks N] [--output DIR] [--fresh] [--dry-run] [--set KEY=VALUE]...",
                "Runs a job on this machine with mpirun, checkpointing as the job file says.\n"
                "Run again to resume from the latest complete checkpoint; Ctrl-C (or SIGTERM)\n"
                "stops after a checkpoint at the next step.",
@@ -112,11 +113,20 @@ int run_command(const std::vector<std::string>& args) {
   check_fits(spec, plan, machine);
 
   const std::string shown_output = spec.output.string();
+  ProgressDisplay display(stderr, ::isatty(STDERR_FILENO) != 0);
+  display.message(fmt::format(
+      "job {}: {} for {} steps on {} rank{} (process grid {}){}, state {}, output {}", spec.name,
+      spec.kernel, spec.steps, ranks, ranks == 1 ? "" : "s", fmt::join(plan.process_grid, " x "),
+      ranks > machine.cores ? fmt::format(", oversubscribing {} cores", machine.cores) : "",
+      format_bytes(plan.state_bytes), shown_output));
+  if (vm.count("dry-run")) {
+    display.message("dry run: the job is valid; nothing was started");
+    return 0;
+  }
+
   spec.output = fs::absolute(spec.output);
   spec.ranks = ranks;
   const OutputLayout layout{spec.output};
-
-  ProgressDisplay display(stderr, ::isatty(STDERR_FILENO) != 0);
   fs::create_directories(layout.root);
   const OutputLock lock(layout.root, 30.0, [&](const std::string& m) { display.message(m); });
   if (vm.count("fresh")) {
@@ -125,12 +135,6 @@ int run_command(const std::vector<std::string>& args) {
     check_resumable(spec, layout, shown_output);
   }
   write_file_atomically(layout.job_file(), spec.to_ini());
-
-  display.message(fmt::format(
-      "job {}: {} for {} steps on {} rank{}{}, state {}, output {}", spec.name, spec.kernel,
-      spec.steps, ranks, ranks == 1 ? "" : "s",
-      ranks > machine.cores ? fmt::format(" (oversubscribing {} cores)", machine.cores) : "",
-      format_bytes(plan.state_bytes), shown_output));
 
   const GroupOutcome outcome =
       run_local_group(GroupLaunch{ranks, machine.cores, layout.job_file()}, display);

@@ -1,0 +1,84 @@
+"""The `spare` command line without running jobs: invalid jobs are refused
+with file, key and expectation before anything is created; every command has
+--help; `spare kernels` describes what can run."""
+
+import json
+import os
+import unittest
+from pathlib import Path
+
+from spare_testing import SpareTestCase, write_job
+
+
+class InvalidJobs(SpareTestCase):
+    def refused(self, job, *args, says):
+        out = self.tmp / "never"
+        done = self.spare("run", job, "--output", out, *args, expect=3)
+        for part in says:
+            self.assertIn(part, done.stderr)
+        self.assertFalse(out.exists(), "an invalid job created its output directory")
+        return done
+
+    def test_each_mistake_names_file_key_and_expectation(self):
+        job = self.tmp / "job.ini"
+        write_job(job, heat2d={"nxx": "64"})
+        self.refused(job, says=[f"{job}:", "unknown key 'nxx' in [heat2d]", "did you mean 'nx'?"])
+        write_job(job, job={"kernel": "heat3d"})
+        self.refused(job, says=["unknown kernel 'heat3d'", "heat2d"])
+        write_job(job, heat2d={"alpha": "-1"})
+        self.refused(job, says=["[heat2d] alpha: expected a number > 0, found '-1'"])
+        write_job(job, heat2d={"nx": "lots"})
+        self.refused(job, says=["[heat2d] nx: expected an integer >= 3, found 'lots'"])
+        job.write_text("[job]\nkernel = heat2d\n")
+        self.refused(job, says=["[job] steps is missing: expected an integer >= 1"])
+        write_job(job, heat2d={"nx": "2000000", "ny": "2000000"})
+        self.refused(job, says=["more than this machine's memory"])
+
+    def test_overrides_are_checked_like_the_file(self):
+        job = write_job(self.tmp / "job.ini")
+        self.refused(job, "--set", "heat2d.cfl=1.5",
+                     says=["--set heat2d.cfl=1.5: [heat2d] cfl: expected a number > 0 and <= 1"])
+        self.refused(job, "--set", "heat2d.bogus=1", says=["unknown key 'bogus' in [heat2d]"])
+        self.refused(job, "--ranks", "0", says=["[job] ranks: expected an integer >= 1"])
+        self.refused(job, "--ranks", "5000", "--set", "heat2d.nx=3", "--set", "heat2d.ny=3",
+                     says=["cannot be split over 5000 ranks"])
+
+    def test_missing_job_file(self):
+        done = self.spare("run", self.tmp / "nope.ini", expect=3)
+        self.assertIn("nope.ini: cannot read the job file: no such file", done.stderr)
+
+
+class Commands(SpareTestCase):
+    def test_help_everywhere(self):
+        for args in (["--help"], ["run", "--help"], ["ckpt", "--help"], ["kernels", "--help"],
+                     ["bench", "--help"]):
+            self.assertIn("usage:", self.spare(*args).stdout)
+        self.assertIn("usage:", self.spare(expect=2).stdout)
+        self.assertIn("unknown command 'launch'", self.spare("launch", expect=2).stderr)
+        self.assertIn("which job file?", self.spare("run", expect=2).stderr)
+        self.assertIn("spare run --help", self.spare("run", "x.ini", "--bogus", expect=2).stderr)
+        self.assertIn("no such directory", self.spare("ckpt", "verify", "/nonexistent",
+                                                      expect=2).stderr)
+
+    def test_kernels_lists_parameters_and_datasets(self):
+        text = self.spare("kernels").stdout
+        for part in ("heat2d:", "nx", "integer", "default 512", "an integer >= 3", "init",
+                     "one of: hotspot, sine", "temperature [ny, nx]"):
+            self.assertIn(part, text)
+        listing = json.loads(self.spare("kernels", "heat2d", "--json").stdout)
+        params = {p["name"]: p for p in listing[0]["parameters"]}
+        self.assertEqual(params["alpha"]["type"], "real")
+        self.assertEqual(params["alpha"]["unit"], "m^2/s")
+        self.assertIn("unknown kernel 'nope'", self.spare("kernels", "nope", expect=3).stderr)
+
+    def test_dry_run_checks_and_plans_without_starting(self):
+        example = Path(os.environ["SPARE_SOURCE_DIR"]) / "examples" / "heat2d.ini"
+        out = self.tmp / "out"
+        done = self.spare("run", example, "--ranks", "4", "--output", out, "--dry-run")
+        self.assertIn("heat2d for 12000 steps on 4 ranks", done.stderr)
+        self.assertIn("process grid 2 x 2", done.stderr)
+        self.assertFalse(out.exists())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,339 @@
+// Checkpoints written by all ranks of the world and restored by every smaller
+// group (N-to-M), plus the ways a checkpoint goes bad: a flipped bit, a
+// truncated or missing shard, a missing manifest, another job's checkpoint.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "spare/checkpoint_catalog.hpp"
+#include "spare/checkpoint_reader.hpp"
+#include "spare/checkpoint_store.hpp"
+#include "spare/error.hpp"
+#include "spare/h5.hpp"
+#include "spare/output_layout.hpp"
+#include "spare/result_file.hpp"
+
+namespace spare {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<Index> kShape{37, 29};
+
+double u_at(Index i, Index j, std::int64_t step) {
+  return std::sin(0.1 * static_cast<double>(i * 29 + j)) + static_cast<double>(step);
+}
+std::int64_t tag_at(Index i, Index j, std::int64_t step) { return i * 1000 + j + step * 1000000; }
+
+/// A little kernel state: two datasets on one grid and two scalars.
+struct TestState {
+  State state;
+  Field<double>* u;
+  Field<std::int64_t>* tag;
+  Field<double>* scratch;
+  std::int64_t* counter;
+  double* rho;
+
+  TestState(int rank, int nranks) : state(rank, nranks) {
+    const Grid& grid = state.add_grid({kShape, {0, 0}, {0.5, 0.25}, {"y", "x"}}, 1);
+    u = &state.add_field<double>("u", grid, {.units = "K"});
+    tag = &state.add_field<std::int64_t>("tag", grid);
+    scratch = &state.add_field<double>("scratch", grid, {.checkpointed = false});
+    counter = &state.add_scalar<std::int64_t>("counter", 0);
+    rho = &state.add_scalar<double>("rho", 0.0);
+    state.allocate();
+  }
+
+  void fill(std::int64_t step) {
+    const Box& b = u->interior();
+    for (Index i = 0; i < b.extent(0); ++i)
+      for (Index j = 0; j < b.extent(1); ++j) {
+        u->at(i, j) = u_at(b.lo[0] + i, b.lo[1] + j, step);
+        tag->at(i, j) = tag_at(b.lo[0] + i, b.lo[1] + j, step);
+      }
+    *counter = 7 * step;
+    *rho = 0.25 * static_cast<double>(step);
+  }
+
+  /// Number of interior points that differ from step `step`'s values.
+  int mismatches(std::int64_t step) const {
+    int bad = 0;
+    const Box& b = u->interior();
+    for (Index i = 0; i < b.extent(0); ++i)
+      for (Index j = 0; j < b.extent(1); ++j) {
+        bad += u->at(i, j) != u_at(b.lo[0] + i, b.lo[1] + j, step);
+        bad += tag->at(i, j) != tag_at(b.lo[0] + i, b.lo[1] + j, step);
+      }
+    bad += *counter != 7 * step;
+    bad += *rho != 0.25 * static_cast<double>(step);
+    return bad;
+  }
+};
+
+RunDescription run_at(std::int64_t step) {
+  RunDescription run{"test", "job", "test-kernel", {}, step, 0.5 * static_cast<double>(step)};
+  run.params.set("n", std::int64_t{37});
+  return run;
+}
+
+/// A directory every rank sees, removed at the end.
+class SharedDir {
+ public:
+  explicit SharedDir(const mpi::Comm& comm) : comm_(comm) {
+    std::string path;
+    if (comm.rank() == 0) {
+      path = (fs::temp_directory_path() / "spare-mpi-XXXXXX").string();
+      if (::mkdtemp(path.data()) == nullptr) path.clear();
+    }
+    comm.broadcast(path, 0);
+    path_ = path;
+  }
+  ~SharedDir() {
+    comm_.barrier();
+    if (comm_.rank() == 0) fs::remove_all(path_);
+  }
+  fs::path checkpoints() const { return path_ / "checkpoints"; }
+
+ private:
+  const mpi::Comm& comm_;
+  fs::path path_;
+};
+
+void write_steps(const mpi::Comm& comm, const fs::path& root, std::initializer_list<int> steps,
+                 std::int64_t keep = 5) {
+  TestState s(comm.rank(), comm.size());
+  const EventSink quiet(false);
+  CheckpointStore store(root, comm, keep, quiet);
+  for (int step : steps) {
+    s.fill(step);
+    store.write(s.state, run_at(step));
+  }
+}
+
+/// Restores with a fresh state on `comm`; returns the step, or -1 if nothing was restored.
+std::int64_t restore(const mpi::Comm& comm, const fs::path& root, int* mismatches,
+                     std::FILE* events = nullptr) {
+  TestState s(comm.rank(), comm.size());
+  const EventSink sink(events != nullptr && comm.rank() == 0, events ? events : stdout);
+  CheckpointStore store(root, comm, 5, sink);
+  const auto restored = store.restore_latest(s.state, run_at(0));
+  if (!restored) return -1;
+  *mismatches = s.mismatches(restored->step);
+  return restored->step;
+}
+
+std::string read_all(std::FILE* file) {
+  std::rewind(file);
+  std::string text;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+  return text;
+}
+
+/// Flips one byte inside dataset `name`'s data in `shard`.
+void flip_data_byte(const fs::path& shard, const std::string& name) {
+  haddr_t offset;
+  {
+    const h5::File file = h5::File::open_read_only(shard);
+    offset = H5Dget_offset(file.open_dataset(name).get());
+  }
+  ASSERT_NE(offset, HADDR_UNDEF);
+  const int fd = ::open(shard.c_str(), O_RDWR);
+  unsigned char byte = 0;
+  ASSERT_EQ(::pread(fd, &byte, 1, static_cast<off_t>(offset + 13)), 1);
+  byte ^= 0x10;
+  ASSERT_EQ(::pwrite(fd, &byte, 1, static_cast<off_t>(offset + 13)), 1);
+  ::close(fd);
+}
+
+TEST(CheckpointStore, EveryGroupSizeRestoresEveryCheckpoint) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  write_steps(world, dir.checkpoints(), {3});
+  for (int m = 1; m <= world.size(); ++m) {
+    const mpi::Comm group = world.split(world.rank() < m ? 0 : -1, world.rank());
+    if (group.valid()) {
+      int mismatches = -1;
+      EXPECT_EQ(restore(group, dir.checkpoints(), &mismatches), 3) << "restored by " << m;
+      EXPECT_EQ(mismatches, 0) << "restored by " << m;
+    }
+    world.barrier();
+  }
+}
+
+TEST(CheckpointStore, ManifestAndShardsDescribeTheRun) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  write_steps(world, dir.checkpoints(), {4});
+  if (world.rank() == 0) {
+    const CheckpointReader reader(dir.checkpoints() / checkpoint_dir_name(4));
+    const Manifest& m = reader.manifest();
+    EXPECT_EQ(m.nranks, world.size());
+    EXPECT_EQ(m.shards.size(), static_cast<std::size_t>(world.size()));
+    ASSERT_EQ(m.datasets.size(), 2u);  // scratch is not checkpointed
+    EXPECT_EQ(m.datasets[0].grid.shape, kShape);
+    EXPECT_EQ(m.run.time, 2.0);
+    EXPECT_NO_THROW(reader.verify_all());
+    const h5::File shard = h5::File::open_read_only(reader.dir() / shard_file_name(0));
+    EXPECT_EQ(shard.read_int_attribute("step"), 4);
+    EXPECT_EQ(shard.read_string_attribute("kernel"), "test-kernel");
+    EXPECT_EQ(shard.read_int_attribute("nranks"), world.size());
+    EXPECT_EQ(shard.open_group("parameters").read_int_attribute("n"), 37);
+    const h5::Dataset u = shard.open_dataset("u");
+    EXPECT_EQ(u.read_string_attribute("axes"), "y,x");
+    EXPECT_EQ(u.read_double_array_attribute("spacing"), (std::vector<double>{0.5, 0.25}));
+    EXPECT_EQ(u.read_int_array_attribute("global_offset"), (std::vector<std::int64_t>{0, 0}));
+    EXPECT_EQ(u.read_string_attribute("xxh3_128"), m.shards[0].blocks[0].digest.hex());
+  }
+}
+
+TEST(CheckpointStore, ResultFileHoldsTheWholeDatasets) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  write_steps(world, dir.checkpoints(), {6});
+  if (world.rank() == 0) {
+    const CheckpointReader reader(dir.checkpoints() / checkpoint_dir_name(6));
+    const fs::path h5_path = dir.checkpoints().parent_path() / "result.h5";
+    write_result(reader, h5_path, dir.checkpoints().parent_path() / "result.xdmf");
+    const h5::File result = h5::File::open_read_only(h5_path);
+    EXPECT_EQ(result.read_int_attribute("step"), 6);
+    EXPECT_EQ(result.open_group("scalars").read_int_attribute("counter"), 42);
+    const h5::Dataset u = result.open_dataset("u");
+    ASSERT_EQ(u.dims(), kShape);
+    std::vector<double> values(37 * 29);
+    h5::Dataspace all(kShape);
+    u.read(values.data(), DType::f64, all, all);
+    int bad = 0;
+    for (Index i = 0; i < 37; ++i)
+      for (Index j = 0; j < 29; ++j) bad += values[i * 29 + j] != u_at(i, j, 6);
+    EXPECT_EQ(bad, 0);
+    EXPECT_TRUE(fs::exists(dir.checkpoints().parent_path() / "result.xdmf"));
+  }
+}
+
+TEST(CheckpointStore, FlippedBitFallsBackAndQuarantines) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  write_steps(world, dir.checkpoints(), {1, 2});
+  const fs::path bad = dir.checkpoints() / checkpoint_dir_name(2);
+  const std::string victim = shard_file_name(world.size() - 1);
+  if (world.rank() == 0) {
+    flip_data_byte(bad / victim, "tag");
+    try {
+      CheckpointReader(bad).verify_all();
+      ADD_FAILURE() << "verify_all accepted a flipped bit";
+    } catch (const CheckpointError& e) {
+      EXPECT_NE(std::string(e.what()).find("shard " + victim + " dataset 'tag': digest mismatch"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  world.barrier();
+  std::FILE* events = std::tmpfile();
+  int mismatches = -1;
+  EXPECT_EQ(restore(world, dir.checkpoints(), &mismatches, events), 1);
+  EXPECT_EQ(mismatches, 0);
+  if (world.rank() == 0) {
+    const std::string warning = read_all(events);
+    EXPECT_NE(warning.find("step-000000000002 is unusable"), std::string::npos) << warning;
+    EXPECT_NE(warning.find(victim), std::string::npos) << warning;
+    EXPECT_TRUE(fs::exists(bad.string() + ".corrupt"));
+    EXPECT_FALSE(fs::exists(bad));
+  }
+  std::fclose(events);
+  // A new checkpoint of the same step is written beside the quarantined one.
+  write_steps(world, dir.checkpoints(), {2});
+  EXPECT_EQ(restore(world, dir.checkpoints(), &mismatches), 2);
+  EXPECT_EQ(mismatches, 0);
+}
+
+TEST(CheckpointStore, TruncatedMissingAndUncommittedAreNeverUsed) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  write_steps(world, dir.checkpoints(), {1, 2, 3, 4});
+  if (world.rank() == 0) {
+    const auto shard = [&](int step) {
+      return dir.checkpoints() / checkpoint_dir_name(step) / shard_file_name(0);
+    };
+    fs::resize_file(shard(4), fs::file_size(shard(4)) - 100);
+    fs::remove(shard(3));
+    fs::remove(dir.checkpoints() / checkpoint_dir_name(2) / kManifestName);
+    try {
+      CheckpointReader reader(dir.checkpoints() / checkpoint_dir_name(4));
+      ADD_FAILURE() << "a truncated shard was accepted";
+    } catch (const CheckpointError& e) {
+      EXPECT_NE(std::string(e.what()).find("the manifest says"), std::string::npos) << e.what();
+    }
+  }
+  world.barrier();
+  std::FILE* events = std::tmpfile();
+  int mismatches = -1;
+  EXPECT_EQ(restore(world, dir.checkpoints(), &mismatches, events), 1);
+  EXPECT_EQ(mismatches, 0);
+  if (world.rank() == 0) {
+    const std::string warnings = read_all(events);
+    EXPECT_NE(warnings.find("truncated"), std::string::npos) << warnings;
+    EXPECT_NE(warnings.find("is missing"), std::string::npos) << warnings;
+    const auto entries = list_checkpoints(dir.checkpoints());
+    ASSERT_EQ(entries.size(), 4u);
+    EXPECT_EQ(entries[1].state, CheckpointState::incomplete);  // step 2: left, not quarantined
+    EXPECT_EQ(entries[2].state, CheckpointState::quarantined);
+    EXPECT_EQ(entries[3].state, CheckpointState::quarantined);
+  }
+  std::fclose(events);
+}
+
+TEST(CheckpointStore, AnotherJobsCheckpointIsRefusedNotRestored) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  write_steps(world, dir.checkpoints(), {1});
+  TestState s(world.rank(), world.size());
+  const EventSink quiet(false);
+  CheckpointStore store(dir.checkpoints(), world, 2, quiet);
+  RunDescription other = run_at(0);
+  other.params.set("n", std::int64_t{38});
+  try {
+    store.restore_latest(s.state, other);
+    ADD_FAILURE() << "restored another job's checkpoint";
+  } catch (const CollectiveError& e) {
+    EXPECT_EQ(e.code(), ExitCode::checkpoint);
+    EXPECT_NE(std::string(e.what()).find("n is 37 there and 38 here"), std::string::npos);
+  }
+  world.barrier();
+  if (world.rank() == 0) {
+    EXPECT_TRUE(fs::exists(dir.checkpoints() / checkpoint_dir_name(1)));
+  }
+}
+
+TEST(CheckpointStore, KeepsOnlyTheNewest) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  if (world.rank() == 0) {
+    fs::create_directories(dir.checkpoints() / checkpoint_dir_name(2));  // an interrupted write
+  }
+  world.barrier();
+  write_steps(world, dir.checkpoints(), {1, 2, 3, 4, 5}, /*keep=*/2);
+  if (world.rank() == 0) {
+    const auto entries = list_checkpoints(dir.checkpoints());
+    ASSERT_EQ(entries.size(), 2u);
+    EXPECT_EQ(entries[0].step, 4);
+    EXPECT_EQ(entries[1].step, 5);
+  }
+  int mismatches = -1;
+  EXPECT_EQ(restore(world, dir.checkpoints(), &mismatches), 5);
+  EXPECT_EQ(mismatches, 0);
+}
+
+TEST(CheckpointStore, NothingToRestore) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  int mismatches = -1;
+  EXPECT_EQ(restore(world, dir.checkpoints(), &mismatches), -1);
+}
+
+}  // namespace
+}  // namespace spare

@@ -1,0 +1,159 @@
+// Job files: a valid file reads into a complete JobSpec; every invalid one is
+// refused with the file, line, key and expectation in the message.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "spare/error.hpp"
+#include "spare/job_spec.hpp"
+#include "spare/kernels/builtin.hpp"
+
+namespace spare {
+namespace {
+
+const KernelRegistry& registry() {
+  static const KernelRegistry r = kernels::builtin_registry();
+  return r;
+}
+
+constexpr const char* kValid =
+    "# a comment\n"
+    "[job]\n"
+    "kernel = heat2d\n"
+    "steps = 100   # trailing comment\n"
+    "ranks = 3\n"
+    "[checkpoint]\n"
+    "interval_steps = 10\n"
+    "[heat2d]\n"
+    "nx = 64\n"
+    "init = sine\n";
+
+JobSpec parse(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  std::istringstream in(text);
+  return parse_job_spec(in, "jobs/demo.ini", overrides, registry());
+}
+
+std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  try {
+    parse(text, overrides);
+  } catch (const JobError& e) {
+    EXPECT_EQ(e.code(), ExitCode::invalid_job);
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted:\n" << text;
+  return {};
+}
+
+#define EXPECT_CONTAINS(text, part) \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << "in: " << (text)
+
+TEST(JobSpec, ValidFileWithDefaultsFilledIn) {
+  const JobSpec spec = parse(kValid);
+  EXPECT_EQ(spec.kernel, "heat2d");
+  EXPECT_EQ(spec.name, "demo");  // from the file name
+  EXPECT_EQ(spec.steps, 100);
+  EXPECT_EQ(spec.ranks, 3);
+  EXPECT_EQ(spec.output, "demo.out");
+  EXPECT_EQ(spec.checkpoint.interval_steps, 10);
+  EXPECT_EQ(spec.checkpoint.interval_seconds, 60.0);
+  EXPECT_EQ(spec.checkpoint.keep, 2);
+  EXPECT_EQ(spec.params.integer("nx"), 64);
+  EXPECT_EQ(spec.params.integer("ny"), 512);
+  EXPECT_EQ(spec.params.text("init"), "sine");
+  EXPECT_DOUBLE_EQ(spec.params.real("cfl"), 0.9);
+}
+
+TEST(JobSpec, RanksAuto) {
+  EXPECT_EQ(parse(kValid, {"job.ranks=auto"}).ranks, 0);
+}
+
+TEST(JobSpec, OverridesReplaceFileValuesAndAreChecked) {
+  const JobSpec spec = parse(kValid, {"heat2d.nx=128", "job.steps=7", "checkpoint.keep=5"});
+  EXPECT_EQ(spec.params.integer("nx"), 128);
+  EXPECT_EQ(spec.steps, 7);
+  EXPECT_EQ(spec.checkpoint.keep, 5);
+  const std::string e = error_of(kValid, {"heat2d.nx=2"});
+  EXPECT_CONTAINS(e, "--set heat2d.nx=2");
+  EXPECT_CONTAINS(e, "an integer >= 3");
+  EXPECT_CONTAINS(error_of(kValid, {"heat2d.nz=2"}), "unknown key 'nz' in [heat2d]");
+  EXPECT_CONTAINS(error_of(kValid, {"nx"}), "expected SECTION.KEY=VALUE");
+}
+
+TEST(JobSpec, ResolvedIniReadsBackToTheSameJob) {
+  JobSpec spec = parse(kValid, {"heat2d.alpha=0.123456789012345678", "job.output=/tmp/x y"});
+  std::istringstream in(spec.to_ini());
+  const JobSpec again = parse_job_spec(in, "resolved.ini", {}, registry());
+  EXPECT_EQ(again.params, spec.params);
+  EXPECT_EQ(again.name, spec.name);
+  EXPECT_EQ(again.steps, spec.steps);
+  EXPECT_EQ(again.ranks, spec.ranks);
+  EXPECT_EQ(again.output, spec.output);
+  EXPECT_EQ(again.checkpoint.interval_steps, spec.checkpoint.interval_steps);
+  EXPECT_EQ(again.checkpoint.interval_seconds, spec.checkpoint.interval_seconds);
+}
+
+TEST(JobSpec, UnknownKeyNamesLineSectionAndSuggestion) {
+  const std::string e = error_of("[job]\nkernel = heat2d\nsteps = 5\n[heat2d]\nnxx = 64\n");
+  EXPECT_CONTAINS(e, "jobs/demo.ini:5");
+  EXPECT_CONTAINS(e, "unknown key 'nxx' in [heat2d]");
+  EXPECT_CONTAINS(e, "did you mean 'nx'?");
+}
+
+TEST(JobSpec, UnknownKernelListsTheKnownOnes) {
+  const std::string e = error_of("[job]\nsteps = 5\nkernel = heat3d\n");
+  EXPECT_CONTAINS(e, "jobs/demo.ini:3");
+  EXPECT_CONTAINS(e, "unknown kernel 'heat3d'");
+  EXPECT_CONTAINS(e, "heat2d");
+}
+
+TEST(JobSpec, MissingValues) {
+  EXPECT_CONTAINS(error_of("[job]\nsteps = 5\n"), "[job] kernel is missing");
+  const std::string e = error_of("[job]\nkernel = heat2d\n");
+  EXPECT_CONTAINS(e, "jobs/demo.ini: [job] steps is missing: expected an integer >= 1");
+}
+
+TEST(JobSpec, OutOfRangeAndWrongType) {
+  std::string e = error_of("[job]\nkernel = heat2d\nsteps = 0\n");
+  EXPECT_CONTAINS(e, "jobs/demo.ini:3: [job] steps: expected an integer >= 1, found '0'");
+  e = error_of("[job]\nkernel = heat2d\nsteps = 5\n[heat2d]\nalpha = warm\n");
+  EXPECT_CONTAINS(e, "jobs/demo.ini:5: [heat2d] alpha: expected a number > 0, found 'warm'");
+  e = error_of("[job]\nkernel = heat2d\nsteps = 5\n[heat2d]\ninit = square\n");
+  EXPECT_CONTAINS(e, "expected one of: hotspot, sine, found 'square'");
+}
+
+TEST(JobSpec, StructuralMistakes) {
+  EXPECT_CONTAINS(error_of("kernel = heat2d\n[job]\nsteps = 5\n"),
+                  "jobs/demo.ini:1: 'kernel' is outside any section; it belongs under [job]");
+  EXPECT_CONTAINS(error_of("[job]\nkernel = heat2d\nsteps = 5\n[nbody]\nn = 5\n"),
+                  "unknown section [nbody]");
+  EXPECT_CONTAINS(error_of("[job]\nkernel = heat2d\nsteps = 5\nsteps = 6\n"),
+                  "jobs/demo.ini:4: key 'job.steps' is given more than once");
+  EXPECT_CONTAINS(error_of("[job]\nkernel = heat2d\nthis line has no equals sign\n"),
+                  "jobs/demo.ini");
+}
+
+TEST(JobSpec, MissingFile) {
+  try {
+    load_job_spec("/nonexistent/job.ini", {}, registry());
+    FAIL();
+  } catch (const JobError& e) {
+    EXPECT_CONTAINS(e.what(), "/nonexistent/job.ini: cannot read the job file: no such file");
+  }
+}
+
+TEST(JobSpec, FrameworkKeysHaveValidDefaults) {
+  for (const auto* section : {&job_section_params(), &checkpoint_section_params()}) {
+    for (const ParamSpec& spec : *section) {
+      if (!spec.default_value || spec.type == ParamType::string) continue;
+      bool keyword = false;
+      for (const auto& [word, value] : spec.keywords) keyword = keyword || value == *spec.default_value;
+      if (!keyword) {
+        EXPECT_NO_THROW(parse_param(spec, format_param(*spec.default_value))) << spec.name;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace spare
