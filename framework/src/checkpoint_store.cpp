@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 
 #include "spare/atomic_file.hpp"
 #include "spare/checkpoint_catalog.hpp"
@@ -38,22 +39,43 @@ DatasetRecord dataset_record(const FieldBase& field) {
                        field.options().description, field.options().units};
 }
 
-Digest digest_interior(const FieldBase& field) {
+/// Writes `field`'s interior into `dataset` slab by slab: each slab of whole
+/// rows is packed into `staging` (bounded, reused), digested while it is hot
+/// in cache, and written with one large write. Returns the block's digest.
+Digest write_interior(const FieldBase& field, h5::Dataset& dataset, std::vector<std::byte>& staging) {
+  const Box& interior = field.interior();
+  const std::vector<Index> count = interior.count();
+  const std::size_t element = dtype_size(field.dtype());
+  Index slab_bytes = static_cast<Index>(element);
+  for (std::size_t d = 1; d < count.size(); ++d) slab_bytes *= count[d];
+  // A 1D block is one "row": it is written in one piece.
+  const Index rows_per_slab =
+      count.size() == 1 ? 1
+                        : std::max<Index>(1, static_cast<Index>(CheckpointReader::kSlabBytes) /
+                                                 slab_bytes);
+  const Index outer = count.size() == 1 ? 1 : count[0];
   DigestStream digest;
-  field.for_each_interior_row([&](const std::byte* row, std::size_t bytes) {
-    digest.update(row, bytes);
-  });
-  return digest.finish();
-}
-
-/// The box of `field`'s interior within its haloed storage.
-Box interior_in_storage(const FieldBase& field) {
-  Box box = field.interior();
-  for (int d = 0; d < box.ndim; ++d) {
-    box.lo[d] = field.halo();
-    box.hi[d] = field.halo() + field.interior().extent(d);
+  h5::Dataspace file_space(count);
+  for (Index begin = 0; begin < outer; begin += rows_per_slab) {
+    const Index end = std::min(outer, begin + rows_per_slab);
+    std::size_t packed = 0;
+    field.for_each_interior_row(
+        [&](const std::byte* row, std::size_t bytes) {
+          if (staging.size() < packed + bytes) staging.resize(packed + bytes);
+          std::memcpy(staging.data() + packed, row, bytes);
+          digest.update(staging.data() + packed, bytes);
+          packed += bytes;
+        },
+        begin, end);
+    std::vector<Index> slab_count = count, slab_offset(count.size(), 0);
+    if (count.size() > 1) {
+      slab_count[0] = end - begin;
+      slab_offset[0] = begin;
+    }
+    const Box slab = Box::from_offset_count(slab_offset, slab_count);
+    dataset.write(staging.data(), field.dtype(), h5::Dataspace(slab_count), file_space.select(slab));
   }
-  return box;
+  return digest.finish();
 }
 
 std::vector<Index> storage_extents(const FieldBase& field) {
@@ -62,7 +84,8 @@ std::vector<Index> storage_extents(const FieldBase& field) {
   return extents;
 }
 
-ShardRecord write_shard(const fs::path& dir, const State& state, const RunDescription& run) {
+ShardRecord write_shard(const fs::path& dir, const State& state, const RunDescription& run,
+                        std::vector<std::byte>& staging) {
   ShardRecord shard{shard_file_name(state.rank()), state.rank(), 0, {}};
   const fs::path path = dir / shard.file;
   {
@@ -75,10 +98,7 @@ ShardRecord write_shard(const fs::path& dir, const State& state, const RunDescri
       if (!field->options().checkpointed) continue;
       const Box& interior = field->interior();
       h5::Dataset dataset = file.create_dataset(field->name(), field->dtype(), interior.count());
-      h5::Dataspace memory(storage_extents(*field));
-      memory.select(interior_in_storage(*field));
-      dataset.write(field->raw_data(), field->dtype(), memory, h5::Dataspace(interior.count()));
-      const BlockRecord block{field->name(), interior, digest_interior(*field)};
+      const BlockRecord block{field->name(), interior, write_interior(*field, dataset, staging)};
       write_dataset_attributes(dataset, dataset_record(*field));
       dataset.write_attribute("global_offset", interior.offset());
       dataset.write_attribute("xxh3_128", block.digest.hex());
@@ -147,7 +167,7 @@ CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescrip
   }
 
   std::string record;
-  error = error_of([&] { record = shard_to_json(write_shard(dir, state, run)).dump(); });
+  error = error_of([&] { record = shard_to_json(write_shard(dir, state, run, staging_)).dump(); });
   const std::vector<std::string> records =
       comm_.gather(error.empty() ? record : std::string(), 0);
   error = agree_on_error(comm_, error.empty() ? "" : fmt::format("rank {}: {}", comm_.rank(), error));
@@ -188,7 +208,16 @@ CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescrip
   return stats;
 }
 
-void CheckpointStore::remove_old_checkpoints(std::int64_t newest_step) const {
+void CheckpointStore::remove_old_checkpoints(std::int64_t newest_step) {
+  // Renaming takes a checkpoint out of the catalog at once and atomically;
+  // deleting its files takes longer and is left to a thread, off the step loop.
+  // Trash left by a run that was killed is collected too.
+  finish_background_work();
+  std::vector<fs::path> trash;
+  std::error_code ignored;
+  for (const auto& item : fs::directory_iterator(root_, ignored)) {
+    if (item.path().filename().string().starts_with(kTrashPrefix)) trash.push_back(item.path());
+  }
   const std::vector<CheckpointEntry> entries = list_checkpoints(root_);
   std::int64_t complete_seen = 0;
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
@@ -196,14 +225,31 @@ void CheckpointStore::remove_old_checkpoints(std::int64_t newest_step) const {
     if (it->state == CheckpointState::complete) remove = ++complete_seen > keep_;
     if (it->state == CheckpointState::incomplete) remove = it->step < newest_step;
     if (!remove) continue;
+    const fs::path target = root_ / (kTrashPrefix + it->dir.filename().string());
     std::error_code failure;
-    fs::remove_all(it->dir, failure);
+    fs::rename(it->dir, target, failure);
     if (failure) {
       events_.warning(fmt::format("cannot remove old checkpoint {}: {}", it->dir.string(),
                                   failure.message()));
+    } else {
+      trash.push_back(target);
     }
   }
+  if (!trash.empty()) {
+    remover_ = std::thread([trash = std::move(trash)] {
+      for (const fs::path& dir : trash) {
+        std::error_code failure;
+        fs::remove_all(dir, failure);
+      }
+    });
+  }
 }
+
+void CheckpointStore::finish_background_work() {
+  if (remover_.joinable()) remover_.join();
+}
+
+CheckpointStore::~CheckpointStore() { finish_background_work(); }
 
 std::optional<RestoredCheckpoint> CheckpointStore::restore_latest(State& state,
                                                                   const RunDescription& wanted) {

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "spare/checkpoint_manifest.hpp"
 #include "spare/events.hpp"
@@ -32,9 +34,15 @@ class CheckpointStore {
   /// `keep`: how many complete checkpoints to keep; older ones are removed.
   CheckpointStore(std::filesystem::path root, const mpi::Comm& comm, std::int64_t keep,
                   const EventSink& events);
+  ~CheckpointStore();
+  CheckpointStore(const CheckpointStore&) = delete;
+  CheckpointStore& operator=(const CheckpointStore&) = delete;
 
   /// Collective. Writes `state` at `run.step`; returns once the manifest is committed.
   CheckpointWriteStats write(const State& state, const RunDescription& run);
+
+  /// Waits until old checkpoints being deleted in the background are gone.
+  void finish_background_work();
 
   /// Collective. Restores the newest checkpoint that verifies into `state`.
   /// A checkpoint that fails verification is reported, quarantined, and the
@@ -46,12 +54,14 @@ class CheckpointStore {
   /// Collective: "" on success, else why the checkpoint is unusable.
   std::string try_restore(const std::filesystem::path& dir, State& state,
                           const RunDescription& wanted, RunDescription& found);
-  void remove_old_checkpoints(std::int64_t newest_step) const;
+  void remove_old_checkpoints(std::int64_t newest_step);
 
   std::filesystem::path root_;
   const mpi::Comm& comm_;
   std::int64_t keep_;
   const EventSink& events_;
+  std::vector<std::byte> staging_;  // one slab of a shard, reused by every write
+  std::thread remover_;             // deletes old checkpoints in the background (rank 0)
 };
 
 }  // namespace spare

@@ -43,9 +43,10 @@ class FieldBase {
   std::size_t storage_bytes() const { return storage_elements() * dtype_size(dtype_); }
 
   /// Calls fn(bytes, size) for each row of interior points (contiguous along
-  /// the last dimension), in C order: how digests and copies walk a block.
+  /// the last dimension), in C order, whose first index is in [begin, end)
+  /// (local interior indices; all of them by default).
   template <class Fn>
-  void for_each_interior_row(Fn&& fn) const;
+  void for_each_interior_row(Fn&& fn, Index begin = 0, Index end = -1) const;
 
   virtual void allocate() = 0;
   virtual bool allocated() const = 0;
@@ -60,15 +61,15 @@ class FieldBase {
 };
 
 template <class Fn>
-void FieldBase::for_each_interior_row(Fn&& fn) const {
+void FieldBase::for_each_interior_row(Fn&& fn, Index begin, Index end) const {
   const auto* base = static_cast<const std::byte*>(raw_data());
   const std::size_t element = dtype_size(dtype_);
   const int n = ndim();
   const Index h = halo();
   const std::size_t row_bytes = static_cast<std::size_t>(interior().extent(n - 1)) * element;
-  const Index outer = n >= 2 ? interior().extent(0) : 1;
+  const Index outer = n >= 2 ? (end < 0 ? interior().extent(0) : end) : 1;
   const Index middle = n >= 3 ? interior().extent(1) : 1;
-  for (Index i = 0; i < outer; ++i) {
+  for (Index i = n >= 2 ? begin : 0; i < outer; ++i) {
     for (Index j = 0; j < middle; ++j) {
       Index pos = h;  // along the last dimension
       if (n == 2) pos += (i + h) * stride(0);

@@ -8,7 +8,8 @@
 //   │   │   ├── shard-00001.h5               ... one shard per rank that wrote
 //   │   │   └── MANIFEST.json                written last, atomically: complete
 //   │   ├── step-000000002000/               no MANIFEST.json: interrupted, never used
-//   │   └── step-000000001500.corrupt/       failed verification, kept for inspection
+//   │   ├── step-000000001500.corrupt/       failed verification, kept for inspection
+//   │   └── .trash-step-000000000500/        an old checkpoint being deleted
 //   ├── result.h5                            the final state as one plain HDF5 file
 //   └── result.xdmf                          its description for ParaView
 #pragma once
@@ -30,6 +31,8 @@ struct OutputLayout {
 
 inline constexpr const char* kManifestName = "MANIFEST.json";
 inline constexpr const char* kQuarantineSuffix = ".corrupt";
+/// Old checkpoints are renamed to this prefix, then deleted in the background.
+inline constexpr const char* kTrashPrefix = ".trash-";
 
 /// "step-000000001000": zero-padded so names sort by step.
 std::string checkpoint_dir_name(std::int64_t step);
