@@ -57,13 +57,12 @@ std::string ProgressDisplay::progress_text(const nlohmann::json& e) const {
 void ProgressDisplay::event(const nlohmann::json& e) {
   const std::string kind = e.value("event", "");
   if (kind == "start") {
-    const auto grid = e.value("process_grid", std::vector<int>{});
     last_checkpoint_ = e.value("restored", false) ? e.value("step", std::int64_t{0}) : -1;
-    print_line(fmt::format(
-        "{} on {} rank{} (process grid {}): {} at step {} of {}", e.value("kernel", "?"),
-        e.value("ranks", 0), e.value("ranks", 0) == 1 ? "" : "s", fmt::join(grid, " x "),
-        e.value("restored", false) ? "resumed from the checkpoint" : "fresh start",
-        e.value("step", std::int64_t{0}), e.value("steps", std::int64_t{0})));
+    const int ranks = e.value("ranks", 0);
+    print_line(fmt::format("{} rank{} started: {} at step {} of {}", ranks, ranks == 1 ? "" : "s",
+                           e.value("restored", false) ? "resumed from the checkpoint"
+                                                      : "fresh start",
+                           e.value("step", std::int64_t{0}), e.value("steps", std::int64_t{0})));
   } else if (kind == "progress") {
     if (e["last_checkpoint"].is_number()) last_checkpoint_ = e["last_checkpoint"].get<std::int64_t>();
     const auto now = std::chrono::steady_clock::now();
