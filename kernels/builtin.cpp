@@ -5,7 +5,9 @@
 
 namespace spare::kernels {
 
-void register_builtin_kernels(KernelRegistry& registry) { registry.add(heat2d::kernel_info()); }
+void register_builtin_kernels(KernelRegistry& registry) {
+  registry.add(heat2d::kernel_info());
+}
 
 KernelRegistry builtin_registry() {
   KernelRegistry registry;

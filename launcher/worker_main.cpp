@@ -18,8 +18,8 @@ namespace {
 
 void report_error(int rank, const std::string& message, spare::ExitCode code) {
   const spare::EventSink errors(true);
-  errors.emit({{"event", "error"}, {"rank", rank}, {"message", message},
-               {"code", static_cast<int>(code)}});
+  errors.emit(
+      {{"event", "error"}, {"rank", rank}, {"message", message}, {"code", static_cast<int>(code)}});
 }
 
 int run_worker(int argc, char** argv, const spare::mpi::Comm& comm) {

@@ -28,7 +28,8 @@ Box Box::whole(const std::vector<Index>& shape) {
 Index Box::volume() const {
   if (ndim == 0) return 0;
   Index v = 1;
-  for (int d = 0; d < ndim; ++d) v *= std::max<Index>(0, extent(d));
+  for (int d = 0; d < ndim; ++d)
+    v *= std::max<Index>(0, extent(d));
   return v;
 }
 
@@ -52,7 +53,8 @@ Box Box::intersect(const Box& other) const {
 
 std::vector<Index> Box::count() const {
   std::vector<Index> c(ndim);
-  for (int d = 0; d < ndim; ++d) c[d] = extent(d);
+  for (int d = 0; d < ndim; ++d)
+    c[d] = extent(d);
   return c;
 }
 

@@ -36,9 +36,12 @@ std::vector<CheckpointEntry> list_checkpoints(const std::filesystem::path& check
 
 const char* to_string(CheckpointState state) {
   switch (state) {
-    case CheckpointState::complete: return "complete";
-    case CheckpointState::incomplete: return "incomplete";
-    case CheckpointState::quarantined: return "quarantined";
+    case CheckpointState::complete:
+      return "complete";
+    case CheckpointState::incomplete:
+      return "incomplete";
+    case CheckpointState::quarantined:
+      return "quarantined";
   }
   return "?";
 }

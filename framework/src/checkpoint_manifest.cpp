@@ -33,7 +33,8 @@ json param_to_json(const ParamValue& value) {
 
 json params_to_json(const ParamSet& params) {
   json object = json::object();
-  for (const auto& [name, value] : params.values()) object[name] = param_to_json(value);
+  for (const auto& [name, value] : params.values())
+    object[name] = param_to_json(value);
   return object;
 }
 
@@ -61,8 +62,10 @@ std::optional<std::string> describe_job_mismatch(const RunDescription& found,
     return fmt::format("it holds a {} job, this job runs {}", found.kernel, wanted.kernel);
   }
   std::set<std::string> names;
-  for (const auto& [name, value] : found.params.values()) names.insert(name);
-  for (const auto& [name, value] : wanted.params.values()) names.insert(name);
+  for (const auto& [name, value] : found.params.values())
+    names.insert(name);
+  for (const auto& [name, value] : wanted.params.values())
+    names.insert(name);
   for (const std::string& name : names) {
     const auto text = [&](const ParamSet& set) {
       return set.contains(name) ? format_param(set.at(name)) : std::string("unset");
@@ -70,8 +73,8 @@ std::optional<std::string> describe_job_mismatch(const RunDescription& found,
     const bool same = found.params.contains(name) && wanted.params.contains(name) &&
                       found.params.at(name) == wanted.params.at(name);
     if (!same) {
-      return fmt::format("[{}] {} is {} there and {} here", wanted.kernel, name,
-                         text(found.params), text(wanted.params));
+      return fmt::format("[{}] {} is {} there and {} here", wanted.kernel, name, text(found.params),
+                         text(wanted.params));
     }
   }
   return std::nullopt;
@@ -149,7 +152,8 @@ json manifest_to_json(const Manifest& m) {
                         {"units", d.units}});
   }
   json shards = json::array();
-  for (const ShardRecord& s : m.shards) shards.push_back(shard_to_json(s));
+  for (const ShardRecord& s : m.shards)
+    shards.push_back(shard_to_json(s));
   return {{"format", Manifest::kFormat},
           {"spare_version", m.run.spare_version},
           {"job_name", m.run.job_name},
@@ -198,7 +202,8 @@ Manifest manifest_from_json(const json& j, const std::string& source) {
       record.units = d.at("units").get<std::string>();
       m.datasets.push_back(std::move(record));
     }
-    for (const json& s : j.at("shards")) m.shards.push_back(shard_from_json(s, source));
+    for (const json& s : j.at("shards"))
+      m.shards.push_back(shard_from_json(s, source));
     return m;
   } catch (const CheckpointError&) {
     throw;
@@ -213,14 +218,15 @@ void check_coverage(const Manifest& m, const std::string& source) {
     for (const BlockRecord& block : shard.blocks) {
       const DatasetRecord* dataset = m.find_dataset(block.dataset);
       if (dataset == nullptr) {
-        throw CheckpointError(fmt::format("{}: {} holds a block of '{}', which is not a dataset "
-                                          "of this checkpoint",
-                                          source, shard.file, block.dataset));
+        throw CheckpointError(
+            fmt::format("{}: {} holds a block of '{}', which is not a dataset "
+                        "of this checkpoint",
+                        source, shard.file, block.dataset));
       }
       if (!Box::whole(dataset->grid.shape).contains(block.box) || block.box.empty()) {
         throw CheckpointError(fmt::format("{}: {} holds block {} of '{}', outside its shape [{}]",
-                                          source, shard.file, block.box.to_string(),
-                                          block.dataset, fmt::join(dataset->grid.shape, ", ")));
+                                          source, shard.file, block.box.to_string(), block.dataset,
+                                          fmt::join(dataset->grid.shape, ", ")));
       }
       blocks[block.dataset].push_back(&block);
     }
@@ -233,16 +239,16 @@ void check_coverage(const Manifest& m, const std::string& source) {
       for (std::size_t k = 0; k < i; ++k) {
         const Box overlap = list[i]->box.intersect(list[k]->box);
         if (!overlap.empty()) {
-          throw CheckpointError(fmt::format("{}: dataset '{}' has overlapping blocks at {}",
-                                            source, dataset.name, overlap.to_string()));
+          throw CheckpointError(fmt::format("{}: dataset '{}' has overlapping blocks at {}", source,
+                                            dataset.name, overlap.to_string()));
         }
       }
     }
     const Index whole = Box::whole(dataset.grid.shape).volume();
     if (covered != whole) {
-      throw CheckpointError(fmt::format(
-          "{}: dataset '{}' is not covered: its blocks hold {} of its {} points", source,
-          dataset.name, covered, whole));
+      throw CheckpointError(
+          fmt::format("{}: dataset '{}' is not covered: its blocks hold {} of its {} points",
+                      source, dataset.name, covered, whole));
     }
   }
 }
@@ -257,22 +263,24 @@ Manifest read_manifest(const std::filesystem::path& checkpoint_dir) {
   const std::filesystem::path path = checkpoint_dir / kManifestName;
   std::ifstream in(path);
   if (!in) {
-    throw CheckpointError(fmt::format("{}: no {}: the checkpoint is incomplete (its writer "
-                                      "stopped before committing it)",
-                                      checkpoint_dir.string(), kManifestName));
+    throw CheckpointError(
+        fmt::format("{}: no {}: the checkpoint is incomplete (its writer "
+                    "stopped before committing it)",
+                    checkpoint_dir.string(), kManifestName));
   }
   json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object() || !j.contains(kSelfDigestKey) ||
       !j[kSelfDigestKey].is_string()) {
-    throw CheckpointError(fmt::format("{}: not a manifest (damaged or truncated JSON)",
-                                      path.string()));
+    throw CheckpointError(
+        fmt::format("{}: not a manifest (damaged or truncated JSON)", path.string()));
   }
   const std::string recorded = j[kSelfDigestKey].get<std::string>();
   j.erase(kSelfDigestKey);
   if (self_digest(j).hex() != recorded) {
-    throw CheckpointError(fmt::format("{}: the manifest's contents do not match its digest "
-                                      "(damaged)",
-                                      path.string()));
+    throw CheckpointError(
+        fmt::format("{}: the manifest's contents do not match its digest "
+                    "(damaged)",
+                    path.string()));
   }
   Manifest manifest = manifest_from_json(j, path.string());
   check_coverage(manifest, path.string());

@@ -36,19 +36,21 @@ CheckpointReader::CheckpointReader(std::filesystem::path dir)
     std::error_code error;
     const auto size = std::filesystem::file_size(path, error);
     if (error) {
-      throw CheckpointError(fmt::format("{}: shard {} is missing ({})", dir_.string(), shard.file,
-                                        error.message()));
+      throw CheckpointError(
+          fmt::format("{}: shard {} is missing ({})", dir_.string(), shard.file, error.message()));
     }
     if (size != shard.bytes) {
-      throw CheckpointError(fmt::format("{}: shard {} has {} bytes, the manifest says {} "
-                                        "(truncated or replaced)",
-                                        dir_.string(), shard.file, size, shard.bytes));
+      throw CheckpointError(
+          fmt::format("{}: shard {} has {} bytes, the manifest says {} "
+                      "(truncated or replaced)",
+                      dir_.string(), shard.file, size, shard.bytes));
     }
   }
 }
 
-void CheckpointReader::stream_block(const ShardRecord& shard, const BlockRecord& block,
-                                    const std::function<void(const Box&, const void*)>& sink) const {
+void CheckpointReader::stream_block(
+    const ShardRecord& shard, const BlockRecord& block,
+    const std::function<void(const Box&, const void*)>& sink) const {
   const DatasetRecord* record = manifest_.find_dataset(block.dataset);
   const std::size_t element = dtype_size(record->dtype);
   DigestStream digest;
@@ -58,13 +60,13 @@ void CheckpointReader::stream_block(const ShardRecord& shard, const BlockRecord&
     if (dataset.dtype() != record->dtype || dataset.dims() != block.box.count()) {
       throw CheckpointError(fmt::format("{}: holds {} [{}], the manifest says {} [{}]",
                                         where(dir_, shard, block), dtype_name(dataset.dtype()),
-                                        fmt::join(dataset.dims(), ", "),
-                                        dtype_name(record->dtype),
+                                        fmt::join(dataset.dims(), ", "), dtype_name(record->dtype),
                                         fmt::join(block.box.count(), ", ")));
     }
     const std::vector<Index> count = block.box.count();
     Index row_elements = 1;
-    for (std::size_t d = 1; d < count.size(); ++d) row_elements *= count[d];
+    for (std::size_t d = 1; d < count.size(); ++d)
+      row_elements *= count[d];
     const Index rows_per_slab =
         std::max<Index>(1, static_cast<Index>(kSlabBytes / (row_elements * element)));
     std::vector<std::byte> buffer(
@@ -92,9 +94,10 @@ void CheckpointReader::stream_block(const ShardRecord& shard, const BlockRecord&
   }
   const Digest found = digest.finish();
   if (found != block.digest) {
-    throw CheckpointError(fmt::format("{}: digest mismatch (manifest {}, data {}): the data is "
-                                      "damaged",
-                                      where(dir_, shard, block), block.digest.hex(), found.hex()));
+    throw CheckpointError(
+        fmt::format("{}: digest mismatch (manifest {}, data {}): the data is "
+                    "damaged",
+                    where(dir_, shard, block), block.digest.hex(), found.hex()));
   }
 }
 
@@ -104,7 +107,8 @@ void CheckpointReader::verify_block(const ShardRecord& shard, const BlockRecord&
 
 void CheckpointReader::verify_all() const {
   for (const ShardRecord& shard : manifest_.shards) {
-    for (const BlockRecord& block : shard.blocks) verify_block(shard, block);
+    for (const BlockRecord& block : shard.blocks)
+      verify_block(shard, block);
   }
 }
 

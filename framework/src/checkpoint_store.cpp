@@ -42,17 +42,19 @@ DatasetRecord dataset_record(const FieldBase& field) {
 /// Writes `field`'s interior into `dataset` slab by slab: each slab of whole
 /// rows is packed into `staging` (bounded, reused), digested while it is hot
 /// in cache, and written with one large write. Returns the block's digest.
-Digest write_interior(const FieldBase& field, h5::Dataset& dataset, std::vector<std::byte>& staging) {
+Digest write_interior(const FieldBase& field, h5::Dataset& dataset,
+                      std::vector<std::byte>& staging) {
   const Box& interior = field.interior();
   const std::vector<Index> count = interior.count();
   const std::size_t element = dtype_size(field.dtype());
   Index slab_bytes = static_cast<Index>(element);
-  for (std::size_t d = 1; d < count.size(); ++d) slab_bytes *= count[d];
+  for (std::size_t d = 1; d < count.size(); ++d)
+    slab_bytes *= count[d];
   // A 1D block is one "row": it is written in one piece.
   const Index rows_per_slab =
-      count.size() == 1 ? 1
-                        : std::max<Index>(1, static_cast<Index>(CheckpointReader::kSlabBytes) /
-                                                 slab_bytes);
+      count.size() == 1
+          ? 1
+          : std::max<Index>(1, static_cast<Index>(CheckpointReader::kSlabBytes) / slab_bytes);
   const Index outer = count.size() == 1 ? 1 : count[0];
   DigestStream digest;
   h5::Dataspace file_space(count);
@@ -73,14 +75,16 @@ Digest write_interior(const FieldBase& field, h5::Dataset& dataset, std::vector<
       slab_offset[0] = begin;
     }
     const Box slab = Box::from_offset_count(slab_offset, slab_count);
-    dataset.write(staging.data(), field.dtype(), h5::Dataspace(slab_count), file_space.select(slab));
+    dataset.write(staging.data(), field.dtype(), h5::Dataspace(slab_count),
+                  file_space.select(slab));
   }
   return digest.finish();
 }
 
 std::vector<Index> storage_extents(const FieldBase& field) {
   std::vector<Index> extents(field.ndim());
-  for (int d = 0; d < field.ndim(); ++d) extents[d] = field.storage_extent(d);
+  for (int d = 0; d < field.ndim(); ++d)
+    extents[d] = field.storage_extent(d);
   return extents;
 }
 
@@ -168,9 +172,9 @@ CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescrip
 
   std::string record;
   error = error_of([&] { record = shard_to_json(write_shard(dir, state, run, staging_)).dump(); });
-  const std::vector<std::string> records =
-      comm_.gather(error.empty() ? record : std::string(), 0);
-  error = agree_on_error(comm_, error.empty() ? "" : fmt::format("rank {}: {}", comm_.rank(), error));
+  const std::vector<std::string> records = comm_.gather(error.empty() ? record : std::string(), 0);
+  error =
+      agree_on_error(comm_, error.empty() ? "" : fmt::format("rank {}: {}", comm_.rank(), error));
 
   Manifest manifest;
   if (error.empty() && root_rank) {
@@ -199,8 +203,7 @@ CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescrip
   CheckpointWriteStats stats;
   stats.step = run.step;
   stats.dir = dir;
-  stats.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (root_rank) {
     stats.bytes = manifest.data_bytes();
     remove_old_checkpoints(run.step);
@@ -229,8 +232,8 @@ void CheckpointStore::remove_old_checkpoints(std::int64_t newest_step) {
     std::error_code failure;
     fs::rename(it->dir, target, failure);
     if (failure) {
-      events_.warning(fmt::format("cannot remove old checkpoint {}: {}", it->dir.string(),
-                                  failure.message()));
+      events_.warning(
+          fmt::format("cannot remove old checkpoint {}: {}", it->dir.string(), failure.message()));
     } else {
       trash.push_back(target);
     }
@@ -249,7 +252,9 @@ void CheckpointStore::finish_background_work() {
   if (remover_.joinable()) remover_.join();
 }
 
-CheckpointStore::~CheckpointStore() { finish_background_work(); }
+CheckpointStore::~CheckpointStore() {
+  finish_background_work();
+}
 
 std::optional<RestoredCheckpoint> CheckpointStore::restore_latest(State& state,
                                                                   const RunDescription& wanted) {
@@ -275,15 +280,14 @@ std::optional<RestoredCheckpoint> CheckpointStore::restore_latest(State& state,
     if (comm_.rank() == 0) {
       const fs::path target = quarantine_name(candidate);
       error = error_of([&] { fs::rename(candidate, target); });
-      events_.warning(fmt::format("checkpoint {} is unusable and was not restored: {}; it is kept "
-                                  "as {} and the previous checkpoint is tried",
-                                  fs::path(candidate).filename().string(), failure,
-                                  target.filename().string()));
+      events_.warning(fmt::format(
+          "checkpoint {} is unusable and was not restored: {}; it is kept "
+          "as {} and the previous checkpoint is tried",
+          fs::path(candidate).filename().string(), failure, target.filename().string()));
     }
     comm_.broadcast(error, 0);
     if (!error.empty()) {
-      throw CollectiveError(ExitCode::checkpoint,
-                            "cannot quarantine " + candidate + ": " + error);
+      throw CollectiveError(ExitCode::checkpoint, "cannot quarantine " + candidate + ": " + error);
     }
   }
 }
@@ -304,9 +308,9 @@ std::string CheckpointStore::try_restore(const fs::path& dir, State& state,
         const DatasetRecord* d = m.find_dataset(field->name());
         if (d == nullptr || d->dtype != field->dtype() ||
             d->grid.shape != field->grid().spec().shape) {
-          verdict = fmt::format("foreign:it has no dataset '{}' of {} [{}]", field->name(),
-                                dtype_name(field->dtype()),
-                                fmt::join(field->grid().spec().shape, ", "));
+          verdict =
+              fmt::format("foreign:it has no dataset '{}' of {} [{}]", field->name(),
+                          dtype_name(field->dtype()), fmt::join(field->grid().spec().shape, ", "));
         }
       }
     } catch (const CheckpointError& e) {
@@ -349,7 +353,8 @@ std::string CheckpointStore::try_restore(const fs::path& dir, State& state,
       if (!field->options().checkpointed) continue;
       const Box& interior = field->interior();
       MemoryLayout layout{storage_extents(*field), interior.offset()};
-      for (Index& o : layout.origin) o -= field->halo();
+      for (Index& o : layout.origin)
+        o -= field->halo();
       for (const ShardRecord& shard : m.shards) {
         for (const BlockRecord& block : shard.blocks) {
           if (block.dataset != field->name()) continue;

@@ -17,11 +17,16 @@ namespace {
 
 MPI_Datatype mpi_type(DType type) {
   switch (type) {
-    case DType::f32: return MPI_FLOAT;
-    case DType::f64: return MPI_DOUBLE;
-    case DType::i32: return MPI_INT32_T;
-    case DType::i64: return MPI_INT64_T;
-    case DType::u64: return MPI_UINT64_T;
+    case DType::f32:
+      return MPI_FLOAT;
+    case DType::f64:
+      return MPI_DOUBLE;
+    case DType::i32:
+      return MPI_INT32_T;
+    case DType::i64:
+      return MPI_INT64_T;
+    case DType::u64:
+      return MPI_UINT64_T;
   }
   return MPI_DATATYPE_NULL;
 }
@@ -83,8 +88,12 @@ struct Context::Impl {
 Context::Context(const mpi::Comm& comm) : impl_(std::make_unique<Impl>(Impl{comm, {}})) {}
 Context::~Context() = default;
 
-int Context::rank() const { return impl_->comm.rank(); }
-int Context::nranks() const { return impl_->comm.size(); }
+int Context::rank() const {
+  return impl_->comm.rank();
+}
+int Context::nranks() const {
+  return impl_->comm.size();
+}
 
 void Context::exchange_halo(FieldBase& field) {
   if (field.halo() == 0) return;
@@ -104,12 +113,12 @@ void Context::exchange_halo(FieldBase& field) {
     if (faces.lower_neighbor) {
       SPARE_MPI_CHECK(MPI_Irecv(data, 1, faces.recv_lower.get(), *faces.lower_neighbor, up, comm,
                                 &requests[0]));
-      SPARE_MPI_CHECK(MPI_Isend(data, 1, faces.send_lower.get(), *faces.lower_neighbor, down,
-                                comm, &requests[1]));
+      SPARE_MPI_CHECK(MPI_Isend(data, 1, faces.send_lower.get(), *faces.lower_neighbor, down, comm,
+                                &requests[1]));
     }
     if (faces.upper_neighbor) {
-      SPARE_MPI_CHECK(MPI_Irecv(data, 1, faces.recv_upper.get(), *faces.upper_neighbor, down,
-                                comm, &requests[2]));
+      SPARE_MPI_CHECK(MPI_Irecv(data, 1, faces.recv_upper.get(), *faces.upper_neighbor, down, comm,
+                                &requests[2]));
       SPARE_MPI_CHECK(MPI_Isend(data, 1, faces.send_upper.get(), *faces.upper_neighbor, up, comm,
                                 &requests[3]));
     }
@@ -117,8 +126,14 @@ void Context::exchange_halo(FieldBase& field) {
   }
 }
 
-double Context::max(double local) const { return impl_->comm.max(local); }
-double Context::min(double local) const { return impl_->comm.min(local); }
-std::int64_t Context::sum(std::int64_t local) const { return impl_->comm.sum(local); }
+double Context::max(double local) const {
+  return impl_->comm.max(local);
+}
+double Context::min(double local) const {
+  return impl_->comm.min(local);
+}
+std::int64_t Context::sum(std::int64_t local) const {
+  return impl_->comm.sum(local);
+}
 
 }  // namespace spare

@@ -90,7 +90,8 @@ std::vector<int> Decomposition::coords_of(int rank) const {
 
 int Decomposition::rank_at(const std::vector<int>& coords) const {
   int rank = 0;
-  for (int d = 0; d < ndim(); ++d) rank = rank * process_grid_[d] + coords[d];
+  for (int d = 0; d < ndim(); ++d)
+    rank = rank * process_grid_[d] + coords[d];
   return rank;
 }
 

@@ -9,7 +9,9 @@
 
 namespace spare {
 
-std::string Digest::hex() const { return fmt::format("{:016x}{:016x}", high, low); }
+std::string Digest::hex() const {
+  return fmt::format("{:016x}{:016x}", high, low);
+}
 
 Digest Digest::from_hex(const std::string& text) {
   if (text.size() != 32 || text.find_first_not_of("0123456789abcdef") != std::string::npos) {

@@ -10,7 +10,9 @@ namespace spare {
 namespace {
 volatile std::sig_atomic_t requested_signal = 0;
 
-extern "C" void on_drain_signal(int signal_number) { requested_signal = signal_number; }
+extern "C" void on_drain_signal(int signal_number) {
+  requested_signal = signal_number;
+}
 }  // namespace
 
 void install_drain_signal_handlers() {
@@ -18,11 +20,16 @@ void install_drain_signal_handlers() {
   action.sa_handler = on_drain_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  for (int signal_number : {SIGTERM, SIGINT, SIGUSR1}) sigaction(signal_number, &action, nullptr);
+  for (int signal_number : {SIGTERM, SIGINT, SIGUSR1})
+    sigaction(signal_number, &action, nullptr);
 }
 
-int drain_signal() { return requested_signal; }
+int drain_signal() {
+  return requested_signal;
+}
 
-void request_drain(int signal_number) { requested_signal = signal_number; }
+void request_drain(int signal_number) {
+  requested_signal = signal_number;
+}
 
 }  // namespace spare

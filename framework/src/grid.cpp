@@ -25,13 +25,15 @@ FieldBase::FieldBase(std::string name, DType dtype, const Grid& grid, FieldOptio
 
 Index FieldBase::stride(int dim) const {
   Index s = 1;
-  for (int d = ndim() - 1; d > dim; --d) s *= storage_extent(d);
+  for (int d = ndim() - 1; d > dim; --d)
+    s *= storage_extent(d);
   return s;
 }
 
 std::size_t FieldBase::storage_elements() const {
   std::size_t n = 1;
-  for (int d = 0; d < ndim(); ++d) n *= static_cast<std::size_t>(storage_extent(d));
+  for (int d = 0; d < ndim(); ++d)
+    n *= static_cast<std::size_t>(storage_extent(d));
   return n;
 }
 

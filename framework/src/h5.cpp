@@ -43,11 +43,16 @@ T checked(T result, const std::string& what) {
 
 hid_t memory_type(DType type) {
   switch (type) {
-    case DType::f32: return H5T_NATIVE_FLOAT;
-    case DType::f64: return H5T_NATIVE_DOUBLE;
-    case DType::i32: return H5T_NATIVE_INT32;
-    case DType::i64: return H5T_NATIVE_INT64;
-    case DType::u64: return H5T_NATIVE_UINT64;
+    case DType::f32:
+      return H5T_NATIVE_FLOAT;
+    case DType::f64:
+      return H5T_NATIVE_DOUBLE;
+    case DType::i32:
+      return H5T_NATIVE_INT32;
+    case DType::i64:
+      return H5T_NATIVE_INT64;
+    case DType::u64:
+      return H5T_NATIVE_UINT64;
   }
   return H5I_INVALID_HID;
 }
@@ -55,11 +60,16 @@ hid_t memory_type(DType type) {
 // Files are little-endian whatever wrote them, so digests of the bytes agree.
 hid_t file_type(DType type) {
   switch (type) {
-    case DType::f32: return H5T_IEEE_F32LE;
-    case DType::f64: return H5T_IEEE_F64LE;
-    case DType::i32: return H5T_STD_I32LE;
-    case DType::i64: return H5T_STD_I64LE;
-    case DType::u64: return H5T_STD_U64LE;
+    case DType::f32:
+      return H5T_IEEE_F32LE;
+    case DType::f64:
+      return H5T_IEEE_F64LE;
+    case DType::i32:
+      return H5T_STD_I32LE;
+    case DType::i64:
+      return H5T_STD_I64LE;
+    case DType::u64:
+      return H5T_STD_U64LE;
   }
   return H5I_INVALID_HID;
 }
@@ -89,7 +99,9 @@ Id& Id::operator=(const Id& other) {
   return *this;
 }
 
-Id::Id(Id&& other) noexcept : id_(other.id_) { other.id_ = H5I_INVALID_HID; }
+Id::Id(Id&& other) noexcept : id_(other.id_) {
+  other.id_ = H5I_INVALID_HID;
+}
 
 Id& Id::operator=(Id&& other) noexcept {
   std::swap(id_, other.id_);
@@ -125,14 +137,14 @@ Dataspace& Dataspace::select(const Box& box) {
 namespace {
 
 template <class T>
-void write_attribute_data(Location& location, const std::string& name, hid_t type,
-                          const Id& space, const T* data) {
+void write_attribute_data(Location& location, const std::string& name, hid_t type, const Id& space,
+                          const T* data) {
   if (location.has_attribute(name)) {
     checked(H5Adelete(location.get(), name.c_str()), "H5Adelete " + name);
   }
-  Id attribute(checked(H5Acreate2(location.get(), name.c_str(), type, space.get(), H5P_DEFAULT,
-                                  H5P_DEFAULT),
-                       fmt::format("creating attribute '{}' on {}", name, location.describe())));
+  Id attribute(
+      checked(H5Acreate2(location.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+              fmt::format("creating attribute '{}' on {}", name, location.describe())));
   checked(H5Awrite(attribute.get(), type, data),
           fmt::format("writing attribute '{}' on {}", name, location.describe()));
 }
@@ -143,11 +155,11 @@ Id open_attribute(const Location& location, const std::string& name) {
 }
 
 template <class T>
-std::vector<T> read_attribute_array(const Location& location, const std::string& name,
-                                    hid_t type) {
+std::vector<T> read_attribute_array(const Location& location, const std::string& name, hid_t type) {
   Id attribute = open_attribute(location, name);
   Id space(checked(H5Aget_space(attribute.get()), "H5Aget_space"));
-  const hssize_t n = checked(H5Sget_simple_extent_npoints(space.get()), "H5Sget_simple_extent_npoints");
+  const hssize_t n =
+      checked(H5Sget_simple_extent_npoints(space.get()), "H5Sget_simple_extent_npoints");
   std::vector<T> values(static_cast<std::size_t>(n));
   checked(H5Aread(attribute.get(), type, values.data()),
           fmt::format("reading attribute '{}' of {}", name, location.describe()));
@@ -191,8 +203,8 @@ std::string Location::read_string_attribute(const std::string& name) const {
   Id attribute = open_attribute(*this, name);
   Id stored(checked(H5Aget_type(attribute.get()), "H5Aget_type"));
   if (checked(H5Tis_variable_str(stored.get()), "H5Tis_variable_str") <= 0) {
-    throw H5Error(fmt::format("attribute '{}' of {} is not a variable-length string", name,
-                              describe()));
+    throw H5Error(
+        fmt::format("attribute '{}' of {} is not a variable-length string", name, describe()));
   }
   Id type = string_type();
   char* text = nullptr;
@@ -236,8 +248,8 @@ Dataset Group::create_dataset(const std::string& name, DType dtype,
                               const std::vector<Index>& dims) {
   const std::string where = describe() + ":/" + name;
   Dataspace space(dims);
-  return Dataset(checked(H5Dcreate2(get(), name.c_str(), file_type(dtype), space.get(),
-                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  return Dataset(checked(H5Dcreate2(get(), name.c_str(), file_type(dtype), space.get(), H5P_DEFAULT,
+                                    H5P_DEFAULT, H5P_DEFAULT),
                          "creating dataset " + where),
                  where);
 }
@@ -295,16 +307,16 @@ std::vector<Index> Dataset::dims() const {
 
 void Dataset::write(const void* data, DType memory, const Dataspace& memory_space,
                     const Dataspace& file_space) {
-  checked(H5Dwrite(get(), memory_type(memory), memory_space.get(), file_space.get(), H5P_DEFAULT,
-                   data),
-          "writing " + describe());
+  checked(
+      H5Dwrite(get(), memory_type(memory), memory_space.get(), file_space.get(), H5P_DEFAULT, data),
+      "writing " + describe());
 }
 
 void Dataset::read(void* data, DType memory, const Dataspace& memory_space,
                    const Dataspace& file_space) const {
-  checked(H5Dread(get(), memory_type(memory), memory_space.get(), file_space.get(), H5P_DEFAULT,
-                  data),
-          "reading " + describe());
+  checked(
+      H5Dread(get(), memory_type(memory), memory_space.get(), file_space.get(), H5P_DEFAULT, data),
+      "reading " + describe());
 }
 
 }  // namespace spare::h5

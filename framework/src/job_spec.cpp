@@ -3,9 +3,9 @@
 // section, so every message can name the file, line, key and expectation.
 #include "spare/job_spec.hpp"
 
+#include <fmt/format.h>
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/parsers.hpp>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <fstream>
@@ -24,12 +24,12 @@ const std::vector<ParamSpec>& job_section_params() {
     p.push_back(ParamSpec::text("kernel", "the kernel to run (`spare kernels` lists them)", {}));
     p.push_back(ParamSpec::text("name", "the job's name; default: the job file's name", ""));
     p.push_back(ParamSpec::integer("steps", "steps to run in all", {}, {.min = 1}));
-    ParamSpec ranks = ParamSpec::integer(
-        "ranks", "MPI ranks; auto: one per core of this machine", 0, {.min = 1});
+    ParamSpec ranks =
+        ParamSpec::integer("ranks", "MPI ranks; auto: one per core of this machine", 0, {.min = 1});
     ranks.keywords = {{"auto", std::int64_t{0}}};
     p.push_back(ranks);
-    p.push_back(ParamSpec::text(
-        "output", "directory for checkpoints and results; default: NAME.out", ""));
+    p.push_back(
+        ParamSpec::text("output", "directory for checkpoints and results; default: NAME.out", ""));
     p.push_back(ParamSpec::real("progress_interval", "seconds between progress reports", 1.0,
                                 {.min = 0, .min_open = true}, "s"));
     return p;
@@ -40,8 +40,8 @@ const std::vector<ParamSpec>& job_section_params() {
 const std::vector<ParamSpec>& checkpoint_section_params() {
   static const std::vector<ParamSpec> params = [] {
     std::vector<ParamSpec> p;
-    p.push_back(ParamSpec::integer("interval_steps", "checkpoint every N steps; 0: off", 0,
-                                   {.min = 0}));
+    p.push_back(
+        ParamSpec::integer("interval_steps", "checkpoint every N steps; 0: off", 0, {.min = 0}));
     p.push_back(ParamSpec::real("interval_seconds", "checkpoint every T seconds; 0: off", 60.0,
                                 {.min = 0}, "s"));
     p.push_back(ParamSpec::integer("keep", "complete checkpoints kept on disk", 2, {.min = 1}));
@@ -85,7 +85,8 @@ std::multimap<std::string, int> locate_keys(const std::string& text) {
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     std::size_t diagonal = row[0];
     row[0] = i;
@@ -107,7 +108,8 @@ const ParamSpec* find_spec(const std::vector<ParamSpec>& specs, const std::strin
 
 std::string names_of(const std::vector<ParamSpec>& specs) {
   std::vector<std::string> names;
-  for (const ParamSpec& spec : specs) names.push_back(spec.name);
+  for (const ParamSpec& spec : specs)
+    names.push_back(spec.name);
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
@@ -222,8 +224,8 @@ JobSpec parse_job_spec(std::istream& in, const std::string& source,
     std::string home = "its section";
     if (find_spec(job_section_params(), entry.key)) home = "[job]";
     if (find_spec(checkpoint_section_params(), entry.key)) home = "[checkpoint]";
-    throw JobError(fmt::format("{}: '{}' is outside any section; it belongs under {}",
-                               entry.origin, entry.key, home));
+    throw JobError(fmt::format("{}: '{}' is outside any section; it belongs under {}", entry.origin,
+                               entry.key, home));
   }
 
   std::string kernel_name;
@@ -242,8 +244,8 @@ JobSpec parse_job_spec(std::istream& in, const std::string& source,
     try {
       registry.at(kernel_name);
     } catch (const JobError& e) {
-      throw JobError(fmt::format("{}: [job] kernel: {}", locate_kernel_key(entries, source),
-                                 e.what()));
+      throw JobError(
+          fmt::format("{}: [job] kernel: {}", locate_kernel_key(entries, source), e.what()));
     }
   }
 
@@ -257,9 +259,9 @@ JobSpec parse_job_spec(std::istream& in, const std::string& source,
     auto it = std::find_if(sections.begin(), sections.end(),
                            [&](const SectionValues& s) { return s.section() == section; });
     if (it == sections.end()) {
-      throw JobError(fmt::format(
-          "{}: unknown section [{}]; a {} job has [job], [checkpoint] and [{}]", entry.origin,
-          section, kernel->name, kernel->name));
+      throw JobError(
+          fmt::format("{}: unknown section [{}]; a {} job has [job], [checkpoint] and [{}]",
+                      entry.origin, section, kernel->name, kernel->name));
     }
     it->set(name, entry);
   }
@@ -287,9 +289,9 @@ JobSpec load_job_spec(const std::filesystem::path& file, const std::vector<std::
                       const KernelRegistry& registry) {
   std::ifstream in(file);
   if (!in) {
-    throw JobError(fmt::format("{}: cannot read the job file: {}", file.string(),
-                               std::filesystem::exists(file) ? "permission denied"
-                                                             : "no such file"));
+    throw JobError(
+        fmt::format("{}: cannot read the job file: {}", file.string(),
+                    std::filesystem::exists(file) ? "permission denied" : "no such file"));
   }
   return parse_job_spec(in, file.string(), overrides, registry);
 }

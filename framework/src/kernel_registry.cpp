@@ -27,14 +27,16 @@ const KernelInfo* KernelRegistry::find(const std::string& name) const {
 const KernelInfo& KernelRegistry::at(const std::string& name) const {
   if (const KernelInfo* info = find(name)) return *info;
   std::vector<std::string> names;
-  for (const KernelInfo* info : all()) names.push_back(info->name);
-  throw JobError(fmt::format("unknown kernel '{}'; this build has: {} (see `spare kernels`)",
-                             name, fmt::join(names, ", ")));
+  for (const KernelInfo* info : all())
+    names.push_back(info->name);
+  throw JobError(fmt::format("unknown kernel '{}'; this build has: {} (see `spare kernels`)", name,
+                             fmt::join(names, ", ")));
 }
 
 std::vector<const KernelInfo*> KernelRegistry::all() const {
   std::vector<const KernelInfo*> list;
-  for (const KernelInfo& info : kernels_) list.push_back(&info);
+  for (const KernelInfo& info : kernels_)
+    list.push_back(&info);
   std::sort(list.begin(), list.end(),
             [](const KernelInfo* a, const KernelInfo* b) { return a->name < b->name; });
   return list;

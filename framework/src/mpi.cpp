@@ -46,7 +46,9 @@ Comm& Comm::operator=(Comm&& other) noexcept {
   return *this;
 }
 
-Comm::~Comm() { release(); }
+Comm::~Comm() {
+  release();
+}
 
 void Comm::release() noexcept {
   if (owned_ && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
@@ -74,7 +76,9 @@ int Comm::size() const {
   return s;
 }
 
-void Comm::barrier() const { SPARE_MPI_CHECK(MPI_Barrier(comm_)); }
+void Comm::barrier() const {
+  SPARE_MPI_CHECK(MPI_Barrier(comm_));
+}
 
 int Comm::max(int value) const {
   int out = 0;
@@ -129,12 +133,15 @@ std::vector<std::string> Comm::gather(const std::string& text, int root) const {
                               offsets.data(), MPI_CHAR, root, comm_));
   std::vector<std::string> parts;
   if (at_root) {
-    for (int i = 0; i < n; ++i) parts.push_back(joined.substr(offsets[i], lengths[i]));
+    for (int i = 0; i < n; ++i)
+      parts.push_back(joined.substr(offsets[i], lengths[i]));
   }
   return parts;
 }
 
-Datatype::Datatype(MPI_Datatype type) : type_(type) { SPARE_MPI_CHECK(MPI_Type_commit(&type_)); }
+Datatype::Datatype(MPI_Datatype type) : type_(type) {
+  SPARE_MPI_CHECK(MPI_Type_commit(&type_));
+}
 
 Datatype::Datatype(Datatype&& other) noexcept : type_(other.type_) {
   other.type_ = MPI_DATATYPE_NULL;

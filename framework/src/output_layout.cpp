@@ -5,8 +5,12 @@
 
 namespace spare {
 
-std::string checkpoint_dir_name(std::int64_t step) { return fmt::format("step-{:012d}", step); }
+std::string checkpoint_dir_name(std::int64_t step) {
+  return fmt::format("step-{:012d}", step);
+}
 
-std::string shard_file_name(int rank) { return fmt::format("shard-{:05d}.h5", rank); }
+std::string shard_file_name(int rank) {
+  return fmt::format("shard-{:05d}.h5", rank);
+}
 
 }  // namespace spare

@@ -46,11 +46,16 @@ ParamSpec ParamSpec::choice(std::string name, std::string description,
 
 std::string type_name(ParamType type) {
   switch (type) {
-    case ParamType::integer: return "integer";
-    case ParamType::real: return "real";
-    case ParamType::boolean: return "boolean";
-    case ParamType::string: return "string";
-    case ParamType::choice: return "choice";
+    case ParamType::integer:
+      return "integer";
+    case ParamType::real:
+      return "real";
+    case ParamType::boolean:
+      return "boolean";
+    case ParamType::string:
+      return "string";
+    case ParamType::choice:
+      return "choice";
   }
   return "?";
 }
@@ -72,9 +77,11 @@ std::string format_bound(double value, ParamType type) {
 std::string describe_range(const ParamSpec& spec) {
   const ParamRange& r = spec.range;
   std::string text;
-  if (r.min) text += fmt::format(" {} {}", r.min_open ? ">" : ">=", format_bound(*r.min, spec.type));
+  if (r.min)
+    text += fmt::format(" {} {}", r.min_open ? ">" : ">=", format_bound(*r.min, spec.type));
   if (r.min && r.max) text += " and";
-  if (r.max) text += fmt::format(" {} {}", r.max_open ? "<" : "<=", format_bound(*r.max, spec.type));
+  if (r.max)
+    text += fmt::format(" {} {}", r.max_open ? "<" : "<=", format_bound(*r.max, spec.type));
   return text;
 }
 
@@ -94,11 +101,21 @@ bool in_range(const ParamRange& r, double value) {
 std::string describe_expected(const ParamSpec& spec) {
   std::string text;
   switch (spec.type) {
-    case ParamType::integer: text = "an integer" + describe_range(spec); break;
-    case ParamType::real: text = "a number" + describe_range(spec); break;
-    case ParamType::boolean: text = "true or false"; break;
-    case ParamType::string: text = "a non-empty string"; break;
-    case ParamType::choice: text = fmt::format("one of: {}", fmt::join(spec.choices, ", ")); break;
+    case ParamType::integer:
+      text = "an integer" + describe_range(spec);
+      break;
+    case ParamType::real:
+      text = "a number" + describe_range(spec);
+      break;
+    case ParamType::boolean:
+      text = "true or false";
+      break;
+    case ParamType::string:
+      text = "a non-empty string";
+      break;
+    case ParamType::choice:
+      text = fmt::format("one of: {}", fmt::join(spec.choices, ", "));
+      break;
   }
   for (const auto& [word, value] : spec.keywords) {
     text += fmt::format(", or '{}'", word);
@@ -181,8 +198,12 @@ const T& get_as(const ParamSet& set, const std::string& name) {
 std::int64_t ParamSet::integer(const std::string& name) const {
   return get_as<std::int64_t>(*this, name);
 }
-double ParamSet::real(const std::string& name) const { return get_as<double>(*this, name); }
-bool ParamSet::boolean(const std::string& name) const { return get_as<bool>(*this, name); }
+double ParamSet::real(const std::string& name) const {
+  return get_as<double>(*this, name);
+}
+bool ParamSet::boolean(const std::string& name) const {
+  return get_as<bool>(*this, name);
+}
 const std::string& ParamSet::text(const std::string& name) const {
   return get_as<std::string>(*this, name);
 }

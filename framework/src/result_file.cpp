@@ -42,9 +42,8 @@ void write_run_attributes(h5::Group& root, const RunDescription& run) {
 }
 
 void write_dataset_attributes(h5::Dataset& dataset, const DatasetRecord& record) {
-  dataset.write_attribute("global_shape",
-                          std::vector<std::int64_t>(record.grid.shape.begin(),
-                                                    record.grid.shape.end()));
+  dataset.write_attribute("global_shape", std::vector<std::int64_t>(record.grid.shape.begin(),
+                                                                    record.grid.shape.end()));
   dataset.write_attribute("axes", fmt::format("{}", fmt::join(record.grid.axes, ",")));
   dataset.write_attribute("origin", record.grid.origin);
   dataset.write_attribute("spacing", record.grid.spacing);
@@ -57,17 +56,21 @@ namespace {
 std::string xdmf_number_type(DType type) {
   switch (type) {
     case DType::f32:
-    case DType::f64: return "Float";
+    case DType::f64:
+      return "Float";
     case DType::i32:
-    case DType::i64: return "Int";
-    case DType::u64: return "UInt";
+    case DType::i64:
+      return "Int";
+    case DType::u64:
+      return "UInt";
   }
   return "Float";
 }
 
 std::string join_numbers(const std::vector<double>& values) {
   std::string text;
-  for (double v : values) text += fmt::format("{}{:.17g}", text.empty() ? "" : " ", v);
+  for (double v : values)
+    text += fmt::format("{}{:.17g}", text.empty() ? "" : " ", v);
   return text;
 }
 

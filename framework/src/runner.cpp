@@ -107,8 +107,8 @@ RunReport run_job(const JobSpec& spec, const KernelRegistry& registry, const mpi
                    {"dir", stats.dir.string()}});
     } catch (const CollectiveError& e) {
       if (must_succeed) throw;
-      events.warning(fmt::format("{}; the run goes on and keeps the previous checkpoint",
-                                 e.what()));
+      events.warning(
+          fmt::format("{}; the run goes on and keeps the previous checkpoint", e.what()));
     }
     checkpoint_seconds += seconds_since(start);
     last_checkpoint_time = Clock::now();
@@ -118,7 +118,8 @@ RunReport run_job(const JobSpec& spec, const KernelRegistry& registry, const mpi
     const double elapsed = seconds_since(last_report);
     const double rate = elapsed > 0 ? static_cast<double>(step - last_report_step) / elapsed : 0;
     nlohmann::json values = nlohmann::json::object();
-    for (const Diagnostic& d : diagnostics) values[d.name] = d.value;
+    for (const Diagnostic& d : diagnostics)
+      values[d.name] = d.value;
     events.emit({{"event", "progress"},
                  {"step", step},
                  {"steps", spec.steps},
@@ -126,8 +127,8 @@ RunReport run_job(const JobSpec& spec, const KernelRegistry& registry, const mpi
                  {"rate", rate},
                  {"eta", rate > 0 ? static_cast<double>(spec.steps - step) / rate : -1.0},
                  {"diagnostics", values},
-                 {"last_checkpoint", last_checkpoint ? nlohmann::json(*last_checkpoint)
-                                                     : nlohmann::json(nullptr)}});
+                 {"last_checkpoint",
+                  last_checkpoint ? nlohmann::json(*last_checkpoint) : nlohmann::json(nullptr)}});
     last_report = Clock::now();
     last_report_step = step;
   };
@@ -136,8 +137,9 @@ RunReport run_job(const JobSpec& spec, const KernelRegistry& registry, const mpi
     Decision local;
     local.drain_signal = drain_signal();
     if (root_rank) {
-      local.checkpoint_due = spec.checkpoint.interval_seconds > 0 &&
-                             seconds_since(last_checkpoint_time) >= spec.checkpoint.interval_seconds;
+      local.checkpoint_due =
+          spec.checkpoint.interval_seconds > 0 &&
+          seconds_since(last_checkpoint_time) >= spec.checkpoint.interval_seconds;
       local.report_due = seconds_since(last_report) >= spec.progress_interval;
     }
     const Decision decision = agree(comm, local);

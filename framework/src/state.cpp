@@ -17,7 +17,8 @@ void State::allocate() {
 
 std::uint64_t State::storage_bytes() const {
   std::uint64_t bytes = 0;
-  for (const auto& field : fields_) bytes += field->storage_bytes();
+  for (const auto& field : fields_)
+    bytes += field->storage_bytes();
   return bytes;
 }
 
@@ -30,7 +31,8 @@ FieldBase* State::find_field(const std::string& name) const {
 
 void State::check_new_name(const std::string& name) const {
   bool taken = find_field(name) != nullptr;
-  for (const auto& scalar : scalars_) taken = taken || scalar.name == name;
+  for (const auto& scalar : scalars_)
+    taken = taken || scalar.name == name;
   if (name.empty() || taken) {
     throw std::logic_error("state names must be unique and non-empty: '" + name + "'");
   }

@@ -17,8 +17,7 @@ KernelInfo kernel_info() {
       ParamSpec::integer("ny", "grid points along y, edges included", 512, {.min = 3}),
       ParamSpec::real("lx", "domain length along x", 1.0, {.min = 0, .min_open = true}, "m"),
       ParamSpec::real("ly", "domain length along y", 1.0, {.min = 0, .min_open = true}, "m"),
-      ParamSpec::real("alpha", "thermal diffusivity", 1.0, {.min = 0, .min_open = true},
-                      "m^2/s"),
+      ParamSpec::real("alpha", "thermal diffusivity", 1.0, {.min = 0, .min_open = true}, "m^2/s"),
       ParamSpec::real("cfl", "time step as a fraction of the explicit stability limit", 0.9,
                       {.min = 0, .max = 1, .min_open = true}),
       ParamSpec::choice("init",
@@ -52,11 +51,11 @@ Heat2d::Heat2d(const ParamSet& p)
 }
 
 void Heat2d::declare(State& state) {
-  const Grid& grid = state.add_grid(
-      GridSpec{{ny_, nx_}, {0.0, 0.0}, {dy_, dx_}, {"y", "x"}}, /*halo=*/1);
-  u_ = &state.add_field<double>("temperature", grid,
-                                {.checkpointed = true, .description = "temperature u(y, x)",
-                                 .units = "K"});
+  const Grid& grid =
+      state.add_grid(GridSpec{{ny_, nx_}, {0.0, 0.0}, {dy_, dx_}, {"y", "x"}}, /*halo=*/1);
+  u_ = &state.add_field<double>(
+      "temperature", grid,
+      {.checkpointed = true, .description = "temperature u(y, x)", .units = "K"});
   next_ = &state.add_field<double>("temperature_next", grid, {.checkpointed = false});
 }
 
@@ -85,10 +84,17 @@ void Heat2d::initialize(Context& /*context*/) {
 
 SweepBlock Heat2d::sweep_block() const {
   const Box& block = u_->interior();
-  return SweepBlock{u_->data(),     next_->data(),  u_->stride(0),
-                    block.extent(0), block.extent(1), block.lo[0],
-                    block.lo[1],     ny_,            nx_,
-                    alpha_ * dt_ / (dx_ * dx_),      alpha_ * dt_ / (dy_ * dy_)};
+  return SweepBlock{u_->data(),
+                    next_->data(),
+                    u_->stride(0),
+                    block.extent(0),
+                    block.extent(1),
+                    block.lo[0],
+                    block.lo[1],
+                    ny_,
+                    nx_,
+                    alpha_ * dt_ / (dx_ * dx_),
+                    alpha_ * dt_ / (dy_ * dy_)};
 }
 
 void Heat2d::step(Context& context) {
@@ -101,7 +107,8 @@ std::vector<Diagnostic> Heat2d::diagnostics(Context& context) {
   double local_max = -std::numeric_limits<double>::infinity();
   const Box& block = u_->interior();
   for (Index i = 0; i < block.extent(0); ++i) {
-    for (Index j = 0; j < block.extent(1); ++j) local_max = std::max(local_max, u_->at(i, j));
+    for (Index j = 0; j < block.extent(1); ++j)
+      local_max = std::max(local_max, u_->at(i, j));
   }
   return {{"max", context.max(local_max)}};
 }

@@ -22,9 +22,11 @@ void sweep_cpu(const SweepBlock& b) {
       std::memcpy(out, row, static_cast<std::size_t>(b.cols) * sizeof(double));
       continue;
     }
-    for (std::int64_t j = 0; j < j_begin; ++j) out[j] = row[j];
+    for (std::int64_t j = 0; j < j_begin; ++j)
+      out[j] = row[j];
     update_row(row - b.stride, row, row + b.stride, out, j_begin, j_end, b.rx, b.ry);
-    for (std::int64_t j = std::max(j_end, j_begin); j < b.cols; ++j) out[j] = row[j];
+    for (std::int64_t j = std::max(j_end, j_begin); j < b.cols; ++j)
+      out[j] = row[j];
   }
 }
 

@@ -11,8 +11,8 @@ namespace spare::kernels::heat2d {
 
 /// Explicit Euler step of u_t = alpha (u_xx + u_yy) at one point, with
 /// rx = alpha dt / dx^2 and ry = alpha dt / dy^2.
-SPARE_HOST_DEVICE inline double update_point(double centre, double north, double south,
-                                             double west, double east, double rx, double ry) {
+SPARE_HOST_DEVICE inline double update_point(double centre, double north, double south, double west,
+                                             double east, double rx, double ry) {
   return centre + rx * ((west - 2.0 * centre) + east) + ry * ((north - 2.0 * centre) + south);
 }
 

@@ -58,9 +58,9 @@ std::string capture(const std::vector<std::string>& argv) {
 int bench_checkpoint(const po::variables_map& vm, std::int64_t ranks, int cores) {
   std::vector<std::string> argv = mpirun_prefix(ranks, cores);
   argv.push_back(sibling_program("spare-bench-checkpoint", "SPARE_BENCH_CHECKPOINT").string());
-  argv.insert(argv.end(), {"--megabytes", std::to_string(vm["megabytes"].as<double>()),
-                           "--repeat", std::to_string(vm["repeat"].as<int>()), "--dir",
-                           vm["dir"].as<std::string>()});
+  argv.insert(argv.end(),
+              {"--megabytes", std::to_string(vm["megabytes"].as<double>()), "--repeat",
+               std::to_string(vm["repeat"].as<int>()), "--dir", vm["dir"].as<std::string>()});
   ChildOptions options;
   options.environment = mpirun_environment();
   options.capture_stdout = false;
@@ -87,8 +87,8 @@ int bench_overhead(const po::variables_map& vm, std::int64_t ranks, int cores) {
   }
   std::vector<std::string> plain = mpirun_prefix(ranks, cores);
   plain.push_back(sibling_program("spare-bench-plain-heat2d", "SPARE_BENCH_PLAIN").string());
-  plain.insert(plain.end(), {"--nx", std::to_string(size), "--ny", std::to_string(size),
-                             "--steps", std::to_string(steps)});
+  plain.insert(plain.end(), {"--nx", std::to_string(size), "--ny", std::to_string(size), "--steps",
+                             std::to_string(steps)});
   std::FILE* null = std::fopen("/dev/null", "w");
   ProgressDisplay silent(null, false);
   std::vector<double> plain_seconds, spare_seconds, ratios;
@@ -126,10 +126,11 @@ int bench_overhead(const po::variables_map& vm, std::int64_t ranks, int cores) {
   std::fclose(null);
   fs::remove_all(dir);
   const double steps_d = static_cast<double>(steps);
-  fmt::print("heat2d {}x{}, {} steps, {} ranks, median of {} rounds: Spare {:.1f} steps/s  plain "
-             "MPI {:.1f} steps/s  ratio {:.3f} (Spare's step-loop time / plain's)\n",
-             size, size, steps, ranks, repeat, steps_d / median(spare_seconds),
-             steps_d / median(plain_seconds), median(ratios));
+  fmt::print(
+      "heat2d {}x{}, {} steps, {} ranks, median of {} rounds: Spare {:.1f} steps/s  plain "
+      "MPI {:.1f} steps/s  ratio {:.3f} (Spare's step-loop time / plain's)\n",
+      size, size, steps, ranks, repeat, steps_d / median(spare_seconds),
+      steps_d / median(plain_seconds), median(ratios));
   return 0;
 }
 
@@ -137,8 +138,8 @@ int bench_overhead(const po::variables_map& vm, std::int64_t ranks, int cores) {
 
 int bench_command(const std::vector<std::string>& args) {
   po::options_description options("options");
-  options.add_options()("help,h", "show this help")(
-      "ranks,n", po::value<std::int64_t>(), "MPI ranks (default: one per core)")(
+  options.add_options()("help,h", "show this help")("ranks,n", po::value<std::int64_t>(),
+                                                    "MPI ranks (default: one per core)")(
       "repeat", po::value<int>()->default_value(7), "rounds after a warm-up; medians are reported")(
       "megabytes", po::value<double>()->default_value(256), "checkpoint: MB per rank")(
       "size", po::value<std::int64_t>()->default_value(2048), "overhead: heat2d grid side")(
@@ -168,7 +169,8 @@ int bench_command(const std::vector<std::string>& args) {
   const std::string which = vm["which"].as<std::string>();
   if (which == "checkpoint") return bench_checkpoint(vm, ranks, machine.cores);
   if (which == "overhead") return bench_overhead(vm, ranks, machine.cores);
-  throw UsageError("spare bench: unknown benchmark '" + which + "'; expected checkpoint or overhead");
+  throw UsageError("spare bench: unknown benchmark '" + which +
+                   "'; expected checkpoint or overhead");
 }
 
 }  // namespace spare::launcher

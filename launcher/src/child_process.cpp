@@ -21,7 +21,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ChildOpti
     throw SystemError("cannot create a pipe", errno);
   }
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   // The child's environment is built here: after fork only exec may allocate.
   std::vector<std::string> env_strings;
@@ -29,9 +30,11 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ChildOpti
     const std::string entry = *e;
     if (!options.environment.count(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
   }
-  for (const auto& [name, value] : options.environment) env_strings.push_back(name + "=" + value);
+  for (const auto& [name, value] : options.environment)
+    env_strings.push_back(name + "=" + value);
   std::vector<char*> env;
-  for (std::string& e : env_strings) env.push_back(e.data());
+  for (std::string& e : env_strings)
+    env.push_back(e.data());
   env.push_back(nullptr);
   const pid_t parent = ::getpid();
 
@@ -94,6 +97,8 @@ std::vector<std::string> LineBuffer::feed(const char* data, std::size_t size) {
   return lines;
 }
 
-std::string LineBuffer::rest() { return std::exchange(pending_, {}); }
+std::string LineBuffer::rest() {
+  return std::exchange(pending_, {});
+}
 
 }  // namespace spare::launcher

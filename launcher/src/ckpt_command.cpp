@@ -33,9 +33,10 @@ std::vector<CheckpointEntry> select_checkpoints(const fs::path& dir) {
   const fs::path root = fs::is_directory(dir / "checkpoints") ? dir / "checkpoints" : dir;
   std::vector<CheckpointEntry> entries = list_checkpoints(root);
   if (entries.empty()) {
-    throw CheckpointError(fmt::format("{} holds no checkpoints (expected a job's output "
-                                      "directory, its checkpoints/ or a step-N directory)",
-                                      dir.string()));
+    throw CheckpointError(
+        fmt::format("{} holds no checkpoints (expected a job's output "
+                    "directory, its checkpoints/ or a step-N directory)",
+                    dir.string()));
   }
   return entries;
 }
@@ -50,8 +51,8 @@ const CheckpointEntry* newest_complete(const std::vector<CheckpointEntry>& entri
 void print_details(const CheckpointReader& reader) {
   const Manifest& m = reader.manifest();
   fmt::print("{}:\n  kernel {} (job '{}', written by Spare {}), step {}, time {:.17g}, {} ranks\n",
-             reader.dir().filename().string(), m.run.kernel, m.run.job_name,
-             m.run.spare_version, m.run.step, m.run.time, m.nranks);
+             reader.dir().filename().string(), m.run.kernel, m.run.job_name, m.run.spare_version,
+             m.run.step, m.run.time, m.nranks);
   std::vector<std::string> params;
   for (const auto& [name, value] : m.run.params.values()) {
     params.push_back(name + "=" + format_param(value));
@@ -66,15 +67,16 @@ void print_details(const CheckpointReader& reader) {
   fmt::print("  shards:\n");
   for (const ShardRecord& s : m.shards) {
     std::vector<std::string> blocks;
-    for (const BlockRecord& b : s.blocks) blocks.push_back(b.dataset + " " + b.box.to_string());
+    for (const BlockRecord& b : s.blocks)
+      blocks.push_back(b.dataset + " " + b.box.to_string());
     fmt::print("    {}  rank {}  {}  {}\n", s.file, s.rank, format_bytes(s.bytes),
                fmt::join(blocks, "; "));
   }
   if (!m.scalars.empty()) {
     std::vector<std::string> scalars;
     for (const Scalar& s : m.scalars) {
-      scalars.push_back(s.name + "=" + std::visit([](auto v) { return fmt::format("{}", v); },
-                                                  s.value));
+      scalars.push_back(s.name + "=" +
+                        std::visit([](auto v) { return fmt::format("{}", v); }, s.value));
     }
     fmt::print("  scalars: {}\n", fmt::join(scalars, " "));
   }
@@ -94,8 +96,8 @@ int inspect(const std::vector<CheckpointEntry>& entries) {
         state = "damaged";
       }
     }
-    fmt::print("{:<26} {:<12} {:>24} {:>6} {:>12}\n", e.dir.filename().string(), state, time,
-               ranks, bytes);
+    fmt::print("{:<26} {:<12} {:>24} {:>6} {:>12}\n", e.dir.filename().string(), state, time, ranks,
+               bytes);
   }
   const CheckpointEntry* newest = newest_complete(entries);
   if (newest == nullptr) {
@@ -122,9 +124,10 @@ int verify(const std::vector<CheckpointEntry>& entries) {
       continue;
     }
     if (e.state == CheckpointState::incomplete) {
-      fmt::print("{}: INCOMPLETE: no {} (its writer stopped before committing it; never "
-                 "restored)\n",
-                 name, kManifestName);
+      fmt::print(
+          "{}: INCOMPLETE: no {} (its writer stopped before committing it; never "
+          "restored)\n",
+          name, kManifestName);
       all_good = false;
       continue;
     }
@@ -150,16 +153,17 @@ int merge(const std::vector<CheckpointEntry>& entries, const po::variables_map& 
     for (const CheckpointEntry& e : entries) {
       if (e.step == step && e.state == CheckpointState::complete) chosen = &e;
     }
-    if (chosen == nullptr) throw CheckpointError(fmt::format("no complete checkpoint at step {}", step));
+    if (chosen == nullptr)
+      throw CheckpointError(fmt::format("no complete checkpoint at step {}", step));
   } else {
     chosen = entries.size() == 1 ? &entries.front() : newest_complete(entries);
     if (chosen == nullptr) throw CheckpointError("no complete checkpoint to merge");
   }
   const CheckpointReader reader(chosen->dir);
-  const fs::path out = vm.count("output") ? fs::path(vm["output"].as<std::string>())
-                                          : fs::path(fmt::format("{}-step-{}.h5",
-                                                                 reader.manifest().run.kernel,
-                                                                 reader.manifest().run.step));
+  const fs::path out = vm.count("output")
+                           ? fs::path(vm["output"].as<std::string>())
+                           : fs::path(fmt::format("{}-step-{}.h5", reader.manifest().run.kernel,
+                                                  reader.manifest().run.step));
   fs::path xdmf = out;
   xdmf.replace_extension(".xdmf");
   write_result(reader, out, xdmf);
@@ -174,7 +178,8 @@ int ckpt_command(const std::vector<std::string>& args) {
   po::options_description options("options");
   options.add_options()("help,h", "show this help")(
       "step", po::value<std::int64_t>(), "merge: the checkpoint's step (default: the newest)")(
-      "output,o", po::value<std::string>(), "merge: the HDF5 file to write (default: KERNEL-step-N.h5)");
+      "output,o", po::value<std::string>(),
+      "merge: the HDF5 file to write (default: KERNEL-step-N.h5)");
   po::options_description hidden;
   hidden.add_options()("action", po::value<std::string>())("dir", po::value<std::string>());
   po::options_description all;
@@ -198,7 +203,8 @@ int ckpt_command(const std::vector<std::string>& args) {
   if (action == "inspect") return inspect(entries);
   if (action == "verify") return verify(entries);
   if (action == "merge") return merge(entries, vm);
-  throw UsageError("spare ckpt: unknown action '" + action + "'; expected inspect, verify or merge");
+  throw UsageError("spare ckpt: unknown action '" + action +
+                   "'; expected inspect, verify or merge");
 }
 
 }  // namespace spare::launcher

@@ -2,6 +2,7 @@
 // become a message and an exit code.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
@@ -54,6 +55,11 @@ int cli_main(int argc, char** argv) {
     std::cout << std::flush;
     fmt::print(stderr, "spare: error: {}\n", e.what());
     return static_cast<int>(e.code());
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A directory that cannot be created or read: the system's words say why.
+    std::cout << std::flush;
+    fmt::print(stderr, "spare: error: {}\n", e.what());
+    return static_cast<int>(ExitCode::internal);
   } catch (const std::exception& e) {
     std::cout << std::flush;
     fmt::print(stderr, "spare: internal error: {}\n", e.what());

@@ -36,14 +36,17 @@ nlohmann::json kernel_json(const KernelInfo& info) {
   for (const DatasetInfo& d : info.datasets) {
     datasets.push_back({{"name", d.name}, {"shape", d.shape}, {"description", d.description}});
   }
-  return {{"name", info.name}, {"summary", info.summary}, {"parameters", params},
+  return {{"name", info.name},
+          {"summary", info.summary},
+          {"parameters", params},
           {"datasets", datasets}};
 }
 
 void print_kernel(const KernelInfo& info) {
   fmt::print("{}: {}\n  parameters, in section [{}]:\n", info.name, info.summary, info.name);
   std::size_t width = 4;
-  for (const ParamSpec& p : info.params) width = std::max(width, p.name.size());
+  for (const ParamSpec& p : info.params)
+    width = std::max(width, p.name.size());
   for (const ParamSpec& p : info.params) {
     fmt::print("    {:<{}}  {:<7}  default {:<8}  {}{}\n      {}\n", p.name, width,
                type_name(p.type), default_text(p), describe_expected(p),
@@ -79,7 +82,8 @@ int kernels_command(const std::vector<std::string>& args) {
   if (vm.count("name")) selected = {&registry.at(vm["name"].as<std::string>())};
   if (vm.count("json")) {
     nlohmann::json list = nlohmann::json::array();
-    for (const KernelInfo* info : selected) list.push_back(kernel_json(*info));
+    for (const KernelInfo* info : selected)
+      list.push_back(kernel_json(*info));
     std::cout << list.dump(2) << "\n";
     return 0;
   }

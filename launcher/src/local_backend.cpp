@@ -17,7 +17,13 @@
 namespace spare::launcher {
 
 std::vector<std::string> mpirun_command(const GroupLaunch& launch) {
-  std::vector<std::string> argv{mpiexec_program(), "-n", std::to_string(launch.ranks)};
+  const std::string mpiexec = mpiexec_program();
+  if (mpiexec.find('/') != std::string::npos && ::access(mpiexec.c_str(), X_OK) != 0) {
+    throw Error(ExitCode::run_failed, "cannot run " + mpiexec +
+                                          " (install Open MPI: apt-get install openmpi-bin, or "
+                                          "set SPARE_MPIEXEC)");
+  }
+  std::vector<std::string> argv{mpiexec, "-n", std::to_string(launch.ranks)};
   if (launch.ranks > launch.cores) {
     argv.insert(argv.end(), {"--oversubscribe", "--bind-to", "none"});
   }
@@ -27,12 +33,8 @@ std::vector<std::string> mpirun_command(const GroupLaunch& launch) {
 }
 
 std::map<std::string, std::string> mpirun_environment() {
-  std::map<std::string, std::string> env;
-  if (::geteuid() == 0) {
-    env["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
-    env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
-  }
-  return env;
+  if (::geteuid() != 0) return {};
+  return {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}};
 }
 
 GroupOutcome run_local_group(const GroupLaunch& launch, ProgressDisplay& display) {
@@ -73,9 +75,10 @@ GroupOutcome run_local_group(const GroupLaunch& launch, ProgressDisplay& display
       if (outcome.signal_received == 0) outcome.signal_received = *signal_number;
       ++signals_seen;
       if (signals_seen == 1) {
-        display.message("stopping: the job checkpoints at its next step, then exits "
-                        "(interrupt again to stop at once and lose the work since the last "
-                        "checkpoint)");
+        display.message(
+            "stopping: the job checkpoints at its next step, then exits "
+            "(interrupt again to stop at once and lose the work since the last "
+            "checkpoint)");
         mpirun.signal_group(SIGUSR1);  // mpirun forwards it to every rank
       } else if (signals_seen == 2) {
         display.message("stopping at once");

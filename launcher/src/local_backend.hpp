@@ -25,8 +25,8 @@ struct GroupOutcome {
   int status = 0;                      // mpirun's exit status
   std::optional<nlohmann::json> done;  // the "done" event, if the job completed
   std::optional<nlohmann::json> drained;
-  std::optional<int> error_code;       // from the first error event
-  int signal_received = 0;             // the first signal the launcher got
+  std::optional<int> error_code;  // from the first error event
+  int signal_received = 0;        // the first signal the launcher got
 };
 
 /// The mpirun command line for `launch`.

@@ -30,9 +30,9 @@ OutputLock::OutputLock(const std::filesystem::path& output_dir, double timeout_s
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       ::close(fd_);
-      throw Error(ExitCode::run_failed,
-                  "another spare run is using " + output_dir.string() +
-                      " (it holds " + path.string() + "); wait for it or stop it first");
+      throw Error(ExitCode::run_failed, "another spare run is using " + output_dir.string() +
+                                            " (it holds " + path.string() +
+                                            "); wait for it or stop it first");
     }
     if (!told) {
       on_wait("waiting for the previous run to release " + output_dir.string());

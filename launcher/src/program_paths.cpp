@@ -17,9 +17,8 @@ std::filesystem::path sibling_program(const std::string& name, const char* overr
   }
   const std::filesystem::path path = own_directory() / name;
   if (!std::filesystem::exists(path)) {
-    throw Error(ExitCode::internal, "cannot find " + path.string() +
-                                        " (built with Spare; set " + override_variable +
-                                        " to use another)");
+    throw Error(ExitCode::internal, "cannot find " + path.string() + " (built with Spare; set " +
+                                        override_variable + " to use another)");
   }
   return path;
 }

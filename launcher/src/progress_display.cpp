@@ -14,7 +14,8 @@ namespace spare::launcher {
 std::string format_duration(double seconds) {
   if (!(seconds >= 0) || !std::isfinite(seconds)) return "?";
   const auto total = static_cast<long long>(std::llround(seconds));
-  if (total >= 3600) return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
+  if (total >= 3600)
+    return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
   return fmt::format("{}:{:02}", total / 60, total % 60);
 }
 
@@ -59,12 +60,13 @@ void ProgressDisplay::event(const nlohmann::json& e) {
   if (kind == "start") {
     last_checkpoint_ = e.value("restored", false) ? e.value("step", std::int64_t{0}) : -1;
     const int ranks = e.value("ranks", 0);
-    print_line(fmt::format("{} rank{} started: {} at step {} of {}", ranks, ranks == 1 ? "" : "s",
-                           e.value("restored", false) ? "resumed from the checkpoint"
-                                                      : "fresh start",
-                           e.value("step", std::int64_t{0}), e.value("steps", std::int64_t{0})));
+    print_line(
+        fmt::format("{} rank{} started: {} at step {} of {}", ranks, ranks == 1 ? "" : "s",
+                    e.value("restored", false) ? "resumed from the checkpoint" : "fresh start",
+                    e.value("step", std::int64_t{0}), e.value("steps", std::int64_t{0})));
   } else if (kind == "progress") {
-    if (e["last_checkpoint"].is_number()) last_checkpoint_ = e["last_checkpoint"].get<std::int64_t>();
+    if (e["last_checkpoint"].is_number())
+      last_checkpoint_ = e["last_checkpoint"].get<std::int64_t>();
     const auto now = std::chrono::steady_clock::now();
     if (interactive_) {
       status_ = progress_text(e);
@@ -106,7 +108,9 @@ void ProgressDisplay::output(const std::string& line) {
   redraw_status();
 }
 
-void ProgressDisplay::message(const std::string& text) { print_line(text); }
+void ProgressDisplay::message(const std::string& text) {
+  print_line(text);
+}
 
 void ProgressDisplay::finish() {
   if (interactive_ && !status_.empty()) {

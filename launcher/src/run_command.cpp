@@ -75,9 +75,9 @@ void discard_previous_run(const OutputLayout& layout) {
 int run_command(const std::vector<std::string>& args) {
   po::options_description options("options");
   options.add_options()("help,h", "show this help")(
-      "ranks,n", po::value<std::string>(), "MPI ranks, a number or auto (same as --set job.ranks=N)")(
-      "output,o", po::value<std::string>(),
-      "output directory (same as --set job.output=DIR)")(
+      "ranks,n", po::value<std::string>(),
+      "MPI ranks, a number or auto (same as --set job.ranks=N)")(
+      "output,o", po::value<std::string>(), "output directory (same as --set job.output=DIR)")(
       "fresh", "discard this job's checkpoints and result in the output directory; start over")(
       "dry-run", "check the job and show its plan; start nothing")(
       "set", po::value<std::vector<std::string>>()->composing(),
@@ -90,11 +90,12 @@ int run_command(const std::vector<std::string>& args) {
   positional.add("job", 1);
   const po::variables_map vm = parse_command_line(args, all, positional, "spare run");
   if (vm.count("help")) {
-    print_help("spare run JOB.ini [--ranks N] [--output DIR] [--fresh] [--dry-run] [--set KEY=VALUE]...",
-               "Runs a job on this machine with mpirun, checkpointing as the job file says.\n"
-               "Run again to resume from the latest complete checkpoint; Ctrl-C (or SIGTERM)\n"
-               "stops after a checkpoint at the next step.",
-               options);
+    print_help(
+        "spare run JOB.ini [--ranks N] [--output DIR] [--fresh] [--dry-run] [--set KEY=VALUE]...",
+        "Runs a job on this machine with mpirun, checkpointing as the job file says.\n"
+        "Run again to resume from the latest complete checkpoint; Ctrl-C (or SIGTERM)\n"
+        "stops after a checkpoint at the next step.",
+        options);
     return 0;
   }
   if (!vm.count("job")) throw UsageError("spare run: which job file? (see `spare run --help`)");
@@ -113,6 +114,10 @@ int run_command(const std::vector<std::string>& args) {
   check_fits(spec, plan, machine);
 
   const std::string shown_output = spec.output.string();
+  if (fs::exists(spec.output) && !fs::is_directory(spec.output)) {
+    throw JobError(fmt::format("{}: [job] output = {}: exists and is not a directory", spec.source,
+                               shown_output));
+  }
   ProgressDisplay display(stderr, ::isatty(STDERR_FILENO) != 0);
   display.message(fmt::format(
       "job {}: {} for {} steps on {} rank{} (process grid {}){}, state {}, output {}", spec.name,
@@ -150,8 +155,9 @@ int run_command(const std::vector<std::string>& args) {
     return 0;
   }
   if (outcome.drained && outcome.status == 0) {
-    const int signal_number =
-        outcome.signal_received != 0 ? outcome.signal_received : outcome.drained->value("signal", SIGTERM);
+    const int signal_number = outcome.signal_received != 0
+                                  ? outcome.signal_received
+                                  : outcome.drained->value("signal", SIGTERM);
     display.message(fmt::format("the job stopped at step {}; run the same command to resume",
                                 outcome.drained->value("step", std::int64_t{0})));
     return exit_code_for_signal(signal_number);
@@ -165,8 +171,8 @@ int run_command(const std::vector<std::string>& args) {
     display.message("the job failed; " + resume_hint);
     return *outcome.error_code;
   }
-  display.message(fmt::format("the job failed: mpirun exited with status {}; {}", outcome.status,
-                              resume_hint));
+  display.message(
+      fmt::format("the job failed: mpirun exited with status {}; {}", outcome.status, resume_hint));
   return static_cast<int>(ExitCode::run_failed);
 }
 

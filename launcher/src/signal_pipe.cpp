@@ -31,11 +31,13 @@ SignalPipe::SignalPipe(std::initializer_list<int> signals) : signals_(signals) {
   action.sa_handler = forward_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  for (int s : signals_) ::sigaction(s, &action, nullptr);
+  for (int s : signals_)
+    ::sigaction(s, &action, nullptr);
 }
 
 SignalPipe::~SignalPipe() {
-  for (int s : signals_) ::signal(s, SIG_DFL);
+  for (int s : signals_)
+    ::signal(s, SIG_DFL);
   ::close(read_fd_);
   ::close(write_fd);
   write_fd = -1;

@@ -7,12 +7,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
-#include <span>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "spare/checkpoint_store.hpp"
@@ -76,14 +76,15 @@ int main(int argc, char** argv) {
     state.allocate();
     std::mt19937_64 random(static_cast<std::uint64_t>(rank) + 1);
     std::uniform_real_distribution<double> uniform(0, 1);
-    for (double& v : std::span(field.data(), field.storage_elements())) v = uniform(random);
+    for (double& v : std::span(field.data(), field.storage_elements()))
+      v = uniform(random);
     std::vector<double> contiguous;
     field.for_each_interior_row([&](const std::byte* row, std::size_t bytes) {
       const auto* values = reinterpret_cast<const double*>(row);
       contiguous.insert(contiguous.end(), values, values + bytes / sizeof(double));
     });
-    const double total_bytes = static_cast<double>(contiguous.size() * sizeof(double)) *
-                               static_cast<double>(comm.size());
+    const double total_bytes =
+        static_cast<double>(contiguous.size() * sizeof(double)) * static_cast<double>(comm.size());
 
     if (rank == 0) fs::create_directories(dir);
     comm.barrier();
@@ -134,10 +135,11 @@ int main(int argc, char** argv) {
     comm.barrier();
     if (rank == 0) {
       fs::remove_all(dir);
-      fmt::print("{} ranks x {:.0f} MB, median of {} rounds: checkpoint {:.1f} MB/s  raw "
-                 "write+fsync {:.1f} MB/s  ratio {:.3f}\n",
-                 comm.size(), megabytes_per_rank, repeat, median(checkpoint_rates) / 1e6,
-                 median(raw_rates) / 1e6, median(ratios));
+      fmt::print(
+          "{} ranks x {:.0f} MB, median of {} rounds: checkpoint {:.1f} MB/s  raw "
+          "write+fsync {:.1f} MB/s  ratio {:.3f}\n",
+          comm.size(), megabytes_per_rank, repeat, median(checkpoint_rates) / 1e6,
+          median(raw_rates) / 1e6, median(ratios));
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "spare-bench-checkpoint: rank {}: {}\n", rank, e.what());

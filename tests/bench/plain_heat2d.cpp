@@ -82,8 +82,8 @@ int main(int argc, char** argv) {
                  MPI_STATUS_IGNORE);
     for (long long i = i_begin; i <= i_end; ++i) {
       double* row = u.data() + i * stride;
-      spare::kernels::heat2d::update_row(row - stride, row, row + stride,
-                                         next.data() + i * stride, j_begin, j_end, rx, ry);
+      spare::kernels::heat2d::update_row(row - stride, row, row + stride, next.data() + i * stride,
+                                         j_begin, j_end, rx, ry);
     }
     u.swap(next);
   }

@@ -4,10 +4,11 @@ with file, key and expectation before anything is created; every command has
 
 import json
 import os
+import subprocess
 import unittest
 from pathlib import Path
 
-from spare_testing import SpareTestCase, write_job
+from spare_testing import SPARE, SpareTestCase, write_job
 
 
 class InvalidJobs(SpareTestCase):
@@ -42,6 +43,22 @@ class InvalidJobs(SpareTestCase):
         self.refused(job, "--ranks", "0", says=["[job] ranks: expected an integer >= 1"])
         self.refused(job, "--ranks", "5000", "--set", "heat2d.nx=3", "--set", "heat2d.ny=3",
                      says=["cannot be split over 5000 ranks"])
+
+    def test_output_that_is_a_file(self):
+        job = write_job(self.tmp / "job.ini")
+        (self.tmp / "taken").write_text("not a directory")
+        done = self.spare("run", job, "--output", self.tmp / "taken", expect=3)
+        self.assertIn("[job] output = ", done.stderr)
+        self.assertIn("exists and is not a directory", done.stderr)
+        self.assertEqual((self.tmp / "taken").read_text(), "not a directory")
+
+    def test_missing_mpiexec_is_named(self):
+        job = write_job(self.tmp / "job.ini")
+        done = subprocess.run([SPARE, "run", str(job), "--output", str(self.tmp / "o")],
+                              capture_output=True, text=True, cwd=self.tmp,
+                              env={**os.environ, "SPARE_MPIEXEC": "/nonexistent/mpiexec"})
+        self.assertEqual(done.returncode, 5, done.stderr)
+        self.assertIn("cannot run /nonexistent/mpiexec", done.stderr)
 
     def test_missing_job_file(self):
         done = self.spare("run", self.tmp / "nope.ini", expect=3)

@@ -27,7 +27,9 @@ const std::vector<Index> kShape{37, 29};
 double u_at(Index i, Index j, std::int64_t step) {
   return std::sin(0.1 * static_cast<double>(i * 29 + j)) + static_cast<double>(step);
 }
-std::int64_t tag_at(Index i, Index j, std::int64_t step) { return i * 1000 + j + step * 1000000; }
+std::int64_t tag_at(Index i, Index j, std::int64_t step) {
+  return i * 1000 + j + step * 1000000;
+}
 
 /// A little kernel state: two datasets on one grid and two scalars.
 struct TestState {
@@ -130,7 +132,8 @@ std::string read_all(std::FILE* file) {
   std::rewind(file);
   std::string text;
   char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;)
+    text.append(buffer, n);
   return text;
 }
 
@@ -209,7 +212,8 @@ TEST(CheckpointStore, ResultFileHoldsTheWholeDatasets) {
     u.read(values.data(), DType::f64, all, all);
     int bad = 0;
     for (Index i = 0; i < 37; ++i)
-      for (Index j = 0; j < 29; ++j) bad += values[i * 29 + j] != u_at(i, j, 6);
+      for (Index j = 0; j < 29; ++j)
+        bad += values[i * 29 + j] != u_at(i, j, 6);
     EXPECT_EQ(bad, 0);
     EXPECT_TRUE(fs::exists(dir.checkpoints().parent_path() / "result.xdmf"));
   }

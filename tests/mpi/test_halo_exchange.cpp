@@ -23,14 +23,16 @@ void check_exchange(const std::vector<Index>& shape, Index halo) {
       {shape, zeros, ones, {axes.end() - static_cast<long>(shape.size()), axes.end()}}, halo);
   auto& f = state.add_field<double>("f", grid);
   state.allocate();
-  for (std::size_t i = 0; i < f.storage_elements(); ++i) f.data()[i] = -1.0;
+  for (std::size_t i = 0; i < f.storage_elements(); ++i)
+    f.data()[i] = -1.0;
   const Box& box = f.interior();
   const int n = f.ndim();
   const auto extent = [&](int d) { return d < n ? box.extent(d) : 1; };
   for (Index i = 0; i < extent(0); ++i)
     for (Index j = 0; j < extent(1); ++j)
       for (Index k = 0; k < extent(2); ++k) {
-        f.at(i, j, k) = value_at({box.lo[0] + i, n > 1 ? box.lo[1] + j : 0, n > 2 ? box.lo[2] + k : 0});
+        f.at(i, j, k) =
+            value_at({box.lo[0] + i, n > 1 ? box.lo[1] + j : 0, n > 2 ? box.lo[2] + k : 0});
       }
   Context context(comm);
   context.exchange_halo(f);
@@ -44,7 +46,8 @@ void check_exchange(const std::vector<Index>& shape, Index halo) {
         const std::array<Index, 3> g{box.lo[0] + i, n > 1 ? box.lo[1] + j : 0,
                                      n > 2 ? box.lo[2] + k : 0};
         bool inside = true;
-        for (int d = 0; d < n; ++d) inside = inside && g[d] >= 0 && g[d] < shape[d];
+        for (int d = 0; d < n; ++d)
+          inside = inside && g[d] >= 0 && g[d] < shape[d];
         const double got = f.at(i, j, k);
         if (inside) {
           EXPECT_EQ(got, value_at(g)) << "at " << g[0] << "," << g[1] << "," << g[2];
@@ -56,10 +59,18 @@ void check_exchange(const std::vector<Index>& shape, Index halo) {
   EXPECT_GT(checked, 0);
 }
 
-TEST(HaloExchange, OneDimension) { check_exchange({41}, 1); }
-TEST(HaloExchange, TwoDimensions) { check_exchange({23, 17}, 1); }
-TEST(HaloExchange, TwoDimensionsWideHalo) { check_exchange({24, 30}, 2); }
-TEST(HaloExchange, ThreeDimensions) { check_exchange({9, 10, 11}, 1); }
+TEST(HaloExchange, OneDimension) {
+  check_exchange({41}, 1);
+}
+TEST(HaloExchange, TwoDimensions) {
+  check_exchange({23, 17}, 1);
+}
+TEST(HaloExchange, TwoDimensionsWideHalo) {
+  check_exchange({24, 30}, 2);
+}
+TEST(HaloExchange, ThreeDimensions) {
+  check_exchange({9, 10, 11}, 1);
+}
 
 TEST(Context, ReductionsAreExactAndAgreed) {
   const mpi::Comm comm = mpi::Comm::world();

@@ -21,7 +21,8 @@ TEST(AtomicFile, ReadersSeeOneWholeVersion) {
   const pid_t writer = ::fork();
   ASSERT_GE(writer, 0);
   if (writer == 0) {
-    for (int i = 0;; ++i) write_file_atomically(path, i % 2 ? a : b);
+    for (int i = 0;; ++i)
+      write_file_atomically(path, i % 2 ? a : b);
   }
   int reads_of_a = 0, reads_of_b = 0;
   for (int i = 0; i < 300; ++i) {

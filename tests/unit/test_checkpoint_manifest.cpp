@@ -3,7 +3,6 @@
 
 #include <fstream>
 
-#include "spare/checkpoint_catalog.hpp"
 #include "spare/checkpoint_manifest.hpp"
 #include "spare/error.hpp"
 #include "spare/output_layout.hpp"
@@ -63,7 +62,8 @@ TEST(Manifest, CoverageFindsGapsOverlapsAndStrays) {
             std::string::npos);
   Manifest overlap = two_shard_manifest();
   overlap.shards[1].blocks[0].box = Box::from_offset_count({1, 0}, {2, 6});
-  overlap.shards.push_back({"shard-00002.h5", 2, 1, {{"u", Box::from_offset_count({3, 0}, {1, 6}), {}}}});
+  overlap.shards.push_back(
+      {"shard-00002.h5", 2, 1, {{"u", Box::from_offset_count({3, 0}, {1, 6}), {}}}});
   EXPECT_NE(coverage_error(overlap).find("overlapping blocks at [1:2, 0:6)"), std::string::npos);
   Manifest outside = two_shard_manifest();
   outside.shards[1].blocks[0].box = Box::from_offset_count({2, 0}, {3, 6});
@@ -117,26 +117,6 @@ TEST(Manifest, JobMismatchNamesTheParameter) {
   b = a;
   b.kernel = "nbody";
   EXPECT_NE(describe_job_mismatch(a, b).value_or("").find("heat2d job"), std::string::npos);
-}
-
-TEST(CheckpointCatalog, StatesFromTheDirectoryTree) {
-  const testing::TempDir dir;
-  for (const char* name : {"step-000000000010", "step-000000000020", "step-000000000005.corrupt",
-                           "step-000000000030", "unrelated", "step-abc"}) {
-    std::filesystem::create_directory(dir / name);
-  }
-  commit_manifest(dir / "step-000000000010", two_shard_manifest());
-  commit_manifest(dir / "step-000000000030", two_shard_manifest());
-  std::ofstream(dir / "step-000000000020" / (std::string(kManifestName) + ".tmp")) << "{";
-  const auto entries = list_checkpoints(dir.path());
-  ASSERT_EQ(entries.size(), 4u);
-  EXPECT_EQ(entries[0].step, 5);
-  EXPECT_EQ(entries[0].state, CheckpointState::quarantined);
-  EXPECT_EQ(entries[1].state, CheckpointState::complete);
-  EXPECT_EQ(entries[2].step, 20);
-  EXPECT_EQ(entries[2].state, CheckpointState::incomplete);  // a temporary is not a manifest
-  EXPECT_EQ(entries[3].step, 30);
-  EXPECT_EQ(checkpoint_dir_name(30), "step-000000000030");
 }
 
 }  // namespace

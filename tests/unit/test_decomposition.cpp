@@ -12,7 +12,8 @@ void expect_tiling(const std::vector<Index>& shape, int nranks, Index min_extent
   SCOPED_TRACE(::testing::Message() << "shape " << shape[0] << " ranks " << nranks);
   const Decomposition d(shape, nranks, min_extent);
   int product = 1;
-  for (int p : d.process_grid()) product *= p;
+  for (int p : d.process_grid())
+    product *= p;
   EXPECT_EQ(product, nranks);
   Index covered = 0;
   std::vector<Box> blocks;
@@ -28,12 +29,14 @@ void expect_tiling(const std::vector<Index>& shape, int nranks, Index min_extent
         if (auto n = d.neighbor(r, dim, dir)) {
           EXPECT_EQ(d.neighbor(*n, dim, -dir), r);
           // Neighbours touch: the face between them is shared.
-          EXPECT_EQ(dir > 0 ? b.hi[dim] : b.lo[dim], dir > 0 ? d.block(*n).lo[dim] : d.block(*n).hi[dim]);
+          EXPECT_EQ(dir > 0 ? b.hi[dim] : b.lo[dim],
+                    dir > 0 ? d.block(*n).lo[dim] : d.block(*n).hi[dim]);
         }
       }
     }
     EXPECT_EQ(d.rank_at(d.coords_of(r)), r);
-    for (const Box& other : blocks) EXPECT_TRUE(b.intersect(other).empty());
+    for (const Box& other : blocks)
+      EXPECT_TRUE(b.intersect(other).empty());
     blocks.push_back(b);
     covered += b.volume();
   }
@@ -60,7 +63,8 @@ TEST(Decomposition, PrefersFewestCutPoints) {
 TEST(Decomposition, SameInputsSameLayout) {
   const Decomposition a({300, 200}, 6), b({300, 200}, 6);
   EXPECT_EQ(a.process_grid(), b.process_grid());
-  for (int r = 0; r < 6; ++r) EXPECT_EQ(a.block(r), b.block(r));
+  for (int r = 0; r < 6; ++r)
+    EXPECT_EQ(a.block(r), b.block(r));
 }
 
 TEST(Decomposition, ImpossibleSplitsAreJobErrors) {
@@ -80,18 +84,6 @@ TEST(Decomposition, SplitStart) {
   EXPECT_EQ(split_start(10, 3, 1), 4);
   EXPECT_EQ(split_start(10, 3, 2), 7);
   EXPECT_EQ(split_start(10, 3, 3), 10);
-}
-
-TEST(Box, IntersectContainsVolume) {
-  const Box a = Box::from_offset_count({0, 0}, {4, 6});
-  const Box b = Box::from_offset_count({2, 3}, {5, 5});
-  EXPECT_EQ(a.intersect(b), Box::from_offset_count({2, 3}, {2, 3}));
-  EXPECT_EQ(a.volume(), 24);
-  EXPECT_TRUE(a.contains(Box::from_offset_count({1, 1}, {2, 2})));
-  EXPECT_FALSE(a.contains(b));
-  EXPECT_TRUE(a.intersect(Box::from_offset_count({4, 0}, {1, 1})).empty());
-  EXPECT_EQ(b.to_string(), "[2:7, 3:8)");
-  EXPECT_THROW(Box::from_offset_count({0}, {1, 2}), std::invalid_argument);
 }
 
 }  // namespace

@@ -19,7 +19,8 @@ TEST(Digest, MatchesTheReferenceImplementation) {
 TEST(Digest, StreamingEqualsOneShot) {
   std::vector<unsigned char> data(1 << 20);
   std::mt19937 random(3);
-  for (auto& byte : data) byte = static_cast<unsigned char>(random());
+  for (auto& byte : data)
+    byte = static_cast<unsigned char>(random());
   const Digest whole = digest_bytes(data.data(), data.size());
   for (std::size_t piece : {1u, 7u, 4096u, 100000u}) {
     DigestStream stream;

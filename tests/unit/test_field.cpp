@@ -27,10 +27,12 @@ TEST(Field, InteriorRowsSkipTheHalo) {
   const Grid& grid = state.add_grid({{3, 4, 5}, {0, 0, 0}, {1, 1, 1}, {"z", "y", "x"}}, 1);
   auto& f = state.add_field<std::int64_t>("f", grid);
   state.allocate();
-  for (std::size_t i = 0; i < f.storage_elements(); ++i) f.data()[i] = -1;
+  for (std::size_t i = 0; i < f.storage_elements(); ++i)
+    f.data()[i] = -1;
   for (Index i = 0; i < 3; ++i)
     for (Index j = 0; j < 4; ++j)
-      for (Index k = 0; k < 5; ++k) f.at(i, j, k) = (i * 4 + j) * 5 + k;
+      for (Index k = 0; k < 5; ++k)
+        f.at(i, j, k) = (i * 4 + j) * 5 + k;
   std::vector<std::int64_t> walked;
   f.for_each_interior_row([&](const std::byte* row, std::size_t bytes) {
     EXPECT_EQ(bytes, 5 * sizeof(std::int64_t));
@@ -38,7 +40,8 @@ TEST(Field, InteriorRowsSkipTheHalo) {
     walked.insert(walked.end(), values, values + 5);
   });
   ASSERT_EQ(walked.size(), 60u);
-  for (std::int64_t i = 0; i < 60; ++i) EXPECT_EQ(walked[i], i);
+  for (std::int64_t i = 0; i < 60; ++i)
+    EXPECT_EQ(walked[i], i);
 }
 
 TEST(Field, SwapNeedsTheSameGrid) {

@@ -6,9 +6,6 @@
 #include <random>
 
 #include "heat2d/heat2d.hpp"
-#include "spare/error.hpp"
-#include "spare/job_plan.hpp"
-#include "spare/kernels/builtin.hpp"
 
 namespace spare::kernels::heat2d {
 namespace {
@@ -33,12 +30,14 @@ void check_block(Index ny, Index nx, Index row0, Index rows, Index col0, Index c
   std::mt19937_64 random(11);
   std::uniform_real_distribution<double> uniform(-1, 1);
   std::vector<double> global(ny * nx);
-  for (double& v : global) v = uniform(random);
+  for (double& v : global)
+    v = uniform(random);
   const double rx = 0.21, ry = 0.17;
   const std::vector<double> expected = reference_step(global, ny, nx, rx, ry);
 
   const Index stride = cols + 2;
-  std::vector<double> current((rows + 2) * stride, std::nan("")), next(current.size(), std::nan(""));
+  std::vector<double> current((rows + 2) * stride, std::nan("")),
+      next(current.size(), std::nan(""));
   for (Index i = -1; i <= rows; ++i) {
     for (Index j = -1; j <= cols; ++j) {
       const Index gi = row0 + i, gj = col0 + j;
@@ -70,37 +69,6 @@ TEST(Heat2d, DeclaredDefaultsAreValid) {
   for (const ParamSpec& spec : info.params) {
     ASSERT_TRUE(spec.default_value) << spec.name;
     EXPECT_NO_THROW(parse_param(spec, format_param(*spec.default_value))) << spec.name;
-  }
-}
-
-TEST(JobPlan, MemoryAndDecompositionAreCheckedBeforeRunning) {
-  const KernelRegistry registry = builtin_registry();
-  JobSpec spec;
-  spec.source = "job.ini";
-  spec.kernel = "heat2d";
-  for (const ParamSpec& p : kernel_info().params) spec.params.set(p.name, *p.default_value);
-  spec.params.set("nx", std::int64_t{100});
-  spec.params.set("ny", std::int64_t{50});
-  const JobPlan plan = plan_job(spec, registry, 4);
-  // Two f64 fields per rank, halo 1, blocks of a 2 x 2 process grid.
-  EXPECT_EQ(plan.process_grid, (std::vector<int>{2, 2}));
-  EXPECT_EQ(plan.state_bytes, 2u * 8u * (2 * (25 + 2) * (50 + 2) + 2 * (25 + 2) * (50 + 2)));
-  MachineInfo small;
-  small.memory_bytes = plan.state_bytes - 1;
-  try {
-    check_fits(spec, plan, small);
-    FAIL();
-  } catch (const JobError& e) {
-    EXPECT_NE(std::string(e.what()).find("more than this machine's memory"), std::string::npos);
-  }
-  small.memory_bytes = plan.state_bytes;
-  EXPECT_NO_THROW(check_fits(spec, plan, small));
-  try {
-    plan_job(spec, registry, 101);  // a prime above both extents: no split exists
-    FAIL();
-  } catch (const JobError& e) {
-    EXPECT_NE(std::string(e.what()).find("job.ini: [heat2d]"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("cannot be split over 101 ranks"), std::string::npos);
   }
 }
 

@@ -147,7 +147,8 @@ TEST(JobSpec, FrameworkKeysHaveValidDefaults) {
     for (const ParamSpec& spec : *section) {
       if (!spec.default_value || spec.type == ParamType::string) continue;
       bool keyword = false;
-      for (const auto& [word, value] : spec.keywords) keyword = keyword || value == *spec.default_value;
+      for (const auto& [word, value] : spec.keywords)
+        keyword = keyword || value == *spec.default_value;
       if (!keyword) {
         EXPECT_NO_THROW(parse_param(spec, format_param(*spec.default_value))) << spec.name;
       }

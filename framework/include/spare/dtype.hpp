@@ -10,20 +10,30 @@ namespace spare {
 enum class DType { f32, f64, i32, i64, u64 };
 
 std::size_t dtype_size(DType type);
-std::string dtype_name(DType type);  // "f64", ...
+std::string dtype_name(DType type);              // "f64", ...
 DType dtype_from_name(const std::string& name);  // throws CheckpointError on an unknown name
 
 template <class T>
 constexpr DType dtype_of();
 template <>
-constexpr DType dtype_of<float>() { return DType::f32; }
+constexpr DType dtype_of<float>() {
+  return DType::f32;
+}
 template <>
-constexpr DType dtype_of<double>() { return DType::f64; }
+constexpr DType dtype_of<double>() {
+  return DType::f64;
+}
 template <>
-constexpr DType dtype_of<std::int32_t>() { return DType::i32; }
+constexpr DType dtype_of<std::int32_t>() {
+  return DType::i32;
+}
 template <>
-constexpr DType dtype_of<std::int64_t>() { return DType::i64; }
+constexpr DType dtype_of<std::int64_t>() {
+  return DType::i64;
+}
 template <>
-constexpr DType dtype_of<std::uint64_t>() { return DType::u64; }
+constexpr DType dtype_of<std::uint64_t>() {
+  return DType::u64;
+}
 
 }  // namespace spare

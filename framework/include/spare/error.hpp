@@ -17,7 +17,9 @@ enum class ExitCode : int {
 };
 
 /// Exit code after a clean stop on a signal: the shell's convention, 128 + signal.
-constexpr int exit_code_for_signal(int signal_number) { return 128 + signal_number; }
+constexpr int exit_code_for_signal(int signal_number) {
+  return 128 + signal_number;
+}
 
 class Error : public std::runtime_error {
  public:

@@ -12,10 +12,10 @@ namespace spare {
 /// What a grid is in physical terms; written with every dataset on it so
 /// results can be read without the job file.
 struct GridSpec {
-  std::vector<Index> shape;        // points per axis, slowest-varying first (C order)
-  std::vector<double> origin;      // coordinate of point 0 on each axis
-  std::vector<double> spacing;     // distance between neighbouring points on each axis
-  std::vector<std::string> axes;   // axis names, e.g. {"y", "x"}
+  std::vector<Index> shape;       // points per axis, slowest-varying first (C order)
+  std::vector<double> origin;     // coordinate of point 0 on each axis
+  std::vector<double> spacing;    // distance between neighbouring points on each axis
+  std::vector<std::string> axes;  // axis names, e.g. {"y", "x"}
 };
 
 class Grid {

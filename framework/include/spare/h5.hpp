@@ -108,8 +108,7 @@ class Dataset : public Location {
   std::vector<Index> dims() const;
 
   /// Writes the part of memory `memory` selects into the part of the file `file` selects.
-  void write(const void* data, DType memory_type, const Dataspace& memory,
-             const Dataspace& file);
+  void write(const void* data, DType memory_type, const Dataspace& memory, const Dataspace& file);
   void read(void* data, DType memory_type, const Dataspace& memory, const Dataspace& file) const;
 
  private:

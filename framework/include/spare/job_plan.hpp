@@ -13,9 +13,9 @@ namespace spare {
 
 struct JobPlan {
   std::int64_t ranks = 0;
-  std::uint64_t state_bytes = 0;          // all ranks' field storage, halos included
+  std::uint64_t state_bytes = 0;  // all ranks' field storage, halos included
   std::uint64_t largest_rank_bytes = 0;
-  std::vector<int> process_grid;          // of the first grid the kernel declares
+  std::vector<int> process_grid;  // of the first grid the kernel declares
 };
 
 /// Throws JobError when the state cannot be decomposed over `ranks`.

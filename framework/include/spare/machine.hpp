@@ -7,9 +7,9 @@
 namespace spare {
 
 struct MachineInfo {
-  int cores = 1;                     // physical cores this process may use
-  std::uint64_t memory_bytes = 0;    // physical memory
-  std::uint64_t available_bytes = 0; // memory not in use now (MemAvailable)
+  int cores = 1;                      // physical cores this process may use
+  std::uint64_t memory_bytes = 0;     // physical memory
+  std::uint64_t available_bytes = 0;  // memory not in use now (MemAvailable)
 };
 
 MachineInfo detect_machine();

@@ -18,10 +18,10 @@ enum class RunOutcome {
 
 struct RunReport {
   RunOutcome outcome = RunOutcome::completed;
-  std::int64_t step = 0;          // the step the run stopped at
-  std::int64_t steps_run = 0;     // steps computed by this run
-  double loop_seconds = 0.0;      // time in the step loop, checkpoints included
-  int signal = 0;                 // the drain signal, if drained
+  std::int64_t step = 0;       // the step the run stopped at
+  std::int64_t steps_run = 0;  // steps computed by this run
+  double loop_seconds = 0.0;   // time in the step loop, checkpoints included
+  int signal = 0;              // the drain signal, if drained
 };
 
 /// Collective over `comm`.
