@@ -146,13 +146,7 @@ int bench_command(const std::vector<std::string>& args) {
       "steps", po::value<std::int64_t>()->default_value(1000), "overhead: steps per run")(
       "dir", po::value<std::string>()->default_value("spare-bench.tmp"),
       "scratch directory, on the disk to measure; removed afterwards");
-  po::options_description hidden;
-  hidden.add_options()("which", po::value<std::string>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("which", 1);
-  const po::variables_map vm = parse_command_line(args, all, positional, "spare bench");
+  const po::variables_map vm = parse_command_line(args, options, {"which"}, "spare bench");
   if (vm.count("help") || !vm.count("which")) {
     print_help("spare bench checkpoint|overhead [options]",
                "  checkpoint  Spare's checkpoint write rate / a raw sequential write + fsync of\n"

@@ -180,13 +180,7 @@ int ckpt_command(const std::vector<std::string>& args) {
       "step", po::value<std::int64_t>(), "merge: the checkpoint's step (default: the newest)")(
       "output,o", po::value<std::string>(),
       "merge: the HDF5 file to write (default: KERNEL-step-N.h5)");
-  po::options_description hidden;
-  hidden.add_options()("action", po::value<std::string>())("dir", po::value<std::string>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("action", 1).add("dir", 1);
-  const po::variables_map vm = parse_command_line(args, all, positional, "spare ckpt");
+  const po::variables_map vm = parse_command_line(args, options, {"action", "dir"}, "spare ckpt");
   if (vm.count("help") || !vm.count("action")) {
     print_help("spare ckpt inspect|verify|merge DIR [options]",
                "DIR is a job's output directory, its checkpoints/ or one step-N directory.\n"

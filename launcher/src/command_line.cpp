@@ -11,11 +11,18 @@ namespace spare::launcher {
 
 po::variables_map parse_command_line(const std::vector<std::string>& args,
                                      const po::options_description& options,
-                                     const po::positional_options_description& positional,
+                                     const std::vector<std::string>& positional,
                                      const std::string& command) {
+  po::options_description all;
+  all.add(options);
+  po::positional_options_description order;
+  for (const std::string& name : positional) {
+    all.add_options()(name.c_str(), po::value<std::string>());
+    order.add(name.c_str(), 1);
+  }
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+    po::store(po::command_line_parser(args).options(all).positional(order).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw UsageError(fmt::format("{}: {} (see `{} --help`)", command, e.what(), command));

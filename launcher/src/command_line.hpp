@@ -11,10 +11,12 @@ namespace spare::launcher {
 
 namespace po = boost::program_options;
 
-/// Parses `args` (after the subcommand's name); throws UsageError naming `command`.
+/// Parses `args` (after the subcommand's name) against `options` and the
+/// positional arguments `positional` (string values, in order, each at most
+/// once); throws UsageError naming `command`.
 po::variables_map parse_command_line(const std::vector<std::string>& args,
                                      const po::options_description& options,
-                                     const po::positional_options_description& positional,
+                                     const std::vector<std::string>& positional,
                                      const std::string& command);
 
 /// Prints "usage: USAGE", the summary and the options.

@@ -63,13 +63,7 @@ void print_kernel(const KernelInfo& info) {
 int kernels_command(const std::vector<std::string>& args) {
   po::options_description options("options");
   options.add_options()("help,h", "show this help")("json", "print JSON for scripts");
-  po::options_description hidden;
-  hidden.add_options()("name", po::value<std::string>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("name", 1);
-  const po::variables_map vm = parse_command_line(args, all, positional, "spare kernels");
+  const po::variables_map vm = parse_command_line(args, options, {"name"}, "spare kernels");
   if (vm.count("help")) {
     print_help("spare kernels [NAME] [--json]",
                "Lists the kernels of this build, their parameters (type, default, range)\n"

@@ -82,13 +82,7 @@ int run_command(const std::vector<std::string>& args) {
       "dry-run", "check the job and show its plan; start nothing")(
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a key of the job file: SECTION.KEY=VALUE, checked like the file (repeatable)");
-  po::options_description hidden;
-  hidden.add_options()("job", po::value<std::string>());
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("job", 1);
-  const po::variables_map vm = parse_command_line(args, all, positional, "spare run");
+  const po::variables_map vm = parse_command_line(args, options, {"job"}, "spare run");
   if (vm.count("help")) {
     print_help(
         "spare run JOB.ini [--ranks N] [--output DIR] [--fresh] [--dry-run] [--set KEY=VALUE]...",

@@ -116,25 +116,32 @@ void write_steps(const mpi::Comm& comm, const fs::path& root, std::initializer_l
   }
 }
 
-/// Restores with a fresh state on `comm`; returns the step, or -1 if nothing was restored.
-std::int64_t restore(const mpi::Comm& comm, const fs::path& root, int* mismatches,
-                     std::FILE* events = nullptr) {
-  TestState s(comm.rank(), comm.size());
-  const EventSink sink(events != nullptr && comm.rank() == 0, events ? events : stdout);
-  CheckpointStore store(root, comm, 5, sink);
-  const auto restored = store.restore_latest(s.state, run_at(0));
-  if (!restored) return -1;
-  *mismatches = s.mismatches(restored->step);
-  return restored->step;
-}
+struct Restored {
+  std::int64_t step = -1;  // -1: nothing was restored
+  int mismatches = -1;     // interior points and scalars that differ from that step's values
+  std::string warnings;    // the events rank 0 emitted, on rank 0
+};
 
-std::string read_all(std::FILE* file) {
-  std::rewind(file);
-  std::string text;
+/// Restores into a fresh state on `comm`, capturing rank 0's warnings.
+Restored restore(const mpi::Comm& comm, const fs::path& root) {
+  TestState s(comm.rank(), comm.size());
+  std::FILE* events = std::tmpfile();
+  Restored result;
+  {
+    const EventSink sink(comm.rank() == 0, events);
+    CheckpointStore store(root, comm, 5, sink);
+    if (const auto restored = store.restore_latest(s.state, run_at(0))) {
+      result.step = restored->step;
+      result.mismatches = s.mismatches(restored->step);
+    }
+  }
+  std::rewind(events);
   char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;)
-    text.append(buffer, n);
-  return text;
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, events)) > 0;) {
+    result.warnings.append(buffer, n);
+  }
+  std::fclose(events);
+  return result;
 }
 
 /// Flips one byte inside dataset `name`'s data in `shard`.
@@ -160,9 +167,9 @@ TEST(CheckpointStore, EveryGroupSizeRestoresEveryCheckpoint) {
   for (int m = 1; m <= world.size(); ++m) {
     const mpi::Comm group = world.split(world.rank() < m ? 0 : -1, world.rank());
     if (group.valid()) {
-      int mismatches = -1;
-      EXPECT_EQ(restore(group, dir.checkpoints(), &mismatches), 3) << "restored by " << m;
-      EXPECT_EQ(mismatches, 0) << "restored by " << m;
+      const Restored r = restore(group, dir.checkpoints());
+      EXPECT_EQ(r.step, 3) << "restored by " << m;
+      EXPECT_EQ(r.mismatches, 0) << "restored by " << m;
     }
     world.barrier();
   }
@@ -237,22 +244,20 @@ TEST(CheckpointStore, FlippedBitFallsBackAndQuarantines) {
     }
   }
   world.barrier();
-  std::FILE* events = std::tmpfile();
-  int mismatches = -1;
-  EXPECT_EQ(restore(world, dir.checkpoints(), &mismatches, events), 1);
-  EXPECT_EQ(mismatches, 0);
+  const Restored r = restore(world, dir.checkpoints());
+  EXPECT_EQ(r.step, 1);
+  EXPECT_EQ(r.mismatches, 0);
   if (world.rank() == 0) {
-    const std::string warning = read_all(events);
-    EXPECT_NE(warning.find("step-000000000002 is unusable"), std::string::npos) << warning;
-    EXPECT_NE(warning.find(victim), std::string::npos) << warning;
+    EXPECT_NE(r.warnings.find("step-000000000002 is unusable"), std::string::npos) << r.warnings;
+    EXPECT_NE(r.warnings.find(victim), std::string::npos) << r.warnings;
     EXPECT_TRUE(fs::exists(bad.string() + ".corrupt"));
     EXPECT_FALSE(fs::exists(bad));
   }
-  std::fclose(events);
   // A new checkpoint of the same step is written beside the quarantined one.
   write_steps(world, dir.checkpoints(), {2});
-  EXPECT_EQ(restore(world, dir.checkpoints(), &mismatches), 2);
-  EXPECT_EQ(mismatches, 0);
+  const Restored again = restore(world, dir.checkpoints());
+  EXPECT_EQ(again.step, 2);
+  EXPECT_EQ(again.mismatches, 0);
 }
 
 TEST(CheckpointStore, TruncatedMissingAndUncommittedAreNeverUsed) {
@@ -274,21 +279,18 @@ TEST(CheckpointStore, TruncatedMissingAndUncommittedAreNeverUsed) {
     }
   }
   world.barrier();
-  std::FILE* events = std::tmpfile();
-  int mismatches = -1;
-  EXPECT_EQ(restore(world, dir.checkpoints(), &mismatches, events), 1);
-  EXPECT_EQ(mismatches, 0);
+  const Restored r = restore(world, dir.checkpoints());
+  EXPECT_EQ(r.step, 1);
+  EXPECT_EQ(r.mismatches, 0);
   if (world.rank() == 0) {
-    const std::string warnings = read_all(events);
-    EXPECT_NE(warnings.find("truncated"), std::string::npos) << warnings;
-    EXPECT_NE(warnings.find("is missing"), std::string::npos) << warnings;
+    EXPECT_NE(r.warnings.find("truncated"), std::string::npos) << r.warnings;
+    EXPECT_NE(r.warnings.find("is missing"), std::string::npos) << r.warnings;
     const auto entries = list_checkpoints(dir.checkpoints());
     ASSERT_EQ(entries.size(), 4u);
     EXPECT_EQ(entries[1].state, CheckpointState::incomplete);  // step 2: left, not quarantined
     EXPECT_EQ(entries[2].state, CheckpointState::quarantined);
     EXPECT_EQ(entries[3].state, CheckpointState::quarantined);
   }
-  std::fclose(events);
 }
 
 TEST(CheckpointStore, AnotherJobsCheckpointIsRefusedNotRestored) {
@@ -327,16 +329,15 @@ TEST(CheckpointStore, KeepsOnlyTheNewest) {
     EXPECT_EQ(entries[0].step, 4);
     EXPECT_EQ(entries[1].step, 5);
   }
-  int mismatches = -1;
-  EXPECT_EQ(restore(world, dir.checkpoints(), &mismatches), 5);
-  EXPECT_EQ(mismatches, 0);
+  const Restored r = restore(world, dir.checkpoints());
+  EXPECT_EQ(r.step, 5);
+  EXPECT_EQ(r.mismatches, 0);
 }
 
 TEST(CheckpointStore, NothingToRestore) {
   const mpi::Comm world = mpi::Comm::world();
   const SharedDir dir(world);
-  int mismatches = -1;
-  EXPECT_EQ(restore(world, dir.checkpoints(), &mismatches), -1);
+  EXPECT_EQ(restore(world, dir.checkpoints()).step, -1);
 }
 
 }  // namespace

@@ -6,24 +6,11 @@
 #include "spare/checkpoint_manifest.hpp"
 #include "spare/error.hpp"
 #include "spare/output_layout.hpp"
+#include "support/manifests.hpp"
 #include "support/temp_dir.hpp"
 
 namespace spare {
 namespace {
-
-Manifest two_shard_manifest() {
-  Manifest m;
-  m.run = {"0.1.0", "demo", "heat2d", {}, 40, 0.125};
-  m.run.params.set("nx", std::int64_t{6});
-  m.run.params.set("alpha", 0.1);
-  m.run.params.set("init", std::string("sine"));
-  m.nranks = 2;
-  m.scalars = {{"counter", std::int64_t{7}}, {"rho", 2.5}};
-  m.datasets = {{"u", DType::f64, {{4, 6}, {0, 0}, {0.5, 0.25}, {"y", "x"}}, "u", "K"}};
-  m.shards = {{"shard-00000.h5", 0, 100, {{"u", Box::from_offset_count({0, 0}, {2, 6}), {1, 2}}}},
-              {"shard-00001.h5", 1, 100, {{"u", Box::from_offset_count({2, 0}, {2, 6}), {3, 4}}}}};
-  return m;
-}
 
 std::string coverage_error(const Manifest& m) {
   try {
@@ -36,7 +23,7 @@ std::string coverage_error(const Manifest& m) {
 
 TEST(Manifest, CommitAndReadBack) {
   const testing::TempDir dir;
-  const Manifest m = two_shard_manifest();
+  const Manifest m = testing::two_shard_manifest();
   commit_manifest(dir.path(), m);
   const Manifest back = read_manifest(dir.path());
   EXPECT_EQ(back.run.kernel, "heat2d");
@@ -55,30 +42,30 @@ TEST(Manifest, CommitAndReadBack) {
 }
 
 TEST(Manifest, CoverageFindsGapsOverlapsAndStrays) {
-  EXPECT_EQ(coverage_error(two_shard_manifest()), "");
-  Manifest gap = two_shard_manifest();
+  EXPECT_EQ(coverage_error(testing::two_shard_manifest()), "");
+  Manifest gap = testing::two_shard_manifest();
   gap.shards[1].blocks[0].box = Box::from_offset_count({2, 0}, {1, 6});
   EXPECT_NE(coverage_error(gap).find("dataset 'u' is not covered: its blocks hold 18 of its 24"),
             std::string::npos);
-  Manifest overlap = two_shard_manifest();
+  Manifest overlap = testing::two_shard_manifest();
   overlap.shards[1].blocks[0].box = Box::from_offset_count({1, 0}, {2, 6});
   overlap.shards.push_back(
       {"shard-00002.h5", 2, 1, {{"u", Box::from_offset_count({3, 0}, {1, 6}), {}}}});
   EXPECT_NE(coverage_error(overlap).find("overlapping blocks at [1:2, 0:6)"), std::string::npos);
-  Manifest outside = two_shard_manifest();
+  Manifest outside = testing::two_shard_manifest();
   outside.shards[1].blocks[0].box = Box::from_offset_count({2, 0}, {3, 6});
   EXPECT_NE(coverage_error(outside).find("outside its shape"), std::string::npos);
-  Manifest stray = two_shard_manifest();
+  Manifest stray = testing::two_shard_manifest();
   stray.shards[0].blocks[0].dataset = "v";
   EXPECT_NE(coverage_error(stray).find("'v', which is not a dataset"), std::string::npos);
-  Manifest missing = two_shard_manifest();
+  Manifest missing = testing::two_shard_manifest();
   missing.shards.pop_back();
   EXPECT_NE(coverage_error(missing).find("not covered"), std::string::npos);
 }
 
 TEST(Manifest, DamagedManifestIsRefused) {
   const testing::TempDir dir;
-  commit_manifest(dir.path(), two_shard_manifest());
+  commit_manifest(dir.path(), testing::two_shard_manifest());
   const auto path = dir / kManifestName;
   std::string text;
   {
@@ -107,7 +94,7 @@ TEST(Manifest, DamagedManifestIsRefused) {
 }
 
 TEST(Manifest, JobMismatchNamesTheParameter) {
-  RunDescription a = two_shard_manifest().run, b = a;
+  RunDescription a = testing::two_shard_manifest().run, b = a;
   EXPECT_FALSE(describe_job_mismatch(a, b));
   b.step = 99;  // progress is not identity
   b.job_name = "other";
