@@ -53,6 +53,17 @@ int run_worker(int argc, char** argv, const spare::mpi::Comm& comm) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::cout << "usage: spare-worker --job FILE\n\n"
+                   "One MPI rank of a Spare job, started by `spare run` through mpirun (or by a\n"
+                   "volunteer's agent), never by hand. FILE is the resolved job file that\n"
+                   "`spare run` writes as OUTPUT/job.ini. Events go to stdout as lines\n"
+                   "\"SPARE-EVENT {json}\"; SIGTERM, SIGINT or SIGUSR1 stop the job after a\n"
+                   "checkpoint at the next step.\n";
+      return 0;
+    }
+  }
   spare::install_drain_signal_handlers();
   spare::mpi::Environment environment(argc, argv);
   const spare::mpi::Comm comm = spare::mpi::Comm::world();

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 
 #include "spare/checkpoint_store.hpp"
@@ -37,149 +38,186 @@ Decision agree(const mpi::Comm& comm, const Decision& local) {
   return Decision{agreed[0], agreed[1] != 0, agreed[2] != 0};
 }
 
+/// One run of a job on one rank: the state, the clocks, the policy.
+class StepLoop {
+ public:
+  StepLoop(const JobSpec& spec, const KernelRegistry& registry, const mpi::Comm& comm,
+           const EventSink& events)
+      : spec_(spec),
+        comm_(comm),
+        events_(events),
+        kernel_(declare(registry.at(spec.kernel))),
+        context_(comm),
+        store_(OutputLayout{spec.output}.checkpoints(), comm, spec.checkpoint.keep, events),
+        run_{kVersion, spec.name, spec.kernel, spec.params, 0, 0.0},
+        dt_(kernel_->time_step()) {}
+
+  RunReport run() {
+    restore_or_initialize();
+    RunReport report;
+    const std::int64_t first_step = step_;
+    const Clock::time_point loop_start = Clock::now();
+    last_report_ = last_checkpoint_time_ = loop_start;
+    last_report_step_ = step_;
+    for (;;) {
+      const Decision decision = agree_on_decisions();
+      if (decision.drain_signal != 0) {
+        write_checkpoint(/*must_succeed=*/true);
+        events_.emit({{"event", "drained"}, {"step", step_}, {"signal", decision.drain_signal}});
+        report.outcome = RunOutcome::drained;
+        report.signal = decision.drain_signal;
+        break;
+      }
+      if (step_ >= spec_.steps) break;
+
+      kernel_->step(context_);
+      ++step_;
+      context_.set_clock(step_, static_cast<double>(step_) * dt_);
+
+      const bool by_steps =
+          spec_.checkpoint.interval_steps > 0 && step_ % spec_.checkpoint.interval_steps == 0;
+      if (step_ < spec_.steps && (by_steps || decision.checkpoint_due)) {
+        write_checkpoint(/*must_succeed=*/false);
+      }
+      if (decision.report_due) report_progress();
+    }
+    if (report.outcome == RunOutcome::completed) {
+      write_checkpoint(/*must_succeed=*/true);  // the final state: the result is made from it
+      report_progress();
+    }
+    report.step = step_;
+    report.steps_run = step_ - first_step;
+    report.loop_seconds = seconds_since(loop_start) - checkpoint_seconds_;
+    if (report.outcome == RunOutcome::completed) {
+      events_.emit({{"event", "done"},
+                    {"step", step_},
+                    {"steps_run", report.steps_run},
+                    {"loop_seconds", report.loop_seconds},
+                    {"checkpoint_seconds", checkpoint_seconds_},
+                    {"time", context_.time()}});
+    }
+    return report;
+  }
+
+ private:
+  /// Builds the kernel and declares its state; every rank fails alike, if at all.
+  std::unique_ptr<Kernel> declare(const KernelInfo& info) {
+    try {
+      std::unique_ptr<Kernel> kernel = info.create(spec_.params);
+      kernel->declare(state_);
+      state_.allocate();
+      return kernel;
+    } catch (const JobError& e) {
+      throw CollectiveError(ExitCode::invalid_job, e.what());
+    }
+  }
+
+  void restore_or_initialize() {
+    if (auto restored = store_.restore_latest(state_, run_)) {
+      step_ = restored->step;
+      last_checkpoint_ = step_;
+    } else {
+      kernel_->initialize(context_);
+    }
+    if (step_ > spec_.steps) {
+      throw CollectiveError(ExitCode::invalid_job,
+                            fmt::format("{}: the latest checkpoint is at step {}, beyond steps = "
+                                        "{}; raise [job] steps or run with --fresh",
+                                        spec_.source, step_, spec_.steps));
+    }
+    context_.set_clock(step_, static_cast<double>(step_) * dt_);
+    std::vector<int> process_grid;
+    if (!state_.grids().empty()) {
+      process_grid = state_.grids().front().decomposition().process_grid();
+    }
+    events_.emit({{"event", "start"},
+                  {"kernel", spec_.kernel},
+                  {"ranks", comm_.size()},
+                  {"process_grid", process_grid},
+                  {"step", step_},
+                  {"steps", spec_.steps},
+                  {"restored", last_checkpoint_.has_value()}});
+  }
+
+  /// What clocks (rank 0's) and signals (any rank's) ask for, agreed by all.
+  Decision agree_on_decisions() const {
+    Decision local;
+    local.drain_signal = drain_signal();
+    if (comm_.rank() == 0) {
+      local.checkpoint_due =
+          spec_.checkpoint.interval_seconds > 0 &&
+          seconds_since(last_checkpoint_time_) >= spec_.checkpoint.interval_seconds;
+      local.report_due = seconds_since(last_report_) >= spec_.progress_interval;
+    }
+    return agree(comm_, local);
+  }
+
+  void write_checkpoint(bool must_succeed) {
+    if (last_checkpoint_ == step_) return;
+    run_.step = step_;
+    run_.time = context_.time();
+    const Clock::time_point start = Clock::now();
+    try {
+      const CheckpointWriteStats stats = store_.write(state_, run_);
+      last_checkpoint_ = step_;
+      events_.emit({{"event", "checkpoint"},
+                    {"step", step_},
+                    {"bytes", stats.bytes},
+                    {"seconds", stats.seconds},
+                    {"dir", stats.dir.string()}});
+    } catch (const CollectiveError& e) {
+      if (must_succeed) throw;
+      events_.warning(
+          fmt::format("{}; the run goes on and keeps the previous checkpoint", e.what()));
+    }
+    checkpoint_seconds_ += seconds_since(start);
+    last_checkpoint_time_ = Clock::now();
+  }
+
+  /// Collective: the kernel's diagnostics are reductions.
+  void report_progress() {
+    const std::vector<Diagnostic> diagnostics = kernel_->diagnostics(context_);
+    const double elapsed = seconds_since(last_report_);
+    const double rate = elapsed > 0 ? static_cast<double>(step_ - last_report_step_) / elapsed : 0;
+    nlohmann::json values = nlohmann::json::object();
+    for (const Diagnostic& d : diagnostics)
+      values[d.name] = d.value;
+    events_.emit({{"event", "progress"},
+                  {"step", step_},
+                  {"steps", spec_.steps},
+                  {"time", context_.time()},
+                  {"rate", rate},
+                  {"eta", rate > 0 ? static_cast<double>(spec_.steps - step_) / rate : -1.0},
+                  {"diagnostics", values},
+                  {"last_checkpoint", last_checkpoint_ ? nlohmann::json(*last_checkpoint_)
+                                                       : nlohmann::json(nullptr)}});
+    last_report_ = Clock::now();
+    last_report_step_ = step_;
+  }
+
+  const JobSpec& spec_;
+  const mpi::Comm& comm_;
+  const EventSink& events_;
+  State state_{comm_.rank(), comm_.size()};
+  std::unique_ptr<Kernel> kernel_;
+  Context context_;
+  CheckpointStore store_;
+  RunDescription run_;
+  double dt_;
+
+  std::int64_t step_ = 0;
+  std::optional<std::int64_t> last_checkpoint_;
+  Clock::time_point last_report_;
+  Clock::time_point last_checkpoint_time_;
+  std::int64_t last_report_step_ = 0;
+  double checkpoint_seconds_ = 0;
+};
+
 }  // namespace
 
 RunReport run_job(const JobSpec& spec, const KernelRegistry& registry, const mpi::Comm& comm,
                   const EventSink& events) {
-  const bool root_rank = comm.rank() == 0;
-  const KernelInfo& info = registry.at(spec.kernel);
-  std::unique_ptr<Kernel> kernel;
-  State state(comm.rank(), comm.size());
-  try {
-    kernel = info.create(spec.params);
-    kernel->declare(state);
-  } catch (const JobError& e) {
-    // Declaration is deterministic: every rank fails the same way.
-    throw CollectiveError(ExitCode::invalid_job, e.what());
-  }
-  state.allocate();
-  Context context(comm);
-  CheckpointStore store(OutputLayout{spec.output}.checkpoints(), comm, spec.checkpoint.keep,
-                        events);
-  RunDescription run{kVersion, spec.name, spec.kernel, spec.params, 0, 0.0};
-  const double dt = kernel->time_step();
-
-  std::int64_t step = 0;
-  std::optional<std::int64_t> last_checkpoint;
-  if (auto restored = store.restore_latest(state, run)) {
-    step = restored->step;
-    last_checkpoint = step;
-  } else {
-    kernel->initialize(context);
-  }
-  if (step > spec.steps) {
-    throw CollectiveError(ExitCode::invalid_job,
-                          fmt::format("{}: the latest checkpoint is at step {}, beyond steps = "
-                                      "{}; raise [job] steps or run with --fresh",
-                                      spec.source, step, spec.steps));
-  }
-  context.set_clock(step, static_cast<double>(step) * dt);
-  std::vector<int> process_grid;
-  if (!state.grids().empty()) process_grid = state.grids().front().decomposition().process_grid();
-  events.emit({{"event", "start"},
-               {"kernel", spec.kernel},
-               {"ranks", comm.size()},
-               {"process_grid", process_grid},
-               {"step", step},
-               {"steps", spec.steps},
-               {"restored", last_checkpoint.has_value()}});
-
-  RunReport report;
-  const std::int64_t first_step = step;
-  const Clock::time_point loop_start = Clock::now();
-  Clock::time_point last_report = loop_start;
-  Clock::time_point last_checkpoint_time = loop_start;
-  std::int64_t last_report_step = step;
-  double checkpoint_seconds = 0;
-
-  const auto write_checkpoint = [&](bool must_succeed) {
-    if (last_checkpoint == step) return;
-    run.step = step;
-    run.time = context.time();
-    const Clock::time_point start = Clock::now();
-    try {
-      const CheckpointWriteStats stats = store.write(state, run);
-      last_checkpoint = step;
-      events.emit({{"event", "checkpoint"},
-                   {"step", step},
-                   {"bytes", stats.bytes},
-                   {"seconds", stats.seconds},
-                   {"dir", stats.dir.string()}});
-    } catch (const CollectiveError& e) {
-      if (must_succeed) throw;
-      events.warning(
-          fmt::format("{}; the run goes on and keeps the previous checkpoint", e.what()));
-    }
-    checkpoint_seconds += seconds_since(start);
-    last_checkpoint_time = Clock::now();
-  };
-
-  const auto emit_progress = [&](const std::vector<Diagnostic>& diagnostics) {
-    const double elapsed = seconds_since(last_report);
-    const double rate = elapsed > 0 ? static_cast<double>(step - last_report_step) / elapsed : 0;
-    nlohmann::json values = nlohmann::json::object();
-    for (const Diagnostic& d : diagnostics)
-      values[d.name] = d.value;
-    events.emit({{"event", "progress"},
-                 {"step", step},
-                 {"steps", spec.steps},
-                 {"time", context.time()},
-                 {"rate", rate},
-                 {"eta", rate > 0 ? static_cast<double>(spec.steps - step) / rate : -1.0},
-                 {"diagnostics", values},
-                 {"last_checkpoint",
-                  last_checkpoint ? nlohmann::json(*last_checkpoint) : nlohmann::json(nullptr)}});
-    last_report = Clock::now();
-    last_report_step = step;
-  };
-
-  for (;;) {
-    Decision local;
-    local.drain_signal = drain_signal();
-    if (root_rank) {
-      local.checkpoint_due =
-          spec.checkpoint.interval_seconds > 0 &&
-          seconds_since(last_checkpoint_time) >= spec.checkpoint.interval_seconds;
-      local.report_due = seconds_since(last_report) >= spec.progress_interval;
-    }
-    const Decision decision = agree(comm, local);
-    if (decision.drain_signal != 0) {
-      write_checkpoint(/*must_succeed=*/true);
-      events.emit({{"event", "drained"}, {"step", step}, {"signal", decision.drain_signal}});
-      report.outcome = RunOutcome::drained;
-      report.signal = decision.drain_signal;
-      break;
-    }
-    if (step >= spec.steps) break;
-
-    kernel->step(context);
-    ++step;
-    context.set_clock(step, static_cast<double>(step) * dt);
-
-    const bool by_steps =
-        spec.checkpoint.interval_steps > 0 && step % spec.checkpoint.interval_steps == 0;
-    if (step < spec.steps && (by_steps || decision.checkpoint_due)) {
-      write_checkpoint(/*must_succeed=*/false);
-    }
-    if (decision.report_due) emit_progress(kernel->diagnostics(context));
-  }
-
-  if (report.outcome == RunOutcome::completed) {
-    write_checkpoint(/*must_succeed=*/true);
-    emit_progress(kernel->diagnostics(context));
-  }
-  report.step = step;
-  report.steps_run = step - first_step;
-  report.loop_seconds = seconds_since(loop_start) - checkpoint_seconds;
-  if (report.outcome == RunOutcome::completed) {
-    events.emit({{"event", "done"},
-                 {"step", step},
-                 {"steps_run", report.steps_run},
-                 {"loop_seconds", report.loop_seconds},
-                 {"checkpoint_seconds", checkpoint_seconds},
-                 {"time", context.time()}});
-  }
-  return report;
+  return StepLoop(spec, registry, comm, events).run();
 }
 
 }  // namespace spare

@@ -73,7 +73,7 @@ void ProgressDisplay::event(const nlohmann::json& e) {
       std::fputs("\r\033[K", out_);
       redraw_status();
     } else if (std::chrono::duration<double>(now - last_log_).count() >= log_interval_ ||
-               e.value("step", 0) == e.value("steps", -1)) {
+               e.value("step", std::int64_t{0}) == e.value("steps", std::int64_t{-1})) {
       last_log_ = now;
       print_line(progress_text(e));
     }
@@ -87,11 +87,12 @@ void ProgressDisplay::event(const nlohmann::json& e) {
   } else if (kind == "error") {
     print_line("error: " + e.value("message", std::string()));
   } else if (kind == "drained") {
-    print_line(fmt::format("stopped at step {} after a checkpoint", e.value("step", 0)));
+    print_line(
+        fmt::format("stopped at step {} after a checkpoint", e.value("step", std::int64_t{0})));
   } else if (kind == "done") {
     status_.clear();
     print_line(fmt::format("done: {} steps in {:.2f} s ({:.2f} s of it writing checkpoints)",
-                           e.value("steps_run", 0),
+                           e.value("steps_run", std::int64_t{0}),
                            e.value("loop_seconds", 0.0) + e.value("checkpoint_seconds", 0.0),
                            e.value("checkpoint_seconds", 0.0)));
   }
