@@ -9,6 +9,13 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 
 if(SPARE_WITH_CUDA)
+  # Turing (sm_75) is the oldest GPU CUDA 13 supports; Hopper (sm_90) is the test GPU.
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES 75 80 86 89 90)
+  endif()
+  # CMake 3.25 knows no C++20 flag for nvcc 13; CUDA sources are C++17.
+  set(CMAKE_CUDA_STANDARD 17)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   enable_language(CUDA)
   find_package(CUDAToolkit REQUIRED)
 endif()

@@ -7,6 +7,8 @@
 
 #include "commands.hpp"
 #include "spare/error.hpp"
+#include "spare/gpu.hpp"
+#include "spare/machine.hpp"
 #include "spare/version.hpp"
 
 namespace spare::launcher {
@@ -41,7 +43,14 @@ int cli_main(int argc, char** argv) {
       return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
     }
     if (args[0] == "--version") {
-      std::cout << "spare " << kVersion << "\n";
+      const GpuInventory gpus = detect_gpus();
+      std::cout << "spare " << kVersion << "\nGPU runtime: " << gpus.runtime << "\n";
+      for (const GpuInfo& gpu : gpus.gpus) {
+        std::cout << fmt::format("GPU {}: {}, {}, compute capability {}.{}\n", gpu.index,
+                                 gpu.name, format_bytes(gpu.memory_bytes), gpu.compute_major,
+                                 gpu.compute_minor);
+      }
+      if (gpus.gpus.empty()) std::cout << "GPUs: none (" << gpus.note << ")\n";
       return 0;
     }
     const std::string command = args[0];

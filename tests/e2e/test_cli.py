@@ -71,6 +71,9 @@ class Commands(SpareTestCase):
                      ["bench", "--help"]):
             self.assertIn("usage:", self.spare(*args).stdout)
         self.assertIn("usage:", self.spare(expect=2).stdout)
+        version = self.spare("--version").stdout
+        self.assertRegex(version, r"^spare \d+\.\d+\.\d+\nGPU runtime: ")
+        self.assertRegex(version, r"\nGPU 0: |\nGPUs: none \(.+\)")
         self.assertIn("unknown command 'launch'", self.spare("launch", expect=2).stderr)
         self.assertIn("which job file?", self.spare("run", expect=2).stderr)
         self.assertIn("spare run --help", self.spare("run", "x.ini", "--bogus", expect=2).stderr)

@@ -8,7 +8,7 @@ import unittest
 import h5py
 import numpy as np
 
-from spare_testing import SpareTestCase, result_digest, write_job
+from spare_testing import SpareTestCase, complete_checkpoints, result_digest, write_job
 
 
 class Results(SpareTestCase):
@@ -37,6 +37,17 @@ class Results(SpareTestCase):
                              "--output", out)
             self.assertIn("resumed from the checkpoint at step 60", run.stderr)
             self.assertEqual(result_digest(out), reference, f"4 -> {ranks} ranks")
+
+    def test_checkpoints_by_wall_time(self):
+        job = write_job(self.tmp / "job.ini", job={"steps": "4000"},
+                        checkpoint={"interval_seconds": "0.1", "keep": "1000"},
+                        heat2d={"nx": "512", "ny": "512"})
+        out = self.tmp / "out"
+        run = self.spare("run", job, "--output", out)
+        steps = complete_checkpoints(out)
+        self.assertEqual(steps[-1], 4000)  # the final one
+        self.assertGreaterEqual(len(steps), 3, run.stderr)  # and at least two by the clock
+        self.assertEqual(len(set(steps)), len(steps))
 
     def test_result_describes_itself(self):
         job = write_job(self.tmp / "job.ini", heat2d={"lx": "2.0", "alpha": "0.5"})
