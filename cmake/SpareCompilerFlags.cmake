@@ -19,7 +19,9 @@ target_compile_options(spare_deterministic_fp INTERFACE
 
 # Sanitizers apply to the whole build: an instrumented library linked into an
 # uninstrumented program hides nothing but breaks the runtime's assumptions.
+# nvcc does not take them: CUDA sources are left uninstrumented.
 if(SPARE_SANITIZE)
-  add_compile_options(-fsanitize=${SPARE_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_compile_options(
+    "$<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=${SPARE_SANITIZE};-fno-omit-frame-pointer;-fno-sanitize-recover=all>")
   add_link_options(-fsanitize=${SPARE_SANITIZE})
 endif()
