@@ -104,6 +104,31 @@ std::int64_t Comm::sum(std::int64_t value) const {
   return out;
 }
 
+namespace {
+
+extern "C" void add_exact_sums(void* in, void* inout, int* count, MPI_Datatype* /*type*/) {
+  const auto* terms = static_cast<const ExactSum*>(in);
+  auto* sums = static_cast<ExactSum*>(inout);
+  for (int i = 0; i < *count; ++i)
+    sums[i].add(terms[i]);
+}
+
+}  // namespace
+
+ExactSum Comm::sum(const ExactSum& value) const {
+  // Exact addition is associative and commutative: any reduction tree gives the same bits.
+  MPI_Datatype raw_type = MPI_DATATYPE_NULL;
+  SPARE_MPI_CHECK(MPI_Type_contiguous(static_cast<int>(sizeof(ExactSum)), MPI_BYTE, &raw_type));
+  const Datatype type(raw_type);
+  MPI_Op op = MPI_OP_NULL;
+  SPARE_MPI_CHECK(MPI_Op_create(add_exact_sums, /*commute=*/1, &op));
+  ExactSum out;
+  const int status = MPI_Allreduce(&value, &out, 1, type.get(), op, comm_);
+  MPI_Op_free(&op);
+  check_result(status, "MPI_Allreduce(ExactSum)", __FILE__, __LINE__);
+  return out;
+}
+
 void Comm::broadcast(std::string& text, int root) const {
   std::uint64_t length = text.size();
   SPARE_MPI_CHECK(MPI_Bcast(&length, 1, MPI_UINT64_T, root, comm_));

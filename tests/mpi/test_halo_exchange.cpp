@@ -2,6 +2,9 @@
 // every halo point inside the domain holds its owner's value, corners too.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+
 #include "spare/context.hpp"
 #include "spare/mpi.hpp"
 #include "spare/state.hpp"
@@ -79,6 +82,25 @@ TEST(Context, ReductionsAreExactAndAgreed) {
   EXPECT_EQ(context.min(static_cast<double>(comm.rank()) + 0.5), 0.5);
   const std::int64_t big = std::int64_t{1} << 60;
   EXPECT_EQ(context.sum(comm.rank() == 0 ? big : 1), big + comm.size() - 1);
+}
+
+TEST(Context, ExactSumIsTheSameForEveryRankCount) {
+  // 10007 terms of wildly different magnitudes, split over the ranks by index.
+  const mpi::Comm comm = mpi::Comm::world();
+  Context context(comm);
+  const auto term = [](int i) {
+    return std::ldexp(std::sin(1.0 + i), (i * 37) % 200 - 100) * (i % 3 == 0 ? -1.0 : 1.0);
+  };
+  ExactSum everything;
+  for (int i = 0; i < 10007; ++i)
+    everything.add(term(i));
+  ExactSum mine;
+  for (int i = comm.rank(); i < 10007; i += comm.size())
+    mine.add(term(i));
+  const ExactSum total = context.sum(mine);
+  EXPECT_TRUE(total.same_as(everything));
+  const double a = total.value(), b = everything.value();
+  EXPECT_EQ(std::memcmp(&a, &b, sizeof a), 0);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "spare/exact_sum.hpp"
 #include "spare/field.hpp"
 
 namespace spare {
@@ -31,11 +32,14 @@ class Context {
   /// beyond the global domain are left to the kernel's boundary condition.
   void exchange_halo(FieldBase& field);
 
-  /// Reductions over all ranks; max, min and integer sums are exact, so the
-  /// result does not depend on the rank count.
+  /// Reductions over all ranks; all are exact, so results do not depend on
+  /// the rank count. Sums of doubles go through ExactSum, never plain adds.
   double max(double local) const;
   double min(double local) const;
   std::int64_t sum(std::int64_t local) const;
+  /// Sums each rank's exact partial sum exactly; value() of the result is the
+  /// correctly rounded global sum, identical for any rank count and order.
+  ExactSum sum(const ExactSum& local) const;
 
   /// Set by the step loop; kernels read them.
   void set_clock(std::int64_t step, double time) {

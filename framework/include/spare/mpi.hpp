@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "spare/error.hpp"
+#include "spare/exact_sum.hpp"
 
 /// Checks an MPI call's return code; on failure throws spare::mpi::MpiError.
 #define SPARE_MPI_CHECK(call) ::spare::mpi::check_result((call), #call, __FILE__, __LINE__)
@@ -61,6 +62,8 @@ class Comm {
   double max(double value) const;
   double min(double value) const;
   std::int64_t sum(std::int64_t value) const;
+  /// The exact sum of every rank's exact sum: the same bits for any rank count.
+  ExactSum sum(const ExactSum& value) const;
   /// `text` from `root` to every rank.
   void broadcast(std::string& text, int root) const;
   /// Every rank's text at `root`, in rank order (empty on the other ranks).
