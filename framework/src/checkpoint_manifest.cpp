@@ -100,6 +100,48 @@ std::uint64_t Manifest::data_bytes() const {
   return bytes;
 }
 
+namespace {
+
+// An exact sum is stored as its words, with its rounded value for people.
+json scalar_to_json(const Scalar& s) {
+  json out = {{"name", s.name}};
+  if (const auto* sum = std::get_if<ExactSum>(&s.value)) {
+    std::vector<std::int64_t> words(ExactSum::kWords);
+    sum->to_words(words.data());
+    out["type"] = "exact_sum";
+    out["value"] = sum->value();
+    out["words"] = words;
+  } else if (const auto* integer = std::get_if<std::int64_t>(&s.value)) {
+    out["type"] = "i64";
+    out["value"] = *integer;
+  } else {
+    out["type"] = "f64";
+    out["value"] = std::get<double>(s.value);
+  }
+  return out;
+}
+
+Scalar scalar_from_json(const json& s) {
+  Scalar scalar{s.at("name").get<std::string>(), std::int64_t{0}};
+  const std::string type = s.at("type").get<std::string>();
+  if (type == "i64") {
+    scalar.value = s.at("value").get<std::int64_t>();
+  } else if (type == "f64") {
+    scalar.value = s.at("value").get<double>();
+  } else if (type == "exact_sum") {
+    const auto words = s.at("words").get<std::vector<std::int64_t>>();
+    if (words.size() != static_cast<std::size_t>(ExactSum::kWords)) {
+      throw CheckpointError("scalar '" + scalar.name + "' has the wrong number of words");
+    }
+    scalar.value = ExactSum::from_words(words.data());
+  } else {
+    throw CheckpointError("scalar '" + scalar.name + "' has unknown type '" + type + "'");
+  }
+  return scalar;
+}
+
+}  // namespace
+
 json shard_to_json(const ShardRecord& s) {
   json blocks = json::array();
   for (const BlockRecord& b : s.blocks) {
@@ -133,13 +175,8 @@ ShardRecord shard_from_json(const json& s, const std::string& source) {
 
 json manifest_to_json(const Manifest& m) {
   json scalars = json::array();
-  for (const Scalar& s : m.scalars) {
-    const bool integer = std::holds_alternative<std::int64_t>(s.value);
-    scalars.push_back({{"name", s.name},
-                       {"type", integer ? "i64" : "f64"},
-                       {"value", integer ? json(std::get<std::int64_t>(s.value))
-                                         : json(std::get<double>(s.value))}});
-  }
+  for (const Scalar& s : m.scalars)
+    scalars.push_back(scalar_to_json(s));
   json datasets = json::array();
   for (const DatasetRecord& d : m.datasets) {
     datasets.push_back({{"name", d.name},
@@ -161,6 +198,7 @@ json manifest_to_json(const Manifest& m) {
           {"parameters", params_to_json(m.run.params)},
           {"step", m.run.step},
           {"time", m.run.time},
+          {"diagnostics", m.run.diagnostics},
           {"nranks", m.nranks},
           {"scalars", scalars},
           {"datasets", datasets},
@@ -181,15 +219,9 @@ Manifest manifest_from_json(const json& j, const std::string& source) {
     m.run.step = j.at("step").get<std::int64_t>();
     m.run.time = j.at("time").get<double>();
     m.nranks = j.at("nranks").get<int>();
-    for (const json& s : j.at("scalars")) {
-      Scalar scalar{s.at("name").get<std::string>(), std::int64_t{0}};
-      if (s.at("type").get<std::string>() == "i64") {
-        scalar.value = s.at("value").get<std::int64_t>();
-      } else {
-        scalar.value = s.at("value").get<double>();
-      }
-      m.scalars.push_back(std::move(scalar));
-    }
+    for (const json& s : j.at("scalars"))
+      m.scalars.push_back(scalar_from_json(s));
+    m.run.diagnostics = j.at("diagnostics").get<std::map<std::string, double>>();
     for (const json& d : j.at("datasets")) {
       DatasetRecord record;
       record.name = d.at("name").get<std::string>();

@@ -135,6 +135,8 @@ double Context::min(double local) const {
 std::int64_t Context::sum(std::int64_t local) const {
   return impl_->comm.sum(local);
 }
-ExactSum Context::sum(const ExactSum& local) const { return impl_->comm.sum(local); }
+ExactSum Context::sum(const ExactSum& local) const {
+  return impl_->comm.sum(local);
+}
 
 }  // namespace spare

@@ -3,6 +3,7 @@
 //   result.h5
 //   ├── @format = "spare-result-1", @spare_version, @job_name, @kernel, @step, @time
 //   ├── parameters/          @name = value for every kernel parameter
+//   ├── diagnostics/         @name = value: the kernel's diagnostics at the last step
 //   ├── scalars/             @name = value for every checkpointed scalar
 //   └── temperature          the whole global dataset
 //       @global_shape, @axes ("y,x"), @origin, @spacing, @units, @description
@@ -25,6 +26,10 @@ void write_run_attributes(h5::Group& root, const RunDescription& run) {
   root.write_attribute("kernel", run.kernel);
   root.write_attribute("step", run.step);
   root.write_attribute("time", run.time);
+  h5::Group diagnostics = root.has_link("diagnostics") ? root.open_group("diagnostics")
+                                                       : root.create_group("diagnostics");
+  for (const auto& [name, value] : run.diagnostics)
+    diagnostics.write_attribute(name, value);
   h5::Group parameters =
       root.has_link("parameters") ? root.open_group("parameters") : root.create_group("parameters");
   for (const auto& [name, value] : run.params.values()) {
@@ -134,7 +139,11 @@ void write_result(const CheckpointReader& checkpoint, const fs::path& h5_path,
     {
       h5::Group scalars = file.create_group("scalars");
       for (const Scalar& s : m.scalars) {
-        std::visit([&](const auto& v) { scalars.write_attribute(s.name, v); }, s.value);
+        if (const auto* integer = std::get_if<std::int64_t>(&s.value)) {
+          scalars.write_attribute(s.name, *integer);
+        } else {
+          scalars.write_attribute(s.name, s.as_double());
+        }
       }
     }
     std::map<std::string, h5::Dataset> datasets;

@@ -29,13 +29,15 @@ struct Decision {
   int drain_signal = 0;
   bool checkpoint_due = false;  // by wall time
   bool report_due = false;
+  bool unfinished = true;  // the kernel has work left on some rank
 };
 
 Decision agree(const mpi::Comm& comm, const Decision& local) {
-  std::array<int, 3> flags{local.drain_signal, local.checkpoint_due, local.report_due};
-  std::array<int, 3> agreed{};
-  SPARE_MPI_CHECK(MPI_Allreduce(flags.data(), agreed.data(), 3, MPI_INT, MPI_MAX, comm.get()));
-  return Decision{agreed[0], agreed[1] != 0, agreed[2] != 0};
+  std::array<int, 4> flags{local.drain_signal, local.checkpoint_due, local.report_due,
+                           local.unfinished};
+  std::array<int, 4> agreed{};
+  SPARE_MPI_CHECK(MPI_Allreduce(flags.data(), agreed.data(), 4, MPI_INT, MPI_MAX, comm.get()));
+  return Decision{agreed[0], agreed[1] != 0, agreed[2] != 0, agreed[3] != 0};
 }
 
 /// One run of a job on one rank: the state, the clocks, the policy.
@@ -59,6 +61,7 @@ class StepLoop {
     const Clock::time_point loop_start = Clock::now();
     last_report_ = last_checkpoint_time_ = loop_start;
     last_report_step_ = step_;
+    last_report_fraction_ = std::max(0.0, kernel_->fraction_done(context_));
     for (;;) {
       const Decision decision = agree_on_decisions();
       if (decision.drain_signal != 0) {
@@ -68,7 +71,7 @@ class StepLoop {
         report.signal = decision.drain_signal;
         break;
       }
-      if (step_ >= spec_.steps) break;
+      if (step_ >= spec_.steps || !decision.unfinished) break;
 
       kernel_->step(context_);
       ++step_;
@@ -143,6 +146,7 @@ class StepLoop {
   Decision agree_on_decisions() const {
     Decision local;
     local.drain_signal = drain_signal();
+    local.unfinished = !kernel_->finished(context_);
     if (comm_.rank() == 0) {
       local.checkpoint_due =
           spec_.checkpoint.interval_seconds > 0 &&
@@ -154,9 +158,13 @@ class StepLoop {
 
   void write_checkpoint(bool must_succeed) {
     if (last_checkpoint_ == step_) return;
+    const Clock::time_point start = Clock::now();
     run_.step = step_;
     run_.time = context_.time();
-    const Clock::time_point start = Clock::now();
+    run_.diagnostics.clear();
+    for (const Diagnostic& d : kernel_->diagnostics(context_)) {
+      run_.diagnostics[d.name] = d.value;
+    }
     try {
       const CheckpointWriteStats stats = store_.write(state_, run_);
       last_checkpoint_ = step_;
@@ -179,20 +187,30 @@ class StepLoop {
     const std::vector<Diagnostic> diagnostics = kernel_->diagnostics(context_);
     const double elapsed = seconds_since(last_report_);
     const double rate = elapsed > 0 ? static_cast<double>(step_ - last_report_step_) / elapsed : 0;
+    double eta = rate > 0 ? static_cast<double>(spec_.steps - step_) / rate : -1.0;
+    const double fraction = kernel_->fraction_done(context_);
+    if (fraction >= 0) {  // the kernel knows better than the step count
+      const double fraction_rate = elapsed > 0 ? (fraction - last_report_fraction_) / elapsed : 0;
+      eta = fraction_rate > 0 ? (1.0 - fraction) / fraction_rate : -1.0;
+    }
     nlohmann::json values = nlohmann::json::object();
-    for (const Diagnostic& d : diagnostics)
+    for (const Diagnostic& d : diagnostics) {
       values[d.name] = d.value;
-    events_.emit({{"event", "progress"},
-                  {"step", step_},
-                  {"steps", spec_.steps},
-                  {"time", context_.time()},
-                  {"rate", rate},
-                  {"eta", rate > 0 ? static_cast<double>(spec_.steps - step_) / rate : -1.0},
-                  {"diagnostics", values},
-                  {"last_checkpoint", last_checkpoint_ ? nlohmann::json(*last_checkpoint_)
-                                                       : nlohmann::json(nullptr)}});
+    }
+    nlohmann::json event = {{"event", "progress"},
+                            {"step", step_},
+                            {"steps", spec_.steps},
+                            {"time", context_.time()},
+                            {"rate", rate},
+                            {"eta", eta},
+                            {"diagnostics", values},
+                            {"last_checkpoint", last_checkpoint_ ? nlohmann::json(*last_checkpoint_)
+                                                                 : nlohmann::json(nullptr)}};
+    if (fraction >= 0) event["fraction"] = fraction;
+    events_.emit(event);
     last_report_ = Clock::now();
     last_report_step_ = step_;
+    last_report_fraction_ = fraction;
   }
 
   const JobSpec& spec_;
@@ -210,6 +228,7 @@ class StepLoop {
   Clock::time_point last_report_;
   Clock::time_point last_checkpoint_time_;
   std::int64_t last_report_step_ = 0;
+  double last_report_fraction_ = 0;
   double checkpoint_seconds_ = 0;
 };
 

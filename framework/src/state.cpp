@@ -5,6 +5,15 @@
 
 namespace spare {
 
+double Scalar::as_double() const {
+  struct AsDouble {
+    double operator()(std::int64_t v) const { return static_cast<double>(v); }
+    double operator()(double v) const { return v; }
+    double operator()(const ExactSum& v) const { return v.value(); }
+  };
+  return std::visit(AsDouble{}, value);
+}
+
 const Grid& State::add_grid(GridSpec spec, Index halo) {
   return grids_.emplace_back(std::move(spec), halo, rank_, nranks_);
 }

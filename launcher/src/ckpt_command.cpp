@@ -75,10 +75,16 @@ void print_details(const CheckpointReader& reader) {
   if (!m.scalars.empty()) {
     std::vector<std::string> scalars;
     for (const Scalar& s : m.scalars) {
-      scalars.push_back(s.name + "=" +
-                        std::visit([](auto v) { return fmt::format("{}", v); }, s.value));
+      scalars.push_back(s.name + "=" + fmt::format("{:.17g}", s.as_double()));
     }
     fmt::print("  scalars: {}\n", fmt::join(scalars, " "));
+  }
+  if (!m.run.diagnostics.empty()) {
+    std::vector<std::string> values;
+    for (const auto& [name, value] : m.run.diagnostics) {
+      values.push_back(fmt::format("{}={:.17g}", name, value));
+    }
+    fmt::print("  diagnostics: {}\n", fmt::join(values, " "));
   }
 }
 

@@ -46,8 +46,8 @@ int cli_main(int argc, char** argv) {
       const GpuInventory gpus = detect_gpus();
       std::cout << "spare " << kVersion << "\nGPU runtime: " << gpus.runtime << "\n";
       for (const GpuInfo& gpu : gpus.gpus) {
-        std::cout << fmt::format("GPU {}: {}, {}, compute capability {}.{}\n", gpu.index,
-                                 gpu.name, format_bytes(gpu.memory_bytes), gpu.compute_major,
+        std::cout << fmt::format("GPU {}: {}, {}, compute capability {}.{}\n", gpu.index, gpu.name,
+                                 format_bytes(gpu.memory_bytes), gpu.compute_major,
                                  gpu.compute_minor);
       }
       if (gpus.gpus.empty()) std::cout << "GPUs: none (" << gpus.note << ")\n";

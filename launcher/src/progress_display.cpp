@@ -42,9 +42,15 @@ void ProgressDisplay::redraw_status() {
 std::string ProgressDisplay::progress_text(const nlohmann::json& e) const {
   const auto step = e.value("step", std::int64_t{0});
   const auto steps = e.value("steps", std::int64_t{1});
-  std::string text = fmt::format("step {}/{} ({:.1f}%)  {:.1f} steps/s  ETA {}", step, steps,
-                                 100.0 * static_cast<double>(step) / static_cast<double>(steps),
-                                 e.value("rate", 0.0), format_duration(e.value("eta", -1.0)));
+  // A kernel that knows its share of work done (samples drawn, residual
+  // reduced) is measured by it; steps are then only an upper bound.
+  const std::string position =
+      e.contains("fraction")
+          ? fmt::format("step {} ({:.1f}%)", step, 100.0 * e["fraction"].get<double>())
+          : fmt::format("step {}/{} ({:.1f}%)", step, steps,
+                        100.0 * static_cast<double>(step) / static_cast<double>(steps));
+  std::string text = fmt::format("{}  {:.1f} steps/s  ETA {}", position, e.value("rate", 0.0),
+                                 format_duration(e.value("eta", -1.0)));
   if (e.contains("diagnostics")) {
     for (const auto& [name, value] : e["diagnostics"].items()) {
       text += fmt::format("  {}={:.6g}", name, value.get<double>());

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ struct RunDescription {
   ParamSet params;
   std::int64_t step = 0;
   double time = 0.0;
+  std::map<std::string, double> diagnostics;  // the kernel's, at this step
 };
 
 /// Why a checkpoint of `found` cannot continue the job `wanted`, or nothing if it can.

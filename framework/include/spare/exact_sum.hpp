@@ -140,6 +140,29 @@ class ExactSum {
     pending_ = 0;
   }
 
+  /// The normalized digits, then the NaN and infinity flags: a checkpoint's
+  /// record of the sum. Equal sums give equal words.
+  static constexpr int kWords = kDigits + 3;
+  void to_words(std::int64_t* words) const {
+    ExactSum normalized = *this;
+    normalized.normalize();
+    for (int i = 0; i < kDigits; ++i)
+      words[i] = normalized.digit_[i];
+    words[kDigits] = nan_;
+    words[kDigits + 1] = positive_infinity_;
+    words[kDigits + 2] = negative_infinity_;
+  }
+  static ExactSum from_words(const std::int64_t* words) {
+    ExactSum sum;
+    for (int i = 0; i < kDigits; ++i)
+      sum.digit_[i] = words[i];
+    sum.nan_ = static_cast<std::int32_t>(words[kDigits] != 0);
+    sum.positive_infinity_ = static_cast<std::int32_t>(words[kDigits + 1] != 0);
+    sum.negative_infinity_ = static_cast<std::int32_t>(words[kDigits + 2] != 0);
+    sum.normalize();
+    return sum;
+  }
+
   /// Exact equality of the represented sums.
   SPARE_HOST_DEVICE bool same_as(const ExactSum& other) const {
     ExactSum a = *this, b = other;

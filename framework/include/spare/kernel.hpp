@@ -34,8 +34,15 @@ class Kernel {
   virtual void step(Context& context) = 0;
   /// Simulated time one step advances.
   virtual double time_step() const { return 1.0; }
-  /// Numbers reported with progress; called collectively on every rank.
+  /// Numbers reported with progress and recorded with every checkpoint and in
+  /// the result; called collectively on every rank.
   virtual std::vector<Diagnostic> diagnostics(Context& /*context*/) { return {}; }
+  /// True once there is nothing left to do (a solver converged, every sample
+  /// drawn): the job ends before its `steps`. Must give the same on every rank.
+  virtual bool finished(const Context& /*context*/) const { return false; }
+  /// The share of the work done, 0 to 1, for progress and ETA when steps are
+  /// not the measure; negative: count steps.
+  virtual double fraction_done(const Context& /*context*/) const { return -1.0; }
 };
 
 /// A dataset of a kernel's state, for listings (`spare kernels`).

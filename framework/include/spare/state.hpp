@@ -10,16 +10,20 @@
 #include <variant>
 #include <vector>
 
+#include "spare/exact_sum.hpp"
 #include "spare/field.hpp"
 #include "spare/grid.hpp"
 
 namespace spare {
 
-/// A checkpointed number that is not a field, e.g. an RNG counter or a solver's rho.
-/// Every rank holds the same value; rank 0's is written.
+/// A checkpointed number that is not a field: a counter, a solver's rho, an
+/// exact running sum. Every rank holds the same value; rank 0's is written.
 struct Scalar {
   std::string name;
-  std::variant<std::int64_t, double> value;
+  std::variant<std::int64_t, double, ExactSum> value;
+
+  /// The value as a double (an exact sum's rounded value), for people and result files.
+  double as_double() const;
 };
 
 class State {
