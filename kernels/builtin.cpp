@@ -2,11 +2,13 @@
 #include "spare/kernels/builtin.hpp"
 
 #include "heat2d/heat2d.hpp"
+#include "montecarlo/montecarlo.hpp"
 
 namespace spare::kernels {
 
 void register_builtin_kernels(KernelRegistry& registry) {
   registry.add(heat2d::kernel_info());
+  registry.add(montecarlo::kernel_info());
 }
 
 KernelRegistry builtin_registry() {

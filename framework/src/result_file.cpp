@@ -81,6 +81,13 @@ std::string join_numbers(const std::vector<double>& values) {
 
 }  // namespace
 
+bool has_xdmf_grid(const Manifest& manifest) {
+  for (const DatasetRecord& d : manifest.datasets) {
+    if (d.grid.shape.size() == 2 || d.grid.shape.size() == 3) return true;
+  }
+  return false;
+}
+
 std::string xdmf_document(const Manifest& manifest, const std::string& h5_file_name) {
   // One XDMF grid per distinct grid; datasets on it become its attributes.
   std::map<std::string, std::vector<const DatasetRecord*>> grids;
@@ -128,7 +135,7 @@ std::string xdmf_document(const Manifest& manifest, const std::string& h5_file_n
   return xml;
 }
 
-void write_result(const CheckpointReader& checkpoint, const fs::path& h5_path,
+bool write_result(const CheckpointReader& checkpoint, const fs::path& h5_path,
                   const fs::path& xdmf_path) {
   const Manifest& m = checkpoint.manifest();
   const fs::path temporary = h5_path.string() + ".tmp";
@@ -173,7 +180,12 @@ void write_result(const CheckpointReader& checkpoint, const fs::path& h5_path,
   }
   fsync_file(temporary);
   fs::rename(temporary, h5_path);
+  if (!has_xdmf_grid(m)) {
+    fs::remove(xdmf_path);
+    return false;
+  }
   write_file_atomically(xdmf_path, xdmf_document(m, h5_path.filename().string()));
+  return true;
 }
 
 }  // namespace spare

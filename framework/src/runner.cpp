@@ -87,6 +87,12 @@ class StepLoop {
     if (report.outcome == RunOutcome::completed) {
       write_checkpoint(/*must_succeed=*/true);  // the final state: the result is made from it
       report_progress();
+      if (kernel_->fraction_done(context_) >= 0 && !kernel_->finished(context_)) {
+        events_.warning(
+            fmt::format("the job reached its last step ({}) before {} finished; "
+                        "raise [job] steps and run again to go on",
+                        step_, spec_.kernel));
+      }
     }
     report.step = step_;
     report.steps_run = step_ - first_step;

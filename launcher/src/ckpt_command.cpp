@@ -172,9 +172,10 @@ int merge(const std::vector<CheckpointEntry>& entries, const po::variables_map& 
                                                   reader.manifest().run.step));
   fs::path xdmf = out;
   xdmf.replace_extension(".xdmf");
-  write_result(reader, out, xdmf);
-  fmt::print("wrote {} and {} from {} (step {}, every digest checked)\n", out.string(),
-             xdmf.string(), chosen->dir.string(), reader.manifest().run.step);
+  const bool has_grid = write_result(reader, out, xdmf);
+  fmt::print("wrote {}{} from {} (step {}, every digest checked)\n", out.string(),
+             has_grid ? " and " + xdmf.string() : std::string(), chosen->dir.string(),
+             reader.manifest().run.step);
   return 0;
 }
 

@@ -113,9 +113,13 @@ int run_command(const std::vector<std::string>& args) {
                                shown_output));
   }
   ProgressDisplay display(stderr, ::isatty(STDERR_FILENO) != 0);
+  const std::string grid =
+      plan.process_grid.empty()
+          ? std::string()
+          : fmt::format(" (process grid {})", fmt::join(plan.process_grid, " x "));
   display.message(fmt::format(
-      "job {}: {} for {} steps on {} rank{} (process grid {}){}, state {}, output {}", spec.name,
-      spec.kernel, spec.steps, ranks, ranks == 1 ? "" : "s", fmt::join(plan.process_grid, " x "),
+      "job {}: {} for {} steps on {} rank{}{}{}, state {}, output {}", spec.name, spec.kernel,
+      spec.steps, ranks, ranks == 1 ? "" : "s", grid,
       ranks > machine.cores ? fmt::format(", oversubscribing {} cores", machine.cores) : "",
       format_bytes(plan.state_bytes), shown_output));
   if (vm.count("dry-run")) {
@@ -142,10 +146,11 @@ int run_command(const std::vector<std::string>& args) {
   if (outcome.done && outcome.status == 0) {
     const std::int64_t step = outcome.done->value("step", std::int64_t{0});
     const CheckpointReader final_state(layout.checkpoints() / checkpoint_dir_name(step));
-    write_result(final_state, layout.result_h5(), layout.result_xdmf());
-    display.message(fmt::format("result: {} (open {} in ParaView)",
-                                (fs::path(shown_output) / "result.h5").string(),
-                                (fs::path(shown_output) / "result.xdmf").string()));
+    const bool has_grid = write_result(final_state, layout.result_h5(), layout.result_xdmf());
+    const std::string result = (fs::path(shown_output) / "result.h5").string();
+    display.message(has_grid ? fmt::format("result: {} (open {} in ParaView)", result,
+                                           (fs::path(shown_output) / "result.xdmf").string())
+                             : fmt::format("result: {}", result));
     return 0;
   }
   if (outcome.drained && outcome.status == 0) {

@@ -24,10 +24,14 @@ BASE_JOB = {
 
 
 def write_job(path, **sections):
-    """Writes BASE_JOB with `sections` ({"heat2d": {"nx": "64"}}) merged in."""
+    """Writes BASE_JOB with `sections` ({"heat2d": {"nx": "64"}}) merged in;
+    a section given as None is left out."""
     job = {name: dict(keys) for name, keys in BASE_JOB.items()}
     for name, keys in sections.items():
-        job.setdefault(name, {}).update(keys)
+        if keys is None:
+            job.pop(name, None)
+        else:
+            job.setdefault(name, {}).update(keys)
     lines = []
     for name, keys in job.items():
         lines.append(f"[{name}]")
