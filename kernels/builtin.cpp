@@ -3,12 +3,14 @@
 
 #include "heat2d/heat2d.hpp"
 #include "montecarlo/montecarlo.hpp"
+#include "nbody/nbody.hpp"
 
 namespace spare::kernels {
 
 void register_builtin_kernels(KernelRegistry& registry) {
   registry.add(heat2d::kernel_info());
   registry.add(montecarlo::kernel_info());
+  registry.add(nbody::kernel_info());
 }
 
 KernelRegistry builtin_registry() {

@@ -185,6 +185,8 @@ json manifest_to_json(const Manifest& m) {
                         {"axes", d.grid.axes},
                         {"origin", d.grid.origin},
                         {"spacing", d.grid.spacing},
+                        {"split_dims", d.grid.split_dims},
+                        {"points", d.grid.points},
                         {"description", d.description},
                         {"units", d.units}});
   }
@@ -230,6 +232,8 @@ Manifest manifest_from_json(const json& j, const std::string& source) {
       record.grid.axes = d.at("axes").get<std::vector<std::string>>();
       record.grid.origin = d.at("origin").get<std::vector<double>>();
       record.grid.spacing = d.at("spacing").get<std::vector<double>>();
+      record.grid.split_dims = d.at("split_dims").get<int>();
+      record.grid.points = d.at("points").get<bool>();
       record.description = d.at("description").get<std::string>();
       record.units = d.at("units").get<std::string>();
       m.datasets.push_back(std::move(record));

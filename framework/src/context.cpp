@@ -6,6 +6,7 @@
 #include "spare/context.hpp"
 
 #include <array>
+#include <stdexcept>
 #include <unordered_map>
 #include <vector>
 
@@ -124,6 +125,32 @@ void Context::exchange_halo(FieldBase& field) {
     }
     SPARE_MPI_CHECK(MPI_Waitall(4, requests.data(), MPI_STATUSES_IGNORE));
   }
+}
+
+void Context::gather_all(const FieldBase& field, void* global) const {
+  const Decomposition& decomposition = field.grid().decomposition();
+  for (int d = 1; d < decomposition.ndim(); ++d) {
+    if (decomposition.process_grid()[d] != 1) {
+      throw std::logic_error("gather_all: field '" + field.name() +
+                             "' is split along more than its first dimension");
+    }
+  }
+  // Blocks split along the first dimension only follow each other in global order.
+  const std::size_t element = dtype_size(field.dtype());
+  std::vector<int> counts(decomposition.nranks()), offsets(decomposition.nranks());
+  std::size_t total = 0;
+  for (int r = 0; r < decomposition.nranks(); ++r) {
+    counts[r] = static_cast<int>(static_cast<std::size_t>(decomposition.block(r).volume()) * element);
+    offsets[r] = static_cast<int>(total);
+    total += static_cast<std::size_t>(counts[r]);
+  }
+  std::vector<std::byte> mine;
+  mine.reserve(static_cast<std::size_t>(counts[impl_->comm.rank()]));
+  field.for_each_interior_row([&](const std::byte* row, std::size_t bytes) {
+    mine.insert(mine.end(), row, row + bytes);
+  });
+  SPARE_MPI_CHECK(MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, global,
+                                 counts.data(), offsets.data(), MPI_BYTE, impl_->comm.get()));
 }
 
 double Context::max(double local) const {

@@ -23,6 +23,7 @@ namespace {
 struct Search {
   const std::vector<Index>& shape;
   Index min_extent;
+  std::size_t split_dims;
   std::vector<int> current;
   std::vector<int> best;
   double best_cost = std::numeric_limits<double>::infinity();
@@ -41,7 +42,7 @@ struct Search {
 
   void visit(std::size_t dim, int remaining) {
     if (dim + 1 == shape.size()) {
-      if (shape[dim] / min_extent < remaining) return;
+      if (remaining > 1 && (dim >= split_dims || shape[dim] / min_extent < remaining)) return;
       current[dim] = remaining;
       const double c = cost(current);
       if (c < best_cost) {
@@ -51,8 +52,8 @@ struct Search {
       return;
     }
     // Larger factors first: among equal costs the first found wins.
-    for (int p = remaining; p >= 1; --p) {
-      if (remaining % p != 0 || shape[dim] / min_extent < p) continue;
+    for (int p = dim < split_dims ? remaining : 1; p >= 1; --p) {
+      if (remaining % p != 0 || (p > 1 && shape[dim] / min_extent < p)) continue;
       current[dim] = p;
       visit(dim + 1, remaining / p);
     }
@@ -61,14 +62,18 @@ struct Search {
 
 }  // namespace
 
-Decomposition::Decomposition(std::vector<Index> shape, int nranks, Index min_extent)
+Decomposition::Decomposition(std::vector<Index> shape, int nranks, Index min_extent,
+                             int split_dims)
     : shape_(std::move(shape)), nranks_(nranks) {
   if (shape_.empty() || shape_.size() > kMaxDims) {
     throw JobError(fmt::format("a grid has 1 to {} dimensions, not {}", kMaxDims, shape_.size()));
   }
   if (nranks < 1) throw JobError(fmt::format("cannot decompose over {} ranks", nranks));
   min_extent = std::max<Index>(1, min_extent);
-  Search search{shape_, min_extent, std::vector<int>(shape_.size(), 1), {}};
+  const std::size_t splittable =
+      split_dims > 0 ? std::min<std::size_t>(static_cast<std::size_t>(split_dims), shape_.size())
+                     : shape_.size();
+  Search search{shape_, min_extent, splittable, std::vector<int>(shape_.size(), 1), {}};
   search.visit(0, nranks);
   if (search.best.empty()) {
     throw JobError(fmt::format(

@@ -11,7 +11,7 @@ namespace spare {
 Grid::Grid(GridSpec spec, Index halo, int rank, int nranks)
     : spec_(std::move(spec)),
       halo_(halo),
-      decomposition_(spec_.shape, nranks, halo),
+      decomposition_(spec_.shape, nranks, halo, spec_.split_dims),
       rank_(rank),
       local_(decomposition_.block(rank)) {
   const std::size_t n = spec_.shape.size();

@@ -81,55 +81,84 @@ std::string join_numbers(const std::vector<double>& values) {
 
 }  // namespace
 
+namespace {
+
+bool structured(const GridSpec& grid) {
+  return !grid.points && (grid.shape.size() == 2 || grid.shape.size() == 3);
+}
+bool point_cloud(const GridSpec& grid) {
+  return grid.points && grid.shape.size() == 2 && grid.shape[1] == 3;
+}
+
+std::string data_item(const DatasetRecord& d, const std::string& h5_file_name) {
+  return fmt::format(
+      "<DataItem Dimensions=\"{}\" NumberType=\"{}\" Precision=\"{}\" "
+      "Format=\"HDF\">{}:/{}</DataItem>",
+      fmt::join(d.grid.shape, " "), xdmf_number_type(d.dtype), dtype_size(d.dtype), h5_file_name,
+      d.name);
+}
+
+}  // namespace
+
 bool has_xdmf_grid(const Manifest& manifest) {
   for (const DatasetRecord& d : manifest.datasets) {
-    if (d.grid.shape.size() == 2 || d.grid.shape.size() == 3) return true;
+    if (structured(d.grid) || point_cloud(d.grid)) return true;
   }
   return false;
 }
 
 std::string xdmf_document(const Manifest& manifest, const std::string& h5_file_name) {
   // One XDMF grid per distinct grid; datasets on it become its attributes.
+  // A structured grid is a co-rectilinear mesh; a point grid is a cloud
+  // whose coordinates are its first dataset.
   std::map<std::string, std::vector<const DatasetRecord*>> grids;
+  std::vector<std::string> order;
   for (const DatasetRecord& d : manifest.datasets) {
-    const std::size_t n = d.grid.shape.size();
-    if (n < 2 || n > 3) continue;  // XDMF's co-rectilinear meshes are 2D or 3D
-    grids[fmt::format("{}|{}|{}", fmt::join(d.grid.shape, " "), join_numbers(d.grid.origin),
-                      join_numbers(d.grid.spacing))]
-        .push_back(&d);
+    if (!structured(d.grid) && !point_cloud(d.grid)) continue;
+    const std::string key = fmt::format("{}|{}|{}|{}", d.grid.points, fmt::join(d.grid.shape, " "),
+                                        join_numbers(d.grid.origin), join_numbers(d.grid.spacing));
+    if (!grids.count(key)) order.push_back(key);
+    grids[key].push_back(&d);
   }
   std::string xml =
       "<?xml version=\"1.0\" ?>\n"
       "<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
       "<Xdmf Version=\"3.0\">\n  <Domain>\n";
-  int index = 0;
-  for (const auto& [key, datasets] : grids) {
+  for (std::size_t index = 0; index < order.size(); ++index) {
+    const std::vector<const DatasetRecord*>& datasets = grids[order[index]];
     const GridSpec& grid = datasets.front()->grid;
-    const std::size_t n = grid.shape.size();
-    const std::string dims = fmt::format("{}", fmt::join(grid.shape, " "));
     xml += fmt::format(
-        "    <Grid Name=\"{}{}\" GridType=\"Uniform\">\n"
-        "      <Time Value=\"{:.17g}\"/>\n"
-        "      <Topology TopologyType=\"{}DCoRectMesh\" Dimensions=\"{}\"/>\n"
-        "      <Geometry GeometryType=\"{}\">\n"
-        "        <DataItem Name=\"Origin\" Dimensions=\"{}\" NumberType=\"Float\" "
-        "Precision=\"8\" Format=\"XML\">{}</DataItem>\n"
-        "        <DataItem Name=\"Spacing\" Dimensions=\"{}\" NumberType=\"Float\" "
-        "Precision=\"8\" Format=\"XML\">{}</DataItem>\n"
-        "      </Geometry>\n",
-        manifest.run.kernel, index == 0 ? "" : fmt::format("-{}", index), manifest.run.time, n,
-        dims, n == 2 ? "ORIGIN_DXDY" : "ORIGIN_DXDYDZ", n, join_numbers(grid.origin), n,
-        join_numbers(grid.spacing));
-    for (const DatasetRecord* d : datasets) {
+        "    <Grid Name=\"{}{}\" GridType=\"Uniform\">\n      <Time Value=\"{:.17g}\"/>\n",
+        manifest.run.kernel, index == 0 ? "" : fmt::format("-{}", index), manifest.run.time);
+    std::size_t first_attribute = 0;
+    if (grid.points) {
       xml += fmt::format(
-          "      <Attribute Name=\"{}\" AttributeType=\"Scalar\" Center=\"Node\">\n"
-          "        <DataItem Dimensions=\"{}\" NumberType=\"{}\" Precision=\"{}\" "
-          "Format=\"HDF\">{}:/{}</DataItem>\n"
-          "      </Attribute>\n",
-          d->name, dims, xdmf_number_type(d->dtype), dtype_size(d->dtype), h5_file_name, d->name);
+          "      <Topology TopologyType=\"Polyvertex\" NumberOfElements=\"{}\" "
+          "NodesPerElement=\"1\"/>\n"
+          "      <Geometry GeometryType=\"XYZ\">\n        {}\n      </Geometry>\n",
+          grid.shape[0], data_item(*datasets.front(), h5_file_name));
+      first_attribute = 1;
+    } else {
+      const std::size_t n = grid.shape.size();
+      xml += fmt::format(
+          "      <Topology TopologyType=\"{}DCoRectMesh\" Dimensions=\"{}\"/>\n"
+          "      <Geometry GeometryType=\"{}\">\n"
+          "        <DataItem Name=\"Origin\" Dimensions=\"{}\" NumberType=\"Float\" "
+          "Precision=\"8\" Format=\"XML\">{}</DataItem>\n"
+          "        <DataItem Name=\"Spacing\" Dimensions=\"{}\" NumberType=\"Float\" "
+          "Precision=\"8\" Format=\"XML\">{}</DataItem>\n"
+          "      </Geometry>\n",
+          n, fmt::join(grid.shape, " "), n == 2 ? "ORIGIN_DXDY" : "ORIGIN_DXDYDZ", n,
+          join_numbers(grid.origin), n, join_numbers(grid.spacing));
+    }
+    for (std::size_t k = first_attribute; k < datasets.size(); ++k) {
+      xml += fmt::format(
+          "      <Attribute Name=\"{}\" AttributeType=\"{}\" Center=\"Node\">\n"
+          "        {}\n      </Attribute>\n",
+          datasets[k]->name, grid.points ? "Vector" : "Scalar",
+          data_item(*datasets[k], h5_file_name));
     }
     xml += "    </Grid>\n";
-    ++index;
   }
   xml += "  </Domain>\n</Xdmf>\n";
   return xml;

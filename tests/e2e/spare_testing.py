@@ -96,11 +96,14 @@ def complete_checkpoints(output):
     return sorted(steps)
 
 
-def result_digest(output):
-    """SHA-256 of the result's temperature data, with its shape and type."""
+def result_digest(output, datasets=("temperature",)):
+    """SHA-256 of the result's datasets, with their shapes and types."""
+    digest = hashlib.sha256()
     with h5py.File(Path(output) / "result.h5", "r") as f:
-        data = f["temperature"][...]
-    return hashlib.sha256(str((data.shape, data.dtype.str)).encode() + data.tobytes()).hexdigest()
+        for name in datasets:
+            data = f[name][...]
+            digest.update(str((name, data.shape, data.dtype.str)).encode() + data.tobytes())
+    return digest.hexdigest()
 
 
 def flip_byte(shard, dataset, at=16):

@@ -84,6 +84,21 @@ TEST(Context, ReductionsAreExactAndAgreed) {
   EXPECT_EQ(context.sum(comm.rank() == 0 ? big : 1), big + comm.size() - 1);
 }
 
+TEST(Context, GatherAllAssemblesTheGlobalArray) {
+  const mpi::Comm comm = mpi::Comm::world();
+  State state(comm.rank(), comm.size());
+  const Grid& grid =
+      state.add_grid({{37, 3}, {0, 0}, {1, 1}, {"particle", "component"}, /*split_dims=*/1}, 0);
+  auto& f = state.add_field<double>("x", grid);
+  state.allocate();
+  const Box& box = f.interior();
+  for (Index i = 0; i < box.extent(0); ++i)
+    for (Index c = 0; c < 3; ++c) f.at(i, c) = static_cast<double>((box.lo[0] + i) * 3 + c);
+  std::vector<double> global(37 * 3, -1.0);
+  Context(comm).gather_all(f, global.data());
+  for (std::size_t k = 0; k < global.size(); ++k) EXPECT_EQ(global[k], static_cast<double>(k));
+}
+
 TEST(Context, ExactSumIsTheSameForEveryRankCount) {
   // 10007 terms of wildly different magnitudes, split over the ranks by index.
   const mpi::Comm comm = mpi::Comm::world();

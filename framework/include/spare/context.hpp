@@ -32,6 +32,11 @@ class Context {
   /// beyond the global domain are left to the kernel's boundary condition.
   void exchange_halo(FieldBase& field);
 
+  /// Every rank's interior of `field`, in global C order, into `global`
+  /// (room for the whole dataset). The grid must be split along its first
+  /// dimension only, as particles are; throws std::logic_error otherwise.
+  void gather_all(const FieldBase& field, void* global) const;
+
   /// Reductions over all ranks; all are exact, so results do not depend on
   /// the rank count. Sums of doubles go through ExactSum, never plain adds.
   double max(double local) const;

@@ -14,8 +14,10 @@ class Decomposition {
  public:
   /// Splits `shape` over `nranks` so that every block is at least
   /// `min_extent` cells wide in each split dimension (a halo needs its
-  /// neighbour's interior). Throws JobError when no such split exists.
-  Decomposition(std::vector<Index> shape, int nranks, Index min_extent = 1);
+  /// neighbour's interior). Only the first `split_dims` dimensions are split
+  /// (0: all of them): particles x 3 components split by particle only.
+  /// Throws JobError when no such split exists.
+  Decomposition(std::vector<Index> shape, int nranks, Index min_extent = 1, int split_dims = 0);
 
   int nranks() const { return nranks_; }
   int ndim() const { return static_cast<int>(shape_.size()); }

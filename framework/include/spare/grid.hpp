@@ -16,6 +16,9 @@ struct GridSpec {
   std::vector<double> origin;     // coordinate of point 0 on each axis
   std::vector<double> spacing;    // distance between neighbouring points on each axis
   std::vector<std::string> axes;  // axis names, e.g. {"y", "x"}
+  int split_dims = 0;             // leading dimensions split over ranks; 0: all
+  bool points = false;            // rows are points (particles): XDMF shows a point cloud whose
+                                  // coordinates are the grid's first dataset
 };
 
 class Grid {

@@ -1,0 +1,174 @@
+// nbody: parameters, state, Plummer initial conditions, leapfrog, diagnostics.
+#include "nbody/nbody.hpp"
+
+#include <cmath>
+#include <numbers>
+
+#include "nbody/nbody_force.hpp"
+#include "spare/exact_sum.hpp"
+#include "spare/random.hpp"
+
+namespace spare::kernels::nbody {
+
+KernelInfo kernel_info() {
+  KernelInfo info;
+  info.name = "nbody";
+  info.summary =
+      "gravitational N-body: all pairs, softened, kick-drift-kick leapfrog, Plummer sphere; "
+      "energy and momentum summed exactly";
+  info.params = {
+      ParamSpec::integer("n", "particles", 4096, {.min = 2}),
+      ParamSpec::real("dt", "time step", 1e-3, {.min = 0, .min_open = true}),
+      ParamSpec::real("softening", "softening length epsilon", 0.01, {.min = 0, .min_open = true}),
+      ParamSpec::integer("seed", "key of the random initial conditions", 1, {.min = 0}),
+  };
+  info.datasets = {{"position", "[n, 3]", "x, y, z of every particle, f64"},
+                   {"velocity", "[n, 3]", "vx, vy, vz of every particle, f64"}};
+  info.create = [](const ParamSet& params) { return std::make_unique<NBody>(params); };
+  return info;
+}
+
+NBody::NBody(const ParamSet& p)
+    : n_(p.integer("n")),
+      dt_(p.real("dt")),
+      eps2_(p.real("softening") * p.real("softening")),
+      mass_(1.0 / static_cast<double>(p.integer("n"))),
+      seed_(static_cast<std::uint64_t>(p.integer("seed"))) {}
+
+void NBody::declare(State& state) {
+  // Particles x components, split over the ranks by particle only.
+  const Grid& grid = state.add_grid(GridSpec{{n_, 3},
+                                             {0.0, 0.0},
+                                             {1.0, 1.0},
+                                             {"particle", "component"},
+                                             /*split_dims=*/1,
+                                             /*points=*/true},
+                                    0);
+  position_ = &state.add_field<double>("position", grid, {.description = "x, y, z"});
+  velocity_ = &state.add_field<double>("velocity", grid, {.description = "vx, vy, vz"});
+  acceleration_ = &state.add_field<double>("acceleration", grid, {.checkpointed = false});
+  initial_energy_ = &state.add_scalar<double>("initial_energy", 0.0);
+  all_positions_.resize(static_cast<std::size_t>(3 * n_));
+}
+
+namespace {
+
+/// A point uniformly distributed on the sphere of radius `radius`.
+void on_sphere(double radius, double u1, double u2, double* out) {
+  const double z = 2.0 * u1 - 1.0;
+  const double rho = std::sqrt(1.0 - z * z);
+  const double phi = 2.0 * std::numbers::pi * u2;
+  out[0] = radius * rho * std::cos(phi);
+  out[1] = radius * rho * std::sin(phi);
+  out[2] = radius * z;
+}
+
+}  // namespace
+
+void NBody::initialize(Context& context) {
+  // A Plummer sphere (Aarseth, Henon and Wielen 1974), each particle drawn from
+  // its own counter so the set does not depend on the rank count. Initial
+  // conditions are computed on the host for every backend.
+  const CounterRandom random(seed_, /*stream=*/1);
+  const Box& block = position_->interior();
+  for (Index i = 0; i < block.extent(0); ++i) {
+    const auto index = static_cast<std::uint64_t>(block.lo[0] + i);
+    double u1, u2, radius = 0;
+    for (std::uint32_t round = 0;; ++round) {  // radii beyond 10 are cut off
+      random.uniform_pair(index, round, u1, u2);
+      radius = 1.0 / std::sqrt(std::pow(u1, -2.0 / 3.0) - 1.0);
+      if (radius < 10.0) break;
+    }
+    random.uniform_pair(index, 100, u1, u2);
+    on_sphere(radius, u1, u2, &position_->at(i, 0));
+    double q = 0;
+    for (std::uint32_t round = 200;; ++round) {  // von Neumann rejection for q = v / v_escape
+      random.uniform_pair(index, round, u1, u2);
+      if (0.1 * u2 < u1 * u1 * std::pow(1.0 - u1 * u1, 3.5)) {
+        q = u1;
+        break;
+      }
+    }
+    const double speed = q * std::sqrt(2.0) * std::pow(1.0 + radius * radius, -0.25);
+    random.uniform_pair(index, 300, u1, u2);
+    on_sphere(speed, u1, u2, &velocity_->at(i, 0));
+  }
+  // Move to the centre-of-mass frame: exact sums, the same on every rank count.
+  for (Field<double>* field : {position_, velocity_}) {
+    ExactSum sums[3];
+    for (Index i = 0; i < block.extent(0); ++i) {
+      for (int c = 0; c < 3; ++c)
+        sums[c].add(field->at(i, c));
+    }
+    for (int c = 0; c < 3; ++c) {
+      const double mean = context.sum(sums[c]).value() / static_cast<double>(n_);
+      for (Index i = 0; i < block.extent(0); ++i)
+        field->at(i, c) -= mean;
+    }
+  }
+  const Totals t = totals(context);
+  *initial_energy_ = t.kinetic + t.potential;
+}
+
+void NBody::compute_accelerations(Context& context) {
+  context.gather_all(*position_, all_positions_.data());
+  const Box& block = position_->interior();
+  accelerations_cpu(all_positions_.data(), n_, block.lo[0], block.hi[0], mass_, eps2_,
+                    acceleration_->data());
+  accelerations_current_ = true;
+}
+
+void NBody::step(Context& context) {
+  if (!accelerations_current_) compute_accelerations(context);  // after a restore
+  const std::size_t count = static_cast<std::size_t>(3 * position_->interior().extent(0));
+  double* x = position_->data();
+  double* v = velocity_->data();
+  const double* a = acceleration_->data();
+  const double half = 0.5 * dt_;
+  for (std::size_t k = 0; k < count; ++k)
+    v[k] += half * a[k];  // kick
+  for (std::size_t k = 0; k < count; ++k)
+    x[k] += dt_ * v[k];  // drift
+  compute_accelerations(context);
+  for (std::size_t k = 0; k < count; ++k)
+    v[k] += half * a[k];  // kick
+}
+
+NBody::Totals NBody::totals(Context& context) {
+  context.gather_all(*position_, all_positions_.data());
+  const Box& block = position_->interior();
+  ExactSum kinetic, potential, momentum[3];
+  for (Index i = 0; i < block.extent(0); ++i) {
+    const Index gi = block.lo[0] + i;
+    double phi = 0;  // in the order j = 0..n-1, skipping i: the same on any layout
+    for (Index j = 0; j < n_; ++j) {
+      if (j == gi) continue;
+      phi += pair_potential(all_positions_[3 * j] - all_positions_[3 * gi],
+                            all_positions_[3 * j + 1] - all_positions_[3 * gi + 1],
+                            all_positions_[3 * j + 2] - all_positions_[3 * gi + 2], mass_, eps2_);
+    }
+    potential.add(0.5 * mass_ * phi);  // each pair is seen from both ends
+    for (int c = 0; c < 3; ++c) {
+      const double vc = velocity_->at(i, c);
+      kinetic.add(0.5 * mass_ * vc * vc);
+      momentum[c].add(mass_ * vc);
+    }
+  }
+  Totals t{context.sum(kinetic).value(), context.sum(potential).value(), {}};
+  for (int c = 0; c < 3; ++c)
+    t.momentum[c] = context.sum(momentum[c]).value();
+  return t;
+}
+
+std::vector<Diagnostic> NBody::diagnostics(Context& context) {
+  const Totals t = totals(context);
+  const double energy = t.kinetic + t.potential;
+  return {{"energy", energy},
+          {"kinetic", t.kinetic},
+          {"potential", t.potential},
+          {"energy_drift", (energy - *initial_energy_) / std::fabs(*initial_energy_)},
+          {"momentum", std::sqrt(t.momentum[0] * t.momentum[0] + t.momentum[1] * t.momentum[1] +
+                                 t.momentum[2] * t.momentum[2])}};
+}
+
+}  // namespace spare::kernels::nbody
