@@ -1,6 +1,7 @@
 // The built-in kernels, registered by name.
 #include "spare/kernels/builtin.hpp"
 
+#include "cg/cg.hpp"
 #include "heat2d/heat2d.hpp"
 #include "montecarlo/montecarlo.hpp"
 #include "nbody/nbody.hpp"
@@ -8,6 +9,7 @@
 namespace spare::kernels {
 
 void register_builtin_kernels(KernelRegistry& registry) {
+  registry.add(cg::kernel_info());
   registry.add(heat2d::kernel_info());
   registry.add(montecarlo::kernel_info());
   registry.add(nbody::kernel_info());
