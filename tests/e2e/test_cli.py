@@ -83,13 +83,22 @@ class Commands(SpareTestCase):
     def test_kernels_lists_parameters_and_datasets(self):
         text = self.spare("kernels").stdout
         for part in ("heat2d:", "nx", "integer", "default 512", "an integer >= 3", "init",
-                     "one of: hotspot, sine", "temperature [ny, nx]"):
+                     "one of: hotspot, sine", "temperature [ny, nx]", "cg:", "montecarlo:",
+                     "nbody:", "position [n, 3]"):
             self.assertIn(part, text)
         listing = json.loads(self.spare("kernels", "heat2d", "--json").stdout)
         params = {p["name"]: p for p in listing[0]["parameters"]}
         self.assertEqual(params["alpha"]["type"], "real")
         self.assertEqual(params["alpha"]["unit"], "m^2/s")
         self.assertIn("unknown kernel 'nope'", self.spare("kernels", "nope", expect=3).stderr)
+
+    def test_every_example_job_is_valid(self):
+        examples = Path(os.environ["SPARE_SOURCE_DIR"]) / "examples"
+        jobs = sorted(examples.glob("*.ini"))
+        self.assertGreaterEqual(len(jobs), 4)
+        for job in jobs:
+            done = self.spare("run", job, "--dry-run")
+            self.assertIn("dry run: the job is valid", done.stderr, job)
 
     def test_dry_run_checks_and_plans_without_starting(self):
         example = Path(os.environ["SPARE_SOURCE_DIR"]) / "examples" / "heat2d.ini"
