@@ -22,6 +22,12 @@ KernelInfo kernel_info() {
                    {"residual", "[n, n, n]", "r = f - A x, f64"},
                    {"direction", "[n, n, n]", "the search direction p, f64"}};
   info.create = [](const ParamSet& params) { return std::make_unique<ConjugateGradient>(params); };
+  info.work_per_step = [](const ParamSet& p) {
+    const double points = std::pow(static_cast<double>(p.integer("n")), 3.0);
+    // A p: read p, write q; p.q: read 2; x, r update: read 4, write 2;
+    // r.r: read 1; p update: read 2, write 1. 14 doubles per point.
+    return WorkPerStep{112.0 * points, 0.0, "112 bytes per point and iteration"};
+  };
   return info;
 }
 

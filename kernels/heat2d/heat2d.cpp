@@ -31,6 +31,10 @@ KernelInfo kernel_info() {
   };
   info.datasets = {{"temperature", "[ny, nx]", "u at every grid point, f64"}};
   info.create = [](const ParamSet& params) { return std::make_unique<Heat2d>(params); };
+  info.work_per_step = [](const ParamSet& p) {
+    const double points = static_cast<double>(p.integer("nx") * p.integer("ny"));
+    return WorkPerStep{16.0 * points, 0.0, "16 bytes per point: read u, write the next u"};
+  };
   return info;
 }
 

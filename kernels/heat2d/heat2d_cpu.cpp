@@ -7,7 +7,7 @@
 
 namespace spare::kernels::heat2d {
 
-void sweep_cpu(const SweepBlock& b) {
+SPARE_CPU_CLONES void sweep_cpu(const SweepBlock& b) {
   // Interior points of the domain within this block, in local indices.
   const std::int64_t i_begin = std::max<std::int64_t>(0, 1 - b.row0);
   const std::int64_t i_end = std::min<std::int64_t>(b.rows, b.ny - 1 - b.row0);

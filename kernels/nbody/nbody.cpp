@@ -25,6 +25,10 @@ KernelInfo kernel_info() {
   info.datasets = {{"position", "[n, 3]", "x, y, z of every particle, f64"},
                    {"velocity", "[n, 3]", "vx, vy, vz of every particle, f64"}};
   info.create = [](const ParamSet& params) { return std::make_unique<NBody>(params); };
+  info.work_per_step = [](const ParamSet& p) {
+    const double n = static_cast<double>(p.integer("n"));
+    return WorkPerStep{0.0, 20.0 * n * n, "20 flops per interaction, n^2 interactions"};
+  };
   return info;
 }
 

@@ -17,6 +17,8 @@
 #include "local_backend.hpp"
 #include "program_paths.hpp"
 #include "spare/error.hpp"
+#include "spare/job_plan.hpp"
+#include "spare/kernels/builtin.hpp"
 #include "spare/machine.hpp"
 
 namespace spare::launcher {
@@ -69,6 +71,96 @@ int bench_checkpoint(const po::variables_map& vm, std::int64_t ranks, int cores)
   return child.wait() == 0 ? 0 : static_cast<int>(ExitCode::run_failed);
 }
 
+/// Runs `job` through the local backend with no output; returns its "done" event.
+nlohmann::json run_silently(const fs::path& job, std::int64_t ranks, int cores) {
+  std::FILE* null = std::fopen("/dev/null", "w");
+  ProgressDisplay silent(null, false);
+  const GroupOutcome outcome = run_local_group(GroupLaunch{ranks, cores, job}, silent);
+  std::fclose(null);
+  if (!outcome.done) {
+    throw Error(ExitCode::run_failed,
+                fmt::format("the Spare run of {} failed (mpirun status {})", job.string(),
+                            outcome.status));
+  }
+  return *outcome.done;
+}
+
+/// A value printed as NAME=NUMBER by a benchmark program.
+double printed_value(const std::string& output, const std::string& name) {
+  std::smatch match;
+  if (!std::regex_search(output, match, std::regex(name + R"(=([0-9.eE+-]+))"))) {
+    throw Error(ExitCode::internal, "the benchmark printed no " + name + ": " + output);
+  }
+  return std::stod(match[1].str());
+}
+
+/// Sizes that make a kernel's step worth timing on a workstation.
+std::vector<std::string> benchmark_defaults(const std::string& kernel) {
+  // Working sets well beyond a workstation's last-level cache: memory-bound, as meant.
+  if (kernel == "heat2d") return {"heat2d.nx=4096", "heat2d.ny=4096", "job.steps=100"};
+  if (kernel == "nbody") return {"nbody.n=2048", "job.steps=20"};
+  if (kernel == "cg") return {"cg.n=192", "cg.tolerance=1e-15", "job.steps=30"};
+  if (kernel == "montecarlo") return {"montecarlo.samples=16777216", "job.steps=1000"};
+  return {"job.steps=100"};
+}
+
+int bench_kernel(const po::variables_map& vm, const std::string& kernel, std::int64_t ranks,
+                 int cores) {
+  const KernelRegistry registry = kernels::builtin_registry();
+  const KernelInfo& info = registry.at(kernel);
+  const int repeat = vm["repeat"].as<int>();
+  const fs::path dir = fs::absolute(vm["dir"].as<std::string>());
+  fs::create_directories(dir);
+  const fs::path job = dir / (kernel + ".ini");
+  std::ofstream(job) << fmt::format(
+      "[job]\nkernel = {}\nsteps = 1\nranks = {}\noutput = {}\nprogress_interval = 1e9\n"
+      "[checkpoint]\ninterval_steps = 0\ninterval_seconds = 0\nkeep = 1\n",
+      kernel, ranks, (dir / "out").string());
+  std::vector<std::string> overrides = benchmark_defaults(kernel);
+  if (vm.count("set")) {
+    for (const std::string& s : vm["set"].as<std::vector<std::string>>()) overrides.push_back(s);
+  }
+  const JobSpec spec = load_job_spec(job, overrides, registry);
+  std::ofstream(job) << spec.to_ini();  // the job as benchmarked, overrides included
+  const JobPlan plan = plan_job(spec, registry, ranks);
+  if (!info.work_per_step) {
+    throw UsageError("spare bench: " + kernel + " declares no work per step to measure against");
+  }
+  const WorkPerStep work = info.work_per_step(spec.params);
+  const bool memory_bound = work.bytes > 0;
+  // The ceiling's working set: half the kernel's state per rank is copied to the other half.
+  const auto copy_bytes = static_cast<std::int64_t>(plan.largest_rank_bytes / 2);
+  std::vector<std::string> roofline = mpirun_prefix(ranks, cores);
+  roofline.push_back(sibling_program("spare-bench-roofline", "SPARE_BENCH_ROOFLINE").string());
+  roofline.insert(roofline.end(), {"--bytes", std::to_string(std::max<std::int64_t>(copy_bytes, 1 << 20))});
+
+  std::vector<double> achieved, ceiling, ratios;
+  for (int k = 0; k < repeat; ++k) {
+    const std::string out = capture(roofline);
+    const double peak = printed_value(out, memory_bound ? "memcpy_bytes_per_s" : "flops_per_s");
+    fs::remove_all(dir / "out");
+    const nlohmann::json done = run_silently(job, ranks, cores);
+    const double steps_run = done.value("steps_run", 0.0);
+    const double rate = (memory_bound ? work.bytes : work.flops) * steps_run /
+                        done.value("loop_seconds", 1.0);
+    achieved.push_back(rate);
+    ceiling.push_back(peak);
+    ratios.push_back(rate / peak);
+    fmt::print("round {}: {} {:.2f} {}, ceiling {:.2f} {}, ratio {:.3f}\n", k + 1, kernel,
+               rate / 1e9, memory_bound ? "GB/s" : "GFLOP/s", peak / 1e9,
+               memory_bound ? "GB/s" : "GFLOP/s", ratios.back());
+    std::fflush(stdout);
+  }
+  fs::remove_all(dir);
+  const std::string unit = memory_bound ? "GB/s" : "GFLOP/s";
+  fmt::print("{} on CPU, {} ranks ({}), median of {} rounds: {:.2f} {}  ceiling ({}) {:.2f} {}  "
+             "ratio {:.3f}\n",
+             kernel, ranks, work.counted, repeat, median(achieved) / 1e9, unit,
+             memory_bound ? "memcpy, read+write" : "FP64 multiply-add chains",
+             median(ceiling) / 1e9, unit, median(ratios));
+  return 0;
+}
+
 int bench_overhead(const po::variables_map& vm, std::int64_t ranks, int cores) {
   const auto size = vm["size"].as<std::int64_t>();
   const auto steps = vm["steps"].as<std::int64_t>();
@@ -89,25 +181,11 @@ int bench_overhead(const po::variables_map& vm, std::int64_t ranks, int cores) {
   plain.push_back(sibling_program("spare-bench-plain-heat2d", "SPARE_BENCH_PLAIN").string());
   plain.insert(plain.end(), {"--nx", std::to_string(size), "--ny", std::to_string(size), "--steps",
                              std::to_string(steps)});
-  std::FILE* null = std::fopen("/dev/null", "w");
-  ProgressDisplay silent(null, false);
   std::vector<double> plain_seconds, spare_seconds, ratios;
-  const auto run_plain = [&] {
-    std::smatch match;
-    const std::string out = capture(plain);
-    if (!std::regex_search(out, match, std::regex(R"(loop_seconds=([0-9.eE+-]+))"))) {
-      throw Error(ExitCode::internal, "the plain program printed no loop_seconds: " + out);
-    }
-    return std::stod(match[1].str());
-  };
+  const auto run_plain = [&] { return printed_value(capture(plain), "loop_seconds"); };
   const auto run_spare = [&] {
     fs::remove_all(dir / "out");
-    const GroupOutcome outcome = run_local_group(GroupLaunch{ranks, cores, job}, silent);
-    if (!outcome.done) {
-      throw Error(ExitCode::run_failed,
-                  fmt::format("the Spare run failed (mpirun status {})", outcome.status));
-    }
-    return outcome.done->value("loop_seconds", 0.0);
+    return run_silently(job, ranks, cores).value("loop_seconds", 0.0);
   };
   for (int k = 0; k < repeat; ++k) {
     // Alternate which goes first, so neither always finds the caches warm.
@@ -123,7 +201,6 @@ int bench_overhead(const po::variables_map& vm, std::int64_t ranks, int cores) {
                plain_seconds.back(), spare_seconds.back(), steps, ratios.back());
     std::fflush(stdout);
   }
-  std::fclose(null);
   fs::remove_all(dir);
   const double steps_d = static_cast<double>(steps);
   fmt::print(
@@ -145,15 +222,20 @@ int bench_command(const std::vector<std::string>& args) {
       "size", po::value<std::int64_t>()->default_value(2048), "overhead: heat2d grid side")(
       "steps", po::value<std::int64_t>()->default_value(1000), "overhead: steps per run")(
       "dir", po::value<std::string>()->default_value("spare-bench.tmp"),
-      "scratch directory, on the disk to measure; removed afterwards");
+      "scratch directory, on the disk to measure; removed afterwards")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "KERNEL: override a key of the benchmark's job, e.g. heat2d.nx=4096");
   const po::variables_map vm = parse_command_line(args, options, {"which"}, "spare bench");
   if (vm.count("help") || !vm.count("which")) {
-    print_help("spare bench checkpoint|overhead [options]",
+    print_help("spare bench checkpoint|overhead|KERNEL [options]",
                "  checkpoint  Spare's checkpoint write rate / a raw sequential write + fsync of\n"
                "              the same bytes on the same disk (target >= 0.7)\n"
                "  overhead    heat2d's step loop under Spare / the same stencil as a plain MPI\n"
                "              program, checkpoints off (target <= 1.05)\n"
-               "Both print the measured rates and the ratio on their last line.",
+               "  KERNEL      a kernel's rate (bytes or flops per second, by its own count) /\n"
+               "              the machine's ceiling measured alongside: memcpy bandwidth for\n"
+               "              memory-bound kernels, multiply-add throughput for compute-bound\n"
+               "Each prints the measured rates and the ratio on its last line.",
                options);
     return vm.count("help") ? 0 : static_cast<int>(ExitCode::usage);
   }
@@ -163,8 +245,11 @@ int bench_command(const std::vector<std::string>& args) {
   const std::string which = vm["which"].as<std::string>();
   if (which == "checkpoint") return bench_checkpoint(vm, ranks, machine.cores);
   if (which == "overhead") return bench_overhead(vm, ranks, machine.cores);
+  if (kernels::builtin_registry().find(which) != nullptr) {
+    return bench_kernel(vm, which, ranks, machine.cores);
+  }
   throw UsageError("spare bench: unknown benchmark '" + which +
-                   "'; expected checkpoint or overhead");
+                   "'; expected checkpoint, overhead or a kernel (`spare kernels`)");
 }
 
 }  // namespace spare::launcher

@@ -52,6 +52,15 @@ struct DatasetInfo {
   std::string description;
 };
 
+/// What one step does, by the kernel's own count, for roofline benchmarks:
+/// memory-bound kernels give the bytes a step must move, compute-bound ones
+/// the floating-point operations it performs (the other is 0).
+struct WorkPerStep {
+  double bytes = 0;
+  double flops = 0;
+  std::string counted;  // how, e.g. "20 flops per interaction"
+};
+
 /// What the registry knows of a kernel before it is built.
 struct KernelInfo {
   std::string name;
@@ -59,6 +68,7 @@ struct KernelInfo {
   std::vector<ParamSpec> params;
   std::vector<DatasetInfo> datasets;
   std::function<std::unique_ptr<Kernel>(const ParamSet&)> create;
+  std::function<WorkPerStep(const ParamSet&)> work_per_step;  // optional
 };
 
 }  // namespace spare

@@ -1,0 +1,73 @@
+// The machine's ceilings for `spare bench KERNEL`, measured on every rank at
+// once, as the kernel runs: memcpy bandwidth (bytes read plus bytes written)
+// over a working set of the kernel's size, and double-precision throughput
+// of independent multiply-add chains in the instructions the kernels are
+// built with (no FMA contraction, no -march). Best of several rounds.
+#include <mpi.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+long long arg(int argc, char** argv, const char* name, long long fallback) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], name) == 0) return std::atoll(argv[i + 1]);
+  }
+  return fallback;
+}
+
+/// Seconds between barriers for `body`, the slowest rank's, best of `rounds`.
+template <class Body>
+double best_time(int rounds, Body&& body) {
+  double best = 1e300;
+  for (int k = 0; k < rounds; ++k) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    const double start = MPI_Wtime();
+    body();
+    MPI_Barrier(MPI_COMM_WORLD);
+    best = std::min(best, MPI_Wtime() - start);
+  }
+  return best;
+}
+
+// 16 independent chains: enough to hide the latency of add and multiply.
+constexpr int kChains = 16;
+
+double multiply_add_chains(long long iterations, double seed) {
+  double x[kChains];
+  for (int c = 0; c < kChains; ++c) x[c] = seed + c;
+  const double a = 0.999999, b = 1e-7;
+  for (long long i = 0; i < iterations; ++i) {
+    for (int c = 0; c < kChains; ++c) x[c] = x[c] * a + b;
+  }
+  double sum = 0;
+  for (int c = 0; c < kChains; ++c) sum += x[c];
+  return sum;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const auto bytes = static_cast<std::size_t>(arg(argc, argv, "--bytes", 64LL << 20));
+  const long long iterations = arg(argc, argv, "--iterations", 50000000);
+
+  std::vector<char> source(bytes, 1), target(bytes, 2);  // touched: no first-touch in the timing
+  const double copy = best_time(10, [&] { std::memcpy(target.data(), source.data(), bytes); });
+  volatile double sink = 0;
+  const double compute = best_time(3, [&] { sink = sink + multiply_add_chains(iterations, rank); });
+  if (rank == 0) {
+    std::printf("memcpy_bytes_per_s=%.6e flops_per_s=%.6e\n",
+                2.0 * static_cast<double>(bytes) * size / copy,
+                2.0 * kChains * static_cast<double>(iterations) * size / compute);
+  }
+  MPI_Finalize();
+  return 0;
+}
