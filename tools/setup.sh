@@ -11,6 +11,7 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools               # checkpoints and results; h5dump
   libboost-program-options-dev                 # job files and the command line
   nlohmann-json3-dev libfmt-dev                # manifests, events; formatting
+  libeigen3-dev librandom123-dev               # CPU array expressions; Philox
   libxxhash-dev libhwloc-dev                   # shard digests; core counting
   libgtest-dev python3 python3-h5py python3-numpy  # tests
 )

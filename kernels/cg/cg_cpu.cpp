@@ -1,5 +1,7 @@
 // cg's CPU loops over a rank's block. Storage has a halo of 1 on every side;
 // (i, j, k) are interior indices.
+#include <Eigen/Core>
+
 #include "cg/cg.hpp"
 #include "cg/cg_stencil.hpp"
 
@@ -29,6 +31,21 @@ void for_each_point(const std::int64_t extent[3], Fn&& fn) {
   }
 }
 
+/// Calls fn(offset, length) for every interior row (contiguous along the
+/// last dimension), in C order.
+template <class Fn>
+void for_each_row(const std::int64_t extent[3], Fn&& fn) {
+  const Layout layout(extent);
+  for (std::int64_t i = 0; i < extent[0]; ++i) {
+    for (std::int64_t j = 0; j < extent[1]; ++j)
+      fn(layout.at(i, j, 0), extent[2]);
+  }
+}
+
+// A row of a field as an Eigen array: the vector updates are array expressions.
+using Row = Eigen::Map<Eigen::ArrayXd>;
+using ConstRow = Eigen::Map<const Eigen::ArrayXd>;
+
 }  // namespace
 
 void apply_cpu(const double* p, double* q, const std::int64_t extent[3], double inverse_h2) {
@@ -47,14 +64,16 @@ ExactSum dot_cpu(const double* a, const double* b, const std::int64_t extent[3])
 
 void update_solution_cpu(double* x, double* r, const double* p, const double* q, double alpha,
                          const std::int64_t extent[3]) {
-  for_each_point(extent, [&](std::int64_t c) {
-    x[c] += alpha * p[c];
-    r[c] -= alpha * q[c];
+  for_each_row(extent, [&](std::int64_t c, Eigen::Index length) {
+    Row(x + c, length) += alpha * ConstRow(p + c, length);
+    Row(r + c, length) -= alpha * ConstRow(q + c, length);
   });
 }
 
 void update_direction_cpu(double* p, const double* r, double beta, const std::int64_t extent[3]) {
-  for_each_point(extent, [&](std::int64_t c) { p[c] = r[c] + beta * p[c]; });
+  for_each_row(extent, [&](std::int64_t c, Eigen::Index length) {
+    Row(p + c, length) = ConstRow(r + c, length) + beta * Row(p + c, length);
+  });
 }
 
 }  // namespace spare::kernels::cg

@@ -35,8 +35,7 @@ KernelInfo kernel_info() {
     // Per sample: 14 for the polar method (1.27 tries of 11), 32 for log, 4 for
     // sqrt and the scaling, 33 for exp, 5 for the payoff and its square. The
     // Philox rounds and the exact sums are integer work, not counted.
-    return WorkPerStep{0.0, 88.0 * static_cast<double>(p.integer("batch")),
-                       "88 flops per sample"};
+    return WorkPerStep{0.0, 88.0 * static_cast<double>(p.integer("batch")), "88 flops per sample"};
   };
   return info;
 }

@@ -1,6 +1,8 @@
 // nbody: parameters, state, Plummer initial conditions, leapfrog, diagnostics.
 #include "nbody/nbody.hpp"
 
+#include <Eigen/Core>
+
 #include <cmath>
 #include <numbers>
 
@@ -124,18 +126,16 @@ void NBody::compute_accelerations(Context& context) {
 
 void NBody::step(Context& context) {
   if (!accelerations_current_) compute_accelerations(context);  // after a restore
-  const std::size_t count = static_cast<std::size_t>(3 * position_->interior().extent(0));
-  double* x = position_->data();
-  double* v = velocity_->data();
-  const double* a = acceleration_->data();
+  // The block's particles are contiguous (no halo): whole-array expressions.
+  const Eigen::Index count = 3 * position_->interior().extent(0);
+  Eigen::Map<Eigen::ArrayXd> x(position_->data(), count);
+  Eigen::Map<Eigen::ArrayXd> v(velocity_->data(), count);
+  const Eigen::Map<const Eigen::ArrayXd> a(acceleration_->data(), count);
   const double half = 0.5 * dt_;
-  for (std::size_t k = 0; k < count; ++k)
-    v[k] += half * a[k];  // kick
-  for (std::size_t k = 0; k < count; ++k)
-    x[k] += dt_ * v[k];  // drift
+  v += half * a;  // kick
+  x += dt_ * v;   // drift
   compute_accelerations(context);
-  for (std::size_t k = 0; k < count; ++k)
-    v[k] += half * a[k];  // kick
+  v += half * a;  // kick
 }
 
 NBody::Totals NBody::totals(Context& context) {

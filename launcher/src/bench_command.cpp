@@ -78,9 +78,8 @@ nlohmann::json run_silently(const fs::path& job, std::int64_t ranks, int cores) 
   const GroupOutcome outcome = run_local_group(GroupLaunch{ranks, cores, job}, silent);
   std::fclose(null);
   if (!outcome.done) {
-    throw Error(ExitCode::run_failed,
-                fmt::format("the Spare run of {} failed (mpirun status {})", job.string(),
-                            outcome.status));
+    throw Error(ExitCode::run_failed, fmt::format("the Spare run of {} failed (mpirun status {})",
+                                                  job.string(), outcome.status));
   }
   return *outcome.done;
 }
@@ -118,7 +117,8 @@ int bench_kernel(const po::variables_map& vm, const std::string& kernel, std::in
       kernel, ranks, (dir / "out").string());
   std::vector<std::string> overrides = benchmark_defaults(kernel);
   if (vm.count("set")) {
-    for (const std::string& s : vm["set"].as<std::vector<std::string>>()) overrides.push_back(s);
+    for (const std::string& s : vm["set"].as<std::vector<std::string>>())
+      overrides.push_back(s);
   }
   const JobSpec spec = load_job_spec(job, overrides, registry);
   std::ofstream(job) << spec.to_ini();  // the job as benchmarked, overrides included
@@ -132,7 +132,8 @@ int bench_kernel(const po::variables_map& vm, const std::string& kernel, std::in
   const auto copy_bytes = static_cast<std::int64_t>(plan.largest_rank_bytes / 2);
   std::vector<std::string> roofline = mpirun_prefix(ranks, cores);
   roofline.push_back(sibling_program("spare-bench-roofline", "SPARE_BENCH_ROOFLINE").string());
-  roofline.insert(roofline.end(), {"--bytes", std::to_string(std::max<std::int64_t>(copy_bytes, 1 << 20))});
+  roofline.insert(roofline.end(),
+                  {"--bytes", std::to_string(std::max<std::int64_t>(copy_bytes, 1 << 20))});
 
   std::vector<double> achieved, ceiling, ratios;
   for (int k = 0; k < repeat; ++k) {
@@ -141,8 +142,8 @@ int bench_kernel(const po::variables_map& vm, const std::string& kernel, std::in
     fs::remove_all(dir / "out");
     const nlohmann::json done = run_silently(job, ranks, cores);
     const double steps_run = done.value("steps_run", 0.0);
-    const double rate = (memory_bound ? work.bytes : work.flops) * steps_run /
-                        done.value("loop_seconds", 1.0);
+    const double rate =
+        (memory_bound ? work.bytes : work.flops) * steps_run / done.value("loop_seconds", 1.0);
     achieved.push_back(rate);
     ceiling.push_back(peak);
     ratios.push_back(rate / peak);
@@ -153,11 +154,12 @@ int bench_kernel(const po::variables_map& vm, const std::string& kernel, std::in
   }
   fs::remove_all(dir);
   const std::string unit = memory_bound ? "GB/s" : "GFLOP/s";
-  fmt::print("{} on CPU, {} ranks ({}), median of {} rounds: {:.2f} {}  ceiling ({}) {:.2f} {}  "
-             "ratio {:.3f}\n",
-             kernel, ranks, work.counted, repeat, median(achieved) / 1e9, unit,
-             memory_bound ? "memcpy, read+write" : "FP64 multiply-add chains",
-             median(ceiling) / 1e9, unit, median(ratios));
+  fmt::print(
+      "{} on CPU, {} ranks ({}), median of {} rounds: {:.2f} {}  ceiling ({}) {:.2f} {}  "
+      "ratio {:.3f}\n",
+      kernel, ranks, work.counted, repeat, median(achieved) / 1e9, unit,
+      memory_bound ? "memcpy, read+write" : "FP64 multiply-add chains", median(ceiling) / 1e9, unit,
+      median(ratios));
   return 0;
 }
 

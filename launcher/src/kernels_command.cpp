@@ -52,7 +52,8 @@ void print_kernel(const KernelInfo& info) {
                type_name(p.type), default_text(p), describe_expected(p),
                p.unit.empty() ? "" : fmt::format(" [{}]", p.unit), p.description);
   }
-  fmt::print("  datasets:{}\n", info.datasets.empty() ? " none (the results are its diagnostics)" : "");
+  fmt::print("  datasets:{}\n",
+             info.datasets.empty() ? " none (the results are its diagnostics)" : "");
   for (const DatasetInfo& d : info.datasets) {
     fmt::print("    {} {}  {}\n", d.name, d.shape, d.description);
   }

@@ -39,13 +39,16 @@ constexpr int kChains = 16;
 
 double multiply_add_chains(long long iterations, double seed) {
   double x[kChains];
-  for (int c = 0; c < kChains; ++c) x[c] = seed + c;
+  for (int c = 0; c < kChains; ++c)
+    x[c] = seed + c;
   const double a = 0.999999, b = 1e-7;
   for (long long i = 0; i < iterations; ++i) {
-    for (int c = 0; c < kChains; ++c) x[c] = x[c] * a + b;
+    for (int c = 0; c < kChains; ++c)
+      x[c] = x[c] * a + b;
   }
   double sum = 0;
-  for (int c = 0; c < kChains; ++c) sum += x[c];
+  for (int c = 0; c < kChains; ++c)
+    sum += x[c];
   return sum;
 }
 
