@@ -140,15 +140,15 @@ void Context::gather_all(const FieldBase& field, void* global) const {
   std::vector<int> counts(decomposition.nranks()), offsets(decomposition.nranks());
   std::size_t total = 0;
   for (int r = 0; r < decomposition.nranks(); ++r) {
-    counts[r] = static_cast<int>(static_cast<std::size_t>(decomposition.block(r).volume()) * element);
+    counts[r] =
+        static_cast<int>(static_cast<std::size_t>(decomposition.block(r).volume()) * element);
     offsets[r] = static_cast<int>(total);
     total += static_cast<std::size_t>(counts[r]);
   }
   std::vector<std::byte> mine;
   mine.reserve(static_cast<std::size_t>(counts[impl_->comm.rank()]));
-  field.for_each_interior_row([&](const std::byte* row, std::size_t bytes) {
-    mine.insert(mine.end(), row, row + bytes);
-  });
+  field.for_each_interior_row(
+      [&](const std::byte* row, std::size_t bytes) { mine.insert(mine.end(), row, row + bytes); });
   SPARE_MPI_CHECK(MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, global,
                                  counts.data(), offsets.data(), MPI_BYTE, impl_->comm.get()));
 }

@@ -62,8 +62,7 @@ struct Search {
 
 }  // namespace
 
-Decomposition::Decomposition(std::vector<Index> shape, int nranks, Index min_extent,
-                             int split_dims)
+Decomposition::Decomposition(std::vector<Index> shape, int nranks, Index min_extent, int split_dims)
     : shape_(std::move(shape)), nranks_(nranks) {
   if (shape_.empty() || shape_.size() > kMaxDims) {
     throw JobError(fmt::format("a grid has 1 to {} dimensions, not {}", kMaxDims, shape_.size()));

@@ -18,8 +18,8 @@
 #include "program_paths.hpp"
 #include "spare/error.hpp"
 #include "spare/job_plan.hpp"
-#include "spare/kernels/builtin.hpp"
 #include "spare/machine.hpp"
+#include "worker_program.hpp"
 
 namespace spare::launcher {
 
@@ -72,10 +72,12 @@ int bench_checkpoint(const po::variables_map& vm, std::int64_t ranks, int cores)
 }
 
 /// Runs `job` through the local backend with no output; returns its "done" event.
-nlohmann::json run_silently(const fs::path& job, std::int64_t ranks, int cores) {
+nlohmann::json run_silently(const fs::path& job, std::int64_t ranks, int cores,
+                            const WorkerProgram& worker) {
   std::FILE* null = std::fopen("/dev/null", "w");
   ProgressDisplay silent(null, false);
-  const GroupOutcome outcome = run_local_group(GroupLaunch{ranks, cores, job}, silent);
+  const GroupOutcome outcome =
+      run_local_group(GroupLaunch{ranks, cores, job, worker.path()}, silent);
   std::fclose(null);
   if (!outcome.done) {
     throw Error(ExitCode::run_failed, fmt::format("the Spare run of {} failed (mpirun status {})",
@@ -103,10 +105,8 @@ std::vector<std::string> benchmark_defaults(const std::string& kernel) {
   return {"job.steps=100"};
 }
 
-int bench_kernel(const po::variables_map& vm, const std::string& kernel, std::int64_t ranks,
-                 int cores) {
-  const KernelRegistry registry = kernels::builtin_registry();
-  const KernelInfo& info = registry.at(kernel);
+int bench_kernel(const po::variables_map& vm, const WorkerProgram& worker,
+                 const std::string& kernel, std::int64_t ranks, int cores) {
   const int repeat = vm["repeat"].as<int>();
   const fs::path dir = fs::absolute(vm["dir"].as<std::string>());
   fs::create_directories(dir);
@@ -120,13 +120,14 @@ int bench_kernel(const po::variables_map& vm, const std::string& kernel, std::in
     for (const std::string& s : vm["set"].as<std::vector<std::string>>())
       overrides.push_back(s);
   }
-  const JobSpec spec = load_job_spec(job, overrides, registry);
+  const JobSpec spec = load_job_spec(job, overrides, worker.kernels());
   std::ofstream(job) << spec.to_ini();  // the job as benchmarked, overrides included
-  const JobPlan plan = plan_job(spec, registry, ranks);
-  if (!info.work_per_step) {
+  const WorkerPlan planned = worker.plan(spec, ranks);
+  if (!planned.work) {
     throw UsageError("spare bench: " + kernel + " declares no work per step to measure against");
   }
-  const WorkPerStep work = info.work_per_step(spec.params);
+  const JobPlan& plan = planned.plan;
+  const WorkPerStep work = *planned.work;
   const bool memory_bound = work.bytes > 0;
   // The ceiling's working set: half the kernel's state per rank is copied to the other half.
   const auto copy_bytes = static_cast<std::int64_t>(plan.largest_rank_bytes / 2);
@@ -140,7 +141,7 @@ int bench_kernel(const po::variables_map& vm, const std::string& kernel, std::in
     const std::string out = capture(roofline);
     const double peak = printed_value(out, memory_bound ? "memcpy_bytes_per_s" : "flops_per_s");
     fs::remove_all(dir / "out");
-    const nlohmann::json done = run_silently(job, ranks, cores);
+    const nlohmann::json done = run_silently(job, ranks, cores, worker);
     const double steps_run = done.value("steps_run", 0.0);
     const double rate =
         (memory_bound ? work.bytes : work.flops) * steps_run / done.value("loop_seconds", 1.0);
@@ -187,7 +188,7 @@ int bench_overhead(const po::variables_map& vm, std::int64_t ranks, int cores) {
   const auto run_plain = [&] { return printed_value(capture(plain), "loop_seconds"); };
   const auto run_spare = [&] {
     fs::remove_all(dir / "out");
-    return run_silently(job, ranks, cores).value("loop_seconds", 0.0);
+    return run_silently(job, ranks, cores, WorkerProgram()).value("loop_seconds", 0.0);
   };
   for (int k = 0; k < repeat; ++k) {
     // Alternate which goes first, so neither always finds the caches warm.
@@ -226,7 +227,8 @@ int bench_command(const std::vector<std::string>& args) {
       "dir", po::value<std::string>()->default_value("spare-bench.tmp"),
       "scratch directory, on the disk to measure; removed afterwards")(
       "set", po::value<std::vector<std::string>>()->composing(),
-      "KERNEL: override a key of the benchmark's job, e.g. heat2d.nx=4096");
+      "KERNEL: override a key of the benchmark's job, e.g. heat2d.nx=4096")(
+      "worker", po::value<std::string>(), "KERNEL: the worker program with the kernel");
   const po::variables_map vm = parse_command_line(args, options, {"which"}, "spare bench");
   if (vm.count("help") || !vm.count("which")) {
     print_help("spare bench checkpoint|overhead|KERNEL [options]",
@@ -247,8 +249,10 @@ int bench_command(const std::vector<std::string>& args) {
   const std::string which = vm["which"].as<std::string>();
   if (which == "checkpoint") return bench_checkpoint(vm, ranks, machine.cores);
   if (which == "overhead") return bench_overhead(vm, ranks, machine.cores);
-  if (kernels::builtin_registry().find(which) != nullptr) {
-    return bench_kernel(vm, which, ranks, machine.cores);
+  const WorkerProgram worker(
+      vm.count("worker") ? std::optional<fs::path>(vm["worker"].as<std::string>()) : std::nullopt);
+  if (worker.kernels().find(which) != nullptr) {
+    return bench_kernel(vm, worker, which, ranks, machine.cores);
   }
   throw UsageError("spare bench: unknown benchmark '" + which +
                    "'; expected checkpoint, overhead or a kernel (`spare kernels`)");

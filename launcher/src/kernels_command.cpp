@@ -8,7 +8,8 @@
 
 #include "command_line.hpp"
 #include "commands.hpp"
-#include "spare/kernels/builtin.hpp"
+#include "spare/kernel_schema.hpp"
+#include "worker_program.hpp"
 
 namespace spare::launcher {
 
@@ -20,26 +21,6 @@ std::string default_text(const ParamSpec& spec) {
     if (value == *spec.default_value) return word;
   }
   return format_param(*spec.default_value);
-}
-
-nlohmann::json kernel_json(const KernelInfo& info) {
-  nlohmann::json params = nlohmann::json::array();
-  for (const ParamSpec& p : info.params) {
-    params.push_back({{"name", p.name},
-                      {"type", type_name(p.type)},
-                      {"default", default_text(p)},
-                      {"expected", describe_expected(p)},
-                      {"unit", p.unit},
-                      {"description", p.description}});
-  }
-  nlohmann::json datasets = nlohmann::json::array();
-  for (const DatasetInfo& d : info.datasets) {
-    datasets.push_back({{"name", d.name}, {"shape", d.shape}, {"description", d.description}});
-  }
-  return {{"name", info.name},
-          {"summary", info.summary},
-          {"parameters", params},
-          {"datasets", datasets}};
 }
 
 void print_kernel(const KernelInfo& info) {
@@ -63,7 +44,9 @@ void print_kernel(const KernelInfo& info) {
 
 int kernels_command(const std::vector<std::string>& args) {
   po::options_description options("options");
-  options.add_options()("help,h", "show this help")("json", "print JSON for scripts");
+  options.add_options()("help,h", "show this help")("json", "print JSON for scripts")(
+      "worker", po::value<std::string>(),
+      "list the kernels of this worker program (default: spare-worker beside spare)");
   const po::variables_map vm = parse_command_line(args, options, {"name"}, "spare kernels");
   if (vm.count("help")) {
     print_help("spare kernels [NAME] [--json]",
@@ -72,13 +55,19 @@ int kernels_command(const std::vector<std::string>& args) {
                options);
     return 0;
   }
-  const KernelRegistry registry = kernels::builtin_registry();
+  const WorkerProgram worker(
+      vm.count("worker") ? std::optional<std::filesystem::path>(vm["worker"].as<std::string>())
+                         : std::nullopt);
+  const KernelRegistry& registry = worker.kernels();
   std::vector<const KernelInfo*> selected = registry.all();
   if (vm.count("name")) selected = {&registry.at(vm["name"].as<std::string>())};
   if (vm.count("json")) {
     nlohmann::json list = nlohmann::json::array();
-    for (const KernelInfo* info : selected)
-      list.push_back(kernel_json(*info));
+    for (const nlohmann::json& kernel : registry_to_json(registry)) {
+      for (const KernelInfo* info : selected) {
+        if (kernel["name"] == info->name) list.push_back(kernel);
+      }
+    }
     std::cout << list.dump(2) << "\n";
     return 0;
   }

@@ -27,7 +27,7 @@ std::vector<std::string> mpirun_command(const GroupLaunch& launch) {
   if (launch.ranks > launch.cores) {
     argv.insert(argv.end(), {"--oversubscribe", "--bind-to", "none"});
   }
-  argv.push_back(sibling_program("spare-worker", "SPARE_WORKER").string());
+  argv.push_back(launch.worker.string());
   argv.insert(argv.end(), {"--job", launch.job_file.string()});
   return argv;
 }

@@ -19,6 +19,7 @@ struct GroupLaunch {
   std::int64_t ranks = 1;
   int cores = 1;  // more ranks than cores: oversubscribe
   std::filesystem::path job_file;
+  std::filesystem::path worker;  // the worker program each rank runs
 };
 
 struct GroupOutcome {

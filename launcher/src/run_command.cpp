@@ -18,10 +18,10 @@
 #include "spare/checkpoint_reader.hpp"
 #include "spare/error.hpp"
 #include "spare/job_plan.hpp"
-#include "spare/kernels/builtin.hpp"
 #include "spare/output_layout.hpp"
 #include "spare/result_file.hpp"
 #include "spare/version.hpp"
+#include "worker_program.hpp"
 
 namespace spare::launcher {
 
@@ -80,6 +80,8 @@ int run_command(const std::vector<std::string>& args) {
       "output,o", po::value<std::string>(), "output directory (same as --set job.output=DIR)")(
       "fresh", "discard this job's checkpoints and result in the output directory; start over")(
       "dry-run", "check the job and show its plan; start nothing")(
+      "worker", po::value<std::string>(),
+      "the worker program, for kernels of your own (default: spare-worker beside spare)")(
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a key of the job file: SECTION.KEY=VALUE, checked like the file (repeatable)");
   const po::variables_map vm = parse_command_line(args, options, {"job"}, "spare run");
@@ -100,11 +102,12 @@ int run_command(const std::vector<std::string>& args) {
   if (vm.count("output")) overrides.push_back("job.output=" + vm["output"].as<std::string>());
 
   // Everything is checked before anything is created or started.
-  const KernelRegistry registry = kernels::builtin_registry();
-  JobSpec spec = load_job_spec(vm["job"].as<std::string>(), overrides, registry);
+  const WorkerProgram worker(
+      vm.count("worker") ? std::optional<fs::path>(vm["worker"].as<std::string>()) : std::nullopt);
+  JobSpec spec = load_job_spec(vm["job"].as<std::string>(), overrides, worker.kernels());
   const MachineInfo machine = detect_machine();
   const std::int64_t ranks = spec.ranks == 0 ? machine.cores : spec.ranks;
-  const JobPlan plan = plan_job(spec, registry, ranks);
+  const JobPlan plan = worker.plan(spec, ranks).plan;
   check_fits(spec, plan, machine);
 
   const std::string shown_output = spec.output.string();
@@ -140,7 +143,7 @@ int run_command(const std::vector<std::string>& args) {
   write_file_atomically(layout.job_file(), spec.to_ini());
 
   const GroupOutcome outcome =
-      run_local_group(GroupLaunch{ranks, machine.cores, layout.job_file()}, display);
+      run_local_group(GroupLaunch{ranks, machine.cores, layout.job_file(), worker.path()}, display);
   display.finish();
 
   if (outcome.done && outcome.status == 0) {

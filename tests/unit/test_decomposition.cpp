@@ -64,9 +64,10 @@ TEST(Decomposition, SplitsOnlyTheLeadingDimensionsAsked) {
   // 10 particles x 3 components over 5 ranks: by particle, never by component.
   const Decomposition particles({10, 3}, 5, 1, /*split_dims=*/1);
   EXPECT_EQ(particles.process_grid(), (std::vector<int>{5, 1}));
-  for (int r = 0; r < 5; ++r) EXPECT_EQ(particles.block(r).extent(1), 3);
+  for (int r = 0; r < 5; ++r)
+    EXPECT_EQ(particles.block(r).extent(1), 3);
   EXPECT_GT(Decomposition({4, 3}, 6, 1, 0).process_grid()[1], 1);  // only by splitting both
-  EXPECT_THROW(Decomposition({4, 3}, 6, 1, 1), JobError);  // 6 ranks, 4 particles
+  EXPECT_THROW(Decomposition({4, 3}, 6, 1, 1), JobError);          // 6 ranks, 4 particles
 }
 
 TEST(Decomposition, SameInputsSameLayout) {

@@ -11,16 +11,14 @@ namespace spare {
 namespace {
 
 TEST(LocalBackend, OversubscribesOnlyBeyondTheCores) {
-  ::setenv("SPARE_WORKER", "/opt/spare-worker", 1);
-  const auto fits = launcher::mpirun_command({2, 2, "/out/job.ini"});
+  const auto fits = launcher::mpirun_command({2, 2, "/out/job.ini", "/opt/spare-worker"});
   EXPECT_EQ(std::count(fits.begin(), fits.end(), "--oversubscribe"), 0);
   EXPECT_EQ(fits.back(), "/out/job.ini");
   EXPECT_NE(std::find(fits.begin(), fits.end(), "/opt/spare-worker"), fits.end());
-  const auto over = launcher::mpirun_command({4, 2, "/out/job.ini"});
+  const auto over = launcher::mpirun_command({4, 2, "/out/job.ini", "/opt/spare-worker"});
   EXPECT_EQ(std::count(over.begin(), over.end(), "--oversubscribe"), 1);
   const auto env = launcher::mpirun_environment();
   EXPECT_EQ(env.count("OMPI_ALLOW_RUN_AS_ROOT"), ::geteuid() == 0 ? 1u : 0u);
-  ::unsetenv("SPARE_WORKER");
 }
 
 }  // namespace
