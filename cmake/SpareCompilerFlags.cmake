@@ -4,6 +4,7 @@
 # other members at their defaults on purpose, which GCC 12 warns about.
 add_library(spare_warnings INTERFACE)
 add_library(spare::warnings ALIAS spare_warnings)
+set_target_properties(spare_warnings PROPERTIES EXPORT_NAME warnings)
 target_compile_options(spare_warnings INTERFACE
   $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
                                 -Wno-missing-field-initializers>
@@ -13,6 +14,8 @@ target_compile_options(spare_warnings INTERFACE
 # build and every backend rounds the same way (DESIGN.md, Determinism).
 add_library(spare_deterministic_fp INTERFACE)
 add_library(spare::deterministic_fp ALIAS spare_deterministic_fp)
+set_target_properties(spare_deterministic_fp PROPERTIES EXPORT_NAME deterministic_fp)
+install(TARGETS spare_warnings spare_deterministic_fp EXPORT SpareTargets)
 target_compile_options(spare_deterministic_fp INTERFACE
   $<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off -fno-fast-math>
   $<$<COMPILE_LANGUAGE:CUDA>:--fmad=false>)

@@ -60,7 +60,7 @@ function(spare_add_python_tests file)
                COMMAND ${SPARE_TEST_PYTHON} -m unittest ${module}.${class}.${CMAKE_MATCH_1}
                WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
       set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 600
-        ENVIRONMENT "SPARE_BIN=$<TARGET_FILE:spare>;SPARE_SOURCE_DIR=${PROJECT_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+        ENVIRONMENT "SPARE_BIN=$<TARGET_FILE:spare>;SPARE_SOURCE_DIR=${PROJECT_SOURCE_DIR};SPARE_BUILD_DIR=${PROJECT_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
     endif()
   endforeach()
 endfunction()
