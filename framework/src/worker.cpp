@@ -57,7 +57,15 @@ Arguments parse(int argc, char** argv) {
     } else if (arg == "--source" && has_value) {
       a.source = argv[++i];
     } else if (arg == "--ranks" && has_value) {
-      a.ranks = std::stoll(argv[++i]);
+      const std::string value = argv[++i];
+      std::size_t used = 0;
+      try {
+        a.ranks = std::stoll(value, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != value.size())
+        throw UsageError("--ranks takes a whole number, not '" + value + "'");
     } else {
       throw UsageError(fmt::format("unexpected argument '{}'\n{}", arg, kUsage));
     }
