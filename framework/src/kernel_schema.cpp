@@ -28,30 +28,6 @@ std::optional<double> range_bound(const json& j) {
   return j.is_null() ? std::nullopt : std::optional<double>(j.get<double>());
 }
 
-const char* type_key(ParamType type) {
-  switch (type) {
-    case ParamType::integer:
-      return "integer";
-    case ParamType::real:
-      return "real";
-    case ParamType::boolean:
-      return "boolean";
-    case ParamType::string:
-      return "string";
-    case ParamType::choice:
-      return "choice";
-  }
-  return "string";
-}
-
-ParamType type_from_key(const std::string& key) {
-  for (ParamType t : {ParamType::integer, ParamType::real, ParamType::boolean, ParamType::string,
-                      ParamType::choice}) {
-    if (key == type_key(t)) return t;
-  }
-  throw std::runtime_error("unknown parameter type '" + key + "'");
-}
-
 }  // namespace
 
 json registry_to_json(const KernelRegistry& registry) {
@@ -63,7 +39,7 @@ json registry_to_json(const KernelRegistry& registry) {
       for (const auto& [word, value] : p.keywords)
         keywords.push_back({word, value_to_json(value)});
       params.push_back({{"name", p.name},
-                        {"type", type_key(p.type)},
+                        {"type", type_name(p.type)},
                         {"description", p.description},
                         {"default", p.default_value ? value_to_json(*p.default_value) : json()},
                         {"min", range_bound(p.range.min)},
@@ -96,7 +72,7 @@ KernelRegistry registry_from_json(const json& kernels) {
       for (const json& p : k.at("parameters")) {
         ParamSpec spec;
         spec.name = p.at("name").get<std::string>();
-        spec.type = type_from_key(p.at("type").get<std::string>());
+        spec.type = param_type_from_name(p.at("type").get<std::string>());
         spec.description = p.at("description").get<std::string>();
         if (!p.at("default").is_null()) spec.default_value = value_from_json(p.at("default"));
         spec.range = {range_bound(p.at("min")), range_bound(p.at("max")),
@@ -114,7 +90,7 @@ KernelRegistry registry_from_json(const json& kernels) {
       }
       registry.add(std::move(info));
     }
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {
     throw std::runtime_error(std::string("a kernel description is malformed: ") + e.what());
   }
   return registry;

@@ -123,6 +123,14 @@ std::string describe_expected(const ParamSpec& spec) {
   return text;
 }
 
+ParamType param_type_from_name(const std::string& name) {
+  for (ParamType type : {ParamType::integer, ParamType::real, ParamType::boolean, ParamType::string,
+                         ParamType::choice}) {
+    if (type_name(type) == name) return type;
+  }
+  throw std::invalid_argument("unknown parameter type '" + name + "'");
+}
+
 ParamValue parse_param(const ParamSpec& spec, std::string_view raw) {
   const std::string text = trim(raw);
   for (const auto& [word, value] : spec.keywords) {

@@ -39,22 +39,16 @@ std::vector<std::string> mpirun_prefix(std::int64_t ranks, int cores) {
   return argv;
 }
 
-/// Runs `argv`; returns its stdout; throws if it fails.
+/// Runs `argv` under mpirun's environment; returns its stdout; throws if it fails.
 std::string capture(const std::vector<std::string>& argv) {
   ChildOptions options;
   options.environment = mpirun_environment();
-  options.parent_death_signal = SIGTERM;
-  ChildProcess child(argv, options);
-  std::string out;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(child.stdout_fd(), buffer, sizeof buffer)) > 0;) {
-    out.append(buffer, static_cast<std::size_t>(n));
-  }
-  if (const int status = child.wait(); status != 0) {
+  const CapturedRun run = run_and_capture(argv, options);
+  if (run.status != 0) {
     throw Error(ExitCode::run_failed,
-                fmt::format("{} exited with status {}:\n{}", argv.front(), status, out));
+                fmt::format("{} exited with status {}:\n{}", argv.front(), run.status, run.output));
   }
-  return out;
+  return run.output;
 }
 
 int bench_checkpoint(const po::variables_map& vm, std::int64_t ranks, int cores) {

@@ -85,6 +85,23 @@ int ChildProcess::wait() {
   return *status_;
 }
 
+CapturedRun run_and_capture(const std::vector<std::string>& argv, ChildOptions options) {
+  options.capture_stdout = true;
+  if (options.parent_death_signal == 0) options.parent_death_signal = SIGTERM;
+  ChildProcess child(argv, options);
+  CapturedRun run;
+  char buffer[65536];
+  for (ssize_t n; (n = ::read(child.stdout_fd(), buffer, sizeof buffer)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw SystemError("cannot read the output of " + argv.at(0), errno);
+    }
+    run.output.append(buffer, static_cast<std::size_t>(n));
+  }
+  run.status = child.wait();
+  return run;
+}
+
 std::vector<std::string> LineBuffer::feed(const char* data, std::size_t size) {
   pending_.append(data, size);
   std::vector<std::string> lines;

@@ -42,6 +42,14 @@ class ChildProcess {
   std::optional<int> status_;
 };
 
+struct CapturedRun {
+  std::string output;  // everything the child wrote to stdout
+  int status = 0;      // its exit status
+};
+
+/// Runs `argv` to the end with `options` (stdout captured), killed if we die.
+CapturedRun run_and_capture(const std::vector<std::string>& argv, ChildOptions options = {});
+
 /// Splits complete lines out of a byte stream.
 class LineBuffer {
  public:

@@ -18,19 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Runs `argv`, returns its stdout and exit status.
-std::pair<std::string, int> run(const std::vector<std::string>& argv) {
-  ChildOptions options;
-  options.parent_death_signal = SIGTERM;
-  ChildProcess child(argv, options);
-  std::string out;
-  char buffer[65536];
-  for (ssize_t n; (n = ::read(child.stdout_fd(), buffer, sizeof buffer)) > 0;) {
-    out.append(buffer, static_cast<std::size_t>(n));
-  }
-  return {out, child.wait()};
-}
-
 nlohmann::json parse_reply(const std::string& text, const fs::path& worker, int status) {
   auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) {
@@ -51,9 +38,9 @@ WorkerProgram::WorkerProgram(const std::optional<fs::path>& path)
 
 const KernelRegistry& WorkerProgram::kernels() const {
   if (!kernels_) {
-    const auto [out, status] = run({path_.string(), "--describe"});
+    const CapturedRun run = run_and_capture({path_.string(), "--describe"});
     try {
-      kernels_ = registry_from_json(parse_reply(out, path_, status));
+      kernels_ = registry_from_json(parse_reply(run.output, path_, run.status));
     } catch (const std::runtime_error& e) {
       throw Error(ExitCode::internal, path_.string() + ": " + e.what());
     }
@@ -68,10 +55,10 @@ WorkerPlan WorkerProgram::plan(const JobSpec& spec, std::int64_t ranks) const {
   if (fd < 0) throw SystemError("cannot create a temporary file", errno);
   ::close(fd);
   std::ofstream(temporary) << spec.to_ini();
-  const auto [out, status] = run({path_.string(), "--plan", temporary, "--ranks",
-                                  std::to_string(ranks), "--source", spec.source});
+  const CapturedRun run = run_and_capture({path_.string(), "--plan", temporary, "--ranks",
+                                           std::to_string(ranks), "--source", spec.source});
   fs::remove(temporary);
-  const nlohmann::json reply = parse_reply(out, path_, status);
+  const nlohmann::json reply = parse_reply(run.output, path_, run.status);
   if (reply.contains("error")) {
     throw Error(static_cast<ExitCode>(reply.value("code", 3)), reply.value("error", ""));
   }

@@ -11,16 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "bench_arguments.hpp"
+
 #include "heat2d/heat2d_stencil.hpp"
 
 namespace {
-
-long long arg(int argc, char** argv, const char* name, long long fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) return std::atoll(argv[i + 1]);
-  }
-  return fallback;
-}
 
 long long part_start(long long n, int parts, int part) {
   return part * (n / parts) + std::min<long long>(part, n % parts);
@@ -45,9 +40,9 @@ int main(int argc, char** argv) {
   int rank = 0, size = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const long long nx = arg(argc, argv, "--nx", 2048);
-  const long long ny = arg(argc, argv, "--ny", 2048);
-  const long long steps = arg(argc, argv, "--steps", 100);
+  const long long nx = spare::bench::argument(argc, argv, "--nx", 2048);
+  const long long ny = spare::bench::argument(argc, argv, "--ny", 2048);
+  const long long steps = spare::bench::argument(argc, argv, "--steps", 100);
 
   int dims[2] = {0, 0}, periods[2] = {0, 0}, coords[2] = {0, 0};
   MPI_Dims_create(size, 2, dims);

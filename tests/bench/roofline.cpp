@@ -11,14 +11,9 @@
 #include <cstring>
 #include <vector>
 
-namespace {
+#include "bench_arguments.hpp"
 
-long long arg(int argc, char** argv, const char* name, long long fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) return std::atoll(argv[i + 1]);
-  }
-  return fallback;
-}
+namespace {
 
 /// Seconds between barriers for `body`, the slowest rank's, best of `rounds`.
 template <class Body>
@@ -59,8 +54,9 @@ int main(int argc, char** argv) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const auto bytes = static_cast<std::size_t>(arg(argc, argv, "--bytes", 64LL << 20));
-  const long long iterations = arg(argc, argv, "--iterations", 50000000);
+  const auto bytes =
+      static_cast<std::size_t>(spare::bench::argument(argc, argv, "--bytes", 64LL << 20));
+  const long long iterations = spare::bench::argument(argc, argv, "--iterations", 50000000);
 
   std::vector<char> source(bytes, 1), target(bytes, 2);  // touched: no first-touch in the timing
   const double copy = best_time(10, [&] { std::memcpy(target.data(), source.data(), bytes); });

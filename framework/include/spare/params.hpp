@@ -55,6 +55,8 @@ ParamValue parse_param(const ParamSpec& spec, std::string_view text);
 /// "an integer >= 3 and <= 65536", "one of: call, put", ... for messages and listings.
 std::string describe_expected(const ParamSpec& spec);
 std::string type_name(ParamType type);
+/// The type called `name` by type_name; throws std::invalid_argument otherwise.
+ParamType param_type_from_name(const std::string& name);
 
 /// Text that parse_param reads back to the same value (reals with 17 digits).
 std::string format_param(const ParamValue& value);
