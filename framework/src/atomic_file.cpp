@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
+#include <iterator>
 
 #include "spare/error.hpp"
 
@@ -66,6 +68,14 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
     throw SystemError("cannot rename " + temporary.string() + " to " + path.string(), errno);
   }
   fsync_directory(path.has_parent_path() ? path.parent_path() : std::filesystem::path("."));
+}
+
+std::string read_file_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SystemError("cannot read " + path.string(), errno);
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) throw SystemError("cannot read " + path.string(), errno);
+  return text;
 }
 
 }  // namespace spare

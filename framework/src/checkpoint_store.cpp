@@ -18,8 +18,12 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <map>
 
 #include "spare/atomic_file.hpp"
 #include "spare/checkpoint_catalog.hpp"
@@ -139,6 +143,19 @@ std::string error_of(Fn&& fn) {
   }
 }
 
+/// What identifies the storage behind `dir`: this boot of this machine, and
+/// the directory's device and inode. Ranks of one machine or of one network
+/// namespace over the same file system agree; a private tmpfs differs.
+std::string storage_identity(const fs::path& dir) {
+  std::string boot;
+  std::ifstream("/proc/sys/kernel/random/boot_id") >> boot;
+  struct stat info {};
+  if (::stat(dir.c_str(), &info) != 0) {
+    throw SystemError("cannot stat " + dir.string(), errno);
+  }
+  return fmt::format("{}:{}:{}", boot, info.st_dev, info.st_ino);
+}
+
 fs::path quarantine_name(const fs::path& dir) {
   fs::path target = dir.string() + kQuarantineSuffix;
   for (int n = 2; fs::exists(target); ++n) {
@@ -151,7 +168,40 @@ fs::path quarantine_name(const fs::path& dir) {
 
 CheckpointStore::CheckpointStore(fs::path root, const mpi::Comm& comm, std::int64_t keep,
                                  const EventSink& events)
-    : root_(std::move(root)), comm_(comm), keep_(keep), events_(events) {}
+    : root_(std::move(root)), comm_(comm), keep_(keep), events_(events) {
+  std::string identity;
+  std::string error = error_of([&] {
+    fs::create_directories(root_);
+    identity = storage_identity(root_);
+  });
+  error =
+      agree_on_error(comm_, error.empty() ? "" : fmt::format("rank {}: {}", comm_.rank(), error));
+  if (!error.empty()) throw CollectiveError(ExitCode::checkpoint, error);
+
+  // Rank 0 numbers the distinct storages; the lowest rank of each leads it.
+  const std::vector<std::string> identities = comm_.gather(identity, 0);
+  std::string
+      roles;  // per rank: 'L' leads a storage other than rank 0's, 'R' leads rank 0's, '-' follows
+  if (comm_.rank() == 0) {
+    std::map<std::string, int> leader_of;
+    for (std::size_t rank = 0; rank < identities.size(); ++rank) {
+      const bool first = leader_of.emplace(identities[rank], static_cast<int>(rank)).second;
+      const bool root_storage = identities[rank] == identities[0];
+      roles += first ? (root_storage ? 'R' : 'L') : (root_storage ? 'r' : '-');
+    }
+  }
+  comm_.broadcast(roles, 0);
+  const char role = roles[static_cast<std::size_t>(comm_.rank())];
+  storage_leader_ = role == 'R' || role == 'L';
+  storage_of_root_ = role == 'R' || role == 'r';
+}
+
+template <class Manage>
+std::string CheckpointStore::on_each_storage(Manage&& manage) {
+  const std::string error = storage_leader_ ? error_of(manage) : std::string();
+  return agree_on_error(comm_,
+                        error.empty() ? "" : fmt::format("rank {}: {}", comm_.rank(), error));
+}
 
 CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescription& run) {
   const auto start = std::chrono::steady_clock::now();
@@ -159,13 +209,11 @@ CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescrip
   const fs::path dir = root_ / checkpoint_dir_name(run.step);
 
   // A directory of the same step is a leftover of an interrupted write.
-  std::string error = root_rank ? error_of([&] {
+  std::string error = on_each_storage([&] {
     fs::create_directories(root_);
     fs::remove_all(dir);
-    fs::create_directory(dir);
-  })
-                                : std::string();
-  comm_.broadcast(error, 0);
+    fs::create_directories(dir);
+  });
   if (!error.empty()) {
     throw CollectiveError(ExitCode::checkpoint, "cannot create " + dir.string() + ": " + error);
   }
@@ -195,6 +243,18 @@ CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescrip
     });
   }
   comm_.broadcast(error, 0);
+  if (error.empty()) {
+    // Storage that rank 0 does not see gets its own copy of the manifest.
+    std::string committed;
+    if (root_rank) committed = read_file_text(dir / kManifestName);
+    comm_.broadcast(committed, 0);
+    error = on_each_storage([&] {
+      if (storage_of_root_) return;
+      fsync_directory(dir);
+      write_file_atomically(dir / kManifestName, committed);
+      fsync_directory(root_);
+    });
+  }
   if (!error.empty()) {
     throw CollectiveError(ExitCode::checkpoint,
                           fmt::format("checkpoint at step {} failed: {}", run.step, error));
@@ -204,10 +264,8 @@ CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescrip
   stats.step = run.step;
   stats.dir = dir;
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (root_rank) {
-    stats.bytes = manifest.data_bytes();
-    remove_old_checkpoints(run.step);
-  }
+  if (root_rank) stats.bytes = manifest.data_bytes();
+  if (storage_leader_) remove_old_checkpoints(run.step);
   return stats;
 }
 
@@ -231,10 +289,10 @@ void CheckpointStore::remove_old_checkpoints(std::int64_t newest_step) {
     const fs::path target = root_ / (kTrashPrefix + it->dir.filename().string());
     std::error_code failure;
     fs::rename(it->dir, target, failure);
-    if (failure) {
+    if (failure && failure != std::errc::no_such_file_or_directory) {
       events_.warning(
           fmt::format("cannot remove old checkpoint {}: {}", it->dir.string(), failure.message()));
-    } else {
+    } else if (!failure) {
       trash.push_back(target);
     }
   }
@@ -259,35 +317,39 @@ CheckpointStore::~CheckpointStore() {
 std::optional<RestoredCheckpoint> CheckpointStore::restore_latest(State& state,
                                                                   const RunDescription& wanted) {
   for (;;) {
+    // Rank 0 chooses by name; each rank reads its own storage's copy.
     std::string candidate;
     if (comm_.rank() == 0) {
       const std::vector<CheckpointEntry> entries = list_checkpoints(root_);
       for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
         if (it->state == CheckpointState::complete) {
-          candidate = it->dir.string();
+          candidate = it->dir.filename().string();
           break;
         }
       }
     }
     comm_.broadcast(candidate, 0);
     if (candidate.empty()) return std::nullopt;
+    const fs::path dir = root_ / candidate;
 
     RunDescription found;
-    const std::string failure = try_restore(candidate, state, wanted, found);
-    if (failure.empty()) return RestoredCheckpoint{found.step, found.time, candidate};
+    const std::string failure = try_restore(dir, state, wanted, found);
+    if (failure.empty()) return RestoredCheckpoint{found.step, found.time, dir};
 
-    std::string error;
-    if (comm_.rank() == 0) {
-      const fs::path target = quarantine_name(candidate);
-      error = error_of([&] { fs::rename(candidate, target); });
-      events_.warning(fmt::format(
-          "checkpoint {} is unusable and was not restored: {}; it is kept "
-          "as {} and the previous checkpoint is tried",
-          fs::path(candidate).filename().string(), failure, target.filename().string()));
+    fs::path target;
+    const std::string error = on_each_storage([&] {
+      target = quarantine_name(dir);
+      fs::rename(dir, target);
+    });
+    if (comm_.rank() == 0 && error.empty()) {
+      events_.warning(
+          fmt::format("checkpoint {} is unusable and was not restored: {}; it is kept "
+                      "as {} and the previous checkpoint is tried",
+                      candidate, failure, target.filename().string()));
     }
-    comm_.broadcast(error, 0);
     if (!error.empty()) {
-      throw CollectiveError(ExitCode::checkpoint, "cannot quarantine " + candidate + ": " + error);
+      throw CollectiveError(ExitCode::checkpoint,
+                            "cannot quarantine " + dir.string() + ": " + error);
     }
   }
 }

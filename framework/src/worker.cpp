@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -29,7 +31,9 @@ constexpr const char* kUsage =
     "       WORKER --plan FILE --ranks N [--source NAME]\n\n"
     "A Spare worker: one MPI rank of a job, started by `spare run` through mpirun (or by a\n"
     "volunteer's agent), never by hand. FILE is the resolved job file that `spare run`\n"
-    "writes as OUTPUT/job.ini. Events go to stdout as lines \"SPARE-EVENT {json}\";\n"
+    "writes as OUTPUT/job.ini; a relative FILE is taken in $SPARE_JOB_DIR when that is set\n"
+    "(a volunteer's agent sets it: the job's directory differs from volunteer to volunteer).\n"
+    "Events go to stdout as lines \"SPARE-EVENT {json}\";\n"
     "SIGTERM, SIGINT or SIGUSR1 stop the job after a checkpoint at the next step.\n"
     "--describe prints the kernels compiled into this worker as JSON; --plan checks a\n"
     "job for N ranks (decomposition, memory) and prints its plan as JSON.\n";
@@ -161,7 +165,11 @@ int worker_main(int argc, char** argv, const KernelRegistry& registry) {
     std::cerr << "spare worker: --job FILE, --describe or --plan FILE is required\n" << kUsage;
     return static_cast<int>(ExitCode::usage);
   }
-  return run_under_mpi(argc, argv, a.job, registry);
+  std::filesystem::path job = a.job;
+  if (const char* job_dir = std::getenv("SPARE_JOB_DIR"); job_dir != nullptr && job.is_relative()) {
+    job = std::filesystem::path(job_dir) / job;
+  }
+  return run_under_mpi(argc, argv, job.string(), registry);
 }
 
 }  // namespace spare

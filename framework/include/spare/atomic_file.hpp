@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace spare {
@@ -10,6 +11,9 @@ namespace spare {
 /// Writes a temporary file beside `path`, fsyncs it, renames it over `path`
 /// and fsyncs the directory.
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+
+/// The whole file as text; throws SystemError naming the file if it cannot be read.
+std::string read_file_text(const std::filesystem::path& path);
 
 void fsync_file(const std::filesystem::path& path);
 void fsync_directory(const std::filesystem::path& path);

@@ -1,6 +1,12 @@
 // Writing and restoring checkpoints, collectively over a communicator.
 // Each rank writes its blocks as a shard; rank 0 commits the manifest.
 // Restore is N-to-M: any rank count reads any checkpoint, verified first.
+//
+// Storage need not be shared: ranks are grouped by the directory they see
+// (one machine, or one volunteer's private storage), and one rank of each
+// group manages that copy of the checkpoint tree: it creates and removes
+// checkpoint directories and commits a copy of the manifest there, so every
+// volunteer's storage holds complete-looking checkpoints of its own shards.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +37,7 @@ struct RestoredCheckpoint {
 
 class CheckpointStore {
  public:
-  /// `keep`: how many complete checkpoints to keep; older ones are removed.
+  /// Collective. `keep`: how many complete checkpoints to keep; older ones are removed.
   CheckpointStore(std::filesystem::path root, const mpi::Comm& comm, std::int64_t keep,
                   const EventSink& events);
   ~CheckpointStore();
@@ -56,8 +62,14 @@ class CheckpointStore {
                           const RunDescription& wanted, RunDescription& found);
   void remove_old_checkpoints(std::int64_t newest_step);
 
+  /// Collective: runs `manage` on one rank per storage; all learn the first error.
+  template <class Manage>
+  std::string on_each_storage(Manage&& manage);
+
   std::filesystem::path root_;
   const mpi::Comm& comm_;
+  bool storage_leader_ = false;   // this rank manages its storage's copy of the tree
+  bool storage_of_root_ = false;  // this rank sees the same storage as rank 0
   std::int64_t keep_;
   const EventSink& events_;
   std::vector<std::byte> staging_;  // one slab of a shard, reused by every write
