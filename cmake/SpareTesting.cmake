@@ -43,10 +43,15 @@ if(NOT _spare_python_ok EQUAL 0)
                       "(apt-get install python3-h5py python3-numpy), or -DSPARE_BUILD_TESTS=OFF")
 endif()
 
-# spare_add_python_tests(FILE LABELS label...): one CTest entry per test
-# method, found in the file the way gtest_discover_tests finds test cases.
+# spare_add_python_tests(FILE LABELS label... [PREFIX p] [SKIP_RETURN_CODE n]):
+# one CTest entry per test method, named p.module.Class.test (p: e2e), found
+# in the file the way gtest_discover_tests finds test cases. A test that exits
+# with n is reported as skipped (say, no root for network namespaces).
 function(spare_add_python_tests file)
-  cmake_parse_arguments(ARG "" "" "LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "PREFIX;SKIP_RETURN_CODE" "LABELS" ${ARGN})
+  if(NOT ARG_PREFIX)
+    set(ARG_PREFIX e2e)
+  endif()
   set(path ${CMAKE_CURRENT_SOURCE_DIR}/${file})
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path})
   file(STRINGS ${path} lines REGEX "^(class [A-Za-z_]+|    def test_[a-z0-9_]+)")
@@ -55,12 +60,15 @@ function(spare_add_python_tests file)
     if(line MATCHES "^class ([A-Za-z_]+)")
       set(class ${CMAKE_MATCH_1})
     elseif(line MATCHES "def (test_[a-z0-9_]+)")
-      set(name e2e.${module}.${class}.${CMAKE_MATCH_1})
+      set(name ${ARG_PREFIX}.${module}.${class}.${CMAKE_MATCH_1})
       add_test(NAME ${name}
                COMMAND ${SPARE_TEST_PYTHON} -m unittest ${module}.${class}.${CMAKE_MATCH_1}
                WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
       set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 600
         ENVIRONMENT "SPARE_BIN=$<TARGET_FILE:spare>;SPARE_SOURCE_DIR=${PROJECT_SOURCE_DIR};SPARE_BUILD_DIR=${PROJECT_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
+      if(ARG_SKIP_RETURN_CODE)
+        set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE ${ARG_SKIP_RETURN_CODE})
+      endif()
     endif()
   endforeach()
 endfunction()
