@@ -8,6 +8,10 @@ find_package(fmt REQUIRED)
 find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+# The volunteer pool: the coordinator's state, TLS identities, HTTPS.
+find_package(SQLite3 REQUIRED)
+find_package(OpenSSL 3 REQUIRED COMPONENTS SSL Crypto)
+pkg_check_modules(CPPHTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 if(SPARE_WITH_CUDA)
   # Turing (sm_75) is the oldest GPU CUDA 13 supports; Hopper (sm_90) is the test GPU.

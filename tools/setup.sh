@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev libfmt-dev                # manifests, events; formatting
   libeigen3-dev librandom123-dev               # CPU array expressions; Philox
   libxxhash-dev libhwloc-dev                   # shard digests; core counting
+  libsqlite3-dev libssl-dev libcpp-httplib-dev # the pool: coordinator state, TLS, HTTPS
   libgtest-dev python3 python3-h5py python3-numpy  # tests
 )
 

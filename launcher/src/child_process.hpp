@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,6 +17,13 @@ struct ChildOptions {
   std::map<std::string, std::string> environment;  // added to ours
   bool capture_stdout = true;
   int parent_death_signal = 0;  // sent to the child if we die first; 0: none
+  /// A session of its own rather than a process group: everything it starts,
+  /// including daemons that make their own process groups, can be found by
+  /// session and killed with kill_session().
+  bool new_session = false;
+  std::filesystem::path working_directory;  // empty: ours
+  /// Where stdout (when not captured) and stderr go, appended; empty: ours.
+  std::filesystem::path log_file;
 };
 
 class ChildProcess {
@@ -34,6 +42,8 @@ class ChildProcess {
   void signal_group(int signal_number) const;
   /// Waits for the child; returns its exit status (128 + signal if killed).
   int wait();
+  /// The exit status if the child has exited, without waiting.
+  std::optional<int> try_wait();
   std::optional<int> exit_status() const { return status_; }
 
  private:
@@ -41,6 +51,10 @@ class ChildProcess {
   int stdout_fd_ = -1;
   std::optional<int> status_;
 };
+
+/// Sends `signal_number` to every process of session `session` (a
+/// new_session child's pid); returns how many there were.
+int kill_session(pid_t session, int signal_number);
 
 struct CapturedRun {
   std::string output;  // everything the child wrote to stdout

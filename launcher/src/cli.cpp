@@ -18,7 +18,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: spare COMMAND [ARGS]\n"
     "\n"
-    "Spare runs checkpointed MPI jobs: on this machine now, on volunteer pools later.\n"
+    "Spare runs checkpointed MPI jobs: on this machine, or on a pool of volunteers.\n"
     "\n"
     "commands:\n"
     "  run JOB.ini        run a job here with mpirun; run again to resume it\n"
@@ -28,6 +28,15 @@ constexpr const char* kUsage =
     "  kernels [NAME]     list kernels, their parameters and datasets\n"
     "  bench checkpoint   checkpoint write rate vs. raw sequential write + fsync\n"
     "  bench overhead     heat2d under Spare vs. a plain MPI program\n"
+    "\n"
+    "volunteer pools:\n"
+    "  pool --state DIR   run a pool's coordinator; `pool token add NAME` issues tokens\n"
+    "  volunteer          lend this machine to a pool (--pool URL --token T --fingerprint F)\n"
+    "  submit JOB.ini     submit a job to a pool; prints its number\n"
+    "  status [JOB]       a job's state and progress, or the whole pool's\n"
+    "  logs JOB           a job's event log (--follow)\n"
+    "  cancel JOB         stop a job\n"
+    "  fetch JOB DIR      download a finished job's result.h5 and result.xdmf\n"
     "\n"
     "`spare COMMAND --help` describes a command. Exit codes: 0 ok, 1 internal error,\n"
     "2 bad command line, 3 invalid job, 4 bad checkpoint, 5 run failed,\n"
@@ -59,6 +68,14 @@ int cli_main(int argc, char** argv) {
     if (command == "ckpt") return ckpt_command(args);
     if (command == "kernels") return kernels_command(args);
     if (command == "bench") return bench_command(args);
+    if (command == "pool") return pool_command(args);
+    if (command == "volunteer") return volunteer_command(args);
+    if (command == "launch-client") return launch_client_command(args);
+    if (command == "submit") return submit_command(args);
+    if (command == "status") return status_command(args);
+    if (command == "logs") return logs_command(args);
+    if (command == "cancel") return cancel_command(args);
+    if (command == "fetch") return fetch_command(args);
     throw UsageError(fmt::format("unknown command '{}' (see `spare --help`)", command));
   } catch (const Error& e) {
     std::cout << std::flush;

@@ -1,0 +1,108 @@
+// The pool's copy of checkpoints and results.
+#include "checkpoint_vault.hpp"
+
+#include <fmt/format.h>
+
+#include <regex>
+
+#include "https_server.hpp"
+#include "spare/checkpoint_catalog.hpp"
+#include "spare/checkpoint_reader.hpp"
+#include "spare/output_layout.hpp"
+#include "spare/result_file.hpp"
+
+namespace spare::pool {
+
+namespace fs = std::filesystem;
+
+CheckpointVault::CheckpointVault(fs::path root) : root_(std::move(root)) {
+  fs::create_directories(root_);
+}
+
+fs::path CheckpointVault::checkpoints(std::int64_t job) const {
+  return root_ / std::to_string(job) / "checkpoints";
+}
+
+fs::path CheckpointVault::file_path(std::int64_t job, const std::string& step_dir,
+                                    const std::string& file) const {
+  static const std::regex step_name(R"(step-[0-9]{1,20})");
+  static const std::regex file_name(R"(MANIFEST\.json|shard-[0-9]{1,9}\.h5)");
+  if (!std::regex_match(step_dir, step_name)) {
+    throw RequestError(400, fmt::format("'{}' is not a checkpoint name (step-NNN)", step_dir));
+  }
+  if (!std::regex_match(file, file_name)) {
+    throw RequestError(400, fmt::format("'{}' is not a checkpoint file (MANIFEST.json or "
+                                        "shard-NNNNN.h5)",
+                                        file));
+  }
+  return checkpoints(job) / step_dir / file;
+}
+
+std::vector<std::string> CheckpointVault::files(std::int64_t job,
+                                                const std::string& step_dir) const {
+  std::vector<std::string> names;
+  std::error_code missing;
+  for (const auto& entry :
+       fs::directory_iterator(file_path(job, step_dir, kManifestName).parent_path(), missing)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(".")) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool CheckpointVault::verify(std::int64_t job, const std::string& step_dir,
+                             std::string& problem) const {
+  const fs::path dir = file_path(job, step_dir, kManifestName).parent_path();
+  if (!fs::exists(dir / kManifestName)) return false;
+  std::unique_ptr<CheckpointReader> reader;
+  try {
+    reader = std::make_unique<CheckpointReader>(dir);
+  } catch (const std::exception&) {
+    return false;  // a shard has not arrived yet (or the manifest is unreadable)
+  }
+  for (const ShardRecord& shard : reader->manifest().shards) {
+    if (!fs::exists(dir / fs::path(shard.file).filename())) return false;
+  }
+  for (const ShardRecord& shard : reader->manifest().shards) {
+    for (const BlockRecord& block : shard.blocks) {
+      try {
+        reader->verify_block(shard, block);
+      } catch (const std::exception& e) {
+        problem = e.what();
+        std::error_code ignored;
+        fs::remove(dir / fs::path(shard.file).filename(), ignored);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+void CheckpointVault::prune(std::int64_t job, std::int64_t newest, std::int64_t keep) const {
+  const std::vector<CheckpointEntry> entries = list_checkpoints(checkpoints(job));
+  std::int64_t complete_seen = 0;
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (it->step > newest) continue;  // still arriving
+    const bool complete = it->state == CheckpointState::complete;
+    if (complete) ++complete_seen;
+    if ((complete && complete_seen > keep) || (!complete && it->step < newest)) {
+      std::error_code ignored;
+      fs::remove_all(it->dir, ignored);
+    }
+  }
+}
+
+void CheckpointVault::write_result(std::int64_t job, std::int64_t step) const {
+  const CheckpointReader final_state(checkpoints(job) / checkpoint_dir_name(step));
+  spare::write_result(final_state, result_file(job, "result.h5"), result_file(job, "result.xdmf"));
+}
+
+fs::path CheckpointVault::result_file(std::int64_t job, const std::string& name) const {
+  if (name != "result.h5" && name != "result.xdmf") {
+    throw RequestError(404, fmt::format("no result file '{}' (result.h5 or result.xdmf)", name));
+  }
+  return root_ / std::to_string(job) / name;
+}
+
+}  // namespace spare::pool

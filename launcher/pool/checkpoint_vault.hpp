@@ -1,0 +1,47 @@
+// The pool's own copy of every job's checkpoints, and the results merged
+// from them. Volunteers upload the shards they wrote and the manifest; a
+// checkpoint counts once its manifest and every shard it lists are here and
+// every block's digest verifies. Restores are served from here.
+//
+//   STATE/jobs/JOB/checkpoints/step-000000001000/{MANIFEST.json, shard-*.h5}
+//   STATE/jobs/JOB/result.h5, result.xdmf
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spare::pool {
+
+class CheckpointVault {
+ public:
+  explicit CheckpointVault(std::filesystem::path root);
+
+  /// Where an uploaded file goes: checks `step_dir` ("step-" + digits) and
+  /// `file` (MANIFEST.json or shard-NNNNN.h5); throws RequestError (400) otherwise.
+  std::filesystem::path file_path(std::int64_t job, const std::string& step_dir,
+                                  const std::string& file) const;
+  /// The files held of a checkpoint, by name.
+  std::vector<std::string> files(std::int64_t job, const std::string& step_dir) const;
+
+  /// True if the checkpoint is complete here and verifies. A shard that fails
+  /// verification is deleted (a volunteer's copy can be uploaded again) and
+  /// `problem` says why.
+  bool verify(std::int64_t job, const std::string& step_dir, std::string& problem) const;
+
+  /// Keeps the `keep` newest complete checkpoints of `job` up to `newest`, removes older ones.
+  void prune(std::int64_t job, std::int64_t newest, std::int64_t keep) const;
+
+  /// Merges the checkpoint at `step` into result.h5 (+ result.xdmf for grids).
+  void write_result(std::int64_t job, std::int64_t step) const;
+  std::filesystem::path result_file(std::int64_t job, const std::string& name) const;
+
+  std::filesystem::path checkpoints(std::int64_t job) const;
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace spare::pool

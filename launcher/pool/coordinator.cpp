@@ -1,0 +1,714 @@
+// The coordinator: API handlers and the supervisor.
+#include "coordinator.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "file_transfer.hpp"
+#include "spare/error.hpp"
+#include "spare/events.hpp"
+#include "spare/job_spec.hpp"
+#include "spare/output_layout.hpp"
+#include "spare/version.hpp"
+
+namespace spare::pool {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::int64_t path_number(const httplib::Request& request, std::size_t index) {
+  try {
+    return std::stoll(request.matches[index].str());
+  } catch (const std::exception&) {
+    throw RequestError(400, "malformed number in " + request.path);
+  }
+}
+
+/// How long a queued job waits for the checkpoint its drained group wrote.
+constexpr double kAwaitDrainedCheckpoint = 30.0;
+
+/// The kernel's exit codes that no re-forming can cure.
+bool job_error_is_final(int code) {
+  return code == static_cast<int>(ExitCode::invalid_job) ||
+         code == static_cast<int>(ExitCode::checkpoint) ||
+         code == static_cast<int>(ExitCode::usage);
+}
+
+json volunteer_json(const VolunteerRecord& v, double now) {
+  return {{"id", v.id},           {"name", v.name},
+          {"address", v.address}, {"cpus", v.cpus},
+          {"gpus", v.gpus},       {"memory", v.memory},
+          {"state", v.state},     {"silent_seconds", std::max(0.0, now - v.last_seen)}};
+}
+
+}  // namespace
+
+Coordinator::Coordinator(CoordinatorOptions options, const launcher::WorkerProgram& worker,
+                         std::function<void(const std::string&)> log)
+    : options_(std::move(options)),
+      worker_(worker),
+      log_(std::move(log)),
+      identity_(load_or_create_tls_identity(options_.state_dir / "tls", "spare pool")),
+      store_(options_.state_dir / "pool.db"),
+      vault_(options_.state_dir / "jobs"),
+      server_(
+          identity_,
+          [this](const std::string& token) {
+            std::lock_guard lock(mutex_);
+            return store_.token_owner(token).has_value();
+          },
+          [this](const std::string& refusal) { log_(refusal); }) {
+  store_.forgive_silence(wall_clock());
+  add_routes();
+  port_ = server_.bind(options_.listen);
+  // A coordinator killed while a job was finishing picks the work up again.
+  for (const JobRecord& job : store_.jobs()) {
+    if (job.state == "finishing" && job.final_step) {
+      checkpoint_file_arrived(job.id, checkpoint_dir_name(*job.final_step));
+    }
+  }
+}
+
+Coordinator::~Coordinator() {
+  stop();
+  if (supervisor_.joinable()) supervisor_.join();
+}
+
+void Coordinator::run() {
+  supervisor_ = std::thread([this] { supervisor_loop(); });
+  server_.serve();
+  stopping_ = true;
+  if (supervisor_.joinable()) supervisor_.join();
+}
+
+void Coordinator::stop() {
+  stopping_ = true;
+  server_.stop();
+}
+
+void Coordinator::add_routes() {
+  httplib::Server& r = server_.routes();
+  const auto submitter = [](const httplib::Request&) { return std::string("scientist"); };
+
+  r.Get("/api/pool", [this](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(mutex_);
+    const double now = wall_clock();
+    json volunteers = json::array();
+    for (const VolunteerRecord& v : store_.volunteers())
+      volunteers.push_back(volunteer_json(v, now));
+    json jobs = json::array();
+    for (const JobRecord& j : store_.jobs()) {
+      jobs.push_back({{"id", j.id},
+                      {"name", j.name},
+                      {"state", j.state},
+                      {"step", j.step},
+                      {"steps", j.steps}});
+    }
+    reply_json(res, 200,
+               {{"version", kVersion},
+                {"volunteers", volunteers},
+                {"jobs", jobs},
+                {"heartbeat_timeout", options_.heartbeat_timeout}});
+  });
+  r.Post("/api/volunteers", [this](const httplib::Request& req, httplib::Response& res) {
+    reply_json(res, 200, register_volunteer(request_json(req)));
+  });
+  r.Post(R"(/api/volunteers/(\d+)/heartbeat)",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           reply_json(res, 200, heartbeat(path_number(req, 1), request_json(req)));
+         });
+  r.Post(R"(/api/volunteers/(\d+)/leave)",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           reply_json(res, 200, leave(path_number(req, 1)));
+         });
+  r.Post(R"(/api/groups/(\d+)/ready)", [this](const httplib::Request& req, httplib::Response& res) {
+    const json body = request_json(req);
+    group_ready(path_number(req, 1), body.value("volunteer", std::int64_t{0}));
+    reply_json(res, 200, {{"ok", true}});
+  });
+  r.Post(R"(/api/groups/(\d+)/events)",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           group_events(path_number(req, 1), request_json(req));
+           reply_json(res, 200, {{"ok", true}});
+         });
+  r.Post(R"(/api/groups/(\d+)/exit)", [this](const httplib::Request& req, httplib::Response& res) {
+    group_exit(path_number(req, 1), request_json(req));
+    reply_json(res, 200, {{"ok", true}});
+  });
+  r.Post("/api/jobs", [this, submitter](const httplib::Request& req, httplib::Response& res) {
+    reply_json(res, 201, submit(request_json(req), submitter(req)));
+  });
+  r.Get("/api/jobs", [this](const httplib::Request&, httplib::Response& res) {
+    std::vector<std::int64_t> ids;
+    {
+      std::lock_guard lock(mutex_);
+      for (const JobRecord& j : store_.jobs())
+        ids.push_back(j.id);
+    }
+    json jobs = json::array();
+    for (std::int64_t id : ids)
+      jobs.push_back(job_status(id));
+    reply_json(res, 200, {{"jobs", jobs}});
+  });
+  r.Get(R"(/api/jobs/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+    reply_json(res, 200, job_status(path_number(req, 1)));
+  });
+  r.Post(R"(/api/jobs/(\d+)/cancel)", [this](const httplib::Request& req, httplib::Response& res) {
+    reply_json(res, 200, cancel(path_number(req, 1)));
+  });
+  r.Get(R"(/api/jobs/(\d+)/log)", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::int64_t job = path_number(req, 1);
+    std::int64_t after = 0;
+    if (req.has_param("after")) after = std::stoll(req.get_param_value("after"));
+    std::lock_guard lock(mutex_);
+    job_or_404(job);
+    json events = json::array();
+    for (const EventRecord& e : store_.events(job, after)) {
+      events.push_back({{"id", e.id}, {"time", e.time}, {"kind", e.kind}, {"text", e.text}});
+    }
+    reply_json(res, 200, {{"events", events}});
+  });
+  r.Get(R"(/api/jobs/(\d+)/result/([A-Za-z0-9._-]+))",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          const std::int64_t job = path_number(req, 1);
+          {
+            std::lock_guard lock(mutex_);
+            const JobRecord record = job_or_404(job);
+            if (record.state != "done") {
+              throw RequestError(
+                  409, fmt::format("job {} has no result yet: it is {}", job, record.state));
+            }
+          }
+          serve_file(res, vault_.result_file(job, req.matches[2].str()));
+        });
+  r.Get(R"(/api/jobs/(\d+)/checkpoints/(step-\d+))", [this](const httplib::Request& req,
+                                                            httplib::Response& res) {
+    reply_json(res, 200, {{"files", vault_.files(path_number(req, 1), req.matches[2].str())}});
+  });
+  r.Get(R"(/api/jobs/(\d+)/checkpoints/(step-\d+)/([A-Za-z0-9._-]+))",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          serve_file(res, vault_.file_path(path_number(req, 1), req.matches[2].str(),
+                                           req.matches[3].str()));
+        });
+  r.Put(R"(/api/jobs/(\d+)/checkpoints/(step-\d+)/([A-Za-z0-9._-]+))",
+        [this](const httplib::Request& req, httplib::Response& res,
+               const httplib::ContentReader& content) {
+          const std::int64_t job = path_number(req, 1);
+          {
+            std::lock_guard lock(mutex_);
+            job_or_404(job);
+          }
+          const std::string step_dir = req.matches[2].str();
+          const fs::path target = vault_.file_path(job, step_dir, req.matches[3].str());
+          receive_file(content, target);
+          checkpoint_file_arrived(job, step_dir);
+          reply_json(res, 200, {{"ok", true}});
+        });
+}
+
+json Coordinator::register_volunteer(const json& body) {
+  VolunteerRecord v;
+  try {
+    v.name = body.at("name").get<std::string>();
+    v.address = body.at("address").get<std::string>();
+    v.agent_port = body.at("agent_port").get<int>();
+    v.fingerprint = body.at("fingerprint").get<std::string>();
+    v.cpus = body.at("cpus").get<int>();
+    v.gpus = body.value("gpus", 0);
+    v.memory = body.at("memory").get<std::int64_t>();
+  } catch (const json::exception& e) {
+    throw RequestError(400, std::string("a volunteer registers with name, address, agent_port, "
+                                        "fingerprint, cpus and memory: ") +
+                                e.what());
+  }
+  if (v.cpus < 1) throw RequestError(400, "a volunteer lends at least 1 CPU");
+  v.state = "live";
+  v.last_seen = wall_clock();
+  std::lock_guard lock(mutex_);
+  // A volunteer that re-registers was restarted: whatever it ran is gone.
+  const std::int64_t id = store_.register_volunteer(v);
+  for (const GroupRecord& g : store_.open_groups()) {
+    for (const MemberRecord& m : g.members) {
+      if (m.volunteer == id)
+        end_group_and_requeue(g, fmt::format("volunteer {} restarted", v.name));
+    }
+  }
+  log_(fmt::format("volunteer {} ({}) joined: {} CPUs, {} GPUs, {} bytes", v.name, v.address,
+                   v.cpus, v.gpus, v.memory));
+  return {{"volunteer", id},
+          {"heartbeat_interval", options_.heartbeat_interval},
+          {"heartbeat_timeout", options_.heartbeat_timeout}};
+}
+
+json Coordinator::heartbeat(std::int64_t volunteer, const json& body) {
+  std::lock_guard lock(mutex_);
+  const std::optional<VolunteerRecord> v = store_.volunteer(volunteer);
+  if (!v || v->state == "gone") {
+    throw RequestError(404, fmt::format("no volunteer {}: register again", volunteer));
+  }
+  store_.touch_volunteer(volunteer, wall_clock());
+  if (v->state == "lost") {
+    // Heard from again (a network cut healed): its old groups were re-formed without it.
+    store_.set_volunteer_state(volunteer, "live");
+    log_(fmt::format("volunteer {} is back", v->name));
+  }
+  // Groups the agent stopped on its own (it lost us for too long) are over.
+  for (const json& dropped : body.value("dropped", json::array())) {
+    if (!dropped.is_number_integer()) continue;
+    const std::optional<GroupRecord> g = store_.group(dropped.get<std::int64_t>());
+    if (g && g->state != "ended") {
+      end_group_and_requeue(*g, fmt::format("volunteer {} stopped the group", v->name));
+    }
+  }
+  json groups = json::array();
+  for (const GroupRecord& g : store_.open_groups()) {
+    for (const MemberRecord& m : g.members) {
+      if (m.volunteer == volunteer) groups.push_back(group_descriptor(g, volunteer));
+    }
+  }
+  json reply = {{"groups", groups}};
+  if (v->state == "leaving" && groups.empty()) reply["may_leave"] = true;
+  return reply;
+}
+
+json Coordinator::leave(std::int64_t volunteer) {
+  std::lock_guard lock(mutex_);
+  const std::optional<VolunteerRecord> v = store_.volunteer(volunteer);
+  if (!v) throw RequestError(404, fmt::format("no volunteer {}", volunteer));
+  store_.set_volunteer_state(volunteer, "leaving");
+  bool busy = false;
+  for (const GroupRecord& g : store_.open_groups()) {
+    const bool member = std::any_of(g.members.begin(), g.members.end(), [&](const MemberRecord& m) {
+      return m.volunteer == volunteer;
+    });
+    if (!member) continue;
+    if (g.state == "running") {
+      store_.set_group_drain(g.id);  // the head checkpoints and stops the group
+      note(g.job, "leave",
+           fmt::format("volunteer {} is leaving: the group checkpoints and stops", v->name));
+      busy = true;
+    } else {
+      end_group_and_requeue(g, fmt::format("volunteer {} left before the group started", v->name));
+    }
+  }
+  log_(fmt::format("volunteer {} is leaving", v->name));
+  return {{"may_leave", !busy}};
+}
+
+void Coordinator::group_ready(std::int64_t group, std::int64_t volunteer) {
+  std::lock_guard lock(mutex_);
+  group_or_404(group);
+  store_.set_member_ready(group, volunteer);
+}
+
+void Coordinator::group_events(std::int64_t group_id, const json& body) {
+  std::lock_guard lock(mutex_);
+  const GroupRecord group = group_or_404(group_id);
+  JobRecord job = job_or_404(group.job);
+  bool changed = false;
+  for (const json& line_json : body.value("lines", json::array())) {
+    if (!line_json.is_string()) continue;
+    const std::string line = line_json.get<std::string>();
+    const std::optional<json> event = parse_event_line(line);
+    if (!event) {
+      note(job.id, "output", line);
+      continue;
+    }
+    const std::string kind = event->value("event", "");
+    if (kind == "progress") {
+      job.step = event->value("step", job.step);
+      job.progress = event->value(
+          "fraction",
+          job.steps > 0 ? static_cast<double>(job.step) / static_cast<double>(job.steps) : 0.0);
+      changed = true;
+    } else if (kind == "start") {
+      job.step = event->value("step", job.step);
+      changed = true;
+      note(job.id, kind,
+           fmt::format("started at step {} on {} ranks", job.step, event->value("ranks", 0)));
+    } else if (kind == "checkpoint") {
+      job.step = std::max(job.step, event->value("step", job.step));
+      changed = true;
+      note(job.id, kind,
+           fmt::format("checkpoint at step {} written by the group", event->value("step", 0)));
+    } else if (kind == "warning" || kind == "error") {
+      note(job.id, kind, event->value("message", event->dump()));
+    } else {
+      note(job.id, kind, event->dump());
+    }
+  }
+  if (changed && job.active()) store_.update_job(job);
+}
+
+void Coordinator::group_exit(std::int64_t group_id, const json& body) {
+  std::lock_guard lock(mutex_);
+  const GroupRecord group = group_or_404(group_id);
+  if (group.state == "ended") return;  // already re-formed (a member was lost first)
+  JobRecord job = job_or_404(group.job);
+  const std::string outcome = body.value("outcome", "failed");
+  const int status = body.value("status", -1);
+  if (outcome == "done") {
+    store_.end_group(group.id, "done");
+    job.final_step = body.value("step", job.step);
+    job.step = *job.final_step;
+    job.state = "finishing";
+    job.message = "collecting the final state from the volunteers";
+    store_.update_job(job);
+    note(job.id, "done", fmt::format("the group finished at step {}", *job.final_step));
+    return;
+  }
+  if (outcome == "drained") {
+    const std::int64_t step = body.value("step", std::int64_t{0});
+    end_group_and_requeue(group,
+                          fmt::format("the group checkpointed and stopped at step {}", step));
+    JobRecord requeued = job_or_404(job.id);
+    if (requeued.active() && (!requeued.checkpoint || *requeued.checkpoint < step)) {
+      requeued.awaited_step = step;
+      requeued.awaited_since = wall_clock();
+      store_.update_job(requeued);
+    }
+    return;
+  }
+  const int code = body.value("error_code", 0);
+  const std::string message = body.value("message", std::string());
+  if (code != 0 && job_error_is_final(code)) {
+    store_.end_group(group.id, "failed");
+    job.state = "failed";
+    job.message = message.empty() ? fmt::format("the job failed with code {}", code) : message;
+    store_.update_job(job);
+    note(job.id, "failed", job.message);
+    return;
+  }
+  end_group_and_requeue(group, fmt::format("mpirun exited with status {}{}", status,
+                                           message.empty() ? "" : ": " + message));
+  // A failure that recurs should not spin: wait longer each time, up to 10 s.
+  not_before_[job.id] = wall_clock() + std::min(10.0, 0.5 * static_cast<double>(job.restarts + 1));
+}
+
+json Coordinator::submit(const json& body, const std::string& submitter) {
+  const std::string ini = body.value("ini", std::string());
+  const std::string source = body.value("source", std::string("submitted job"));
+  if (ini.empty()) throw RequestError(400, "a job is submitted as {\"ini\": TEXT}");
+  JobSpec spec;
+  launcher::WorkerPlan plan;
+  try {
+    std::istringstream in(ini);
+    spec = parse_job_spec(in, source, {}, worker_.kernels());
+    plan = worker_.plan(spec, spec.ranks > 0 ? spec.ranks : 1);
+  } catch (const Error& e) {
+    throw RequestError(422, e.what());
+  }
+  std::lock_guard lock(mutex_);
+  std::int64_t cpus = 0;
+  std::int64_t memory = 0;
+  std::int64_t largest_memory = 0;
+  std::size_t known = 0;
+  for (const VolunteerRecord& v : store_.volunteers()) {
+    if (v.state == "gone") continue;
+    ++known;
+    cpus += v.cpus;
+    memory += v.memory;
+    largest_memory = std::max(largest_memory, v.memory);
+  }
+  if (known > 0 && spec.ranks > cpus) {
+    throw RequestError(422, fmt::format("{}: [job] ranks = {} exceeds the {} CPUs all of this "
+                                        "pool's volunteers lend together",
+                                        source, spec.ranks, cpus));
+  }
+  if (known > 0 && static_cast<std::int64_t>(plan.plan.state_bytes) > memory) {
+    throw RequestError(422, fmt::format("{}: the job's state needs {} bytes; this pool's "
+                                        "volunteers lend {} bytes of memory together",
+                                        source, plan.plan.state_bytes, memory));
+  }
+  if (known > 0 && spec.ranks > 0 &&
+      static_cast<std::int64_t>(plan.plan.largest_rank_bytes) > largest_memory) {
+    throw RequestError(422, fmt::format("{}: one rank needs {} bytes; no volunteer lends as much "
+                                        "(the most is {} bytes)",
+                                        source, plan.plan.largest_rank_bytes, largest_memory));
+  }
+  JobRecord job;
+  job.name = spec.name;
+  job.kernel = spec.kernel;
+  job.ini = spec.to_ini();
+  job.ranks = spec.ranks;
+  job.steps = spec.steps;
+  job.state_bytes = static_cast<std::int64_t>(plan.plan.state_bytes);
+  job.state = "queued";
+  job.message = "waiting for volunteers";
+  job.submitted = wall_clock();
+  job.id = store_.add_job(job);
+  note(
+      job.id, "submitted",
+      fmt::format("{} ({}, {} steps) submitted by {}", job.name, job.kernel, job.steps, submitter));
+  log_(fmt::format("job {} ({}) submitted", job.id, job.name));
+  return {{"job", job.id}};
+}
+
+json Coordinator::job_status(std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  const JobRecord job = job_or_404(id);
+  const std::vector<GroupRecord> groups = store_.groups_of_job(id);
+  json volunteers = json::array();
+  std::int64_t ranks = 0;
+  std::set<std::int64_t> ever;
+  for (const GroupRecord& g : groups) {
+    for (const MemberRecord& m : g.members)
+      ever.insert(m.volunteer);
+  }
+  if (!groups.empty() && groups.back().state != "ended") {
+    ranks = groups.back().ranks;
+    for (const MemberRecord& m : groups.back().members) {
+      if (auto v = store_.volunteer(m.volunteer)) volunteers.push_back(v->name);
+    }
+  }
+  json used = json::array();
+  for (std::int64_t v : ever) {
+    if (auto record = store_.volunteer(v)) used.push_back(record->name);
+  }
+  return {{"job", job.id},
+          {"name", job.name},
+          {"kernel", job.kernel},
+          {"state", job.state},
+          {"message", job.message},
+          {"step", job.step},
+          {"steps", job.steps},
+          {"progress", job.progress},
+          {"restarts", job.restarts},
+          {"ranks", ranks},
+          {"volunteers", volunteers},
+          {"volunteers_used", used},
+          {"groups", groups.size()},
+          {"checkpoint", job.checkpoint ? json(*job.checkpoint) : json(nullptr)},
+          {"submitted", job.submitted}};
+}
+
+json Coordinator::cancel(std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  JobRecord job = job_or_404(id);
+  if (!job.active()) return {{"job", id}, {"state", job.state}};
+  for (const GroupRecord& g : store_.open_groups()) {
+    if (g.job == id) store_.end_group(g.id, "cancelled");
+  }
+  job.state = "cancelled";
+  job.message = "cancelled by the scientist";
+  store_.update_job(job);
+  note(id, "cancelled", "cancelled; its volunteers stop its processes");
+  return {{"job", id}, {"state", job.state}};
+}
+
+void Coordinator::checkpoint_file_arrived(std::int64_t job_id, const std::string& step_dir) {
+  // Verification reads every byte: done without the lock.
+  std::string problem;
+  const bool complete = vault_.verify(job_id, step_dir, problem);
+  std::lock_guard lock(mutex_);
+  JobRecord job = job_or_404(job_id);
+  if (!problem.empty()) {
+    note(job_id, "warning",
+         fmt::format("{} arrived corrupt and was discarded: {}", step_dir, problem));
+  }
+  if (!complete) return;
+  const std::int64_t step = std::stoll(step_dir.substr(5));
+  if (!job.checkpoint || step > *job.checkpoint) {
+    job.checkpoint = step;
+    store_.update_job(job);
+    note(job_id, "stored", fmt::format("checkpoint at step {} is held by the pool", step));
+    vault_.prune(job_id, step, options_.keep_checkpoints);
+  }
+  if (job.state == "finishing" && job.final_step == step) {
+    vault_.write_result(job_id, step);
+    job.state = "done";
+    job.message = "the result is ready: spare fetch " + std::to_string(job_id) + " DIR";
+    job.progress = 1.0;
+    store_.update_job(job);
+    note(job_id, "result", "result.h5 written from the final checkpoint");
+    log_(fmt::format("job {} ({}) is done", job_id, job.name));
+  }
+}
+
+JobRecord Coordinator::job_or_404(std::int64_t id) {
+  std::optional<JobRecord> job = store_.job(id);
+  if (!job) throw RequestError(404, fmt::format("no job {} in this pool", id));
+  return *job;
+}
+
+GroupRecord Coordinator::group_or_404(std::int64_t id) {
+  std::optional<GroupRecord> group = store_.group(id);
+  if (!group) throw RequestError(404, fmt::format("no group {} in this pool", id));
+  return *group;
+}
+
+void Coordinator::note(std::int64_t job, const std::string& kind, const std::string& text) {
+  store_.add_event(job, kind, text);
+}
+
+void Coordinator::end_group_and_requeue(const GroupRecord& group, const std::string& why) {
+  store_.end_group(group.id, why);
+  JobRecord job = job_or_404(group.job);
+  if (!job.active()) return;
+  ++job.restarts;
+  if (job.restarts > options_.max_restarts) {
+    job.state = "failed";
+    job.message = fmt::format("given up after {} restarts; the last: {}", job.restarts - 1, why);
+  } else {
+    job.state = "queued";
+    job.message = "re-forming a group: " + why;
+  }
+  store_.update_job(job);
+  note(job.id, "restart", why);
+  log_(fmt::format("job {}: {}", job.id, why));
+}
+
+json Coordinator::group_descriptor(const GroupRecord& g, std::int64_t volunteer) {
+  const JobRecord job = job_or_404(g.job);
+  json members = json::array();
+  bool all_ready = true;
+  for (const MemberRecord& m : g.members) {
+    const std::optional<VolunteerRecord> v = store_.volunteer(m.volunteer);
+    if (!v) continue;
+    all_ready = all_ready && m.ready;
+    members.push_back({{"volunteer", v->id},
+                       {"name", v->name},
+                       {"address", v->address},
+                       {"agent_port", v->agent_port},
+                       {"fingerprint", v->fingerprint},
+                       {"slots", m.slots}});
+  }
+  return {{"group", g.id},
+          {"job", g.job},
+          {"role", g.head == volunteer ? "head" : "member"},
+          {"state", g.state},
+          {"launch", g.state == "running" && all_ready},
+          {"drain", g.drain},
+          {"credential", g.credential},
+          {"ranks", g.ranks},
+          {"restore_step", g.restore_step ? json(*g.restore_step) : json(nullptr)},
+          {"ini", job.ini},
+          {"members", members}};
+}
+
+void Coordinator::form_groups(double now) {
+  std::set<std::int64_t> busy;
+  for (const GroupRecord& g : store_.open_groups()) {
+    for (const MemberRecord& m : g.members)
+      busy.insert(m.volunteer);
+  }
+  std::vector<VolunteerRecord> free;
+  for (const VolunteerRecord& v : store_.volunteers()) {
+    if (v.state == "live" && !busy.count(v.id) && now - v.last_seen <= options_.heartbeat_timeout) {
+      free.push_back(v);
+    }
+  }
+  for (JobRecord job : store_.jobs()) {
+    if (job.state != "queued") continue;
+    if (auto wait = not_before_.find(job.id); wait != not_before_.end() && now < wait->second) {
+      continue;
+    }
+    if (job.awaited_step) {
+      // Its volunteers are still uploading the drained checkpoint; give them a while.
+      const bool held = job.checkpoint && *job.checkpoint >= *job.awaited_step;
+      if (!held && now - job.awaited_since < kAwaitDrainedCheckpoint) continue;
+      job.awaited_step.reset();
+      store_.update_job(job);
+    }
+    GroupRecord group;
+    std::int64_t slots = 0;
+    for (const VolunteerRecord& v : free) {
+      if (job.ranks > 0 && slots >= job.ranks) break;
+      const std::int64_t lent =
+          job.ranks > 0 ? std::min<std::int64_t>(v.cpus, job.ranks - slots) : v.cpus;
+      group.members.push_back({v.id, static_cast<int>(lent), false});
+      slots += lent;
+    }
+    if (group.members.empty() || (job.ranks > 0 && slots < job.ranks)) {
+      const std::string message =
+          job.ranks > 0
+              ? fmt::format("waiting for volunteers: needs {} ranks, {} free CPUs lent now",
+                            job.ranks, slots)
+              : "waiting for volunteers: none is free";
+      if (job.message != message && !job.message.starts_with("re-forming")) {
+        job.message = message;
+        store_.update_job(job);
+      }
+      continue;
+    }
+    group.job = job.id;
+    group.head = group.members.front().volunteer;
+    group.credential = random_hex(24);
+    group.ranks = slots;
+    group.restore_step = job.checkpoint;
+    group.state = "preparing";
+    group.id = store_.add_group(group);
+    std::vector<std::string> names;
+    for (const MemberRecord& m : group.members) {
+      auto used = std::find_if(free.begin(), free.end(),
+                               [&](const VolunteerRecord& v) { return v.id == m.volunteer; });
+      names.push_back(fmt::format("{}:{}", used->name, m.slots));
+      free.erase(used);
+    }
+    job.state = "starting";
+    job.message = fmt::format("forming a group of {} ranks on {}", slots, fmt::join(names, ", "));
+    store_.update_job(job);
+    note(job.id, "group",
+         fmt::format("group {}: {} ranks on {}, {}", group.id, slots, fmt::join(names, ", "),
+                     job.checkpoint ? fmt::format("restoring step {}", *job.checkpoint)
+                                    : std::string("from the start")));
+  }
+}
+
+void Coordinator::supervise() {
+  std::lock_guard lock(mutex_);
+  const double now = wall_clock();
+  for (const VolunteerRecord& v : store_.volunteers()) {
+    if ((v.state == "live" || v.state == "leaving") &&
+        now - v.last_seen > options_.heartbeat_timeout) {
+      store_.set_volunteer_state(v.id, "lost");
+      log_(fmt::format("volunteer {} lost: silent for {:.1f} s", v.name, now - v.last_seen));
+    }
+  }
+  for (const GroupRecord& g : store_.open_groups()) {
+    const JobRecord job = job_or_404(g.job);
+    if (!job.active()) {
+      store_.end_group(g.id, "the job is " + job.state);
+      continue;
+    }
+    std::string lost;
+    bool all_ready = true;
+    for (const MemberRecord& m : g.members) {
+      const std::optional<VolunteerRecord> v = store_.volunteer(m.volunteer);
+      if (!v || (v->state != "live" && v->state != "leaving")) {
+        lost = v ? v->name : std::to_string(m.volunteer);
+      }
+      all_ready = all_ready && m.ready;
+    }
+    if (!lost.empty()) {
+      end_group_and_requeue(g, fmt::format("volunteer {} was lost", lost));
+    } else if (g.state == "preparing" && all_ready) {
+      store_.set_group_state(g.id, "running");
+      JobRecord running = job;
+      running.state = "running";
+      running.message = fmt::format("running on {} ranks", g.ranks);
+      store_.update_job(running);
+    }
+  }
+  form_groups(now);
+}
+
+void Coordinator::supervisor_loop() {
+  while (!stopping_) {
+    try {
+      supervise();
+    } catch (const std::exception& e) {
+      log_(std::string("supervisor: ") + e.what());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace spare::pool

@@ -1,0 +1,89 @@
+// The pool's coordinator (`spare pool`): the HTTPS API that volunteers,
+// their agents and scientists talk to, and the supervisor that forms groups
+// for queued jobs, watches heartbeats, and re-forms a group from the
+// volunteers still there when one is lost. All state is in SQLite and the
+// checkpoint vault, so the coordinator can be killed at any moment.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoint_vault.hpp"
+#include "https_server.hpp"
+#include "pool_store.hpp"
+#include "worker_program.hpp"
+
+namespace spare::pool {
+
+struct CoordinatorOptions {
+  std::filesystem::path state_dir;
+  std::string listen = "127.0.0.1:7350";
+  double heartbeat_interval = 0.5;  // seconds between an agent's heartbeats
+  double heartbeat_timeout = 3.0;   // seconds of silence before a volunteer counts as lost
+  std::int64_t keep_checkpoints = 2;
+  std::int64_t max_restarts = 20;  // a job that fails more often than this is given up
+};
+
+class Coordinator {
+ public:
+  Coordinator(CoordinatorOptions options, const launcher::WorkerProgram& worker,
+              std::function<void(const std::string&)> log);
+  ~Coordinator();
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  int port() const { return port_; }
+  const std::string& fingerprint() const { return identity_.fingerprint; }
+
+  /// Serves and supervises until stop().
+  void run();
+  void stop();
+
+ private:
+  void add_routes();
+  void supervise();  // one pass of the supervisor
+  void supervisor_loop();
+
+  // Handlers (called with the request's path parameters).
+  nlohmann::json register_volunteer(const nlohmann::json& body);
+  nlohmann::json heartbeat(std::int64_t volunteer, const nlohmann::json& body);
+  nlohmann::json leave(std::int64_t volunteer);
+  void group_ready(std::int64_t group, std::int64_t volunteer);
+  void group_events(std::int64_t group, const nlohmann::json& body);
+  void group_exit(std::int64_t group, const nlohmann::json& body);
+  nlohmann::json submit(const nlohmann::json& body, const std::string& submitter);
+  nlohmann::json job_status(std::int64_t job);
+  nlohmann::json cancel(std::int64_t job);
+  void checkpoint_file_arrived(std::int64_t job, const std::string& step_dir);
+
+  // With mutex_ held.
+  JobRecord job_or_404(std::int64_t job);
+  GroupRecord group_or_404(std::int64_t group);
+  void end_group_and_requeue(const GroupRecord& group, const std::string& why);
+  void form_groups(double now);
+  nlohmann::json group_descriptor(const GroupRecord& group, std::int64_t volunteer);
+  void note(std::int64_t job, const std::string& kind, const std::string& text);
+
+  CoordinatorOptions options_;
+  const launcher::WorkerProgram& worker_;
+  std::function<void(const std::string&)> log_;
+  TlsIdentity identity_;
+  std::mutex mutex_;  // guards store_: handlers run on the server's threads
+  PoolStore store_;
+  CheckpointVault vault_;
+  HttpsServer server_;
+  int port_ = 0;
+  std::map<std::int64_t, double> not_before_;  // job -> when a failed job may be tried again
+  std::atomic<bool> stopping_{false};
+  std::thread supervisor_;
+};
+
+}  // namespace spare::pool

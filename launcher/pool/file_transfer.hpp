@@ -1,0 +1,18 @@
+// Files over the HTTPS API, streamed rather than held in memory: checkpoint
+// shards can be as large as a volunteer's share of the job's state.
+#pragma once
+
+#include <filesystem>
+
+#include <httplib.h>
+
+namespace spare::pool {
+
+/// Answers with the file's bytes, read in slabs; 404 (RequestError) if it does not exist.
+void serve_file(httplib::Response& response, const std::filesystem::path& file);
+
+/// Writes the request body to `target`: a temporary name, fsync, rename. The
+/// target's directory is created if needed.
+void receive_file(const httplib::ContentReader& content, const std::filesystem::path& target);
+
+}  // namespace spare::pool

@@ -1,0 +1,68 @@
+// HTTPS requests to a peer (the coordinator, or a volunteer's agent) whose
+// certificate is pinned by fingerprint, with a bearer token on every request.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "spare/error.hpp"
+
+namespace spare::pool {
+
+/// The peer could not be reached, the TLS handshake failed, or its certificate
+/// is not the pinned one. The message says which, and names the URL.
+class PeerUnreachable : public Error {
+ public:
+  explicit PeerUnreachable(const std::string& what) : Error(ExitCode::run_failed, what) {}
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+  std::string url;  // what was requested, for messages
+
+  bool ok() const { return status >= 200 && status < 300; }
+  /// The body as JSON; throws spare::Error naming the URL if it does not parse.
+  nlohmann::json json() const;
+  /// For errors: the "error" member of a JSON body, else the body, else the status text.
+  std::string error_message() const;
+};
+
+/// One client per thread: a client keeps one connection alive between
+/// requests, and its requests must not overlap.
+class HttpsClient {
+ public:
+  /// `base_url`: "https://HOST:PORT" (throws UsageError otherwise). `fingerprint`
+  /// is checked during the handshake: a different certificate fails it.
+  HttpsClient(const std::string& base_url, const std::string& fingerprint, std::string token,
+              double timeout_seconds = 10.0);
+  ~HttpsClient();
+  HttpsClient(const HttpsClient&) = delete;
+  HttpsClient& operator=(const HttpsClient&) = delete;
+
+  /// Each returns the response whatever its status; throws PeerUnreachable if there is none.
+  HttpResponse get(const std::string& path);
+  HttpResponse post(const std::string& path, const nlohmann::json& body);
+  HttpResponse post_text(const std::string& path, const std::string& body,
+                         const std::string& content_type);
+  HttpResponse del(const std::string& path);
+  /// PUT of a file's bytes (application/octet-stream), streamed from disk.
+  HttpResponse put_file(const std::string& path, const std::filesystem::path& file);
+  /// GET into `destination`, written to a temporary name and renamed only on a
+  /// 2xx response; returns the response with an empty body (for any other
+  /// status, with the error body and nothing written at `destination`).
+  HttpResponse download(const std::string& path, const std::filesystem::path& destination);
+
+  const std::string& base_url() const { return base_url_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string base_url_;
+};
+
+}  // namespace spare::pool

@@ -1,0 +1,127 @@
+// `spare pool`: run a pool's coordinator, and manage its tokens.
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "command_line.hpp"
+#include "commands.hpp"
+#include "coordinator.hpp"
+#include "spare/error.hpp"
+#include "spare/version.hpp"
+
+namespace spare::launcher {
+
+namespace {
+
+pool::Coordinator* running_coordinator = nullptr;
+
+void stop_coordinator(int) {
+  // httplib's stop() only shuts a socket down and sets a flag.
+  if (running_coordinator != nullptr) running_coordinator->stop();
+}
+
+void log_line(const std::string& message) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
+  fmt::print(stderr, "[{}] {}\n", stamp, message);
+}
+
+int token_command(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help")(
+      "state", po::value<std::string>(), "the pool's state directory (as given to `spare pool`)");
+  const po::variables_map vm =
+      parse_command_line(args, options, {"action", "name"}, "spare pool token");
+  if (vm.count("help") || !vm.count("action")) {
+    print_help("spare pool token add|list|remove [NAME] --state DIR",
+               "Tokens let volunteers and scientists use the pool; each request must carry one.\n"
+               "`add NAME` prints a new token once (only its hash is kept).",
+               options);
+    return vm.count("help") ? 0 : static_cast<int>(ExitCode::usage);
+  }
+  if (!vm.count("state")) throw UsageError("spare pool token: --state DIR is required");
+  const std::filesystem::path state = vm["state"].as<std::string>();
+  std::filesystem::create_directories(state);
+  pool::PoolStore store(state / "pool.db");
+  const std::string action = vm["action"].as<std::string>();
+  if (action == "list") {
+    for (const std::string& name : store.token_names())
+      fmt::print("{}\n", name);
+    return 0;
+  }
+  if (!vm.count("name")) throw UsageError("spare pool token " + action + ": which NAME?");
+  const std::string name = vm["name"].as<std::string>();
+  if (action == "add") {
+    try {
+      fmt::print("{}\n", store.add_token(name));
+    } catch (const pool::DatabaseError&) {
+      throw UsageError(fmt::format("a token named '{}' exists; remove it first", name));
+    }
+    return 0;
+  }
+  if (action == "remove") {
+    if (!store.remove_token(name)) throw UsageError(fmt::format("no token named '{}'", name));
+    return 0;
+  }
+  throw UsageError("spare pool token: '" + action + "'? expected add, list or remove");
+}
+
+}  // namespace
+
+int pool_command(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "token") return token_command({args.begin() + 1, args.end()});
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help")(
+      "state", po::value<std::string>(),
+      "state directory: database, certificate, checkpoints, results")(
+      "listen", po::value<std::string>()->default_value("127.0.0.1:7350"), "HOST:PORT to serve on")(
+      "heartbeat-timeout", po::value<double>()->default_value(3.0),
+      "seconds of silence after which a volunteer counts as lost")(
+      "keep", po::value<std::int64_t>()->default_value(2), "checkpoints kept per job")(
+      "worker", po::value<std::string>(), "the worker program that checks submitted jobs");
+  const po::variables_map vm = parse_command_line(args, options, {}, "spare pool");
+  if (vm.count("help")) {
+    print_help(
+        "spare pool --state DIR [--listen HOST:PORT]\n       spare pool token add NAME --state DIR",
+        "Runs a pool's coordinator: volunteers register with it, scientists submit jobs\n"
+        "to it. It prints its certificate's fingerprint, which clients pin.",
+        options);
+    return 0;
+  }
+  if (!vm.count("state")) throw UsageError("spare pool: --state DIR is required");
+  pool::CoordinatorOptions settings;
+  settings.state_dir = vm["state"].as<std::string>();
+  settings.listen = vm["listen"].as<std::string>();
+  settings.heartbeat_timeout = vm["heartbeat-timeout"].as<double>();
+  settings.heartbeat_interval = std::min(0.5, settings.heartbeat_timeout / 4);
+  settings.keep_checkpoints = vm["keep"].as<std::int64_t>();
+  if (settings.heartbeat_timeout <= 0) throw UsageError("--heartbeat-timeout must be > 0");
+  if (settings.keep_checkpoints < 1) throw UsageError("--keep must be >= 1");
+  std::filesystem::create_directories(settings.state_dir);
+
+  const WorkerProgram worker(
+      vm.count("worker") ? std::optional<std::filesystem::path>(vm["worker"].as<std::string>())
+                         : std::nullopt);
+  worker.kernels();  // fail now, not at the first submission
+  pool::Coordinator coordinator(settings, worker, log_line);
+  const std::string host = settings.listen.substr(0, settings.listen.rfind(':'));
+  fmt::print("spare pool {} listening on https://{}:{}\nfingerprint {}\n", kVersion, host,
+             coordinator.port(), coordinator.fingerprint());
+  std::fflush(stdout);
+  running_coordinator = &coordinator;
+  std::signal(SIGTERM, stop_coordinator);
+  std::signal(SIGINT, stop_coordinator);
+  coordinator.run();
+  running_coordinator = nullptr;
+  log_line("the pool stopped; its state is kept in " + settings.state_dir.string());
+  return 0;
+}
+
+}  // namespace spare::launcher

@@ -1,0 +1,344 @@
+// The coordinator's state in SQLite.
+#include "pool_store.hpp"
+
+#include <chrono>
+
+#include "tls_identity.hpp"
+
+namespace spare::pool {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS tokens (
+  name TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS volunteers (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  address TEXT NOT NULL,
+  agent_port INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  cpus INTEGER NOT NULL,
+  gpus INTEGER NOT NULL,
+  memory INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  last_seen REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  kernel TEXT NOT NULL,
+  ini TEXT NOT NULL,
+  ranks INTEGER NOT NULL,
+  steps INTEGER NOT NULL,
+  state_bytes INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  submitted REAL NOT NULL,
+  step INTEGER NOT NULL DEFAULT 0,
+  progress REAL NOT NULL DEFAULT 0,
+  restarts INTEGER NOT NULL DEFAULT 0,
+  checkpoint INTEGER,
+  final_step INTEGER,
+  awaited_step INTEGER,
+  awaited_since REAL NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS groups (
+  id INTEGER PRIMARY KEY,
+  job INTEGER NOT NULL REFERENCES jobs(id),
+  head INTEGER NOT NULL REFERENCES volunteers(id),
+  credential TEXT NOT NULL,
+  ranks INTEGER NOT NULL,
+  restore_step INTEGER,
+  state TEXT NOT NULL,
+  drain INTEGER NOT NULL DEFAULT 0,
+  created REAL NOT NULL,
+  ended REAL,
+  outcome TEXT);
+CREATE TABLE IF NOT EXISTS members (
+  grp INTEGER NOT NULL REFERENCES groups(id),
+  volunteer INTEGER NOT NULL REFERENCES volunteers(id),
+  slots INTEGER NOT NULL,
+  ready INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (grp, volunteer));
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY,
+  job INTEGER NOT NULL REFERENCES jobs(id),
+  time REAL NOT NULL,
+  kind TEXT NOT NULL,
+  text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_job ON events(job, id);
+)sql";
+
+constexpr const char* kVolunteerColumns =
+    "id, name, address, agent_port, fingerprint, cpus, gpus, memory, state, last_seen";
+constexpr const char* kJobColumns =
+    "id, name, kernel, ini, ranks, steps, state_bytes, state, message, submitted, step, "
+    "progress, restarts, checkpoint, final_step, awaited_step, awaited_since";
+constexpr const char* kGroupColumns =
+    "id, job, head, credential, ranks, restore_step, state, drain";
+
+VolunteerRecord volunteer_from(const Statement& s) {
+  VolunteerRecord v;
+  v.id = s.integer(0);
+  v.name = s.text(1);
+  v.address = s.text(2);
+  v.agent_port = static_cast<int>(s.integer(3));
+  v.fingerprint = s.text(4);
+  v.cpus = static_cast<int>(s.integer(5));
+  v.gpus = static_cast<int>(s.integer(6));
+  v.memory = s.integer(7);
+  v.state = s.text(8);
+  v.last_seen = s.real(9);
+  return v;
+}
+
+std::optional<std::int64_t> optional_integer(const Statement& s, int column) {
+  if (s.is_null(column)) return std::nullopt;
+  return s.integer(column);
+}
+
+JobRecord job_from(const Statement& s) {
+  JobRecord j;
+  j.id = s.integer(0);
+  j.name = s.text(1);
+  j.kernel = s.text(2);
+  j.ini = s.text(3);
+  j.ranks = s.integer(4);
+  j.steps = s.integer(5);
+  j.state_bytes = s.integer(6);
+  j.state = s.text(7);
+  j.message = s.text(8);
+  j.submitted = s.real(9);
+  j.step = s.integer(10);
+  j.progress = s.real(11);
+  j.restarts = s.integer(12);
+  j.checkpoint = optional_integer(s, 13);
+  j.final_step = optional_integer(s, 14);
+  j.awaited_step = optional_integer(s, 15);
+  j.awaited_since = s.real(16);
+  return j;
+}
+
+}  // namespace
+
+double wall_clock() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+PoolStore::PoolStore(const std::filesystem::path& database) : db_(database) {
+  db_.execute(kSchema);
+}
+
+std::string PoolStore::add_token(const std::string& name) {
+  const std::string token = random_hex(24);
+  db_.prepare("INSERT INTO tokens (name, hash, created) VALUES (?, ?, ?)")
+      .bind_all(name, sha256_hex(token), wall_clock())
+      .run();
+  return token;
+}
+
+std::optional<std::string> PoolStore::token_owner(const std::string& token) {
+  Statement s = db_.prepare("SELECT name FROM tokens WHERE hash = ?");
+  s.bind_all(sha256_hex(token));
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
+}
+
+std::vector<std::string> PoolStore::token_names() {
+  Statement s = db_.prepare("SELECT name FROM tokens ORDER BY name");
+  std::vector<std::string> names;
+  while (s.step())
+    names.push_back(s.text(0));
+  return names;
+}
+
+bool PoolStore::remove_token(const std::string& name) {
+  db_.prepare("DELETE FROM tokens WHERE name = ?").bind_all(name).run();
+  return db_.changes() > 0;
+}
+
+std::int64_t PoolStore::register_volunteer(const VolunteerRecord& v) {
+  db_.prepare(
+         "INSERT INTO volunteers (name, address, agent_port, fingerprint, cpus, gpus, memory, "
+         "state, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+         "address = excluded.address, agent_port = excluded.agent_port, fingerprint = "
+         "excluded.fingerprint, cpus = excluded.cpus, gpus = excluded.gpus, memory = "
+         "excluded.memory, state = excluded.state, last_seen = excluded.last_seen")
+      .bind_all(v.name, v.address, v.agent_port, v.fingerprint, v.cpus, v.gpus, v.memory, v.state,
+                v.last_seen)
+      .run();
+  Statement s = db_.prepare("SELECT id FROM volunteers WHERE name = ?");
+  s.bind_all(v.name);
+  s.step();
+  return s.integer(0);
+}
+
+std::optional<VolunteerRecord> PoolStore::volunteer(std::int64_t id) {
+  Statement s =
+      db_.prepare(std::string("SELECT ") + kVolunteerColumns + " FROM volunteers WHERE id = ?");
+  s.bind_all(id);
+  if (!s.step()) return std::nullopt;
+  return volunteer_from(s);
+}
+
+std::vector<VolunteerRecord> PoolStore::volunteers() {
+  Statement s =
+      db_.prepare(std::string("SELECT ") + kVolunteerColumns + " FROM volunteers ORDER BY id");
+  std::vector<VolunteerRecord> all;
+  while (s.step())
+    all.push_back(volunteer_from(s));
+  return all;
+}
+
+void PoolStore::touch_volunteer(std::int64_t id, double now) {
+  db_.prepare("UPDATE volunteers SET last_seen = ? WHERE id = ?").bind_all(now, id).run();
+}
+
+void PoolStore::set_volunteer_state(std::int64_t id, const std::string& state) {
+  db_.prepare("UPDATE volunteers SET state = ? WHERE id = ?").bind_all(state, id).run();
+}
+
+void PoolStore::forgive_silence(double now) {
+  db_.prepare("UPDATE volunteers SET last_seen = ? WHERE state IN ('live', 'leaving')")
+      .bind_all(now)
+      .run();
+}
+
+std::int64_t PoolStore::add_job(const JobRecord& j) {
+  db_.prepare(
+         "INSERT INTO jobs (name, kernel, ini, ranks, steps, state_bytes, state, message, "
+         "submitted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(j.name, j.kernel, j.ini, j.ranks, j.steps, j.state_bytes, j.state, j.message,
+                j.submitted)
+      .run();
+  return db_.last_insert_id();
+}
+
+std::optional<JobRecord> PoolStore::job(std::int64_t id) {
+  Statement s = db_.prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
+  s.bind_all(id);
+  if (!s.step()) return std::nullopt;
+  return job_from(s);
+}
+
+std::vector<JobRecord> PoolStore::jobs() {
+  Statement s = db_.prepare(std::string("SELECT ") + kJobColumns + " FROM jobs ORDER BY id");
+  std::vector<JobRecord> all;
+  while (s.step())
+    all.push_back(job_from(s));
+  return all;
+}
+
+void PoolStore::update_job(const JobRecord& j) {
+  db_.prepare(
+         "UPDATE jobs SET state = ?, message = ?, step = ?, progress = ?, restarts = ?, "
+         "checkpoint = ?, final_step = ?, awaited_step = ?, awaited_since = ? WHERE id = ?")
+      .bind_all(j.state, j.message, j.step, j.progress, j.restarts, j.checkpoint, j.final_step,
+                j.awaited_step, j.awaited_since, j.id)
+      .run();
+}
+
+std::int64_t PoolStore::add_group(const GroupRecord& g) {
+  return db_.transaction([&] {
+    db_.prepare(
+           "INSERT INTO groups (job, head, credential, ranks, restore_step, state, created) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind_all(g.job, g.head, g.credential, g.ranks, g.restore_step, g.state, wall_clock())
+        .run();
+    const std::int64_t id = db_.last_insert_id();
+    Statement insert = db_.prepare("INSERT INTO members (grp, volunteer, slots) VALUES (?, ?, ?)");
+    for (const MemberRecord& m : g.members) {
+      insert.reset();
+      insert.bind_all(id, m.volunteer, m.slots).run();
+    }
+    return id;
+  });
+}
+
+namespace {
+
+std::vector<GroupRecord> groups_where(Database& db, const std::string& condition,
+                                      std::optional<std::int64_t> parameter) {
+  Statement s = db.prepare(std::string("SELECT ") + kGroupColumns + " FROM groups WHERE " +
+                           condition + " ORDER BY id");
+  if (parameter) s.bind_all(*parameter);
+  std::vector<GroupRecord> groups;
+  while (s.step()) {
+    GroupRecord g;
+    g.id = s.integer(0);
+    g.job = s.integer(1);
+    g.head = s.integer(2);
+    g.credential = s.text(3);
+    g.ranks = s.integer(4);
+    g.restore_step = optional_integer(s, 5);
+    g.state = s.text(6);
+    g.drain = s.integer(7) != 0;
+    groups.push_back(std::move(g));
+  }
+  Statement members =
+      db.prepare("SELECT volunteer, slots, ready FROM members WHERE grp = ? ORDER BY volunteer");
+  for (GroupRecord& g : groups) {
+    members.reset();
+    members.bind_all(g.id);
+    while (members.step()) {
+      g.members.push_back(
+          {members.integer(0), static_cast<int>(members.integer(1)), members.integer(2) != 0});
+    }
+  }
+  return groups;
+}
+
+}  // namespace
+
+std::optional<GroupRecord> PoolStore::group(std::int64_t id) {
+  auto found = groups_where(db_, "id = ?", id);
+  if (found.empty()) return std::nullopt;
+  return std::move(found.front());
+}
+
+std::vector<GroupRecord> PoolStore::open_groups() {
+  return groups_where(db_, "state != 'ended'", std::nullopt);
+}
+
+std::vector<GroupRecord> PoolStore::groups_of_job(std::int64_t job) {
+  return groups_where(db_, "job = ?", job);
+}
+
+void PoolStore::set_member_ready(std::int64_t group, std::int64_t volunteer) {
+  db_.prepare("UPDATE members SET ready = 1 WHERE grp = ? AND volunteer = ?")
+      .bind_all(group, volunteer)
+      .run();
+}
+
+void PoolStore::set_group_state(std::int64_t group, const std::string& state) {
+  db_.prepare("UPDATE groups SET state = ? WHERE id = ?").bind_all(state, group).run();
+}
+
+void PoolStore::set_group_drain(std::int64_t group) {
+  db_.prepare("UPDATE groups SET drain = 1 WHERE id = ?").bind_all(group).run();
+}
+
+void PoolStore::end_group(std::int64_t group, const std::string& outcome) {
+  db_.prepare("UPDATE groups SET state = 'ended', ended = ?, outcome = ? WHERE id = ?")
+      .bind_all(wall_clock(), outcome, group)
+      .run();
+}
+
+void PoolStore::add_event(std::int64_t job, const std::string& kind, const std::string& text) {
+  db_.prepare("INSERT INTO events (job, time, kind, text) VALUES (?, ?, ?, ?)")
+      .bind_all(job, wall_clock(), kind, text)
+      .run();
+}
+
+std::vector<EventRecord> PoolStore::events(std::int64_t job, std::int64_t after_id) {
+  Statement s =
+      db_.prepare("SELECT id, time, kind, text FROM events WHERE job = ? AND id > ? ORDER BY id");
+  s.bind_all(job, after_id);
+  std::vector<EventRecord> all;
+  while (s.step())
+    all.push_back({s.integer(0), s.real(1), s.text(2), s.text(3)});
+  return all;
+}
+
+}  // namespace spare::pool

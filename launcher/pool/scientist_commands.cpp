@@ -1,0 +1,272 @@
+// What a scientist does with a pool: `spare submit`, `status`, `logs`,
+// `cancel` and `fetch`. Each talks HTTPS to the coordinator with a token and
+// pins its certificate.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "command_line.hpp"
+#include "commands.hpp"
+#include "https_client.hpp"
+#include "spare/error.hpp"
+#include "spare/job_spec.hpp"
+#include "spare/machine.hpp"
+#include "tls_identity.hpp"
+#include "worker_program.hpp"
+
+namespace spare::launcher {
+
+namespace {
+
+using nlohmann::json;
+
+void add_pool_options(po::options_description& options) {
+  options.add_options()("pool", po::value<std::string>(),
+                        "the pool's URL, https://HOST:PORT (or $SPARE_POOL)")(
+      "token", po::value<std::string>(), "your token for the pool (or $SPARE_TOKEN)")(
+      "fingerprint", po::value<std::string>(),
+      "the pool's certificate fingerprint (or $SPARE_FINGERPRINT)");
+}
+
+pool::HttpsClient pool_client(const po::variables_map& vm, const std::string& command) {
+  const auto setting = [&](const char* option, const char* variable) {
+    if (vm.count(option)) return vm[option].as<std::string>();
+    if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') {
+      return std::string(value);
+    }
+    throw UsageError(fmt::format("{}: --{} is required (or set {})", command, option, variable));
+  };
+  return pool::HttpsClient(setting("pool", "SPARE_POOL"),
+                           pool::normalize_fingerprint(setting("fingerprint", "SPARE_FINGERPRINT")),
+                           setting("token", "SPARE_TOKEN"), 30.0);
+}
+
+/// The response's JSON, or an Error carrying the pool's own message.
+json checked(const pool::HttpResponse& response, const std::string& what) {
+  if (response.ok()) return response.json();
+  if (response.status == 401) {
+    throw UsageError(
+        fmt::format("{}: the pool refused the token (HTTP 401): {}; check --token or "
+                    "$SPARE_TOKEN",
+                    what, response.error_message()));
+  }
+  const ExitCode code = response.status == 422   ? ExitCode::invalid_job
+                        : response.status == 401 ? ExitCode::usage
+                                                 : ExitCode::run_failed;
+  throw Error(code, fmt::format("{}: {}", what, response.error_message()));
+}
+
+std::int64_t job_id(const po::variables_map& vm, const std::string& command) {
+  if (!vm.count("job"))
+    throw UsageError(command + ": which JOB? (the number `spare submit` printed)");
+  const std::string text = vm["job"].as<std::string>();
+  try {
+    std::size_t used = 0;
+    const std::int64_t id = std::stoll(text, &used);
+    if (used == text.size() && id > 0) return id;
+  } catch (const std::exception&) {
+  }
+  throw UsageError(fmt::format("{}: '{}' is not a job number", command, text));
+}
+
+std::string clock_time(double seconds) {
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  return text;
+}
+
+void print_job(const json& j) {
+  fmt::print("job {} ({}, {}): {}\n", j.value("job", 0), j.value("name", ""), j.value("kernel", ""),
+             j.value("state", ""));
+  if (!j.value("message", std::string()).empty()) fmt::print("  {}\n", j.value("message", ""));
+  fmt::print("  step {} of {} ({:.1f} %)\n", j.value("step", 0), j.value("steps", 0),
+             100.0 * j.value("progress", 0.0));
+  if (j.value("ranks", 0) > 0) {
+    fmt::print("  ranks {} on {}\n", j.value("ranks", 0),
+               fmt::join(j.value("volunteers", std::vector<std::string>{}), ", "));
+  }
+  fmt::print("  volunteers used {}\n",
+             fmt::join(j.value("volunteers_used", std::vector<std::string>{}), ", "));
+  fmt::print("  restarts {}\n", j.value("restarts", 0));
+  const json checkpoint = j.value("checkpoint", json(nullptr));
+  fmt::print("  last checkpoint held by the pool: {}\n",
+             checkpoint.is_number() ? fmt::format("step {}", checkpoint.get<std::int64_t>())
+                                    : std::string("none yet"));
+}
+
+}  // namespace
+
+int submit_command(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override a key of the job file: SECTION.KEY=VALUE (repeatable)")(
+      "ranks,n", po::value<std::string>(),
+      "MPI ranks, a number or auto (same as --set job.ranks=N)")(
+      "worker", po::value<std::string>(),
+      "the worker program whose kernels the job is checked against");
+  add_pool_options(options);
+  const po::variables_map vm = parse_command_line(args, options, {"job"}, "spare submit");
+  if (vm.count("help")) {
+    print_help("spare submit JOB.ini --pool URL [--set KEY=VALUE]...",
+               "Checks a job like `spare run` does and submits it to a pool; prints the job's\n"
+               "number. ranks = auto uses one rank per CPU the volunteers of its group lend.",
+               options);
+    return 0;
+  }
+  if (!vm.count("job")) throw UsageError("spare submit: which job file?");
+  std::vector<std::string> overrides;
+  if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("ranks")) overrides.push_back("job.ranks=" + vm["ranks"].as<std::string>());
+  const WorkerProgram worker(
+      vm.count("worker") ? std::optional<std::filesystem::path>(vm["worker"].as<std::string>())
+                         : std::nullopt);
+  const std::string file = vm["job"].as<std::string>();
+  const JobSpec spec = load_job_spec(file, overrides, worker.kernels());
+  worker.plan(spec, spec.ranks > 0 ? spec.ranks : 1);  // an impossible decomposition fails here
+  pool::HttpsClient client = pool_client(vm, "spare submit");
+  const json answer =
+      checked(client.post("/api/jobs", {{"ini", spec.to_ini()}, {"source", file}}), "submit");
+  const std::int64_t id = answer.at("job").get<std::int64_t>();
+  fmt::print(stderr, "submitted {} as job {} to {}; follow it with `spare status {}`\n", spec.name,
+             id, client.base_url(), id);
+  fmt::print("{}\n", id);
+  return 0;
+}
+
+int status_command(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help")("json", "print the facts as JSON for scripts");
+  add_pool_options(options);
+  const po::variables_map vm = parse_command_line(args, options, {"job"}, "spare status");
+  if (vm.count("help")) {
+    print_help("spare status [JOB] [--json]",
+               "A job's state, ranks, volunteers, step, progress, restarts and last checkpoint;\n"
+               "without JOB, every job and volunteer of the pool.",
+               options);
+    return 0;
+  }
+  pool::HttpsClient client = pool_client(vm, "spare status");
+  if (vm.count("job")) {
+    const std::int64_t id = job_id(vm, "spare status");
+    const json job = checked(client.get(fmt::format("/api/jobs/{}", id)), "status");
+    if (vm.count("json")) {
+      fmt::print("{}\n", job.dump(2));
+    } else {
+      print_job(job);
+    }
+    return 0;
+  }
+  const json pool_state = checked(client.get("/api/pool"), "status");
+  const json jobs = checked(client.get("/api/jobs"), "status");
+  if (vm.count("json")) {
+    fmt::print(
+        "{}\n",
+        json{{"volunteers", pool_state.at("volunteers")}, {"jobs", jobs.at("jobs")}}.dump(2));
+    return 0;
+  }
+  fmt::print("volunteers:\n");
+  for (const json& v : pool_state.at("volunteers")) {
+    fmt::print("  {:>3} {:<28} {:<8} {} CPUs, {} GPUs, {}\n", v.value("id", 0), v.value("name", ""),
+               v.value("state", ""), v.value("cpus", 0), v.value("gpus", 0),
+               format_bytes(v.value("memory", std::uint64_t{0})));
+  }
+  fmt::print("jobs:\n");
+  for (const json& j : jobs.at("jobs")) {
+    fmt::print("  {:>3} {:<20} {:<10} step {}/{}  {}\n", j.value("job", 0), j.value("name", ""),
+               j.value("state", ""), j.value("step", 0), j.value("steps", 0),
+               j.value("message", ""));
+  }
+  return 0;
+}
+
+int logs_command(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help")("follow,f", "keep printing until the job ends");
+  add_pool_options(options);
+  const po::variables_map vm = parse_command_line(args, options, {"job"}, "spare logs");
+  if (vm.count("help")) {
+    print_help("spare logs JOB [--follow]",
+               "The job's event log: groups formed, checkpoints, restarts, warnings and output.",
+               options);
+    return 0;
+  }
+  const std::int64_t id = job_id(vm, "spare logs");
+  pool::HttpsClient client = pool_client(vm, "spare logs");
+  std::int64_t after = 0;
+  for (;;) {
+    const json log =
+        checked(client.get(fmt::format("/api/jobs/{}/log?after={}", id, after)), "logs");
+    for (const json& e : log.at("events")) {
+      fmt::print("{} {:<10} {}\n", clock_time(e.value("time", 0.0)), e.value("kind", ""),
+                 e.value("text", ""));
+      after = e.value("id", after);
+    }
+    std::fflush(stdout);
+    if (!vm.count("follow")) return 0;
+    const json job = checked(client.get(fmt::format("/api/jobs/{}", id)), "logs");
+    const std::string state = job.value("state", "");
+    if (state == "done" || state == "failed" || state == "cancelled") {
+      if (log.at("events").empty()) return 0;
+      continue;  // print what came in last
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+int cancel_command(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help");
+  add_pool_options(options);
+  const po::variables_map vm = parse_command_line(args, options, {"job"}, "spare cancel");
+  if (vm.count("help")) {
+    print_help("spare cancel JOB", "Stops a job; its volunteers stop its processes.", options);
+    return 0;
+  }
+  const std::int64_t id = job_id(vm, "spare cancel");
+  pool::HttpsClient client = pool_client(vm, "spare cancel");
+  const json answer =
+      checked(client.post(fmt::format("/api/jobs/{}/cancel", id), json::object()), "cancel");
+  fmt::print(stderr, "job {} is {}\n", id, answer.value("state", ""));
+  return 0;
+}
+
+int fetch_command(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help");
+  add_pool_options(options);
+  const po::variables_map vm = parse_command_line(args, options, {"job", "dir"}, "spare fetch");
+  if (vm.count("help")) {
+    print_help("spare fetch JOB DIR",
+               "Downloads a finished job's result.h5 and result.xdmf into DIR.", options);
+    return 0;
+  }
+  const std::int64_t id = job_id(vm, "spare fetch");
+  if (!vm.count("dir")) throw UsageError("spare fetch: into which DIR?");
+  const std::filesystem::path dir = vm["dir"].as<std::string>();
+  pool::HttpsClient client = pool_client(vm, "spare fetch");
+  const json job = checked(client.get(fmt::format("/api/jobs/{}", id)), "fetch");
+  if (job.value("state", "") != "done") {
+    throw Error(ExitCode::run_failed,
+                fmt::format("job {} has no result yet: it is {} (step {} of {})", id,
+                            job.value("state", ""), job.value("step", 0), job.value("steps", 0)));
+  }
+  std::filesystem::create_directories(dir);
+  for (const char* name : {"result.h5", "result.xdmf"}) {
+    const pool::HttpResponse got =
+        client.download(fmt::format("/api/jobs/{}/result/{}", id, name), dir / name);
+    if (got.status == 404 && std::string(name) == "result.xdmf") continue;  // no grid to describe
+    if (!got.ok())
+      throw Error(ExitCode::run_failed, fmt::format("fetch {}: {}", name, got.error_message()));
+    fmt::print(stderr, "{}\n", (dir / name).string());
+  }
+  return 0;
+}
+
+}  // namespace spare::launcher

@@ -1,0 +1,752 @@
+// The volunteer's agent.
+#include "volunteer_agent.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "child_process.hpp"
+#include "daemon_command.hpp"
+#include "https_client.hpp"
+#include "https_server.hpp"
+#include "local_backend.hpp"
+#include "program_paths.hpp"
+#include "spare/atomic_file.hpp"
+#include "spare/error.hpp"
+#include "spare/events.hpp"
+#include "spare/job_spec.hpp"
+#include "spare/machine.hpp"
+#include "spare/output_layout.hpp"
+#include "tls_identity.hpp"
+#include "worker_program.hpp"
+
+namespace spare::pool {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void sleep_seconds(double seconds) {
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+}
+
+/// The local address this machine uses to reach the pool: what peers in
+/// the same network reach it by. A UDP connect sends nothing.
+std::string address_towards(const std::string& url) {
+  const std::string rest = url.substr(url.find("://") + 3);
+  const std::size_t colon = rest.rfind(':');
+  std::string host = rest.substr(0, colon);
+  const std::string port = rest.substr(colon + 1, rest.find('/', colon) - colon - 1);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
+    throw UsageError(fmt::format("cannot resolve the pool's host '{}'", host));
+  }
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, &::freeaddrinfo);
+  const int fd = ::socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw SystemError("socket", errno);
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  const bool ok = ::connect(fd, found->ai_addr, found->ai_addrlen) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!ok) throw SystemError("cannot find a route to " + host, saved);
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* raw =
+      local.ss_family == AF_INET
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in&>(local).sin_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6&>(local).sin6_addr);
+  ::inet_ntop(local.ss_family, raw, text, sizeof text);
+  return text;
+}
+
+std::string host_name() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+/// Environment for Open MPI's programs started for a group.
+std::map<std::string, std::string> group_environment(const fs::path& job_dir) {
+  std::map<std::string, std::string> env = launcher::mpirun_environment();
+  env["SPARE_JOB_DIR"] = job_dir.string();
+  return env;
+}
+
+std::string last_lines(const fs::path& file, std::size_t count) {
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    lines.push_back(line);
+    if (lines.size() > count) lines.erase(lines.begin());
+  }
+  std::string text;
+  for (const std::string& line : lines)
+    text += (text.empty() ? "" : " | ") + line;
+  return text;
+}
+
+}  // namespace
+
+std::int64_t parse_byte_size(const std::string& text) {
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const std::string unit = text.substr(used);
+  double scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  if (unit == "K" || unit == "KiB" || unit == "k") scale = 1024.0;
+  if (unit == "M" || unit == "MiB") scale = 1024.0 * 1024;
+  if (unit == "G" || unit == "GiB") scale = 1024.0 * 1024 * 1024;
+  if (unit == "T" || unit == "TiB") scale = 1024.0 * 1024 * 1024 * 1024;
+  if (used == 0 || scale == 0 || !(value > 0) || !std::isfinite(value)) {
+    throw UsageError(
+        fmt::format("'{}' is not a size: expected a number with K, M, G or T, e.g. 8G", text));
+  }
+  return static_cast<std::int64_t>(value * scale);
+}
+
+/// What the agent does for one group.
+struct GroupRun {
+  std::int64_t id = 0;
+  std::int64_t job = 0;
+  bool head = false;
+  std::string credential;
+  fs::path job_dir;
+  json descriptor;  // the latest from the pool, guarded by the agent's mutex
+  std::atomic<bool> stopping{false};
+  std::vector<std::unique_ptr<launcher::ChildProcess>> processes;  // guarded by the agent's mutex
+  std::thread thread;
+};
+
+struct VolunteerAgent::Impl {
+  AgentOptions options;
+  std::function<void(const std::string&)> log;
+  TlsIdentity identity;
+  std::string orted_program;
+  std::unique_ptr<HttpsServer> server;
+  std::thread server_thread;
+  int agent_port = 0;
+
+  std::int64_t volunteer = 0;
+  double heartbeat_interval = 0.5;
+  double heartbeat_timeout = 3.0;
+
+  std::mutex mutex;  // guards groups, the runs' descriptors and processes, restored_steps
+  std::map<std::int64_t, std::shared_ptr<GroupRun>> groups;
+  std::set<std::int64_t> dropped;                       // stopped here; to tell the pool
+  std::set<std::int64_t> never_again;                   // stopped groups are not taken up again
+  std::map<std::int64_t, std::int64_t> restored_steps;  // job -> step fetched from the pool
+
+  std::atomic<int> leave_requests{0};
+  std::atomic<bool> uploads_pending{false};
+  std::atomic<bool> stopping{false};
+  std::thread uploader;
+
+  HttpsClient client(double timeout = 10.0) const {
+    return HttpsClient(options.pool_url, options.fingerprint, options.token, timeout);
+  }
+
+  void start_server();
+  void register_with_pool();
+  json heartbeat_body();
+  void reconcile(const json& assigned);
+  void stop_group(const std::shared_ptr<GroupRun>& run);
+  void stop_all_groups(bool report);
+  void run_group(const std::shared_ptr<GroupRun>& run);
+  void prepare(const std::shared_ptr<GroupRun>& run);
+  void run_head(const std::shared_ptr<GroupRun>& run);
+  void report_exit(const std::shared_ptr<GroupRun>& run, const json& exit);
+  void launch_daemon(const httplib::Request& request, httplib::Response& response);
+  void upload_loop();
+  bool upload_checkpoints();
+};
+
+VolunteerAgent::VolunteerAgent(AgentOptions options, std::function<void(const std::string&)> log)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& a = *impl_;
+  a.options = std::move(options);
+  a.log = std::move(log);
+  const MachineInfo machine = detect_machine();
+  if (a.options.cpus <= 0) a.options.cpus = machine.cores;
+  if (a.options.memory <= 0) a.options.memory = static_cast<std::int64_t>(machine.available_bytes);
+  if (a.options.address.empty()) a.options.address = address_towards(a.options.pool_url);
+  if (a.options.name.empty()) a.options.name = host_name() + "@" + a.options.address;
+  fs::create_directories(a.options.storage / "jobs");
+  a.identity = load_or_create_tls_identity(a.options.storage / "tls", "spare volunteer");
+  // The daemon is the one installed with mpirun.
+  const fs::path mpirun = launcher::mpiexec_program();
+  a.orted_program = mpirun.has_parent_path() ? (mpirun.parent_path() / "orted").string() : "orted";
+}
+
+VolunteerAgent::~VolunteerAgent() {
+  Impl& a = *impl_;
+  a.stopping = true;
+  a.stop_all_groups(false);
+  if (a.server) a.server->stop();
+  if (a.server_thread.joinable()) a.server_thread.join();
+  if (a.uploader.joinable()) a.uploader.join();
+}
+
+void VolunteerAgent::leave() {
+  impl_->leave_requests.fetch_add(1);
+}
+
+void VolunteerAgent::Impl::start_server() {
+  server = std::make_unique<HttpsServer>(
+      identity,
+      [this](const std::string& token) {
+        std::lock_guard lock(mutex);
+        for (const auto& [id, run] : groups) {
+          if (!run->credential.empty() && token == run->credential) return true;
+        }
+        return false;
+      },
+      [this](const std::string& refusal) { log("refused a launch request: " + refusal); });
+  server->routes().Post("/launch", [this](const httplib::Request& req, httplib::Response& res) {
+    launch_daemon(req, res);
+  });
+  agent_port = server->bind(options.address + ":0");
+  server_thread = std::thread([this] { server->serve(); });
+}
+
+void VolunteerAgent::Impl::register_with_pool() {
+  const json body = {{"name", options.name},     {"address", options.address},
+                     {"agent_port", agent_port}, {"fingerprint", identity.fingerprint},
+                     {"cpus", options.cpus},     {"gpus", static_cast<int>(options.gpus.size())},
+                     {"memory", options.memory}};
+  const HttpResponse reply = client().post("/api/volunteers", body);
+  if (!reply.ok()) {
+    throw Error(ExitCode::usage, fmt::format("the pool refused to register this volunteer: {}",
+                                             reply.error_message()));
+  }
+  const json answer = reply.json();
+  volunteer = answer.at("volunteer").get<std::int64_t>();
+  heartbeat_interval = answer.value("heartbeat_interval", heartbeat_interval);
+  heartbeat_timeout = answer.value("heartbeat_timeout", heartbeat_timeout);
+  log(fmt::format("registered with {} as volunteer {} ({}): {} CPUs, {} GPUs, {} memory",
+                  options.pool_url, volunteer, options.name, options.cpus, options.gpus.size(),
+                  format_bytes(static_cast<std::uint64_t>(options.memory))));
+}
+
+json VolunteerAgent::Impl::heartbeat_body() {
+  std::lock_guard lock(mutex);
+  json alive = json::array();
+  for (const auto& [id, run] : groups)
+    alive.push_back(id);
+  return {{"alive", alive}, {"dropped", json(dropped)}};
+}
+
+void VolunteerAgent::Impl::reconcile(const json& assigned) {
+  std::vector<std::shared_ptr<GroupRun>> ended;
+  {
+    std::lock_guard lock(mutex);
+    std::set<std::int64_t> current;
+    for (const json& d : assigned) {
+      const std::int64_t id = d.at("group").get<std::int64_t>();
+      if (never_again.count(id)) continue;
+      current.insert(id);
+      auto found = groups.find(id);
+      if (found != groups.end()) {
+        found->second->descriptor = d;
+        continue;
+      }
+      auto run = std::make_shared<GroupRun>();
+      run->id = id;
+      run->job = d.at("job").get<std::int64_t>();
+      run->head = d.value("role", "") == "head";
+      run->credential = d.value("credential", "");
+      run->job_dir = options.storage / "jobs" / std::to_string(run->job);
+      run->descriptor = d;
+      groups.emplace(id, run);
+      log(fmt::format("group {}: job {} as its {}", id, run->job, run->head ? "head" : "member"));
+      run->thread = std::thread([this, run] { run_group(run); });
+    }
+    for (auto it = groups.begin(); it != groups.end();) {
+      if (current.count(it->first)) {
+        ++it;
+      } else {
+        ended.push_back(it->second);
+        never_again.insert(it->first);
+        it = groups.erase(it);
+      }
+    }
+  }
+  for (const auto& run : ended) {
+    log(fmt::format("group {} is over: stopping what it ran here", run->id));
+    stop_group(run);
+  }
+}
+
+void VolunteerAgent::Impl::stop_group(const std::shared_ptr<GroupRun>& run) {
+  run->stopping = true;
+  {
+    std::lock_guard lock(mutex);
+    // Each process leads a session: its ranks and daemons go with it.
+    for (const auto& process : run->processes)
+      launcher::kill_session(process->pid(), SIGKILL);
+  }
+  if (run->thread.joinable()) run->thread.join();
+  std::lock_guard lock(mutex);
+  run->processes.clear();  // reaps them
+}
+
+void VolunteerAgent::Impl::stop_all_groups(bool report) {
+  std::vector<std::shared_ptr<GroupRun>> all;
+  {
+    std::lock_guard lock(mutex);
+    for (auto& [id, run] : groups) {
+      all.push_back(run);
+      never_again.insert(id);
+      if (report) dropped.insert(id);
+    }
+    groups.clear();
+  }
+  for (const auto& run : all)
+    stop_group(run);
+}
+
+void VolunteerAgent::Impl::run_group(const std::shared_ptr<GroupRun>& run) {
+  try {
+    prepare(run);
+    if (run->stopping) return;
+    const HttpResponse ready =
+        client().post(fmt::format("/api/groups/{}/ready", run->id), {{"volunteer", volunteer}});
+    if (!ready.ok()) throw Error(ExitCode::run_failed, "ready: " + ready.error_message());
+    if (run->head) run_head(run);
+  } catch (const std::exception& e) {
+    if (run->stopping) return;
+    log(fmt::format("group {}: {}", run->id, e.what()));
+    report_exit(run, {{"outcome", "failed"},
+                      {"status", -1},
+                      {"message", fmt::format("on volunteer {}: {}", options.name, e.what())}});
+  }
+}
+
+void VolunteerAgent::Impl::prepare(const std::shared_ptr<GroupRun>& run) {
+  json descriptor;
+  {
+    std::lock_guard lock(mutex);
+    descriptor = run->descriptor;
+  }
+  const fs::path checkpoints = OutputLayout{run->job_dir}.checkpoints();
+  // Only the pool's checkpoint is restored: a newer local one may lack shards
+  // that were on a volunteer now gone.
+  fs::remove_all(checkpoints);
+  fs::create_directories(checkpoints);
+
+  // The job as submitted, with this volunteer's own directory and the group's size.
+  const launcher::WorkerProgram worker(options.worker);
+  std::istringstream ini(descriptor.at("ini").get<std::string>());
+  JobSpec spec =
+      parse_job_spec(ini, fmt::format("job {}", run->job),
+                     {"job.output=" + run->job_dir.string(),
+                      "job.ranks=" + std::to_string(descriptor.at("ranks").get<std::int64_t>())},
+                     worker.kernels());
+  write_file_atomically(OutputLayout{run->job_dir}.job_file(), spec.to_ini());
+
+  const json restore = descriptor.value("restore_step", json(nullptr));
+  std::int64_t restored = -1;
+  if (restore.is_number_integer()) {
+    restored = restore.get<std::int64_t>();
+    const std::string step_dir = checkpoint_dir_name(restored);
+    HttpsClient pool = client(60.0);
+    const HttpResponse listing =
+        pool.get(fmt::format("/api/jobs/{}/checkpoints/{}", run->job, step_dir));
+    if (!listing.ok())
+      throw Error(ExitCode::run_failed, "checkpoint list: " + listing.error_message());
+    std::vector<std::string> files = listing.json().at("files").get<std::vector<std::string>>();
+    // The manifest last: a checkpoint is complete only once every shard is here.
+    std::stable_partition(files.begin(), files.end(),
+                          [](const std::string& f) { return f != kManifestName; });
+    for (const std::string& file : files) {
+      if (run->stopping) return;
+      const HttpResponse got =
+          pool.download(fmt::format("/api/jobs/{}/checkpoints/{}/{}", run->job, step_dir, file),
+                        checkpoints / step_dir / file);
+      if (!got.ok()) {
+        throw Error(ExitCode::run_failed,
+                    fmt::format("cannot fetch {}/{}: {}", step_dir, file, got.error_message()));
+      }
+    }
+    fsync_directory(checkpoints / step_dir);
+  }
+  std::lock_guard lock(mutex);
+  restored_steps[run->job] = restored;
+}
+
+void VolunteerAgent::Impl::run_head(const std::shared_ptr<GroupRun>& run) {
+  // Wait until every member is ready.
+  json descriptor;
+  for (;;) {
+    if (run->stopping) return;
+    {
+      std::lock_guard lock(mutex);
+      descriptor = run->descriptor;
+    }
+    if (descriptor.value("launch", false)) break;
+    sleep_seconds(0.05);
+  }
+
+  // What the launch client needs to reach the members' agents.
+  json agents = json::object();
+  std::vector<std::string> hosts;
+  for (const json& m : descriptor.at("members")) {
+    const std::string address = m.at("address").get<std::string>();
+    hosts.push_back(fmt::format("{}:{}", address, m.at("slots").get<int>()));
+    agents[address] = {{"port", m.at("agent_port")}, {"fingerprint", m.at("fingerprint")}};
+  }
+  const fs::path group_file = run->job_dir / fmt::format("group-{}.json", run->id);
+  write_file_atomically(
+      group_file,
+      json{{"group", run->id}, {"credential", run->credential}, {"agents", agents}}.dump());
+  fs::permissions(group_file, fs::perms::owner_read | fs::perms::owner_write);
+
+  std::vector<std::string> argv{
+      launcher::mpiexec_program(), "-n", std::to_string(descriptor.at("ranks").get<std::int64_t>()),
+      "--host", fmt::format("{}", fmt::join(hosts, ",")), "--bind-to", "none",
+      // Else an absolute mpirun path implies --prefix, and the daemon's
+      // command line grows shell assignments the agents refuse.
+      "--noprefix",
+      // Else the daemon daemonizes, leaving the session its agent tracks.
+      "--leave-session-attached", "--mca", "plm_rsh_agent",
+      fmt::format("{} launch-client --group {}", options.spare_program.string(),
+                  group_file.string()),
+      "--mca", "plm_rsh_no_tree_spawn", "1"};
+  if (!options.network.empty()) {
+    argv.insert(argv.end(), {"--mca", "btl_tcp_if_include", options.network, "--mca",
+                             "oob_tcp_if_include", options.network});
+  }
+  argv.insert(argv.end(), {options.worker.string(), "--job", "job.ini"});
+
+  launcher::ChildOptions child;
+  child.environment = group_environment(run->job_dir);
+  child.new_session = true;
+  child.capture_stdout = true;
+  child.log_file = run->job_dir / "mpirun.log";
+  child.parent_death_signal = SIGKILL;
+  launcher::ChildProcess* mpirun = nullptr;
+  {
+    std::lock_guard lock(mutex);
+    if (run->stopping) return;
+    run->processes.push_back(std::make_unique<launcher::ChildProcess>(argv, child));
+    mpirun = run->processes.back().get();
+  }
+  log(fmt::format("group {}: mpirun started on {}", run->id, fmt::join(hosts, ",")));
+
+  HttpsClient pool = client();
+  launcher::LineBuffer buffer;
+  json pending = json::array();
+  json exit = {{"outcome", "failed"}};
+  bool drain_sent = false;
+  auto last_flush = Clock::now();
+  const auto take = [&](const std::string& line) {
+    pending.push_back(line);
+    const std::optional<json> event = parse_event_line(line);
+    if (!event) return;
+    const std::string kind = event->value("event", "");
+    if (kind == "done") exit = {{"outcome", "done"}, {"step", event->value("step", 0)}};
+    if (kind == "drained") exit = {{"outcome", "drained"}, {"step", event->value("step", 0)}};
+    if (kind == "error" && !exit.contains("error_code")) {
+      exit["error_code"] = event->value("code", 1);
+      exit["message"] = event->value("message", "");
+    }
+  };
+  const auto flush = [&] {
+    if (pending.empty()) return;
+    try {
+      const HttpResponse r =
+          pool.post(fmt::format("/api/groups/{}/events", run->id), {{"lines", pending}});
+      if (r.ok() || r.status == 404) pending = json::array();
+    } catch (const PeerUnreachable&) {
+      // kept for the next flush; the pool may be restarting
+    }
+    last_flush = Clock::now();
+  };
+  while (mpirun->stdout_fd() >= 0) {
+    if (run->stopping) return;
+    {
+      std::lock_guard lock(mutex);
+      if (!drain_sent && run->descriptor.value("drain", false)) {
+        drain_sent = true;
+        log(fmt::format("group {}: a volunteer leaves; the group checkpoints and stops", run->id));
+        mpirun->signal_group(SIGUSR1);  // mpirun forwards it to every rank
+      }
+    }
+    pollfd fd{mpirun->stdout_fd(), POLLIN, 0};
+    const int ready = ::poll(&fd, 1, 100);
+    if (ready > 0) {
+      char data[65536];
+      const ssize_t n = ::read(mpirun->stdout_fd(), data, sizeof data);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        mpirun->close_stdout();
+        break;
+      }
+      for (const std::string& line : buffer.feed(data, static_cast<std::size_t>(n)))
+        take(line);
+    }
+    if (seconds_since(last_flush) > 0.5) flush();
+  }
+  if (const std::string rest = buffer.rest(); !rest.empty()) take(rest);
+  int status = 0;
+  {
+    std::lock_guard lock(mutex);
+    status = mpirun->wait();
+    launcher::kill_session(mpirun->pid(), SIGKILL);  // anything it left behind
+  }
+  flush();
+  if (run->stopping) return;
+  exit["status"] = status;
+  if (exit["outcome"] == "failed" && !exit.contains("message")) {
+    exit["message"] =
+        fmt::format("mpirun on {}: {}", options.name, last_lines(run->job_dir / "mpirun.log", 6));
+  }
+  log(fmt::format("group {}: mpirun exited with status {} ({})", run->id, status,
+                  exit["outcome"].get<std::string>()));
+  report_exit(run, exit);
+}
+
+void VolunteerAgent::Impl::report_exit(const std::shared_ptr<GroupRun>& run, const json& exit) {
+  for (int attempt = 0; attempt < 20 && !run->stopping && !stopping; ++attempt) {
+    try {
+      const HttpResponse r = client().post(fmt::format("/api/groups/{}/exit", run->id), exit);
+      if (r.ok() || r.status == 404) return;
+    } catch (const PeerUnreachable&) {
+    }
+    sleep_seconds(0.5);
+  }
+}
+
+void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
+                                         httplib::Response& response) {
+  const json body = request_json(request);
+  const std::int64_t id = body.value("group", std::int64_t{0});
+  const std::string token = request.get_header_value("Authorization").substr(7);  // "Bearer "
+  std::lock_guard lock(mutex);
+  auto found = groups.find(id);
+  if (found == groups.end() || found->second->credential != token) {
+    throw RequestError(403, fmt::format("group {} is not running here", id));
+  }
+  GroupRun& run = *found->second;
+  if (run.head) throw RequestError(403, "the group's head starts no daemon for itself");
+  std::vector<std::string> words;
+  try {
+    words = body.at("words").get<std::vector<std::string>>();
+  } catch (const json::exception&) {
+    throw RequestError(400, "a launch request carries {\"group\": ID, \"words\": [...]}");
+  }
+  std::vector<std::string> argv;
+  try {
+    argv = checked_daemon_command(words, orted_program);
+  } catch (const LaunchRefused& refused) {
+    log(fmt::format("group {}: {} (asked by {})", id, refused.what(), request.remote_addr));
+    throw RequestError(403, refused.what());
+  }
+  launcher::ChildOptions child;
+  child.environment = group_environment(run.job_dir);
+  child.new_session = true;
+  child.capture_stdout = false;
+  child.log_file = run.job_dir / "daemon.log";
+  child.working_directory = run.job_dir;
+  run.processes.push_back(std::make_unique<launcher::ChildProcess>(argv, child));
+  log(fmt::format("group {}: Open MPI daemon started for the head ({})", id, request.remote_addr));
+  reply_json(response, 200, {{"pid", run.processes.back()->pid()}});
+}
+
+bool VolunteerAgent::Impl::upload_checkpoints() {
+  bool pending = false;
+  static thread_local std::set<std::string> uploaded;
+  std::map<std::int64_t, std::int64_t> restored;
+  {
+    std::lock_guard lock(mutex);
+    restored = restored_steps;
+  }
+  std::error_code ignored;
+  for (const auto& job_entry : fs::directory_iterator(options.storage / "jobs", ignored)) {
+    std::int64_t job = 0;
+    try {
+      job = std::stoll(job_entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    const fs::path checkpoints = OutputLayout{job_entry.path()}.checkpoints();
+    for (const auto& step_entry : fs::directory_iterator(checkpoints, ignored)) {
+      const std::string step_dir = step_entry.path().filename().string();
+      if (!step_dir.starts_with("step-") || step_dir.find('.') != std::string::npos) continue;
+      if (!fs::exists(step_entry.path() / kManifestName)) continue;
+      const std::int64_t step = std::stoll(step_dir.substr(5));
+      auto r = restored.find(job);
+      if (r != restored.end() && step <= r->second) continue;  // came from the pool
+      const std::string key = fmt::format("{}/{}", job, step_dir);
+      if (uploaded.count(key)) continue;
+      try {
+        HttpsClient pool = client(60.0);
+        std::vector<fs::path> files;
+        for (const auto& f : fs::directory_iterator(step_entry.path())) {
+          const std::string name = f.path().filename().string();
+          if (name.starts_with("shard-") && name.ends_with(".h5")) files.push_back(f.path());
+        }
+        std::sort(files.begin(), files.end());
+        files.push_back(step_entry.path() / kManifestName);
+        for (const fs::path& file : files) {
+          const HttpResponse put = pool.put_file(fmt::format("/api/jobs/{}/checkpoints/{}/{}", job,
+                                                             step_dir, file.filename().string()),
+                                                 file);
+          if (put.status == 404) break;  // the job is gone from the pool
+          if (!put.ok()) throw Error(ExitCode::run_failed, put.error_message());
+        }
+        uploaded.insert(key);
+      } catch (const std::exception& e) {
+        if (fs::exists(step_entry.path() / kManifestName)) {
+          pending = true;
+          log(fmt::format("upload of job {} {} failed, will retry: {}", job, step_dir, e.what()));
+        } else {
+          uploaded.insert(key);  // removed meanwhile: nothing left to send
+        }
+      }
+    }
+  }
+  return pending;
+}
+
+void VolunteerAgent::Impl::upload_loop() {
+  while (!stopping) {
+    uploads_pending = true;
+    uploads_pending = upload_checkpoints();
+    sleep_seconds(0.2);
+  }
+}
+
+int VolunteerAgent::run() {
+  Impl& a = *impl_;
+  a.start_server();
+  for (;;) {
+    try {
+      a.register_with_pool();
+      break;
+    } catch (const PeerUnreachable& e) {
+      if (a.leave_requests > 0) return 0;
+      a.log(std::string("waiting for the pool: ") + e.what());
+      sleep_seconds(2.0);
+    }
+  }
+  a.uploader = std::thread([&a] { a.upload_loop(); });
+
+  auto last_contact = Clock::now();
+  int leaves_sent = 0;
+  for (;;) {
+    const int leave_requests = a.leave_requests;
+    if (leave_requests >= 2) {
+      a.log("stopping at once: the running group loses the work since its last checkpoint");
+      a.stopping = true;
+      a.stop_all_groups(false);
+      return 1;
+    }
+    try {
+      HttpsClient pool = a.client(std::max(1.0, a.heartbeat_timeout));
+      if (leave_requests > leaves_sent) {
+        a.log("leaving: the group checkpoints first, then this volunteer goes");
+        const HttpResponse r = pool.post(fmt::format("/api/volunteers/{}/leave", a.volunteer), {});
+        if (r.ok()) leaves_sent = leave_requests;
+      }
+      const HttpResponse reply =
+          pool.post(fmt::format("/api/volunteers/{}/heartbeat", a.volunteer), a.heartbeat_body());
+      if (reply.status == 404) {
+        a.stop_all_groups(false);
+        a.register_with_pool();
+      } else if (reply.ok()) {
+        last_contact = Clock::now();
+        {
+          std::lock_guard lock(a.mutex);
+          a.dropped.clear();
+        }
+        const json answer = reply.json();
+        a.reconcile(answer.value("groups", json::array()));
+        if (leaves_sent > 0 && answer.value("may_leave", false) && !a.uploads_pending) {
+          a.log("left the pool");
+          a.stopping = true;
+          return 0;
+        }
+      }
+    } catch (const PeerUnreachable& e) {
+      if (seconds_since(last_contact) > a.heartbeat_timeout) {
+        bool any = false;
+        {
+          std::lock_guard lock(a.mutex);
+          any = !a.groups.empty();
+        }
+        if (any) {
+          a.log(fmt::format("lost the pool for {:.1f} s: stopping every group here ({})",
+                            seconds_since(last_contact), e.what()));
+          a.stop_all_groups(true);
+        }
+      }
+    }
+    sleep_seconds(a.heartbeat_interval);
+  }
+}
+
+int launch_client_main(const std::vector<std::string>& args) {
+  // mpirun runs: spare launch-client --group FILE HOST WORD...
+  if (args.size() < 4 || args[0] != "--group") {
+    std::fprintf(stderr,
+                 "usage: spare launch-client --group FILE HOST COMMAND...\n"
+                 "(run by mpirun as its launch agent inside a pool group)\n");
+    return static_cast<int>(ExitCode::usage);
+  }
+  const json group = json::parse(read_file_text(args[1]));
+  const std::string host = args[2];
+  const std::vector<std::string> words(args.begin() + 3, args.end());
+  try {
+    const json& agent = group.at("agents").at(host);
+    HttpsClient client(fmt::format("https://{}:{}", host, agent.at("port").get<int>()),
+                       agent.at("fingerprint").get<std::string>(),
+                       group.at("credential").get<std::string>());
+    const HttpResponse reply =
+        client.post("/launch", {{"group", group.at("group")}, {"words", words}});
+    if (!reply.ok()) {
+      std::fprintf(stderr, "spare launch-client: %s refused to start the daemon: %s\n",
+                   host.c_str(), reply.error_message().c_str());
+      return static_cast<int>(ExitCode::run_failed);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "spare launch-client: %s: %s\n", host.c_str(), e.what());
+    return static_cast<int>(ExitCode::run_failed);
+  }
+  return 0;
+}
+
+}  // namespace spare::pool

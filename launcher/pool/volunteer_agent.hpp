@@ -1,0 +1,60 @@
+// A volunteer's agent (`spare volunteer`): registers the machine's lent
+// resources with the pool, heartbeats, and does what the pool assigns within
+// those limits. For each group it is in, it fetches the job's checkpoint,
+// then either runs mpirun (the group's head) or starts Open MPI's daemon when
+// the head asks (a checked command, authenticated with the group's
+// credential). It uploads every checkpoint its ranks write, and it kills
+// everything it started for a group when the group is dissolved or when it
+// has lost the pool for longer than the heartbeat timeout.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace spare::pool {
+
+struct AgentOptions {
+  std::string pool_url;  // https://HOST:PORT
+  std::string token;
+  std::string fingerprint;  // the pool's certificate
+  std::string name;         // default: hostname@address
+  std::string address;      // where peers reach this machine; default: the route to the pool
+  int cpus = 0;             // 0: every core
+  std::vector<int> gpus;
+  std::int64_t memory = 0;  // bytes; 0: the memory available now
+  std::filesystem::path storage;
+  std::filesystem::path worker;         // spare-worker
+  std::filesystem::path spare_program;  // this program, run by mpirun as the launch client
+  std::string network;                  // CIDR for MPI traffic; empty: Open MPI's choice
+};
+
+class VolunteerAgent {
+ public:
+  VolunteerAgent(AgentOptions options, std::function<void(const std::string&)> log);
+  ~VolunteerAgent();
+  VolunteerAgent(const VolunteerAgent&) = delete;
+  VolunteerAgent& operator=(const VolunteerAgent&) = delete;
+
+  /// Runs until the pool lets it leave after leave() (returns 0), or a
+  /// second leave() (stops at once; returns 1).
+  int run();
+  /// Async-signal-safe: asks to leave gracefully (the running group checkpoints first).
+  void leave();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// "8G", "512M", "1.5T", "1000000" (bytes) -> bytes; throws UsageError.
+std::int64_t parse_byte_size(const std::string& text);
+
+/// The launch client mpirun runs as its rsh agent: `spare launch-client
+/// --group FILE HOST WORD...` asks HOST's agent to start the daemon.
+int launch_client_main(const std::vector<std::string>& args);
+
+}  // namespace spare::pool

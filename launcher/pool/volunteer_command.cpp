@@ -1,0 +1,131 @@
+// `spare volunteer`: lend this machine to a pool.
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <ctime>
+#include <sstream>
+
+#include "command_line.hpp"
+#include "commands.hpp"
+#include "program_paths.hpp"
+#include "spare/error.hpp"
+#include "tls_identity.hpp"
+#include "volunteer_agent.hpp"
+#include "worker_program.hpp"
+
+namespace spare::launcher {
+
+namespace {
+
+pool::VolunteerAgent* running_agent = nullptr;
+
+void leave_pool(int) {
+  if (running_agent != nullptr) running_agent->leave();
+}
+
+void log_line(const std::string& message) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
+  fmt::print(stderr, "[{}] {}\n", stamp, message);
+}
+
+std::vector<int> parse_gpu_list(const std::string& text) {
+  std::vector<int> gpus;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    try {
+      std::size_t used = 0;
+      const int index = std::stoi(item, &used);
+      if (used != item.size() || index < 0) throw std::invalid_argument(item);
+      gpus.push_back(index);
+    } catch (const std::exception&) {
+      throw UsageError(fmt::format("--gpus {}: expected GPU indices like 0,1", text));
+    }
+  }
+  return gpus;
+}
+
+}  // namespace
+
+std::filesystem::path default_volunteer_storage() {
+  if (const char* home = std::getenv("HOME"); home != nullptr && ::geteuid() != 0) {
+    return std::filesystem::path(home) / ".local/share/spare/volunteer";
+  }
+  return "/var/lib/spare/volunteer";
+}
+
+int volunteer_command(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help")(
+      "pool", po::value<std::string>(), "the pool's URL, https://HOST:PORT (or $SPARE_POOL)")(
+      "token", po::value<std::string>(), "a token the pool's operator gave you (or $SPARE_TOKEN)")(
+      "fingerprint", po::value<std::string>(),
+      "the pool's certificate fingerprint, as `spare pool` prints it (or $SPARE_FINGERPRINT)")(
+      "cpus", po::value<int>()->default_value(0), "CPUs to lend (default: every core)")(
+      "gpus", po::value<std::string>(), "GPUs to lend, e.g. 0,1 (default: none)")(
+      "memory", po::value<std::string>(), "memory to lend, e.g. 8G (default: what is free now)")(
+      "storage", po::value<std::string>(),
+      "where checkpoints of the jobs run here are kept (default: ~/.local/share/spare/volunteer)")(
+      "name", po::value<std::string>(),
+      "this volunteer's name in the pool (default: HOST@ADDRESS)")(
+      "address", po::value<std::string>(),
+      "the address other volunteers reach this one at (default: the one that reaches the pool)")(
+      "network", po::value<std::string>(),
+      "CIDR that MPI traffic uses, e.g. 10.0.0.0/24 (default: Open MPI's choice)")(
+      "worker", po::value<std::string>(),
+      "the worker program (default: spare-worker beside spare)");
+  const po::variables_map vm = parse_command_line(args, options, {}, "spare volunteer");
+  if (vm.count("help")) {
+    print_help(
+        "spare volunteer --pool https://HOST:PORT --token T --fingerprint F [--cpus N] [--gpus "
+        "0,1]\n                       [--memory 8G] [--storage DIR]",
+        "Lends this machine to a pool within the limits given. It runs only Open MPI's daemon\n"
+        "and spare-worker, for groups the pool forms. SIGTERM or Ctrl-C leaves gracefully: the\n"
+        "running job checkpoints first; a second one leaves at once.",
+        options);
+    return 0;
+  }
+  const auto setting = [&](const char* option, const char* variable) {
+    if (vm.count(option)) return vm[option].as<std::string>();
+    if (const char* value = std::getenv(variable); value != nullptr && *value != '\0')
+      return std::string(value);
+    throw UsageError(
+        fmt::format("spare volunteer: --{} is required (or set {})", option, variable));
+  };
+  pool::AgentOptions agent;
+  agent.pool_url = setting("pool", "SPARE_POOL");
+  agent.token = setting("token", "SPARE_TOKEN");
+  agent.fingerprint = pool::normalize_fingerprint(setting("fingerprint", "SPARE_FINGERPRINT"));
+  agent.cpus = vm["cpus"].as<int>();
+  if (agent.cpus < 0) throw UsageError("--cpus must be >= 0");
+  if (vm.count("gpus")) agent.gpus = parse_gpu_list(vm["gpus"].as<std::string>());
+  if (vm.count("memory")) agent.memory = pool::parse_byte_size(vm["memory"].as<std::string>());
+  agent.storage = vm.count("storage") ? std::filesystem::path(vm["storage"].as<std::string>())
+                                      : default_volunteer_storage();
+  if (vm.count("name")) agent.name = vm["name"].as<std::string>();
+  if (vm.count("address")) agent.address = vm["address"].as<std::string>();
+  if (vm.count("network")) agent.network = vm["network"].as<std::string>();
+  const WorkerProgram worker(
+      vm.count("worker") ? std::optional<std::filesystem::path>(vm["worker"].as<std::string>())
+                         : std::nullopt);
+  worker.kernels();  // a worker that does not run is found now
+  agent.worker = std::filesystem::absolute(worker.path());
+  agent.spare_program = own_directory() / "spare";
+
+  pool::VolunteerAgent volunteer(agent, log_line);
+  running_agent = &volunteer;
+  std::signal(SIGTERM, leave_pool);
+  std::signal(SIGINT, leave_pool);
+  const int code = volunteer.run();
+  running_agent = nullptr;
+  return code;
+}
+
+int launch_client_command(const std::vector<std::string>& args) {
+  return pool::launch_client_main(args);
+}
+
+}  // namespace spare::launcher

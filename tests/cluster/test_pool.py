@@ -1,0 +1,295 @@
+"""The volunteer pool on the laptop cluster, with real processes and real
+kills: every job's result must equal, bit for bit, a failure-free local
+`spare run` of the same job file. Needs root; exits 77 (skipped) otherwise."""
+
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "e2e"))
+
+import laptop_cluster  # noqa: E402
+from pool_cluster import SPARE, PoolCluster  # noqa: E402
+from spare_testing import result_digest, write_job  # noqa: E402
+
+# Long enough to kill a laptop mid-run on 2 shared cores, short for CI.
+INTERVAL = 400
+CHAOS_JOB = {
+    "job": {"name": "chaos", "kernel": "heat2d", "steps": "6000", "ranks": "auto"},
+    "checkpoint": {"interval_steps": str(INTERVAL), "interval_seconds": "0", "keep": "2"},
+    "heat2d": {"nx": "192", "ny": "160", "init": "sine", "amplitude": "1.0"},
+}
+
+
+def setUpModule():
+    laptop_cluster.exit_unless_available()
+
+
+class PoolTestCase(unittest.TestCase):
+    laptops = 4
+
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="spare-pool-test-"))
+        self.pool = PoolCluster(self.laptops, logs=self.tmp / "logs")
+        self.addCleanup(self.pool.close)
+        self.pool.wait_for_volunteers(self.laptops)
+
+    def tearDown(self):
+        # SPARE_KEEP_LOGS=1 keeps the coordinator's and agents' logs for a look.
+        if os.environ.get("SPARE_KEEP_LOGS"):
+            print(f"logs kept in {self.tmp / 'logs'}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def job_file(self, name="job.ini", **sections):
+        merged = {key: dict(value) for key, value in CHAOS_JOB.items()}
+        for key, value in sections.items():
+            merged.setdefault(key, {}).update(value)
+        return write_job(self.tmp / name, **merged)
+
+    def reference_digest(self, job_file):
+        """The same job run locally on one rank, with no failure."""
+        out = self.tmp / "reference"
+        done = subprocess.run([SPARE, "run", job_file, "--ranks", "1", "--output", out],
+                              capture_output=True, text=True, timeout=600)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return result_digest(out)
+
+    def fetched_digest(self, job):
+        return result_digest(self.pool.fetch(job, self.tmp / f"result-{job}"))
+
+    def started_steps(self, job):
+        """Steps each group started from, in order, from the event log."""
+        return [int(re.search(r"started at step (\d+)", text).group(1))
+                for kind, text in self.pool.events(job) if kind == "start"]
+
+    def written_checkpoints(self, job):
+        return [int(re.search(r"step (\d+)", text).group(1))
+                for kind, text in self.pool.events(job) if kind == "checkpoint"]
+
+
+class PoolBasics(PoolTestCase):
+    laptops = 2
+
+    def test_job_on_two_laptops_equals_local_run(self):
+        job_file = self.job_file(job={"steps": "800"})
+        job = self.pool.submit(job_file)
+        status = self.pool.wait_done(job)
+        self.assertEqual(status["step"], 800)
+        self.assertEqual(status["restarts"], 0)
+        self.assertEqual(len(status["volunteers_used"]), 2)
+        self.assertEqual(self.fetched_digest(job), self.reference_digest(job_file))
+        self.assertTrue((self.tmp / f"result-{job}" / "result.xdmf").exists())
+
+    def test_status_logs_and_cancel(self):
+        job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
+        self.pool.wait_until(job, lambda s: s["state"] == "running" and s["step"] > 0,
+                             what="running")
+        text = self.pool.spare("status", job).stdout
+        self.assertIn(f"job {job} (chaos, heat2d): running", text)
+        self.assertIn("ranks 2 on", text)
+        self.pool.spare("cancel", job)
+        self.assertEqual(self.pool.status(job)["state"], "cancelled")
+        # The volunteers stop its processes: no worker is left on any laptop.
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            left = [k for k in self.pool.cluster.laptops
+                    if any("spare-worker" in _command(pid)
+                           for pid in self.pool.cluster.processes(k))]
+            if not left:
+                break
+            time.sleep(0.2)
+        self.assertEqual(left, [], "workers still running after cancel")
+        fetch = self.pool.spare("fetch", job, self.tmp / "nothing", expect=5)
+        self.assertIn("has no result yet: it is cancelled", fetch.stderr)
+
+
+class BadActors(PoolTestCase):
+    laptops = 2
+
+    def test_requests_without_or_with_a_wrong_token_get_401(self):
+        import ssl
+        import urllib.error
+        import urllib.request
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+            request = urllib.request.Request(self.pool.url + "/api/jobs", headers=headers)
+            with self.assertRaises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, context=context, timeout=10)
+            self.assertEqual(refused.exception.code, 401)
+        wrong = self.pool.spare("status", "--token", "wrong", expect=2)
+        self.assertIn("the pool refused the token (HTTP 401)", wrong.stderr)
+
+    def test_a_wrong_fingerprint_is_refused(self):
+        wrong = self.pool.spare("status", "--fingerprint", "sha256:" + "0" * 64, expect=5)
+        self.assertIn("fingerprint", wrong.stderr)
+
+    def test_agent_refuses_to_start_a_shell(self):
+        job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
+        status = self.pool.wait_until(job, lambda s: s["state"] == "running" and s["step"] > 0,
+                                      what="running")
+        # The head's launch client, asked to start /bin/sh on the other laptop.
+        head = self._laptop_named(status["volunteers"][0])
+        member = self._laptop_named(status["volunteers"][1])
+        group_file = self._group_file(head)
+        address = self.pool.cluster.laptop(member).address
+        attempt = self._on_agent_mounts(head, [SPARE, "launch-client", "--group", group_file,
+                                               address, "/bin/sh", "-c", "touch /tmp/pwned"])
+        self.assertNotEqual(attempt.returncode, 0)
+        self.assertIn("refused", attempt.stderr)
+        self.assertIn("only Open MPI's daemon (orted)", attempt.stderr)
+        self.assertFalse(Path("/tmp/pwned").exists())
+        log = (self.pool.logs / f"agent-lap{member}.log").read_text()
+        self.assertIn("refused: only Open MPI's daemon (orted) is started", log)
+        # A daemon option that would let it start other programs is refused too.
+        attempt = self._on_agent_mounts(head, [SPARE, "launch-client", "--group", group_file,
+                                               address, "orted", "-mca", "orte_fork_agent",
+                                               "/bin/sh"])
+        self.assertIn("MCA parameter 'orte_fork_agent' is not allowed", attempt.stderr)
+        self.pool.spare("cancel", job)
+
+    def test_job_beyond_every_volunteer_is_rejected_at_submit(self):
+        too_many = self.pool.spare("submit", self.job_file(job={"ranks": "64"}), expect=3)
+        self.assertIn("[job] ranks = 64 exceeds the 2 CPUs", too_many.stderr)
+        huge = self.pool.spare("submit", self.job_file(heat2d={"nx": "400000", "ny": "400000"}),
+                               expect=3)
+        self.assertIn("volunteers lend", huge.stderr)
+        self.assertEqual(self.pool.pool_status()["jobs"], [])
+
+    def _laptop_named(self, name):
+        return next(k for k in self.pool.cluster.laptops
+                    if name.startswith(self.pool.cluster.laptop(k).netns + "@"))
+
+    def _agent_pid(self, k):
+        return self.pool.agents[k].pid
+
+    def _on_agent_mounts(self, k, argv):
+        """Runs argv on laptop k seeing its agent's private storage."""
+        pid = self._agent_pid(k)
+        return self.pool.cluster.exec(k, ["nsenter", f"--mount=/proc/{pid}/ns/mnt", *argv])
+
+    def _group_file(self, k):
+        listing = self._on_agent_mounts(
+            k, ["sh", "-c", f"ls {self.pool.cluster.laptop(k).storage}/jobs/*/group-*.json"])
+        self.assertEqual(listing.returncode, 0, listing.stderr)
+        return listing.stdout.split()[0]
+
+
+class LaptopFailures(PoolTestCase):
+    laptops = 4
+
+    def run_with_failure(self, failure, **job_sections):
+        """Submits the chaos job, applies `failure(status)` once the pool
+        holds a checkpoint, and checks the result against a local run."""
+        job_file = self.job_file(**job_sections)
+        job = self.pool.submit(job_file)
+        status = self.pool.wait_until(
+            job, lambda s: s["state"] == "running" and (s["checkpoint"] or 0) >= INTERVAL,
+            what="a checkpoint held by the pool")
+        failure(job, status)
+        final = self.pool.wait_done(job)
+        self.assertEqual(self.fetched_digest(job), self.reference_digest(job_file))
+        return job, final
+
+    def laptop_of(self, name):
+        return next(k for k in self.pool.cluster.laptops
+                    if name.startswith(self.pool.cluster.laptop(k).netns + "@"))
+
+    def test_a_laptop_dies(self):
+        killed = {}
+
+        def kill_one(job, status):
+            time.sleep(random.uniform(0.0, 1.5))  # a random step
+            killed["step"] = self.pool.status(job)["step"]
+            killed["laptop"] = self.laptop_of(random.choice(status["volunteers"]))
+            self.pool.kill_laptop(killed["laptop"])
+
+        job, final = self.run_with_failure(kill_one)
+        self.assertGreaterEqual(final["restarts"], 1)
+        starts = self.started_steps(job)
+        self.assertGreaterEqual(len(starts), 2)
+        # Work lost: from the step reached at the kill back to the restored step.
+        lost = killed["step"] - starts[1]
+        self.assertLessEqual(lost, INTERVAL, f"lost {lost} steps; starts {starts}")
+
+    def test_two_laptops_die_one_after_the_other(self):
+        def kill_two(job, status):
+            first = self.laptop_of(status["volunteers"][0])
+            self.pool.kill_laptop(first)
+            self.pool.wait_until(job, lambda s: s["state"] == "running" and s["restarts"] >= 1
+                                 and s["step"] > (s["checkpoint"] or 0), what="re-formed")
+            second = self.laptop_of(self.pool.status(job)["volunteers"][-1])
+            self.pool.kill_laptop(second)
+
+        job, final = self.run_with_failure(kill_two)
+        self.assertGreaterEqual(final["restarts"], 2)
+
+    def test_network_cut(self):
+        def cut(job, status):
+            self.pool.cluster.cut_network(self.laptop_of(status["volunteers"][-1]))
+
+        job, final = self.run_with_failure(cut)
+        self.assertGreaterEqual(final["restarts"], 1)
+
+    def test_graceful_leave_loses_nothing(self):
+        left = {}
+
+        def leave(job, status):
+            left["laptop"] = self.laptop_of(status["volunteers"][-1])
+            self.pool.agents[left["laptop"]].send_signal(signal.SIGTERM)
+            self.assertEqual(self.pool.agents[left["laptop"]].wait(timeout=60), 0)
+
+        job, final = self.run_with_failure(leave)
+        # The next group started exactly where the drained one stopped.
+        events = self.pool.events(job)
+        drained = [int(re.search(r"stopped at step (\d+)", text).group(1))
+                   for kind, text in events if kind == "restart" and "stopped at step" in text]
+        self.assertEqual(len(drained), 1, events)
+        self.assertEqual(self.started_steps(job)[1], drained[0])
+
+    def test_a_new_laptop_joins_and_is_used(self):
+        def join_then_fail(job, status):
+            new = self.pool.add_laptop()
+            self.pool.wait_for_volunteers(self.laptops + 1)
+            left = self.laptop_of(status["volunteers"][0])
+            self.pool.kill_laptop(left)
+            left_name = status["volunteers"][0]
+            reformed = self.pool.wait_until(
+                job, lambda s: s["state"] == "running" and left_name not in s["volunteers"],
+                what="re-formed")
+            join_then_fail.new_name = self.pool.cluster.laptop(new).netns
+            self.assertTrue(any(v.startswith(join_then_fail.new_name) for v in reformed["volunteers"]),
+                            reformed)
+
+        self.run_with_failure(join_then_fail)
+
+    def test_coordinator_killed_and_restarted(self):
+        def restart(job, status):
+            self.pool.kill_coordinator()
+            time.sleep(1.0)
+            self.pool.start_coordinator()
+
+        job, final = self.run_with_failure(restart)
+        self.assertEqual(final["steps"], 6000)
+
+
+def _command(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+if __name__ == "__main__":
+    unittest.main()
