@@ -11,14 +11,16 @@ target_compile_options(spare_warnings INTERFACE
   $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>)
 
 # Deterministic arithmetic: no contraction of a*b+c into an FMA, so every
-# build and every backend rounds the same way (DESIGN.md, Determinism).
+# build and every backend rounds the same way (DESIGN.md, Determinism); in
+# CUDA sources for the device code (--fmad) and the host code alike. nvcc
+# keeps division and square root correctly rounded unless told otherwise.
 add_library(spare_deterministic_fp INTERFACE)
 add_library(spare::deterministic_fp ALIAS spare_deterministic_fp)
 set_target_properties(spare_deterministic_fp PROPERTIES EXPORT_NAME deterministic_fp)
 install(TARGETS spare_warnings spare_deterministic_fp EXPORT SpareTargets)
 target_compile_options(spare_deterministic_fp INTERFACE
   $<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off -fno-fast-math>
-  $<$<COMPILE_LANGUAGE:CUDA>:--fmad=false>)
+  $<$<COMPILE_LANGUAGE:CUDA>:--fmad=false -Xcompiler=-ffp-contract=off>)
 
 # Sanitizers apply to the whole build: an instrumented library linked into an
 # uninstrumented program hides nothing but breaks the runtime's assumptions.

@@ -8,6 +8,7 @@
 #include <array>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "spare/mpi.hpp"
@@ -86,7 +87,8 @@ struct Context::Impl {
   std::unordered_map<const FieldBase*, std::vector<FaceTypes>> plans;
 };
 
-Context::Context(const mpi::Comm& comm) : impl_(std::make_unique<Impl>(Impl{comm, {}})) {}
+Context::Context(const mpi::Comm& comm, Device device)
+    : impl_(std::make_unique<Impl>(Impl{comm, {}})), device_(std::move(device)) {}
 Context::~Context() = default;
 
 int Context::rank() const {

@@ -10,6 +10,7 @@ namespace spare {
 
 GpuInventory detect_gpus() {
   GpuInventory inventory;
+  inventory.cuda_built = true;
   inventory.runtime = "CUDA " + std::to_string(CUDART_VERSION / 1000) + "." +
                       std::to_string(CUDART_VERSION % 1000 / 10);
   int count = 0;
@@ -28,6 +29,14 @@ GpuInventory detect_gpus() {
                                      properties.major, properties.minor});
   }
   return inventory;
+}
+
+std::string activate_gpu(int index) {
+  cudaError_t status = cudaSetDevice(index);
+  if (status == cudaSuccess) status = cudaFree(nullptr);  // creates the context
+  if (status == cudaSuccess) return {};
+  cudaGetLastError();  // clear it: the rank may go on without the GPU
+  return cudaGetErrorString(status);
 }
 
 }  // namespace spare

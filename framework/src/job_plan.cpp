@@ -9,6 +9,12 @@ namespace spare {
 
 JobPlan plan_job(const JobSpec& spec, const KernelRegistry& registry, std::int64_t ranks) {
   const KernelInfo& info = registry.at(spec.kernel);
+  if (spec.device == DeviceRequest::cuda && !info.cuda) {
+    throw JobError(
+        fmt::format("{}: [job] device = cuda, but kernel {} has no CUDA side; set "
+                    "device = auto or cpu",
+                    spec.source, spec.kernel));
+  }
   JobPlan plan;
   plan.ranks = ranks;
   for (int rank = 0; rank < ranks; ++rank) {

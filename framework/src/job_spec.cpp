@@ -32,6 +32,10 @@ const std::vector<ParamSpec>& job_section_params() {
         ParamSpec::text("output", "directory for checkpoints and results; default: NAME.out", ""));
     p.push_back(ParamSpec::real("progress_interval", "seconds between progress reports", 1.0,
                                 {.min = 0, .min_open = true}, "s"));
+    p.push_back(ParamSpec::choice("device",
+                                  "where each rank computes: auto = a GPU of its node when it has "
+                                  "a usable one, else the CPU; cuda = a GPU or an error",
+                                  {"auto", "cpu", "cuda"}, "auto"));
     return p;
   }();
   return params;
@@ -279,6 +283,7 @@ JobSpec parse_job_spec(std::istream& in, const std::string& source,
   spec.output = job.text("output");
   if (spec.output.empty()) spec.output = spec.name + ".out";
   spec.progress_interval = job.real("progress_interval");
+  spec.device = parse_device_request(job.text("device"));
   spec.checkpoint.interval_steps = checkpoint.integer("interval_steps");
   spec.checkpoint.interval_seconds = checkpoint.real("interval_seconds");
   spec.checkpoint.keep = checkpoint.integer("keep");
@@ -300,12 +305,14 @@ std::string JobSpec::to_ini() const {
   std::string text = fmt::format(
       "# The job as run by Spare {}: every key, defaults included.\n"
       "[job]\n"
-      "name = {}\nkernel = {}\nsteps = {}\nranks = {}\noutput = {}\nprogress_interval = {}\n\n"
+      "name = {}\nkernel = {}\nsteps = {}\nranks = {}\noutput = {}\nprogress_interval = {}\n"
+      "device = {}\n\n"
       "[checkpoint]\n"
       "interval_steps = {}\ninterval_seconds = {}\nkeep = {}\n\n[{}]\n",
       kVersion, name, kernel, steps, ranks == 0 ? std::string("auto") : std::to_string(ranks),
-      output.string(), format_param(progress_interval), checkpoint.interval_steps,
-      format_param(checkpoint.interval_seconds), checkpoint.keep, kernel);
+      output.string(), format_param(progress_interval), to_string(device),
+      checkpoint.interval_steps, format_param(checkpoint.interval_seconds), checkpoint.keep,
+      kernel);
   for (const auto& [key, value] : params.values()) {
     text += fmt::format("{} = {}\n", key, format_param(value));
   }

@@ -64,6 +64,13 @@ Comm Comm::split(int color, int key) const {
   return Comm(out, true);
 }
 
+Comm Comm::split_by_node() const {
+  MPI_Comm out = MPI_COMM_NULL;
+  SPARE_MPI_CHECK(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank(), MPI_INFO_NULL, &out));
+  SPARE_MPI_CHECK(MPI_Comm_set_errhandler(out, MPI_ERRORS_RETURN));
+  return Comm(out, true);
+}
+
 int Comm::rank() const {
   int r = 0;
   SPARE_MPI_CHECK(MPI_Comm_rank(comm_, &r));

@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "spare/checkpoint_store.hpp"
+#include "spare/device.hpp"
 #include "spare/drain.hpp"
 #include "spare/error.hpp"
 #include "spare/output_layout.hpp"
@@ -40,6 +41,32 @@ Decision agree(const mpi::Comm& comm, const Decision& local) {
   return Decision{agreed[0], agreed[1] != 0, agreed[2] != 0, agreed[3] != 0};
 }
 
+/// This rank's device, agreed by all: if any rank cannot have the device the
+/// job asks for, every rank stops with the first such rank's reason.
+Device select_rank_device(const JobSpec& spec, const KernelInfo& kernel, const mpi::Comm& comm) {
+  if (!kernel.cuda) {
+    if (spec.device != DeviceRequest::cuda) return Device{};
+    throw CollectiveError(ExitCode::invalid_job,
+                          fmt::format("{}: [job] device = cuda, but kernel {} has no CUDA side; "
+                                      "set device = auto or cpu",
+                                      spec.source, kernel.name));
+  }
+  const mpi::Comm node = comm.split_by_node();
+  Device device;
+  std::string failure;
+  try {
+    device = select_device(spec.device, node.rank());
+  } catch (const Error& e) {
+    failure = fmt::format("rank {}: {}", comm.rank(), e.what());
+  }
+  if (comm.max(failure.empty() ? 0 : 1) == 0) return device;
+  std::string reason;
+  for (const std::string& text : comm.gather(failure, 0)) {
+    if (reason.empty()) reason = text;
+  }
+  throw CollectiveError(ExitCode::run_failed, reason);
+}
+
 /// One run of a job on one rank: the state, the clocks, the policy.
 class StepLoop {
  public:
@@ -49,7 +76,7 @@ class StepLoop {
         comm_(comm),
         events_(events),
         kernel_(declare(registry.at(spec.kernel))),
-        context_(comm),
+        context_(comm, select_rank_device(spec, registry.at(spec.kernel), comm)),
         store_(OutputLayout{spec.output}.checkpoints(), comm, spec.checkpoint.keep, events),
         run_{kVersion, spec.name, spec.kernel, spec.params, 0, 0.0},
         dt_(kernel_->time_step()) {}
@@ -135,17 +162,27 @@ class StepLoop {
                                         spec_.source, step_, spec_.steps));
     }
     context_.set_clock(step_, static_cast<double>(step_) * dt_);
+    kernel_->sync_to_device(context_);  // the host state, initialised or restored
     std::vector<int> process_grid;
     if (!state_.grids().empty()) {
       process_grid = state_.grids().front().decomposition().process_grid();
     }
+    const std::vector<std::string> devices = comm_.gather(context_.device().description, 0);
     events_.emit({{"event", "start"},
                   {"kernel", spec_.kernel},
                   {"ranks", comm_.size()},
                   {"process_grid", process_grid},
+                  {"devices", devices},
                   {"step", step_},
                   {"steps", spec_.steps},
                   {"restored", last_checkpoint_.has_value()}});
+  }
+
+  /// The kernel's diagnostics, with its host state brought up to date first:
+  /// diagnostics and checkpoints read the host fields. Collective.
+  std::vector<Diagnostic> host_diagnostics() {
+    kernel_->sync_to_host(context_);
+    return kernel_->diagnostics(context_);
   }
 
   /// What clocks (rank 0's) and signals (any rank's) ask for, agreed by all.
@@ -168,7 +205,7 @@ class StepLoop {
     run_.step = step_;
     run_.time = context_.time();
     run_.diagnostics.clear();
-    for (const Diagnostic& d : kernel_->diagnostics(context_)) {
+    for (const Diagnostic& d : host_diagnostics()) {
       run_.diagnostics[d.name] = d.value;
     }
     try {
@@ -190,7 +227,7 @@ class StepLoop {
 
   /// Collective: the kernel's diagnostics are reductions.
   void report_progress() {
-    const std::vector<Diagnostic> diagnostics = kernel_->diagnostics(context_);
+    const std::vector<Diagnostic> diagnostics = host_diagnostics();
     const double elapsed = seconds_since(last_report_);
     const double rate = elapsed > 0 ? static_cast<double>(step_ - last_report_step_) / elapsed : 0;
     double eta = rate > 0 ? static_cast<double>(spec_.steps - step_) / rate : -1.0;

@@ -21,6 +21,7 @@ KernelInfo kernel_info() {
   info.datasets = {{"solution", "[n, n, n]", "the iterate x, f64"},
                    {"residual", "[n, n, n]", "r = f - A x, f64"},
                    {"direction", "[n, n, n]", "the search direction p, f64"}};
+  info.cuda = true;
   info.create = [](const ParamSet& params) { return std::make_unique<ConjugateGradient>(params); };
   info.work_per_step = [](const ParamSet& p) {
     const double points = std::pow(static_cast<double>(p.integer("n")), 3.0);
@@ -81,6 +82,10 @@ void ConjugateGradient::initialize(Context& context) {
 }
 
 void ConjugateGradient::step(Context& context) {
+  if (device_) {
+    step_on_device(context);
+    return;
+  }
   context.exchange_halo(*p_);  // halo points beyond the cube stay 0: the boundary condition
   apply_cpu(p_->data(), q_->data(), extent_, 1.0 / (h_ * h_));
   const double alpha = *rho_ / context.sum(dot_cpu(p_->data(), q_->data(), extent_)).value();
@@ -88,6 +93,29 @@ void ConjugateGradient::step(Context& context) {
   const double rho = context.sum(dot_cpu(r_->data(), r_->data(), extent_)).value();
   update_direction_cpu(p_->data(), r_->data(), rho / *rho_, extent_);
   *rho_ = rho;
+}
+
+/// The iteration of step(), each operation on the device's vectors.
+void ConjugateGradient::step_on_device(Context& context) {
+  device_->direction_edges_to_host(p_->data());
+  context.exchange_halo(*p_);
+  device_->direction_halo_to_device(p_->data());
+  device_->apply(1.0 / (h_ * h_));
+  const double alpha = *rho_ / context.sum(device_->direction_dot_product()).value();
+  device_->update_solution(alpha);
+  const double rho = context.sum(device_->residual_dot_residual()).value();
+  device_->update_direction(rho / *rho_);
+  *rho_ = rho;
+}
+
+void ConjugateGradient::sync_to_device(Context& context) {
+  if (context.device().kind != DeviceKind::cuda) return;
+  if (!device_) device_ = make_cg_device(extent_);
+  device_->upload(x_->data(), r_->data(), p_->data());
+}
+
+void ConjugateGradient::sync_to_host(Context& /*context*/) {
+  if (device_) device_->download(x_->data(), r_->data(), p_->data());
 }
 
 bool ConjugateGradient::finished(const Context& /*context*/) const {

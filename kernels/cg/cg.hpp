@@ -3,26 +3,20 @@
 // from the manufactured solution u = x(1-x) y(1-y) z(1-z): the stencil is
 // exact on quadratics, so the discrete solution is u itself at the grid
 // points and the error measures the solver alone. One step is one iteration; dot products are exact
-// sums, so the iterates are the same bits on any number of ranks. The CPU loops are in cg_cpu.cpp;
-// the stencil, shared by every backend, in cg_stencil.hpp.
+// sums, so the iterates are the same bits on any number of ranks. The vector operations, per
+// backend, are declared in cg_backend.hpp (cg_cpu.cpp, cg_cuda.cu); the stencil, shared by every
+// backend, is in cg_stencil.hpp. On a GPU the vectors live in device memory between
+// sync_to_device and sync_to_host.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
+#include "cg/cg_backend.hpp"
 #include "spare/exact_sum.hpp"
 #include "spare/kernel.hpp"
 
 namespace spare::kernels::cg {
-
-/// q = A p over a rank's block (haloed storage, halo 1, n0 x n1 x n2 interior).
-void apply_cpu(const double* p, double* q, const std::int64_t extent[3], double inverse_h2);
-/// The exact sum of a[k] * b[k] over the block's interior.
-ExactSum dot_cpu(const double* a, const double* b, const std::int64_t extent[3]);
-/// x += alpha p and r -= alpha q over the interior.
-void update_solution_cpu(double* x, double* r, const double* p, const double* q, double alpha,
-                         const std::int64_t extent[3]);
-/// p = r + beta p over the interior.
-void update_direction_cpu(double* p, const double* r, double beta, const std::int64_t extent[3]);
 
 class ConjugateGradient final : public Kernel {
  public:
@@ -34,8 +28,12 @@ class ConjugateGradient final : public Kernel {
   std::vector<Diagnostic> diagnostics(Context& context) override;
   bool finished(const Context& context) const override;
   double fraction_done(const Context& context) const override;
+  void sync_to_device(Context& context) override;
+  void sync_to_host(Context& context) override;
 
  private:
+  void step_on_device(Context& context);
+
   std::int64_t n_;
   double h_, tolerance_;
   Field<double>* x_ = nullptr;
@@ -45,6 +43,7 @@ class ConjugateGradient final : public Kernel {
   double* rho_ = nullptr;          // r . r
   double* initial_rho_ = nullptr;  // r . r at the start, for the relative residual
   std::int64_t extent_[3] = {};
+  std::unique_ptr<CgDevice> device_;  // set when the rank computes on a GPU
 };
 
 KernelInfo kernel_info();

@@ -2,7 +2,7 @@
 // (i, j, k) are interior indices.
 #include <Eigen/Core>
 
-#include "cg/cg.hpp"
+#include "cg/cg_backend.hpp"
 #include "cg/cg_stencil.hpp"
 
 namespace spare::kernels::cg {

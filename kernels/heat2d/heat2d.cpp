@@ -30,6 +30,7 @@ KernelInfo kernel_info() {
       ParamSpec::real("boundary", "fixed value on the domain's edges", 0.0),
   };
   info.datasets = {{"temperature", "[ny, nx]", "u at every grid point, f64"}};
+  info.cuda = true;
   info.create = [](const ParamSet& params) { return std::make_unique<Heat2d>(params); };
   info.work_per_step = [](const ParamSet& p) {
     const double points = static_cast<double>(p.integer("nx") * p.integer("ny"));
@@ -102,9 +103,26 @@ SweepBlock Heat2d::sweep_block() const {
 }
 
 void Heat2d::step(Context& context) {
+  if (device_) {
+    // The host field carries only the edges and the halo, for the exchange.
+    device_->begin_step(u_->data());
+    context.exchange_halo(*u_);
+    device_->finish_step(u_->data());
+    return;
+  }
   context.exchange_halo(*u_);
   sweep_cpu(sweep_block());
   u_->swap_storage(*next_);
+}
+
+void Heat2d::sync_to_device(Context& context) {
+  if (context.device().kind != DeviceKind::cuda) return;
+  if (!device_) device_ = make_heat2d_device(sweep_block());
+  device_->upload(u_->data());
+}
+
+void Heat2d::sync_to_host(Context& /*context*/) {
+  if (device_) device_->download(u_->data());
 }
 
 std::vector<Diagnostic> Heat2d::diagnostics(Context& context) {

@@ -1,32 +1,18 @@
 // heat2d: 2D heat diffusion, u_t = alpha (u_xx + u_yy) on [0, lx] x [0, ly],
 // explicit Euler in time, 5-point Jacobi stencil in space, fixed (Dirichlet)
-// values on the edges. The CPU sweep is in heat2d_cpu.cpp; the arithmetic
-// every backend shares is in heat2d_stencil.hpp.
+// values on the edges. The sweep, per backend, is declared in heat2d_backend.hpp
+// (heat2d_cpu.cpp, heat2d_cuda.cu); the arithmetic every backend shares is in
+// heat2d_stencil.hpp. On a GPU the temperature lives in device memory between
+// sync_to_device and sync_to_host.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
+#include "heat2d/heat2d_backend.hpp"
 #include "spare/kernel.hpp"
 
 namespace spare::kernels::heat2d {
-
-/// One rank's block for a sweep: haloed storage of width 1, C order.
-struct SweepBlock {
-  const double* current;  // storage of u, halo included
-  double* next;           // storage of the next u, same layout
-  std::int64_t stride;    // elements between rows of storage
-  std::int64_t rows;      // interior extent along y
-  std::int64_t cols;      // interior extent along x
-  std::int64_t row0;      // global index of the first interior row
-  std::int64_t col0;      // global index of the first interior column
-  std::int64_t ny;        // global points along y
-  std::int64_t nx;        // global points along x
-  double rx;              // alpha dt / dx^2
-  double ry;              // alpha dt / dy^2
-};
-
-/// next = one explicit step of current; points on the domain's edge are copied.
-void sweep_cpu(const SweepBlock& block);
 
 class Heat2d final : public Kernel {
  public:
@@ -37,6 +23,8 @@ class Heat2d final : public Kernel {
   void step(Context& context) override;
   double time_step() const override { return dt_; }
   std::vector<Diagnostic> diagnostics(Context& context) override;
+  void sync_to_device(Context& context) override;
+  void sync_to_host(Context& context) override;
 
  private:
   SweepBlock sweep_block() const;
@@ -47,6 +35,7 @@ class Heat2d final : public Kernel {
   double amplitude_, width_, boundary_;
   Field<double>* u_ = nullptr;
   Field<double>* next_ = nullptr;
+  std::unique_ptr<Heat2dDevice> device_;  // set when the rank computes on a GPU
 };
 
 KernelInfo kernel_info();

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "heat2d/heat2d.hpp"
+#include "heat2d/heat2d_backend.hpp"
 #include "heat2d/heat2d_stencil.hpp"
 
 namespace spare::kernels::heat2d {

@@ -30,6 +30,7 @@ KernelInfo kernel_info() {
       ParamSpec::integer("seed", "key of the random numbers", 1, {.min = 0}),
   };
   info.datasets = {};
+  info.cuda = true;
   info.create = [](const ParamSet& params) { return std::make_unique<MonteCarlo>(params); };
   info.work_per_step = [](const ParamSet& p) {
     // Per sample: 14 for the polar method (1.27 tries of 11), 32 for log, 4 for
@@ -71,7 +72,8 @@ void MonteCarlo::step(Context& context) {
   const auto end =
       first + static_cast<std::uint64_t>(split_start(count, context.nranks(), context.rank() + 1));
   ExactSum payoffs, squares;
-  accumulate_cpu(model_, begin, end, payoffs, squares);
+  const bool on_gpu = context.device().kind == DeviceKind::cuda;
+  (on_gpu ? accumulate_cuda : accumulate_cpu)(model_, begin, end, payoffs, squares);
   payoffs_->add(context.sum(payoffs));
   squares_->add(context.sum(squares));
   *drawn_ += count;

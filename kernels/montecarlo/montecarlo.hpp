@@ -1,21 +1,19 @@
 // montecarlo: the price of a European option by Monte Carlo, with its
 // standard error. Embarrassingly parallel: each step draws a batch of samples,
 // split over the ranks by index; sums are exact, so the price is the same bits
-// on any number of ranks. The CPU loop is in montecarlo_cpu.cpp; the sample's
-// arithmetic, shared by every backend, in montecarlo_payoff.hpp.
+// on any number of ranks. The loop, per backend, is declared in
+// montecarlo_backend.hpp (montecarlo_cpu.cpp, montecarlo_cuda.cu); the sample's
+// arithmetic, shared by every backend, is in montecarlo_payoff.hpp. The state
+// is a few scalars on the host: nothing to mirror on a GPU.
 #pragma once
 
 #include <cstdint>
 
-#include "montecarlo/montecarlo_payoff.hpp"
+#include "montecarlo/montecarlo_backend.hpp"
 #include "spare/exact_sum.hpp"
 #include "spare/kernel.hpp"
 
 namespace spare::kernels::montecarlo {
-
-/// Adds the payoffs of samples [begin, end) and their squares to the sums.
-void accumulate_cpu(const OptionModel& model, std::uint64_t begin, std::uint64_t end,
-                    ExactSum& payoffs, ExactSum& squares);
 
 class MonteCarlo final : public Kernel {
  public:

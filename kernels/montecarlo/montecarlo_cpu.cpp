@@ -1,5 +1,5 @@
 // montecarlo's CPU loop.
-#include "montecarlo/montecarlo.hpp"
+#include "montecarlo/montecarlo_backend.hpp"
 
 namespace spare::kernels::montecarlo {
 

@@ -23,9 +23,15 @@ KernelInfo kernel_info() {
       ParamSpec::real("dt", "time step", 1e-3, {.min = 0, .min_open = true}),
       ParamSpec::real("softening", "softening length epsilon", 0.01, {.min = 0, .min_open = true}),
       ParamSpec::integer("seed", "key of the random initial conditions", 1, {.min = 0}),
+      ParamSpec::choice(
+          "precision",
+          "exact: double precision, the same bits on CPU and GPU; fast: on a GPU, "
+          "single precision with hardware rsqrt and FMA (on a CPU, the same as exact)",
+          {"exact", "fast"}, "exact"),
   };
   info.datasets = {{"position", "[n, 3]", "x, y, z of every particle, f64"},
                    {"velocity", "[n, 3]", "vx, vy, vz of every particle, f64"}};
+  info.cuda = true;
   info.create = [](const ParamSet& params) { return std::make_unique<NBody>(params); };
   info.work_per_step = [](const ParamSet& p) {
     const double n = static_cast<double>(p.integer("n"));
@@ -39,7 +45,8 @@ NBody::NBody(const ParamSet& p)
       dt_(p.real("dt")),
       eps2_(p.real("softening") * p.real("softening")),
       mass_(1.0 / static_cast<double>(p.integer("n"))),
-      seed_(static_cast<std::uint64_t>(p.integer("seed"))) {}
+      seed_(static_cast<std::uint64_t>(p.integer("seed"))),
+      fast_(p.text("precision") == "fast") {}
 
 void NBody::declare(State& state) {
   // Particles x components, split over the ranks by particle only.
@@ -118,14 +125,26 @@ void NBody::initialize(Context& context) {
 
 void NBody::compute_accelerations(Context& context) {
   context.gather_all(*position_, all_positions_.data());
-  const Box& block = position_->interior();
-  accelerations_cpu(all_positions_.data(), n_, block.lo[0], block.hi[0], mass_, eps2_,
-                    acceleration_->data());
+  if (device_) {
+    device_->accelerate(all_positions_.data());
+  } else {
+    const Box& block = position_->interior();
+    accelerations_cpu(all_positions_.data(), n_, block.lo[0], block.hi[0], mass_, eps2_,
+                      acceleration_->data());
+  }
   accelerations_current_ = true;
 }
 
 void NBody::step(Context& context) {
   if (!accelerations_current_) compute_accelerations(context);  // after a restore
+  if (device_) {
+    const double half = 0.5 * dt_;
+    device_->kick(half);
+    device_->drift(dt_, position_->data());  // the host positions feed the gather
+    compute_accelerations(context);
+    device_->kick(half);
+    return;
+  }
   // The block's particles are contiguous (no halo): whole-array expressions.
   const Eigen::Index count = 3 * position_->interior().extent(0);
   Eigen::Map<Eigen::ArrayXd> x(position_->data(), count);
@@ -136,6 +155,20 @@ void NBody::step(Context& context) {
   x += dt_ * v;   // drift
   compute_accelerations(context);
   v += half * a;  // kick
+}
+
+void NBody::sync_to_device(Context& context) {
+  if (context.device().kind != DeviceKind::cuda) return;
+  if (!device_) {
+    const Box& block = position_->interior();
+    device_ = make_nbody_device(n_, block.lo[0], block.hi[0], mass_, eps2_, fast_);
+  }
+  device_->upload(position_->data(), velocity_->data());
+  accelerations_current_ = false;  // the device's are computed at the next step
+}
+
+void NBody::sync_to_host(Context& /*context*/) {
+  if (device_) device_->download(position_->data(), velocity_->data());
 }
 
 NBody::Totals NBody::totals(Context& context) {

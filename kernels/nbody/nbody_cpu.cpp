@@ -3,7 +3,7 @@
 // in the order j = 0, 1, ..., n-1, so the bits match the scalar loop (and the GPU).
 #include <algorithm>
 
-#include "nbody/nbody.hpp"
+#include "nbody/nbody_backend.hpp"
 #include "nbody/nbody_force.hpp"
 
 namespace spare::kernels::nbody {

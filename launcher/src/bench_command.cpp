@@ -1,5 +1,6 @@
-// `spare bench checkpoint|overhead`: measurements as ratios against a
-// baseline run in the same invocation, on the same machine.
+// `spare bench checkpoint|overhead|KERNEL`: measurements as ratios against a
+// baseline run in the same invocation, on the same machine; for a kernel on
+// a GPU (--device cuda), against the GPU's ceilings from spare-bench-gpu.
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -7,8 +8,10 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 
 #include "child_process.hpp"
@@ -17,6 +20,7 @@
 #include "local_backend.hpp"
 #include "program_paths.hpp"
 #include "spare/error.hpp"
+#include "spare/gpu.hpp"
 #include "spare/job_plan.hpp"
 #include "spare/machine.hpp"
 #include "worker_program.hpp"
@@ -89,8 +93,21 @@ double printed_value(const std::string& output, const std::string& name) {
   return std::stod(match[1].str());
 }
 
-/// Sizes that make a kernel's step worth timing on a workstation.
-std::vector<std::string> benchmark_defaults(const std::string& kernel) {
+/// `spare bench KERNEL --device cuda` without a usable GPU (or without CUDA in
+/// this build): nothing is measured; documented in docs/performance.md.
+constexpr int kNoGpu = 77;
+
+/// Sizes that make a kernel's step worth timing on a workstation's CPU, or on
+/// a data-centre GPU, where a step must be long against the per-step costs
+/// (the step-boundary allreduce, the halo's trips through the host).
+std::vector<std::string> benchmark_defaults(const std::string& kernel, bool gpu) {
+  if (gpu) {
+    if (kernel == "heat2d") return {"heat2d.nx=16384", "heat2d.ny=16384", "job.steps=100"};
+    if (kernel == "nbody") return {"nbody.n=65536", "job.steps=5"};
+    if (kernel == "cg") return {"cg.n=384", "cg.tolerance=1e-15", "job.steps=30"};
+    if (kernel == "montecarlo") return {"montecarlo.samples=268435456", "job.steps=1000"};
+    return {"job.steps=100"};
+  }
   // Working sets well beyond a workstation's last-level cache: memory-bound, as meant.
   if (kernel == "heat2d") return {"heat2d.nx=4096", "heat2d.ny=4096", "job.steps=100"};
   if (kernel == "nbody") return {"nbody.n=2048", "job.steps=20"};
@@ -99,8 +116,49 @@ std::vector<std::string> benchmark_defaults(const std::string& kernel) {
   return {"job.steps=100"};
 }
 
+/// What a kernel's rate is measured against, and how to measure it.
+struct Ceiling {
+  std::vector<std::string> command;
+  std::string printed_name;  // NAME in the program's NAME=NUMBER output
+  std::string description;
+  double multiplier = 1;  // ranks on distinct GPUs add up
+};
+
+Ceiling cpu_ceiling(bool memory_bound, std::int64_t copy_bytes, std::int64_t ranks, int cores) {
+  Ceiling c{mpirun_prefix(ranks, cores), memory_bound ? "memcpy_bytes_per_s" : "flops_per_s",
+            memory_bound ? "memcpy, read+write" : "FP64 multiply-add chains"};
+  c.command.push_back(sibling_program("spare-bench-roofline", "SPARE_BENCH_ROOFLINE").string());
+  c.command.insert(c.command.end(), {"--bytes", std::to_string(copy_bytes)});
+  return c;
+}
+
+/// The GPU's ceilings, or nothing (after saying why) without a usable GPU.
+std::optional<Ceiling> gpu_ceiling(bool memory_bound, std::int64_t copy_bytes, std::int64_t ranks) {
+  const fs::path program = own_directory() / "spare-bench-gpu";
+  if (!fs::exists(program) && std::getenv("SPARE_BENCH_GPU") == nullptr) {
+    fmt::print(
+        "spare bench: no usable GPU (this build of Spare has no CUDA support); nothing "
+        "was measured\n");
+    return std::nullopt;
+  }
+  Ceiling c{{sibling_program("spare-bench-gpu", "SPARE_BENCH_GPU").string(), "--ceilings-only",
+             "--bytes", std::to_string(copy_bytes)},
+            memory_bound ? "d2d_copy_bytes_per_s" : "fp32_fma_flops_per_s",
+            memory_bound ? "device-to-device copy, read+write" : "FP32 FMA chains"};
+  const CapturedRun probe = run_and_capture(c.command);
+  if (probe.status == kNoGpu) {
+    fmt::print("spare bench: {}; nothing was measured\n",
+               probe.output.substr(0, probe.output.find('\n')));
+    return std::nullopt;
+  }
+  // Ranks take the node's GPUs in turn (spare/device.hpp): as many ceilings as GPUs in use.
+  const auto gpus = static_cast<std::int64_t>(detect_gpus().gpus.size());
+  c.multiplier = static_cast<double>(std::max<std::int64_t>(1, std::min(ranks, gpus)));
+  return c;
+}
+
 int bench_kernel(const po::variables_map& vm, const WorkerProgram& worker,
-                 const std::string& kernel, std::int64_t ranks, int cores) {
+                 const std::string& kernel, std::int64_t ranks, int cores, bool gpu) {
   const int repeat = vm["repeat"].as<int>();
   const fs::path dir = fs::absolute(vm["dir"].as<std::string>());
   fs::create_directories(dir);
@@ -109,7 +167,8 @@ int bench_kernel(const po::variables_map& vm, const WorkerProgram& worker,
       "[job]\nkernel = {}\nsteps = 1\nranks = {}\noutput = {}\nprogress_interval = 1e9\n"
       "[checkpoint]\ninterval_steps = 0\ninterval_seconds = 0\nkeep = 1\n",
       kernel, ranks, (dir / "out").string());
-  std::vector<std::string> overrides = benchmark_defaults(kernel);
+  std::vector<std::string> overrides = benchmark_defaults(kernel, gpu);
+  overrides.push_back(gpu ? "job.device=cuda" : "job.device=cpu");
   if (vm.count("set")) {
     for (const std::string& s : vm["set"].as<std::vector<std::string>>())
       overrides.push_back(s);
@@ -124,16 +183,19 @@ int bench_kernel(const po::variables_map& vm, const WorkerProgram& worker,
   const WorkPerStep work = *planned.work;
   const bool memory_bound = work.bytes > 0;
   // The ceiling's working set: half the kernel's state per rank is copied to the other half.
-  const auto copy_bytes = static_cast<std::int64_t>(plan.largest_rank_bytes / 2);
-  std::vector<std::string> roofline = mpirun_prefix(ranks, cores);
-  roofline.push_back(sibling_program("spare-bench-roofline", "SPARE_BENCH_ROOFLINE").string());
-  roofline.insert(roofline.end(),
-                  {"--bytes", std::to_string(std::max<std::int64_t>(copy_bytes, 1 << 20))});
+  const std::int64_t copy_bytes =
+      std::max<std::int64_t>(static_cast<std::int64_t>(plan.largest_rank_bytes / 2), 1 << 20);
+  std::optional<Ceiling> ceiling_of = gpu ? gpu_ceiling(memory_bound, copy_bytes, ranks)
+                                          : cpu_ceiling(memory_bound, copy_bytes, ranks, cores);
+  if (!ceiling_of) {
+    fs::remove_all(dir);
+    return kNoGpu;
+  }
 
   std::vector<double> achieved, ceiling, ratios;
   for (int k = 0; k < repeat; ++k) {
-    const std::string out = capture(roofline);
-    const double peak = printed_value(out, memory_bound ? "memcpy_bytes_per_s" : "flops_per_s");
+    const std::string out = capture(ceiling_of->command);
+    const double peak = printed_value(out, ceiling_of->printed_name) * ceiling_of->multiplier;
     fs::remove_all(dir / "out");
     const nlohmann::json done = run_silently(job, ranks, cores, worker);
     const double steps_run = done.value("steps_run", 0.0);
@@ -150,11 +212,10 @@ int bench_kernel(const po::variables_map& vm, const WorkerProgram& worker,
   fs::remove_all(dir);
   const std::string unit = memory_bound ? "GB/s" : "GFLOP/s";
   fmt::print(
-      "{} on CPU, {} ranks ({}), median of {} rounds: {:.2f} {}  ceiling ({}) {:.2f} {}  "
+      "{} on {}, {} ranks ({}), median of {} rounds: {:.2f} {}  ceiling ({}) {:.2f} {}  "
       "ratio {:.3f}\n",
-      kernel, ranks, work.counted, repeat, median(achieved) / 1e9, unit,
-      memory_bound ? "memcpy, read+write" : "FP64 multiply-add chains", median(ceiling) / 1e9, unit,
-      median(ratios));
+      kernel, gpu ? "GPU" : "CPU", ranks, work.counted, repeat, median(achieved) / 1e9, unit,
+      ceiling_of->description, median(ceiling) / 1e9, unit, median(ratios));
   return 0;
 }
 
@@ -222,7 +283,10 @@ int bench_command(const std::vector<std::string>& args) {
       "scratch directory, on the disk to measure; removed afterwards")(
       "set", po::value<std::vector<std::string>>()->composing(),
       "KERNEL: override a key of the benchmark's job, e.g. heat2d.nx=4096")(
-      "worker", po::value<std::string>(), "KERNEL: the worker program with the kernel");
+      "worker", po::value<std::string>(), "KERNEL: the worker program with the kernel")(
+      "device", po::value<std::string>()->default_value("cpu"),
+      "KERNEL: cpu, or cuda: on the GPU (one rank unless --ranks), against the GPU's "
+      "ceilings; exits 77 without a usable GPU");
   const po::variables_map vm = parse_command_line(args, options, {"which"}, "spare bench");
   if (vm.count("help") || !vm.count("which")) {
     print_help("spare bench checkpoint|overhead|KERNEL [options]",
@@ -232,13 +296,21 @@ int bench_command(const std::vector<std::string>& args) {
                "              program, checkpoints off (target <= 1.05)\n"
                "  KERNEL      a kernel's rate (bytes or flops per second, by its own count) /\n"
                "              the machine's ceiling measured alongside: memcpy bandwidth for\n"
-               "              memory-bound kernels, multiply-add throughput for compute-bound\n"
+               "              memory-bound kernels, multiply-add throughput for compute-bound;\n"
+               "              with --device cuda, device-to-device copy bandwidth and FP32\n"
+               "              FMA throughput of the GPU\n"
                "Each prints the measured rates and the ratio on its last line.",
                options);
     return vm.count("help") ? 0 : static_cast<int>(ExitCode::usage);
   }
   const MachineInfo machine = detect_machine();
-  const std::int64_t ranks = vm.count("ranks") ? vm["ranks"].as<std::int64_t>() : machine.cores;
+  const std::string device = vm["device"].as<std::string>();
+  if (device != "cpu" && device != "cuda") {
+    throw UsageError("spare bench: --device takes cpu or cuda, not '" + device + "'");
+  }
+  const bool gpu = device == "cuda";
+  const std::int64_t ranks =
+      vm.count("ranks") ? vm["ranks"].as<std::int64_t>() : (gpu ? 1 : machine.cores);
   if (ranks < 1) throw UsageError("spare bench: --ranks must be at least 1");
   const std::string which = vm["which"].as<std::string>();
   if (which == "checkpoint") return bench_checkpoint(vm, ranks, machine.cores);
@@ -246,7 +318,7 @@ int bench_command(const std::vector<std::string>& args) {
   const WorkerProgram worker(
       vm.count("worker") ? std::optional<fs::path>(vm["worker"].as<std::string>()) : std::nullopt);
   if (worker.kernels().find(which) != nullptr) {
-    return bench_kernel(vm, worker, which, ranks, machine.cores);
+    return bench_kernel(vm, worker, which, ranks, machine.cores, gpu);
   }
   throw UsageError("spare bench: unknown benchmark '" + which +
                    "'; expected checkpoint, overhead or a kernel (`spare kernels`)");

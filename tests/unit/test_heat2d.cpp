@@ -6,6 +6,7 @@
 #include <random>
 
 #include "heat2d/heat2d.hpp"
+#include "heat2d/heat2d_regions.hpp"
 
 namespace spare::kernels::heat2d {
 namespace {
@@ -62,6 +63,27 @@ TEST(Heat2d, SweepMatchesReferenceBitForBit) {
   check_block(9, 11, 4, 5, 5, 6);   // the opposite corner
   check_block(9, 11, 3, 3, 3, 4);   // an inner block: no edges
   check_block(9, 11, 0, 1, 3, 2);   // one row, on the edge
+}
+
+TEST(Heat2d, GpuRegionsCoverTheBlockOnceAndOnlyTheRingTouchesTheHalo) {
+  for (Index rows = 1; rows <= 7; ++rows) {
+    for (Index cols = 1; cols <= 7; ++cols) {
+      std::vector<int> covered(static_cast<std::size_t>(rows * cols), 0);
+      const auto mark = [&](const Region& r) {
+        for (Index i = r.i0; i < r.i1; ++i)
+          for (Index j = r.j0; j < r.j1; ++j)
+            ++covered[static_cast<std::size_t>(i * cols + j)];
+      };
+      const Region inner = inner_region(rows, cols);
+      for (Index i = inner.i0; i < inner.i1; ++i)
+        for (Index j = inner.j0; j < inner.j1; ++j)  // its neighbours are interior points
+          EXPECT_TRUE(i >= 1 && i + 1 < rows && j >= 1 && j + 1 < cols);
+      mark(inner);
+      for_each_ring_region(rows, cols, mark);
+      for (int count : covered)
+        EXPECT_EQ(count, 1) << rows << " x " << cols;
+    }
+  }
 }
 
 TEST(Heat2d, DeclaredDefaultsAreValid) {

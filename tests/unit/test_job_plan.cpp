@@ -41,5 +41,32 @@ TEST(JobPlan, MemoryAndDecompositionAreCheckedBeforeRunning) {
   }
 }
 
+TEST(JobPlan, DeviceCudaNeedsAKernelWithACudaSide) {
+  KernelInfo cpu_only = kernels::heat2d::kernel_info();
+  cpu_only.name = "heat2d_cpu_only";
+  cpu_only.cuda = false;
+  KernelRegistry registry;
+  registry.add(kernels::heat2d::kernel_info());
+  registry.add(cpu_only);
+  JobSpec spec;
+  spec.source = "job.ini";
+  for (const ParamSpec& p : cpu_only.params)
+    spec.params.set(p.name, *p.default_value);
+  spec.device = DeviceRequest::cuda;
+  spec.kernel = "heat2d";
+  EXPECT_NO_THROW(plan_job(spec, registry, 2));  // whether a GPU is there shows at run time
+  spec.kernel = "heat2d_cpu_only";
+  try {
+    plan_job(spec, registry, 2);
+    FAIL();
+  } catch (const JobError& e) {
+    EXPECT_NE(std::string(e.what()).find("kernel heat2d_cpu_only has no CUDA side"),
+              std::string::npos)
+        << e.what();
+  }
+  spec.device = DeviceRequest::automatic;  // auto: the CPU
+  EXPECT_NO_THROW(plan_job(spec, registry, 2));
+}
+
 }  // namespace
 }  // namespace spare

@@ -80,8 +80,16 @@ TEST(JobSpec, OverridesReplaceFileValuesAndAreChecked) {
   EXPECT_CONTAINS(error_of(kValid, {"nx"}), "expected SECTION.KEY=VALUE");
 }
 
+TEST(JobSpec, DeviceIsAutoUnlessAsked) {
+  EXPECT_EQ(parse(kValid).device, DeviceRequest::automatic);
+  EXPECT_EQ(parse(kValid, {"job.device=cuda"}).device, DeviceRequest::cuda);
+  EXPECT_EQ(parse(kValid, {"job.device=cpu"}).device, DeviceRequest::cpu);
+  EXPECT_CONTAINS(error_of(kValid, {"job.device=gpu"}), "expected one of: auto, cpu, cuda");
+}
+
 TEST(JobSpec, ResolvedIniReadsBackToTheSameJob) {
-  JobSpec spec = parse(kValid, {"heat2d.alpha=0.123456789012345678", "job.output=/tmp/x y"});
+  JobSpec spec = parse(
+      kValid, {"heat2d.alpha=0.123456789012345678", "job.output=/tmp/x y", "job.device=cuda"});
   std::istringstream in(spec.to_ini());
   const JobSpec again = parse_job_spec(in, "resolved.ini", {}, registry());
   EXPECT_EQ(again.params, spec.params);
@@ -89,6 +97,7 @@ TEST(JobSpec, ResolvedIniReadsBackToTheSameJob) {
   EXPECT_EQ(again.steps, spec.steps);
   EXPECT_EQ(again.ranks, spec.ranks);
   EXPECT_EQ(again.output, spec.output);
+  EXPECT_EQ(again.device, DeviceRequest::cuda);
   EXPECT_EQ(again.checkpoint.interval_steps, spec.checkpoint.interval_steps);
   EXPECT_EQ(again.checkpoint.interval_seconds, spec.checkpoint.interval_seconds);
 }

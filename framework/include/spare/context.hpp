@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "spare/device.hpp"
 #include "spare/exact_sum.hpp"
 #include "spare/field.hpp"
 
@@ -17,13 +18,16 @@ class Comm;
 
 class Context {
  public:
-  explicit Context(const mpi::Comm& comm);
+  explicit Context(const mpi::Comm& comm, Device device = {});
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
   int rank() const;
   int nranks() const;
+  /// Where this rank computes. A kernel with a CUDA side keeps its state on the
+  /// GPU when this says cuda (the GPU is already current), on the CPU otherwise.
+  const Device& device() const { return device_; }
   /// Steps completed so far, and the simulated time they reached.
   std::int64_t step() const { return step_; }
   double time() const { return time_; }
@@ -55,6 +59,7 @@ class Context {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  Device device_;
   std::int64_t step_ = 0;
   double time_ = 0.0;
 };

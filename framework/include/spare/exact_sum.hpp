@@ -163,6 +163,15 @@ class ExactSum {
     return sum;
   }
 
+  /// Digit i as it stands, not normalized: |digit| < 2^32 (n + 1) after n
+  /// adds. Sums of many sums' raw digits, taken with integer adds that cannot
+  /// overflow, are exact (spare/device_exact_sum.hpp); from_words rebuilds the sum.
+  SPARE_HOST_DEVICE std::int64_t raw_digit(int i) const { return digit_[i]; }
+  /// The special values added so far, as from_words takes them after the digits.
+  SPARE_HOST_DEVICE bool has_nan() const { return nan_ != 0; }
+  SPARE_HOST_DEVICE bool has_positive_infinity() const { return positive_infinity_ != 0; }
+  SPARE_HOST_DEVICE bool has_negative_infinity() const { return negative_infinity_ != 0; }
+
   /// Exact equality of the represented sums.
   SPARE_HOST_DEVICE bool same_as(const ExactSum& other) const {
     ExactSum a = *this, b = other;

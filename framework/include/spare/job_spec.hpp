@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "spare/device.hpp"
 #include "spare/kernel_registry.hpp"
 #include "spare/params.hpp"
 
@@ -28,6 +29,7 @@ struct JobSpec {
   std::int64_t ranks = 0;  // 0: every core of this machine
   std::filesystem::path output;
   double progress_interval = 1.0;  // seconds between progress reports
+  DeviceRequest device = DeviceRequest::automatic;
   CheckpointPolicy checkpoint;
   ParamSet params;  // the kernel's parameters, defaults filled in
 

@@ -32,6 +32,15 @@ class Kernel {
   /// Advances this rank's block by one step. Must depend only on the state,
   /// never on the rank count, so that results are bit-identical for any layout.
   virtual void step(Context& context) = 0;
+  /// For kernels that compute on a GPU (context.device()): the framework reads
+  /// and writes the host fields and scalars only (initialize, restore,
+  /// checkpoints, diagnostics, results), so a kernel that keeps device mirrors
+  /// copies the host state to them here. Called once, after initialize() or a
+  /// restore and before the first step.
+  virtual void sync_to_device(Context& /*context*/) {}
+  /// The other way: brings the host fields up to date with the device. Called
+  /// before every diagnostics() and checkpoint, and so before the result.
+  virtual void sync_to_host(Context& /*context*/) {}
   /// Simulated time one step advances.
   virtual double time_step() const { return 1.0; }
   /// Numbers reported with progress and recorded with every checkpoint and in
@@ -69,6 +78,9 @@ struct KernelInfo {
   std::vector<DatasetInfo> datasets;
   std::function<std::unique_ptr<Kernel>(const ParamSet&)> create;
   std::function<WorkPerStep(const ParamSet&)> work_per_step;  // optional
+  /// The kernel computes on a GPU when Context::device() says cuda. Without
+  /// it, device = auto means the CPU and device = cuda is refused.
+  bool cuda = false;
 };
 
 }  // namespace spare

@@ -51,6 +51,8 @@ class Comm {
 
   /// Collective split; ranks passing color < 0 get an empty Comm.
   Comm split(int color, int key) const;
+  /// Collective: the ranks that share this rank's node (its memory), in rank order.
+  Comm split_by_node() const;
 
   bool valid() const { return comm_ != MPI_COMM_NULL; }
   MPI_Comm get() const { return comm_; }

@@ -1,0 +1,45 @@
+// nbody's accelerations and leapfrog on the device, declared once and defined
+// per backend: nbody_cpu.cpp and nbody_cuda.cu (kernels/cuda_absent.cpp in a
+// build without CUDA). Plain C++17, so CUDA sources include it; the
+// interaction both share is in nbody_force.hpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace spare::kernels::nbody {
+
+/// Accelerations of particles [begin, end) from all `n` particles, whose
+/// positions are `all` (n x 3, C order); written to `out` ((end - begin) x 3).
+void accelerations_cpu(const double* all, std::int64_t n, std::int64_t begin, std::int64_t end,
+                       double mass, double eps2, double* out);
+/// The same on the GPU, pointers in device memory; returns when done. The same
+/// bits as accelerations_cpu: add_pull in double, j = 0 .. n-1 in order.
+void accelerations_cuda(const double* all, std::int64_t n, std::int64_t begin, std::int64_t end,
+                        double mass, double eps2, double* out);
+/// precision = fast: single precision, hardware reciprocal square root and
+/// FMA, about 1e-6 relative. Still in the order j = 0 .. n-1, so the same bits
+/// for any rank count on one kind of GPU; not the bits of the CPU.
+void accelerations_fast_cuda(const double* all, std::int64_t n, std::int64_t begin,
+                             std::int64_t end, double mass, double eps2, double* out);
+
+/// A rank's particles in GPU memory, mirroring the host fields (count x 3
+/// each, C order), and the leapfrog's steps on them.
+class NBodyDevice {
+ public:
+  virtual ~NBodyDevice() = default;
+  virtual void upload(const double* position, const double* velocity) = 0;
+  virtual void download(double* position, double* velocity) = 0;
+  /// v += h a.
+  virtual void kick(double h) = 0;
+  /// x += dt v; the new positions also into `position` (host), for the gather.
+  virtual void drift(double dt, double* position) = 0;
+  /// a from the positions of all n particles, `all` in host memory.
+  virtual void accelerate(const double* all) = 0;
+};
+
+/// Device memory for particles [begin, end) of n, on the current GPU.
+std::unique_ptr<NBodyDevice> make_nbody_device(std::int64_t n, std::int64_t begin, std::int64_t end,
+                                               double mass, double eps2, bool fast);
+
+}  // namespace spare::kernels::nbody
