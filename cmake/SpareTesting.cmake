@@ -43,12 +43,13 @@ if(NOT _spare_python_ok EQUAL 0)
                       "(apt-get install python3-h5py python3-numpy), or -DSPARE_BUILD_TESTS=OFF")
 endif()
 
-# spare_add_python_tests(FILE LABELS label... [PREFIX p] [SKIP_RETURN_CODE n]):
+# spare_add_python_tests(FILE LABELS label... [PREFIX p] [SKIP_RETURN_CODE n] [RUN_SERIAL]):
 # one CTest entry per test method, named p.module.Class.test (p: e2e), found
 # in the file the way gtest_discover_tests finds test cases. A test that exits
 # with n is reported as skipped (say, no root for network namespaces).
+# RUN_SERIAL: alone on the machine (timing-sensitive: heartbeats on 2 cores).
 function(spare_add_python_tests file)
-  cmake_parse_arguments(ARG "" "PREFIX;SKIP_RETURN_CODE" "LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "RUN_SERIAL" "PREFIX;SKIP_RETURN_CODE" "LABELS" ${ARGN})
   if(NOT ARG_PREFIX)
     set(ARG_PREFIX e2e)
   endif()
@@ -68,6 +69,9 @@ function(spare_add_python_tests file)
         ENVIRONMENT "SPARE_BIN=$<TARGET_FILE:spare>;SPARE_SOURCE_DIR=${PROJECT_SOURCE_DIR};SPARE_BUILD_DIR=${PROJECT_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
       if(ARG_SKIP_RETURN_CODE)
         set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE ${ARG_SKIP_RETURN_CODE})
+      endif()
+      if(ARG_RUN_SERIAL)
+        set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)
       endif()
     endif()
   endforeach()

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
 #include <regex>
 
 #include "https_server.hpp"
@@ -14,6 +15,14 @@
 namespace spare::pool {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Debian's HDF5 is built without thread safety, and the coordinator's
+// handlers run on many threads: one HDF5 user at a time.
+std::mutex hdf5_mutex;
+
+}  // namespace
 
 CheckpointVault::CheckpointVault(fs::path root) : root_(std::move(root)) {
   fs::create_directories(root_);
@@ -55,6 +64,7 @@ bool CheckpointVault::verify(std::int64_t job, const std::string& step_dir,
                              std::string& problem) const {
   const fs::path dir = file_path(job, step_dir, kManifestName).parent_path();
   if (!fs::exists(dir / kManifestName)) return false;
+  std::lock_guard lock(hdf5_mutex);
   std::unique_ptr<CheckpointReader> reader;
   try {
     reader = std::make_unique<CheckpointReader>(dir);
@@ -94,6 +104,7 @@ void CheckpointVault::prune(std::int64_t job, std::int64_t newest, std::int64_t 
 }
 
 void CheckpointVault::write_result(std::int64_t job, std::int64_t step) const {
+  std::lock_guard lock(hdf5_mutex);
   const CheckpointReader final_state(checkpoints(job) / checkpoint_dir_name(step));
   spare::write_result(final_state, result_file(job, "result.h5"), result_file(job, "result.xdmf"));
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -274,7 +275,11 @@ json Coordinator::heartbeat(std::int64_t volunteer, const json& body) {
     }
   }
   json reply = {{"groups", groups}};
-  if (v->state == "leaving" && groups.empty()) reply["may_leave"] = true;
+  if (v->state == "leaving" && groups.empty()) {
+    reply["may_leave"] = true;  // its uploads are done once it stops asking
+    store_.set_volunteer_state(volunteer, "gone");
+    log_(fmt::format("volunteer {} left", v->name));
+  }
   return reply;
 }
 
@@ -313,12 +318,18 @@ void Coordinator::group_events(std::int64_t group_id, const json& body) {
   const GroupRecord group = group_or_404(group_id);
   JobRecord job = job_or_404(group.job);
   bool changed = false;
-  for (const json& line_json : body.value("lines", json::array())) {
-    if (!line_json.is_string()) continue;
-    const std::string line = line_json.get<std::string>();
+  const json lines = body.value("lines", json::array());
+  const json times = body.value("times", json::array());
+  const double now = wall_clock();
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (!lines[i].is_string()) continue;
+    const std::string line = lines[i].get<std::string>();
+    // When the head read it; a clock far off ours is not believed.
+    double at = i < times.size() && times[i].is_number() ? times[i].get<double>() : now;
+    if (std::abs(at - now) > 60) at = now;
     const std::optional<json> event = parse_event_line(line);
     if (!event) {
-      note(job.id, "output", line);
+      note(job.id, "output", line, at);
       continue;
     }
     const std::string kind = event->value("event", "");
@@ -332,16 +343,16 @@ void Coordinator::group_events(std::int64_t group_id, const json& body) {
       job.step = event->value("step", job.step);
       changed = true;
       note(job.id, kind,
-           fmt::format("started at step {} on {} ranks", job.step, event->value("ranks", 0)));
+           fmt::format("started at step {} on {} ranks", job.step, event->value("ranks", 0)), at);
     } else if (kind == "checkpoint") {
       job.step = std::max(job.step, event->value("step", job.step));
       changed = true;
       note(job.id, kind,
-           fmt::format("checkpoint at step {} written by the group", event->value("step", 0)));
+           fmt::format("checkpoint at step {} written by the group", event->value("step", 0)), at);
     } else if (kind == "warning" || kind == "error") {
-      note(job.id, kind, event->value("message", event->dump()));
+      note(job.id, kind, event->value("message", event->dump()), at);
     } else {
-      note(job.id, kind, event->dump());
+      note(job.id, kind, event->dump(), at);
     }
   }
   if (changed && job.active()) store_.update_job(job);
@@ -362,6 +373,7 @@ void Coordinator::group_exit(std::int64_t group_id, const json& body) {
     job.message = "collecting the final state from the volunteers";
     store_.update_job(job);
     note(job.id, "done", fmt::format("the group finished at step {}", *job.final_step));
+    finish_if_ready(job);  // the final checkpoint may have arrived first
     return;
   }
   if (outcome == "drained") {
@@ -386,8 +398,10 @@ void Coordinator::group_exit(std::int64_t group_id, const json& body) {
     note(job.id, "failed", job.message);
     return;
   }
-  end_group_and_requeue(group, fmt::format("mpirun exited with status {}{}", status,
-                                           message.empty() ? "" : ": " + message));
+  end_group_and_requeue(group, outcome == "unprepared"
+                                   ? "a volunteer could not prepare the group: " + message
+                                   : fmt::format("mpirun exited with status {}{}", status,
+                                                 message.empty() ? "" : ": " + message));
   // A failure that recurs should not spin: wait longer each time, up to 10 s.
   not_before_[job.id] = wall_clock() + std::min(10.0, 0.5 * static_cast<double>(job.restarts + 1));
 }
@@ -521,15 +535,18 @@ void Coordinator::checkpoint_file_arrived(std::int64_t job_id, const std::string
     note(job_id, "stored", fmt::format("checkpoint at step {} is held by the pool", step));
     vault_.prune(job_id, step, options_.keep_checkpoints);
   }
-  if (job.state == "finishing" && job.final_step == step) {
-    vault_.write_result(job_id, step);
-    job.state = "done";
-    job.message = "the result is ready: spare fetch " + std::to_string(job_id) + " DIR";
-    job.progress = 1.0;
-    store_.update_job(job);
-    note(job_id, "result", "result.h5 written from the final checkpoint");
-    log_(fmt::format("job {} ({}) is done", job_id, job.name));
-  }
+  finish_if_ready(job);
+}
+
+void Coordinator::finish_if_ready(JobRecord& job) {
+  if (job.state != "finishing" || !job.final_step || job.checkpoint != job.final_step) return;
+  vault_.write_result(job.id, *job.final_step);
+  job.state = "done";
+  job.message = "the result is ready: spare fetch " + std::to_string(job.id) + " DIR";
+  job.progress = 1.0;
+  store_.update_job(job);
+  note(job.id, "result", "result.h5 written from the final checkpoint");
+  log_(fmt::format("job {} ({}) is done", job.id, job.name));
 }
 
 JobRecord Coordinator::job_or_404(std::int64_t id) {
@@ -544,8 +561,9 @@ GroupRecord Coordinator::group_or_404(std::int64_t id) {
   return *group;
 }
 
-void Coordinator::note(std::int64_t job, const std::string& kind, const std::string& text) {
-  store_.add_event(job, kind, text);
+void Coordinator::note(std::int64_t job, const std::string& kind, const std::string& text,
+                       double time) {
+  store_.add_event(job, kind, text, time);
 }
 
 void Coordinator::end_group_and_requeue(const GroupRecord& group, const std::string& why) {
@@ -691,6 +709,8 @@ void Coordinator::supervise() {
       end_group_and_requeue(g, fmt::format("volunteer {} was lost", lost));
     } else if (g.state == "preparing" && all_ready) {
       store_.set_group_state(g.id, "running");
+      note(g.job, "launch",
+           fmt::format("group {}: every volunteer is ready; its head starts mpirun", g.id));
       JobRecord running = job;
       running.state = "running";
       running.message = fmt::format("running on {} ranks", g.ranks);

@@ -70,7 +70,9 @@ class Coordinator {
   void end_group_and_requeue(const GroupRecord& group, const std::string& why);
   void form_groups(double now);
   nlohmann::json group_descriptor(const GroupRecord& group, std::int64_t volunteer);
-  void note(std::int64_t job, const std::string& kind, const std::string& text);
+  /// Writes the result once the final checkpoint is held (state finishing -> done).
+  void finish_if_ready(JobRecord& job);
+  void note(std::int64_t job, const std::string& kind, const std::string& text, double time = 0);
 
   CoordinatorOptions options_;
   const launcher::WorkerProgram& worker_;

@@ -325,9 +325,10 @@ void PoolStore::end_group(std::int64_t group, const std::string& outcome) {
       .run();
 }
 
-void PoolStore::add_event(std::int64_t job, const std::string& kind, const std::string& text) {
+void PoolStore::add_event(std::int64_t job, const std::string& kind, const std::string& text,
+                          double time) {
   db_.prepare("INSERT INTO events (job, time, kind, text) VALUES (?, ?, ?, ?)")
-      .bind_all(job, wall_clock(), kind, text)
+      .bind_all(job, time > 0 ? time : wall_clock(), kind, text)
       .run();
 }
 

@@ -119,7 +119,9 @@ class PoolStore {
   std::vector<GroupRecord> groups_of_job(std::int64_t job);
 
   // The job's event log.
-  void add_event(std::int64_t job, const std::string& kind, const std::string& text);
+  /// `time` 0: now. Events forwarded from a group carry the time the head read them.
+  void add_event(std::int64_t job, const std::string& kind, const std::string& text,
+                 double time = 0);
   std::vector<EventRecord> events(std::int64_t job, std::int64_t after_id = 0);
 
   Database& database() { return db_; }

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -28,6 +29,7 @@
 #include "https_client.hpp"
 #include "https_server.hpp"
 #include "local_backend.hpp"
+#include "pool_store.hpp"
 #include "program_paths.hpp"
 #include "spare/atomic_file.hpp"
 #include "spare/error.hpp"
@@ -93,10 +95,13 @@ std::string host_name() {
   return name;
 }
 
-/// Environment for Open MPI's programs started for a group.
-std::map<std::string, std::string> group_environment(const fs::path& job_dir) {
+/// Environment for Open MPI's programs started for a group: the ranks find
+/// this volunteer's job file, and see only the GPUs it lends (none: none).
+std::map<std::string, std::string> group_environment(const fs::path& job_dir,
+                                                     const std::vector<int>& gpus) {
   std::map<std::string, std::string> env = launcher::mpirun_environment();
   env["SPARE_JOB_DIR"] = job_dir.string();
+  env["CUDA_VISIBLE_DEVICES"] = fmt::format("{}", fmt::join(gpus, ","));
   return env;
 }
 
@@ -172,6 +177,7 @@ struct VolunteerAgent::Impl {
 
   std::atomic<int> leave_requests{0};
   std::atomic<bool> uploads_pending{false};
+  std::atomic<int> upload_passes{0};  // completed scans of the storage
   std::atomic<bool> stopping{false};
   std::thread uploader;
 
@@ -349,7 +355,7 @@ void VolunteerAgent::Impl::run_group(const std::shared_ptr<GroupRun>& run) {
   } catch (const std::exception& e) {
     if (run->stopping) return;
     log(fmt::format("group {}: {}", run->id, e.what()));
-    report_exit(run, {{"outcome", "failed"},
+    report_exit(run, {{"outcome", "unprepared"},
                       {"status", -1},
                       {"message", fmt::format("on volunteer {}: {}", options.name, e.what())}});
   }
@@ -391,6 +397,7 @@ void VolunteerAgent::Impl::prepare(const std::shared_ptr<GroupRun>& run) {
     // The manifest last: a checkpoint is complete only once every shard is here.
     std::stable_partition(files.begin(), files.end(),
                           [](const std::string& f) { return f != kManifestName; });
+    fs::create_directories(checkpoints / step_dir);
     for (const std::string& file : files) {
       if (run->stopping) return;
       const HttpResponse got =
@@ -452,7 +459,7 @@ void VolunteerAgent::Impl::run_head(const std::shared_ptr<GroupRun>& run) {
   argv.insert(argv.end(), {options.worker.string(), "--job", "job.ini"});
 
   launcher::ChildOptions child;
-  child.environment = group_environment(run->job_dir);
+  child.environment = group_environment(run->job_dir, options.gpus);
   child.new_session = true;
   child.capture_stdout = true;
   child.log_file = run->job_dir / "mpirun.log";
@@ -469,14 +476,18 @@ void VolunteerAgent::Impl::run_head(const std::shared_ptr<GroupRun>& run) {
   HttpsClient pool = client();
   launcher::LineBuffer buffer;
   json pending = json::array();
+  json pending_times = json::array();
   json exit = {{"outcome", "failed"}};
   bool drain_sent = false;
+  bool flush_now = false;  // events other than progress go to the pool at once
   auto last_flush = Clock::now();
   const auto take = [&](const std::string& line) {
     pending.push_back(line);
+    pending_times.push_back(wall_clock());
     const std::optional<json> event = parse_event_line(line);
     if (!event) return;
     const std::string kind = event->value("event", "");
+    flush_now = flush_now || kind != "progress";
     if (kind == "done") exit = {{"outcome", "done"}, {"step", event->value("step", 0)}};
     if (kind == "drained") exit = {{"outcome", "drained"}, {"step", event->value("step", 0)}};
     if (kind == "error" && !exit.contains("error_code")) {
@@ -487,13 +498,17 @@ void VolunteerAgent::Impl::run_head(const std::shared_ptr<GroupRun>& run) {
   const auto flush = [&] {
     if (pending.empty()) return;
     try {
-      const HttpResponse r =
-          pool.post(fmt::format("/api/groups/{}/events", run->id), {{"lines", pending}});
-      if (r.ok() || r.status == 404) pending = json::array();
+      const HttpResponse r = pool.post(fmt::format("/api/groups/{}/events", run->id),
+                                       {{"lines", pending}, {"times", pending_times}});
+      if (r.ok() || r.status == 404) {
+        pending = json::array();
+        pending_times = json::array();
+      }
     } catch (const PeerUnreachable&) {
       // kept for the next flush; the pool may be restarting
     }
     last_flush = Clock::now();
+    flush_now = false;
   };
   while (mpirun->stdout_fd() >= 0) {
     if (run->stopping) return;
@@ -518,7 +533,7 @@ void VolunteerAgent::Impl::run_head(const std::shared_ptr<GroupRun>& run) {
       for (const std::string& line : buffer.feed(data, static_cast<std::size_t>(n)))
         take(line);
     }
-    if (seconds_since(last_flush) > 0.5) flush();
+    if (flush_now || seconds_since(last_flush) > 0.5) flush();
   }
   if (const std::string rest = buffer.rest(); !rest.empty()) take(rest);
   int status = 0;
@@ -576,7 +591,7 @@ void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
     throw RequestError(403, refused.what());
   }
   launcher::ChildOptions child;
-  child.environment = group_environment(run.job_dir);
+  child.environment = group_environment(run.job_dir, options.gpus);
   child.new_session = true;
   child.capture_stdout = false;
   child.log_file = run.job_dir / "daemon.log";
@@ -644,8 +659,8 @@ bool VolunteerAgent::Impl::upload_checkpoints() {
 
 void VolunteerAgent::Impl::upload_loop() {
   while (!stopping) {
-    uploads_pending = true;
     uploads_pending = upload_checkpoints();
+    ++upload_passes;
     sleep_seconds(0.2);
   }
 }
@@ -667,7 +682,21 @@ int VolunteerAgent::run() {
 
   auto last_contact = Clock::now();
   int leaves_sent = 0;
+  std::optional<int> leave_after_pass;  // set once the pool lets us go
   for (;;) {
+    if (leave_after_pass) {
+      // Leave only after a scan that began once the group was over has
+      // uploaded everything: the last checkpoint's shards may be only here.
+      if (a.upload_passes > *leave_after_pass && !a.uploads_pending) {
+        a.log("left the pool");
+        a.stopping = true;
+        return 0;
+      }
+      if (a.leave_requests < 2) {
+        sleep_seconds(0.1);
+        continue;
+      }
+    }
     const int leave_requests = a.leave_requests;
     if (leave_requests >= 2) {
       a.log("stopping at once: the running group loses the work since its last checkpoint");
@@ -695,10 +724,9 @@ int VolunteerAgent::run() {
         }
         const json answer = reply.json();
         a.reconcile(answer.value("groups", json::array()));
-        if (leaves_sent > 0 && answer.value("may_leave", false) && !a.uploads_pending) {
-          a.log("left the pool");
-          a.stopping = true;
-          return 0;
+        if (leaves_sent > 0 && answer.value("may_leave", false)) {
+          a.log("the pool lets this volunteer go; finishing its uploads");
+          leave_after_pass = a.upload_passes + 1;
         }
       }
     } catch (const PeerUnreachable& e) {

@@ -22,9 +22,9 @@ from pool_cluster import SPARE, PoolCluster  # noqa: E402
 from spare_testing import result_digest, write_job  # noqa: E402
 
 # Long enough to kill a laptop mid-run on 2 shared cores, short for CI.
-INTERVAL = 400
+INTERVAL = 300
 CHAOS_JOB = {
-    "job": {"name": "chaos", "kernel": "heat2d", "steps": "6000", "ranks": "auto"},
+    "job": {"name": "chaos", "kernel": "heat2d", "steps": "3000", "ranks": "auto"},
     "checkpoint": {"interval_steps": str(INTERVAL), "interval_seconds": "0", "keep": "2"},
     "heat2d": {"nx": "192", "ny": "160", "init": "sine", "amplitude": "1.0"},
 }
@@ -281,7 +281,7 @@ class LaptopFailures(PoolTestCase):
             self.pool.start_coordinator()
 
         job, final = self.run_with_failure(restart)
-        self.assertEqual(final["steps"], 6000)
+        self.assertEqual(final["steps"], 3000)
 
 
 def _command(pid):
