@@ -637,10 +637,18 @@ void Coordinator::form_groups(double now) {
     }
     GroupRecord group;
     std::int64_t slots = 0;
+    // A rank's share of the state, as if the job took every free CPU (ranks =
+    // auto) or its N ranks: a volunteer gets no more ranks than its memory holds.
+    std::int64_t free_cpus = 0;
+    for (const VolunteerRecord& v : free)
+      free_cpus += v.cpus;
+    const std::int64_t planned = std::max<std::int64_t>(1, job.ranks > 0 ? job.ranks : free_cpus);
+    const std::int64_t rank_bytes = std::max<std::int64_t>(1, job.state_bytes / planned);
     for (const VolunteerRecord& v : free) {
       if (job.ranks > 0 && slots >= job.ranks) break;
-      const std::int64_t lent =
-          job.ranks > 0 ? std::min<std::int64_t>(v.cpus, job.ranks - slots) : v.cpus;
+      const std::int64_t fits = std::min<std::int64_t>(v.cpus, v.memory / rank_bytes);
+      const std::int64_t lent = job.ranks > 0 ? std::min(fits, job.ranks - slots) : fits;
+      if (lent < 1) continue;
       group.members.push_back({v.id, static_cast<int>(lent), false});
       slots += lent;
     }
