@@ -6,7 +6,6 @@
 
 #include <csignal>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 
 #include "command_line.hpp"
@@ -24,13 +23,6 @@ pool::Coordinator* running_coordinator = nullptr;
 void stop_coordinator(int) {
   // httplib's stop() only shuts a socket down and sets a flag.
   if (running_coordinator != nullptr) running_coordinator->stop();
-}
-
-void log_line(const std::string& message) {
-  const std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
-  fmt::print(stderr, "[{}] {}\n", stamp, message);
 }
 
 int token_command(const std::vector<std::string>& args) {
@@ -106,9 +98,7 @@ int pool_command(const std::vector<std::string>& args) {
   if (settings.keep_checkpoints < 1) throw UsageError("--keep must be >= 1");
   std::filesystem::create_directories(settings.state_dir);
 
-  const WorkerProgram worker(
-      vm.count("worker") ? std::optional<std::filesystem::path>(vm["worker"].as<std::string>())
-                         : std::nullopt);
+  const WorkerProgram worker(worker_option(vm));
   worker.kernels();  // fail now, not at the first submission
   pool::Coordinator coordinator(settings, worker, log_line);
   const std::string host = settings.listen.substr(0, settings.listen.rfind(':'));

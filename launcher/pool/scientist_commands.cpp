@@ -34,16 +34,12 @@ void add_pool_options(po::options_description& options) {
 }
 
 pool::HttpsClient pool_client(const po::variables_map& vm, const std::string& command) {
-  const auto setting = [&](const char* option, const char* variable) {
-    if (vm.count(option)) return vm[option].as<std::string>();
-    if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') {
-      return std::string(value);
-    }
-    throw UsageError(fmt::format("{}: --{} is required (or set {})", command, option, variable));
-  };
-  return pool::HttpsClient(setting("pool", "SPARE_POOL"),
-                           pool::normalize_fingerprint(setting("fingerprint", "SPARE_FINGERPRINT")),
-                           setting("token", "SPARE_TOKEN"), 30.0);
+  // One at a time, so that the first missing setting is the one reported.
+  const std::string url = option_or_environment(vm, "pool", "SPARE_POOL", command);
+  const std::string token = option_or_environment(vm, "token", "SPARE_TOKEN", command);
+  const std::string fingerprint = pool::normalize_fingerprint(
+      option_or_environment(vm, "fingerprint", "SPARE_FINGERPRINT", command));
+  return pool::HttpsClient(url, fingerprint, token, 30.0);
 }
 
 /// The response's JSON, or an Error carrying the pool's own message.
@@ -121,12 +117,8 @@ int submit_command(const std::vector<std::string>& args) {
     return 0;
   }
   if (!vm.count("job")) throw UsageError("spare submit: which job file?");
-  std::vector<std::string> overrides;
-  if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();
-  if (vm.count("ranks")) overrides.push_back("job.ranks=" + vm["ranks"].as<std::string>());
-  const WorkerProgram worker(
-      vm.count("worker") ? std::optional<std::filesystem::path>(vm["worker"].as<std::string>())
-                         : std::nullopt);
+  const std::vector<std::string> overrides = job_overrides(vm);
+  const WorkerProgram worker(worker_option(vm));
   const std::string file = vm["job"].as<std::string>();
   const JobSpec spec = load_job_spec(file, overrides, worker.kernels());
   worker.plan(spec, spec.ranks > 0 ? spec.ranks : 1);  // an impossible decomposition fails here

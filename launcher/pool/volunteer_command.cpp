@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <csignal>
-#include <ctime>
 #include <sstream>
 
 #include "command_line.hpp"
@@ -23,13 +22,6 @@ pool::VolunteerAgent* running_agent = nullptr;
 
 void leave_pool(int) {
   if (running_agent != nullptr) running_agent->leave();
-}
-
-void log_line(const std::string& message) {
-  const std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
-  fmt::print(stderr, "[{}] {}\n", stamp, message);
 }
 
 std::vector<int> parse_gpu_list(const std::string& text) {
@@ -88,17 +80,12 @@ int volunteer_command(const std::vector<std::string>& args) {
         options);
     return 0;
   }
-  const auto setting = [&](const char* option, const char* variable) {
-    if (vm.count(option)) return vm[option].as<std::string>();
-    if (const char* value = std::getenv(variable); value != nullptr && *value != '\0')
-      return std::string(value);
-    throw UsageError(
-        fmt::format("spare volunteer: --{} is required (or set {})", option, variable));
-  };
   pool::AgentOptions agent;
-  agent.pool_url = setting("pool", "SPARE_POOL");
-  agent.token = setting("token", "SPARE_TOKEN");
-  agent.fingerprint = pool::normalize_fingerprint(setting("fingerprint", "SPARE_FINGERPRINT"));
+  const std::string command = "spare volunteer";
+  agent.pool_url = option_or_environment(vm, "pool", "SPARE_POOL", command);
+  agent.token = option_or_environment(vm, "token", "SPARE_TOKEN", command);
+  agent.fingerprint = pool::normalize_fingerprint(
+      option_or_environment(vm, "fingerprint", "SPARE_FINGERPRINT", command));
   agent.cpus = vm["cpus"].as<int>();
   if (agent.cpus < 0) throw UsageError("--cpus must be >= 0");
   if (vm.count("gpus")) agent.gpus = parse_gpu_list(vm["gpus"].as<std::string>());
@@ -108,9 +95,7 @@ int volunteer_command(const std::vector<std::string>& args) {
   if (vm.count("name")) agent.name = vm["name"].as<std::string>();
   if (vm.count("address")) agent.address = vm["address"].as<std::string>();
   if (vm.count("network")) agent.network = vm["network"].as<std::string>();
-  const WorkerProgram worker(
-      vm.count("worker") ? std::optional<std::filesystem::path>(vm["worker"].as<std::string>())
-                         : std::nullopt);
+  const WorkerProgram worker(worker_option(vm));
   worker.kernels();  // a worker that does not run is found now
   agent.worker = std::filesystem::absolute(worker.path());
   agent.spare_program = own_directory() / "spare";

@@ -315,8 +315,7 @@ int bench_command(const std::vector<std::string>& args) {
   const std::string which = vm["which"].as<std::string>();
   if (which == "checkpoint") return bench_checkpoint(vm, ranks, machine.cores);
   if (which == "overhead") return bench_overhead(vm, ranks, machine.cores);
-  const WorkerProgram worker(
-      vm.count("worker") ? std::optional<fs::path>(vm["worker"].as<std::string>()) : std::nullopt);
+  const WorkerProgram worker(worker_option(vm));
   if (worker.kernels().find(which) != nullptr) {
     return bench_kernel(vm, worker, which, ranks, machine.cores, gpu);
   }

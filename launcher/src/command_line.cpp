@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <iostream>
 
 #include "spare/error.hpp"
@@ -33,6 +35,35 @@ po::variables_map parse_command_line(const std::vector<std::string>& args,
 void print_help(const std::string& usage, const std::string& summary,
                 const po::options_description& options) {
   std::cout << "usage: " << usage << "\n\n" << summary << "\n\n" << options << std::flush;
+}
+
+std::string option_or_environment(const po::variables_map& vm, const char* option,
+                                  const char* variable, const std::string& command) {
+  if (vm.count(option)) return vm[option].as<std::string>();
+  if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') return value;
+  throw UsageError(fmt::format("{}: --{} is required (or set {})", command, option, variable));
+}
+
+std::optional<std::filesystem::path> worker_option(const po::variables_map& vm) {
+  if (!vm.count("worker")) return std::nullopt;
+  return std::filesystem::path(vm["worker"].as<std::string>());
+}
+
+std::vector<std::string> job_overrides(const po::variables_map& vm) {
+  std::vector<std::string> overrides;
+  if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("ranks")) overrides.push_back("job.ranks=" + vm["ranks"].as<std::string>());
+  if (vm.count("output")) overrides.push_back("job.output=" + vm["output"].as<std::string>());
+  return overrides;
+}
+
+void log_line(const std::string& message) {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  ::localtime_r(&now, &local);
+  char stamp[16];
+  std::strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
+  fmt::print(stderr, "[{}] {}\n", stamp, message);
 }
 
 }  // namespace spare::launcher

@@ -55,9 +55,7 @@ int kernels_command(const std::vector<std::string>& args) {
                options);
     return 0;
   }
-  const WorkerProgram worker(
-      vm.count("worker") ? std::optional<std::filesystem::path>(vm["worker"].as<std::string>())
-                         : std::nullopt);
+  const WorkerProgram worker(worker_option(vm));
   const KernelRegistry& registry = worker.kernels();
   std::vector<const KernelInfo*> selected = registry.all();
   if (vm.count("name")) selected = {&registry.at(vm["name"].as<std::string>())};

@@ -96,14 +96,10 @@ int run_command(const std::vector<std::string>& args) {
   }
   if (!vm.count("job")) throw UsageError("spare run: which job file? (see `spare run --help`)");
 
-  std::vector<std::string> overrides;
-  if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();
-  if (vm.count("ranks")) overrides.push_back("job.ranks=" + vm["ranks"].as<std::string>());
-  if (vm.count("output")) overrides.push_back("job.output=" + vm["output"].as<std::string>());
+  const std::vector<std::string> overrides = job_overrides(vm);
 
   // Everything is checked before anything is created or started.
-  const WorkerProgram worker(
-      vm.count("worker") ? std::optional<fs::path>(vm["worker"].as<std::string>()) : std::nullopt);
+  const WorkerProgram worker(worker_option(vm));
   JobSpec spec = load_job_spec(vm["job"].as<std::string>(), overrides, worker.kernels());
   const MachineInfo machine = detect_machine();
   const std::int64_t ranks = spec.ranks == 0 ? machine.cores : spec.ranks;
