@@ -194,6 +194,7 @@ CheckpointStore::CheckpointStore(fs::path root, const mpi::Comm& comm, std::int6
   const char role = roles[static_cast<std::size_t>(comm_.rank())];
   storage_leader_ = role == 'R' || role == 'L';
   storage_of_root_ = role == 'R' || role == 'r';
+  one_storage_ = roles.find_first_of("L-") == std::string::npos;
 }
 
 template <class Manage>
@@ -243,7 +244,7 @@ CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescrip
     });
   }
   comm_.broadcast(error, 0);
-  if (error.empty()) {
+  if (error.empty() && !one_storage_) {
     // Storage that rank 0 does not see gets its own copy of the manifest.
     std::string committed;
     if (root_rank) committed = read_file_text(dir / kManifestName);

@@ -70,8 +70,8 @@ Coordinator::Coordinator(CoordinatorOptions options, const launcher::WorkerProgr
   add_routes();
   port_ = server_.bind(options_.listen);
   // A coordinator killed while a job was finishing picks the work up again.
-  for (const JobRecord& job : store_.jobs()) {
-    if (job.state == "finishing" && job.final_step) {
+  for (const JobRecord& job : store_.jobs_in_state("finishing")) {
+    if (job.final_step) {
       checkpoint_file_arrived(job.id, checkpoint_dir_name(*job.final_step));
     }
   }
@@ -518,6 +518,17 @@ json Coordinator::cancel(std::int64_t id) {
 }
 
 void Coordinator::checkpoint_file_arrived(std::int64_t job_id, const std::string& step_dir) {
+  const std::int64_t step = std::stoll(step_dir.substr(5));
+  {
+    // Every volunteer sends its copy of the manifest: once the checkpoint is
+    // held, later copies need no second reading of every shard.
+    std::lock_guard lock(mutex_);
+    JobRecord job = job_or_404(job_id);
+    if (job.checkpoint && *job.checkpoint >= step) {
+      finish_if_ready(job);
+      return;
+    }
+  }
   // Verification reads every byte: done without the lock.
   std::string problem;
   const bool complete = vault_.verify(job_id, step_dir, problem);
@@ -528,7 +539,6 @@ void Coordinator::checkpoint_file_arrived(std::int64_t job_id, const std::string
          fmt::format("{} arrived corrupt and was discarded: {}", step_dir, problem));
   }
   if (!complete) return;
-  const std::int64_t step = std::stoll(step_dir.substr(5));
   if (!job.checkpoint || step > *job.checkpoint) {
     job.checkpoint = step;
     store_.update_job(job);
@@ -623,8 +633,7 @@ void Coordinator::form_groups(double now) {
       free.push_back(v);
     }
   }
-  for (JobRecord job : store_.jobs()) {
-    if (job.state != "queued") continue;
+  for (JobRecord job : store_.jobs_in_state("queued")) {
     if (auto wait = not_before_.find(job.id); wait != not_before_.end() && now < wait->second) {
       continue;
     }

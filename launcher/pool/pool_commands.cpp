@@ -4,26 +4,19 @@
 
 #include <fmt/format.h>
 
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 
 #include "command_line.hpp"
 #include "commands.hpp"
 #include "coordinator.hpp"
+#include "signal_pipe.hpp"
 #include "spare/error.hpp"
 #include "spare/version.hpp"
 
 namespace spare::launcher {
 
 namespace {
-
-pool::Coordinator* running_coordinator = nullptr;
-
-void stop_coordinator(int) {
-  // httplib's stop() only shuts a socket down and sets a flag.
-  if (running_coordinator != nullptr) running_coordinator->stop();
-}
 
 int token_command(const std::vector<std::string>& args) {
   po::options_description options("options");
@@ -105,11 +98,10 @@ int pool_command(const std::vector<std::string>& args) {
   fmt::print("spare pool {} listening on https://{}:{}\nfingerprint {}\n", kVersion, host,
              coordinator.port(), coordinator.fingerprint());
   std::fflush(stdout);
-  running_coordinator = &coordinator;
-  std::signal(SIGTERM, stop_coordinator);
-  std::signal(SIGINT, stop_coordinator);
-  coordinator.run();
-  running_coordinator = nullptr;
+  {
+    const SignalWatcher signals({SIGTERM, SIGINT}, [&](int) { coordinator.stop(); });
+    coordinator.run();
+  }
   log_line("the pool stopped; its state is kept in " + settings.state_dir.string());
   return 0;
 }

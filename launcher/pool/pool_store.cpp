@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS events (
   kind TEXT NOT NULL,
   text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_job ON events(job, id);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, id);
 )sql";
 
 constexpr const char* kVolunteerColumns =
@@ -228,6 +229,16 @@ std::vector<JobRecord> PoolStore::jobs() {
   while (s.step())
     all.push_back(job_from(s));
   return all;
+}
+
+std::vector<JobRecord> PoolStore::jobs_in_state(const std::string& state) {
+  Statement s =
+      db_.prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE state = ? ORDER BY id");
+  s.bind_all(state);
+  std::vector<JobRecord> found;
+  while (s.step())
+    found.push_back(job_from(s));
+  return found;
 }
 
 void PoolStore::update_job(const JobRecord& j) {

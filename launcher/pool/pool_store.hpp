@@ -105,6 +105,7 @@ class PoolStore {
   std::int64_t add_job(const JobRecord& job);
   std::optional<JobRecord> job(std::int64_t id);
   std::vector<JobRecord> jobs();
+  std::vector<JobRecord> jobs_in_state(const std::string& state);  // oldest first
   void update_job(const JobRecord& job);
 
   // Groups.

@@ -159,6 +159,8 @@ struct GroupRun {
 struct VolunteerAgent::Impl {
   AgentOptions options;
   std::function<void(const std::string&)> log;
+  /// Its kernels are asked for once, at start: every group's job file is checked against them.
+  std::optional<launcher::WorkerProgram> worker;
   TlsIdentity identity;
   std::string orted_program;
   std::unique_ptr<HttpsServer> server;
@@ -178,6 +180,7 @@ struct VolunteerAgent::Impl {
   std::atomic<int> leave_requests{0};
   std::atomic<bool> uploads_pending{false};
   std::atomic<int> upload_passes{0};  // completed scans of the storage
+  std::set<std::string> uploaded;     // "JOB/step-N" sent to the pool; the uploader's own
   std::atomic<bool> stopping{false};
   std::thread uploader;
 
@@ -212,6 +215,8 @@ VolunteerAgent::VolunteerAgent(AgentOptions options, std::function<void(const st
   if (a.options.name.empty()) a.options.name = host_name() + "@" + a.options.address;
   fs::create_directories(a.options.storage / "jobs");
   a.identity = load_or_create_tls_identity(a.options.storage / "tls", "spare volunteer");
+  a.worker.emplace(a.options.worker);
+  a.worker->kernels();
   // The daemon is the one installed with mpirun.
   const fs::path mpirun = launcher::mpiexec_program();
   a.orted_program = mpirun.has_parent_path() ? (mpirun.parent_path() / "orted").string() : "orted";
@@ -236,7 +241,7 @@ void VolunteerAgent::Impl::start_server() {
       [this](const std::string& token) {
         std::lock_guard lock(mutex);
         for (const auto& [id, run] : groups) {
-          if (!run->credential.empty() && token == run->credential) return true;
+          if (!run->credential.empty() && constant_time_equal(token, run->credential)) return true;
         }
         return false;
       },
@@ -374,13 +379,12 @@ void VolunteerAgent::Impl::prepare(const std::shared_ptr<GroupRun>& run) {
   fs::create_directories(checkpoints);
 
   // The job as submitted, with this volunteer's own directory and the group's size.
-  const launcher::WorkerProgram worker(options.worker);
   std::istringstream ini(descriptor.at("ini").get<std::string>());
   JobSpec spec =
       parse_job_spec(ini, fmt::format("job {}", run->job),
                      {"job.output=" + run->job_dir.string(),
                       "job.ranks=" + std::to_string(descriptor.at("ranks").get<std::int64_t>())},
-                     worker.kernels());
+                     worker->kernels());
   write_file_atomically(OutputLayout{run->job_dir}.job_file(), spec.to_ini());
 
   const json restore = descriptor.value("restore_step", json(nullptr));
@@ -572,7 +576,7 @@ void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
   const std::string token = request.get_header_value("Authorization").substr(7);  // "Bearer "
   std::lock_guard lock(mutex);
   auto found = groups.find(id);
-  if (found == groups.end() || found->second->credential != token) {
+  if (found == groups.end() || !constant_time_equal(found->second->credential, token)) {
     throw RequestError(403, fmt::format("group {} is not running here", id));
   }
   GroupRun& run = *found->second;
@@ -603,7 +607,6 @@ void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
 
 bool VolunteerAgent::Impl::upload_checkpoints() {
   bool pending = false;
-  static thread_local std::set<std::string> uploaded;
   std::map<std::int64_t, std::int64_t> restored;
   {
     std::lock_guard lock(mutex);

@@ -42,7 +42,7 @@ class VolunteerAgent {
   /// Runs until the pool lets it leave after leave() (returns 0), or a
   /// second leave() (stops at once; returns 1).
   int run();
-  /// Async-signal-safe: asks to leave gracefully (the running group checkpoints first).
+  /// Thread-safe: asks to leave gracefully (the running group checkpoints first).
   void leave();
 
  private:

@@ -3,12 +3,12 @@
 
 #include <fmt/format.h>
 
-#include <csignal>
 #include <sstream>
 
 #include "command_line.hpp"
 #include "commands.hpp"
 #include "program_paths.hpp"
+#include "signal_pipe.hpp"
 #include "spare/error.hpp"
 #include "tls_identity.hpp"
 #include "volunteer_agent.hpp"
@@ -17,12 +17,6 @@
 namespace spare::launcher {
 
 namespace {
-
-pool::VolunteerAgent* running_agent = nullptr;
-
-void leave_pool(int) {
-  if (running_agent != nullptr) running_agent->leave();
-}
 
 std::vector<int> parse_gpu_list(const std::string& text) {
   std::vector<int> gpus;
@@ -96,16 +90,12 @@ int volunteer_command(const std::vector<std::string>& args) {
   if (vm.count("address")) agent.address = vm["address"].as<std::string>();
   if (vm.count("network")) agent.network = vm["network"].as<std::string>();
   const WorkerProgram worker(worker_option(vm));
-  worker.kernels();  // a worker that does not run is found now
   agent.worker = std::filesystem::absolute(worker.path());
   agent.spare_program = own_directory() / "spare";
 
   pool::VolunteerAgent volunteer(agent, log_line);
-  running_agent = &volunteer;
-  std::signal(SIGTERM, leave_pool);
-  std::signal(SIGINT, leave_pool);
+  const SignalWatcher signals({SIGTERM, SIGINT}, [&](int) { volunteer.leave(); });
   const int code = volunteer.run();
-  running_agent = nullptr;
   return code;
 }
 

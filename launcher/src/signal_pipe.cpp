@@ -2,6 +2,7 @@
 #include "signal_pipe.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -47,6 +48,21 @@ std::optional<int> SignalPipe::next() {
   unsigned char byte = 0;
   if (::read(read_fd_, &byte, 1) == 1) return static_cast<int>(byte);
   return std::nullopt;
+}
+
+SignalWatcher::SignalWatcher(std::initializer_list<int> signals, std::function<void(int)> on_signal)
+    : pipe_(signals), thread_([this, on_signal = std::move(on_signal)] {
+        while (!done_) {
+          pollfd fd{pipe_.fd(), POLLIN, 0};
+          if (::poll(&fd, 1, 100) <= 0) continue;  // also wakes to notice done_
+          while (std::optional<int> signal_number = pipe_.next())
+            on_signal(*signal_number);
+        }
+      }) {}
+
+SignalWatcher::~SignalWatcher() {
+  done_ = true;
+  thread_.join();
 }
 
 }  // namespace spare::launcher

@@ -70,6 +70,7 @@ class CheckpointStore {
   const mpi::Comm& comm_;
   bool storage_leader_ = false;   // this rank manages its storage's copy of the tree
   bool storage_of_root_ = false;  // this rank sees the same storage as rank 0
+  bool one_storage_ = true;       // every rank sees rank 0's storage (one machine)
   std::int64_t keep_;
   const EventSink& events_;
   std::vector<std::byte> staging_;  // one slab of a shard, reused by every write
