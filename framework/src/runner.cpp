@@ -111,6 +111,7 @@ class StepLoop {
       }
       if (decision.report_due) report_progress();
     }
+    const double loop_seconds = seconds_since(loop_start) - checkpoint_seconds_;
     if (report.outcome == RunOutcome::completed) {
       write_checkpoint(/*must_succeed=*/true);  // the final state: the result is made from it
       report_progress();
@@ -123,7 +124,7 @@ class StepLoop {
     }
     report.step = step_;
     report.steps_run = step_ - first_step;
-    report.loop_seconds = seconds_since(loop_start) - checkpoint_seconds_;
+    report.loop_seconds = loop_seconds;
     if (report.outcome == RunOutcome::completed) {
       events_.emit({{"event", "done"},
                     {"step", step_},
@@ -180,9 +181,14 @@ class StepLoop {
 
   /// The kernel's diagnostics, with its host state brought up to date first:
   /// diagnostics and checkpoints read the host fields. Collective.
+  /// Computed once per step: a final checkpoint and the final report share them.
   std::vector<Diagnostic> host_diagnostics() {
-    kernel_->sync_to_host(context_);
-    return kernel_->diagnostics(context_);
+    if (diagnostics_step_ != step_) {
+      kernel_->sync_to_host(context_);
+      diagnostics_ = kernel_->diagnostics(context_);
+      diagnostics_step_ = step_;
+    }
+    return diagnostics_;
   }
 
   /// What clocks (rank 0's) and signals (any rank's) ask for, agreed by all.
@@ -273,6 +279,8 @@ class StepLoop {
   std::int64_t last_report_step_ = 0;
   double last_report_fraction_ = 0;
   double checkpoint_seconds_ = 0;
+  std::int64_t diagnostics_step_ = -1;
+  std::vector<Diagnostic> diagnostics_;
 };
 
 }  // namespace

@@ -92,7 +92,10 @@ int plan(const Arguments& a, const KernelRegistry& registry) {
     const KernelInfo& info = registry.at(spec.kernel);
     if (info.work_per_step) {
       const WorkPerStep work = info.work_per_step(spec.params);
-      out["work"] = {{"bytes", work.bytes}, {"flops", work.flops}, {"counted", work.counted}};
+      out["work"] = {{"bytes", work.bytes},
+                     {"flops", work.flops},
+                     {"counted", work.counted},
+                     {"single_precision", work.single_precision}};
     }
   } catch (const Error& e) {
     out = {{"error", e.what()}, {"code", static_cast<int>(e.code())}};

@@ -1,6 +1,7 @@
-// heat2d's sweep on a GPU: one thread per point, update_point from
-// heat2d_stencil.hpp with the same operands in the same order as the CPU,
-// compiled without FMA contraction (--fmad=false): the same bits as sweep_cpu.
+// heat2d's sweep on a GPU: each thread walks down a strip of one column,
+// update_point from heat2d_stencil.hpp with the same operands in the same
+// order as the CPU, compiled without FMA contraction (--fmad=false): the same
+// bits as sweep_cpu.
 // A step updates the points that need no halo on one stream while the edges
 // go to the host, the halo exchange runs there and the halo comes back on a
 // second stream; the points next to the halo are updated last.
@@ -23,34 +24,73 @@ namespace spare::kernels::heat2d {
 
 namespace {
 
-__global__ void sweep_region(SweepBlock b, Region r) {
+/// The new value at local point (i, j) from its centre and neighbours: the
+/// update, or the centre itself on the domain's edge.
+__device__ inline double next_value(const SweepBlock& b, std::int64_t i, std::int64_t j,
+                                    double centre, double north, double south, double west,
+                                    double east) {
+  const std::int64_t gi = b.row0 + i;
+  const std::int64_t gj = b.col0 + j;
+  const bool domain_edge = gi == 0 || gj == 0 || gi == b.ny - 1 || gj == b.nx - 1;
+  return domain_edge ? centre : update_point(centre, north, south, west, east, b.rx, b.ry);
+}
+
+constexpr unsigned int kColumnsPerBlock = 256;  // one thread per column
+constexpr std::int64_t kRowsPerThread = 16;
+
+/// Wide regions: each thread walks down kRowsPerThread rows of one column,
+/// keeping its north and centre values in registers, so each row of u comes
+/// from memory once; west and east are the neighbouring threads' loads, from L1.
+__global__ void sweep_down_columns(SweepBlock b, Region r) {
   const std::int64_t j = r.j0 + static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (j >= r.j1) return;
-  const std::int64_t gj = b.col0 + j;
-  for (std::int64_t i = r.i0 + static_cast<std::int64_t>(blockIdx.y) * blockDim.y + threadIdx.y;
-       i < r.i1; i += static_cast<std::int64_t>(gridDim.y) * blockDim.y) {
-    const std::int64_t gi = b.row0 + i;
-    const std::int64_t at = (i + 1) * b.stride + (j + 1);
-    const double* u = b.current;
-    const bool domain_edge = gi == 0 || gj == 0 || gi == b.ny - 1 || gj == b.nx - 1;
-    b.next[at] = domain_edge ? u[at]
-                             : update_point(u[at], u[at - b.stride], u[at + b.stride], u[at - 1],
-                                            u[at + 1], b.rx, b.ry);
+  const double* __restrict__ u = b.current;
+  double* __restrict__ next = b.next;
+  for (std::int64_t i0 = r.i0 + static_cast<std::int64_t>(blockIdx.y) * kRowsPerThread; i0 < r.i1;
+       i0 += static_cast<std::int64_t>(gridDim.y) * kRowsPerThread) {
+    const std::int64_t i1 = i0 + kRowsPerThread < r.i1 ? i0 + kRowsPerThread : r.i1;
+    std::int64_t at = (i0 + 1) * b.stride + (j + 1);
+    double north = u[at - b.stride];
+    double centre = u[at];
+#pragma unroll 4
+    for (std::int64_t i = i0; i < i1; ++i) {
+      const double south = u[at + b.stride];
+      next[at] = next_value(b, i, j, centre, north, south, u[at - 1], u[at + 1]);
+      north = centre;
+      centre = south;
+      at += b.stride;
+    }
   }
 }
 
-constexpr unsigned int kThreadsX = 128;
-constexpr unsigned int kThreadsY = 2;
+/// Narrow regions (the ring's columns): one thread per point.
+__global__ void sweep_points(SweepBlock b, Region r) {
+  const std::int64_t width = r.j1 - r.j0;
+  const std::int64_t count = width * (r.i1 - r.i0);
+  for (std::int64_t k = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < count;
+       k += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t i = r.i0 + k / width;
+    const std::int64_t j = r.j0 + k % width;
+    const std::int64_t at = (i + 1) * b.stride + (j + 1);
+    const double* u = b.current;
+    b.next[at] =
+        next_value(b, i, j, u[at], u[at - b.stride], u[at + b.stride], u[at - 1], u[at + 1]);
+  }
+}
 
 void launch_sweep(const SweepBlock& b, const Region& r, cudaStream_t stream) {
   if (r.empty()) return;
   const std::int64_t width = r.j1 - r.j0;
   const std::int64_t height = r.i1 - r.i0;
-  const dim3 threads(kThreadsX, kThreadsY);
-  const dim3 blocks(static_cast<unsigned int>((width + kThreadsX - 1) / kThreadsX),
-                    static_cast<unsigned int>(
-                        std::min<std::int64_t>((height + kThreadsY - 1) / kThreadsY, 65535)));
-  sweep_region<<<blocks, threads, 0, stream>>>(b, r);
+  if (width < 32) {
+    const std::int64_t blocks = std::min<std::int64_t>((width * height + 255) / 256, 4096);
+    sweep_points<<<static_cast<unsigned int>(blocks), 256, 0, stream>>>(b, r);
+  } else {
+    const dim3 blocks(static_cast<unsigned int>((width + kColumnsPerBlock - 1) / kColumnsPerBlock),
+                      static_cast<unsigned int>(std::min<std::int64_t>(
+                          (height + kRowsPerThread - 1) / kRowsPerThread, 65535)));
+    sweep_down_columns<<<blocks, kColumnsPerBlock, 0, stream>>>(b, r);
+  }
   SPARE_CUDA_CHECK_LAUNCH();
 }
 

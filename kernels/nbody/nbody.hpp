@@ -36,11 +36,13 @@ class NBody final : public Kernel {
     double kinetic, potential, momentum[3];
   };
   Totals totals(Context& context);
+  /// The rank's GPU side, made on first use; null on a CPU rank.
+  NBodyDevice* device(Context& context);
 
   std::int64_t n_;
   double dt_, eps2_, mass_;
   std::uint64_t seed_;
-  bool fast_;  // precision = fast: single precision on a GPU; the CPU is always exact
+  bool fast_;  // precision = fast: rsqrtf and FMAs on a GPU; the CPU is always exact
   Field<double>* position_ = nullptr;
   Field<double>* velocity_ = nullptr;
   Field<double>* acceleration_ = nullptr;  // of the current positions; not checkpointed

@@ -1,7 +1,9 @@
-// nbody's CPU sweep. Particles are taken four at a time so the compiler can
-// keep four independent sums in vector lanes; each sum still adds the pulls
-// in the order j = 0, 1, ..., n-1, so the bits match the scalar loop (and the GPU).
+// nbody's CPU side. Particles are taken eight at a time so the compiler can
+// keep eight independent sums in vector lanes; each sum still adds the pulls
+// in the order j = 0, 1, ..., n-1, blocked as nbody_force.hpp says, so the
+// bits match the scalar loop (and the GPU).
 #include <algorithm>
+#include <vector>
 
 #include "nbody/nbody_backend.hpp"
 #include "nbody/nbody_force.hpp"
@@ -10,26 +12,50 @@ namespace spare::kernels::nbody {
 
 void accelerations_cpu(const double* all, std::int64_t n, std::int64_t begin, std::int64_t end,
                        double mass, double eps2, double* out) {
-  constexpr int kLanes = 4;
+  constexpr int kLanes = 8;
+  std::vector<float> single(static_cast<std::size_t>(3 * n));
+  std::transform(all, all + 3 * n, single.begin(), [](double v) { return static_cast<float>(v); });
+  const float eps2_single = static_cast<float>(eps2);
   for (std::int64_t i0 = begin; i0 < end; i0 += kLanes) {
     const int lanes = static_cast<int>(std::min<std::int64_t>(kLanes, end - i0));
-    double x[kLanes] = {}, y[kLanes] = {}, z[kLanes] = {};
+    float x[kLanes] = {}, y[kLanes] = {}, z[kLanes] = {};
     double ax[kLanes] = {}, ay[kLanes] = {}, az[kLanes] = {};
     for (int k = 0; k < lanes; ++k) {
-      x[k] = all[3 * (i0 + k)];
-      y[k] = all[3 * (i0 + k) + 1];
-      z[k] = all[3 * (i0 + k) + 2];
+      x[k] = single[3 * (i0 + k)];
+      y[k] = single[3 * (i0 + k) + 1];
+      z[k] = single[3 * (i0 + k) + 2];
     }
-    for (std::int64_t j = 0; j < n; ++j) {
-      const double xj = all[3 * j], yj = all[3 * j + 1], zj = all[3 * j + 2];
-      for (int k = 0; k < kLanes; ++k)
-        add_pull(x[k], y[k], z[k], xj, yj, zj, mass, eps2, ax[k], ay[k], az[k]);
+    for (std::int64_t j0 = 0; j0 < n; j0 += kPullBlock) {
+      float bx[kLanes] = {}, by[kLanes] = {}, bz[kLanes] = {};
+      for (std::int64_t j = j0; j < std::min<std::int64_t>(j0 + kPullBlock, n); ++j) {
+        const float xj = single[3 * j], yj = single[3 * j + 1], zj = single[3 * j + 2];
+        for (int k = 0; k < kLanes; ++k)
+          add_pull(x[k], y[k], z[k], xj, yj, zj, eps2_single, bx[k], by[k], bz[k]);
+      }
+      for (int k = 0; k < kLanes; ++k) {
+        ax[k] += bx[k];
+        ay[k] += by[k];
+        az[k] += bz[k];
+      }
     }
     for (int k = 0; k < lanes; ++k) {
-      out[3 * (i0 - begin + k)] = ax[k];
-      out[3 * (i0 - begin + k) + 1] = ay[k];
-      out[3 * (i0 - begin + k) + 2] = az[k];
+      out[3 * (i0 - begin + k)] = mass * ax[k];
+      out[3 * (i0 - begin + k) + 1] = mass * ay[k];
+      out[3 * (i0 - begin + k) + 2] = mass * az[k];
     }
+  }
+}
+
+void potentials_cpu(const double* all, std::int64_t n, std::int64_t begin, std::int64_t end,
+                    double mass, double eps2, double* phi) {
+  for (std::int64_t i = begin; i < end; ++i) {
+    double sum = 0;  // in the order j = 0..n-1, skipping i: the same on any layout
+    for (std::int64_t j = 0; j < n; ++j) {
+      if (j == i) continue;
+      sum += pair_potential(all[3 * j] - all[3 * i], all[3 * j + 1] - all[3 * i + 1],
+                            all[3 * j + 2] - all[3 * i + 2], mass, eps2);
+    }
+    phi[i - begin] = sum;
   }
 }
 

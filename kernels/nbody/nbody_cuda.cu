@@ -1,9 +1,11 @@
-// nbody on a GPU. precision = exact: one thread per particle adds the pulls
-// with add_pull (nbody_force.hpp) in the order j = 0 .. n-1, as the CPU does,
-// the positions passing through shared memory a tile at a time; compiled
-// without FMA contraction, with IEEE division and square root: the same bits.
-// precision = fast: the same loop in single precision with rsqrtf and explicit
-// FMAs. The leapfrog's updates are the CPU's expressions, element by element.
+// nbody on a GPU: one thread per particle adds the pulls in the order
+// j = 0 .. n-1, blocked as nbody_force.hpp says: a block of kPullBlock
+// positions passes through shared memory, its pulls are summed in single
+// precision and the block's sum is added in double. precision = exact uses
+// add_pull, compiled without FMA contraction and with IEEE division and square
+// root: the CPU's bits. precision = fast uses rsqrtf and explicit FMAs. The
+// potentials (diagnostics) are the CPU's double loop; the leapfrog's updates
+// are the CPU's expressions, element by element.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -19,70 +21,99 @@ namespace spare::kernels::nbody {
 
 namespace {
 
-constexpr int kTile = 128;  // particles per shared-memory tile, and threads per block
+constexpr int kTile = kPullBlock;  // positions per shared-memory tile, and threads per block
 
-__global__ void accelerations_exact(const double* all, std::int64_t n, std::int64_t begin,
-                                    std::int64_t end, double mass, double eps2, double* out) {
+/// precision = fast's interaction: rsqrtf and FMAs, otherwise add_pull's.
+__device__ inline void add_pull_fast(float xi, float yi, float zi, float xj, float yj, float zj,
+                                     float eps2, float& ax, float& ay, float& az) {
+  const float dx = xj - xi;
+  const float dy = yj - yi;
+  const float dz = zj - zi;
+  const float s = __fmaf_rn(dx, dx, __fmaf_rn(dy, dy, __fmaf_rn(dz, dz, eps2)));
+  const float inverse = rsqrtf(s);
+  const float pull = inverse * inverse * inverse;
+  ax = __fmaf_rn(dx, pull, ax);
+  ay = __fmaf_rn(dy, pull, ay);
+  az = __fmaf_rn(dz, pull, az);
+}
+
+template <bool kFast>
+__global__ void __launch_bounds__(kTile)
+    accelerations(const double* all, std::int64_t n, std::int64_t begin, std::int64_t end,
+                  double mass, float eps2, double* out) {
+  __shared__ float4 tile[kTile];
+  const std::int64_t i = begin + static_cast<std::int64_t>(blockIdx.x) * kTile + threadIdx.x;
+  const bool mine = i < end;
+  const float x = mine ? static_cast<float>(all[3 * i]) : 0.0f;
+  const float y = mine ? static_cast<float>(all[3 * i + 1]) : 0.0f;
+  const float z = mine ? static_cast<float>(all[3 * i + 2]) : 0.0f;
+  double ax = 0.0, ay = 0.0, az = 0.0;
+  for (std::int64_t j0 = 0; j0 < n; j0 += kTile) {
+    const int count = static_cast<int>(n - j0 < kTile ? n - j0 : kTile);
+    __syncthreads();  // the previous tile is used up
+    if (threadIdx.x < count) {
+      const double* p = all + 3 * (j0 + threadIdx.x);
+      tile[threadIdx.x] = make_float4(static_cast<float>(p[0]), static_cast<float>(p[1]),
+                                      static_cast<float>(p[2]), 0.0f);
+    }
+    __syncthreads();
+    float bx = 0.0f, by = 0.0f, bz = 0.0f;
+    if (count == kTile) {
+#pragma unroll 16
+      for (int k = 0; k < kTile; ++k) {
+        const float4 p = tile[k];
+        if constexpr (kFast) {
+          add_pull_fast(x, y, z, p.x, p.y, p.z, eps2, bx, by, bz);
+        } else {
+          add_pull(x, y, z, p.x, p.y, p.z, eps2, bx, by, bz);
+        }
+      }
+    } else {
+      for (int k = 0; k < count; ++k) {
+        const float4 p = tile[k];
+        if constexpr (kFast) {
+          add_pull_fast(x, y, z, p.x, p.y, p.z, eps2, bx, by, bz);
+        } else {
+          add_pull(x, y, z, p.x, p.y, p.z, eps2, bx, by, bz);
+        }
+      }
+    }
+    ax += bx;
+    ay += by;
+    az += bz;
+  }
+  if (mine) {
+    out[3 * (i - begin)] = mass * ax;
+    out[3 * (i - begin) + 1] = mass * ay;
+    out[3 * (i - begin) + 2] = mass * az;
+  }
+}
+
+/// potentials_cpu's loop, one thread per particle.
+__global__ void potentials_kernel(const double* all, std::int64_t n, std::int64_t begin,
+                                  std::int64_t end, double mass, double eps2, double* phi) {
   __shared__ double tile[3 * kTile];
   const std::int64_t i = begin + static_cast<std::int64_t>(blockIdx.x) * kTile + threadIdx.x;
   const bool mine = i < end;
   const double x = mine ? all[3 * i] : 0.0;
   const double y = mine ? all[3 * i + 1] : 0.0;
   const double z = mine ? all[3 * i + 2] : 0.0;
-  double ax = 0.0, ay = 0.0, az = 0.0;
+  double sum = 0.0;
   for (std::int64_t j0 = 0; j0 < n; j0 += kTile) {
     const int count = static_cast<int>(n - j0 < kTile ? n - j0 : kTile);
-    __syncthreads();  // the previous tile is used up
+    __syncthreads();
     for (int k = threadIdx.x; k < 3 * count; k += kTile)
       tile[k] = all[3 * j0 + k];
     __syncthreads();
     if (mine) {
-      for (int k = 0; k < count; ++k)
-        add_pull(x, y, z, tile[3 * k], tile[3 * k + 1], tile[3 * k + 2], mass, eps2, ax, ay, az);
-    }
-  }
-  if (mine) {
-    out[3 * (i - begin)] = ax;
-    out[3 * (i - begin) + 1] = ay;
-    out[3 * (i - begin) + 2] = az;
-  }
-}
-
-__global__ void accelerations_single(const double* all, std::int64_t n, std::int64_t begin,
-                                     std::int64_t end, float mass, float eps2, double* out) {
-  __shared__ float tile[3 * kTile];
-  const std::int64_t i = begin + static_cast<std::int64_t>(blockIdx.x) * kTile + threadIdx.x;
-  const bool mine = i < end;
-  const float x = mine ? static_cast<float>(all[3 * i]) : 0.0f;
-  const float y = mine ? static_cast<float>(all[3 * i + 1]) : 0.0f;
-  const float z = mine ? static_cast<float>(all[3 * i + 2]) : 0.0f;
-  float ax = 0.0f, ay = 0.0f, az = 0.0f;
-  for (std::int64_t j0 = 0; j0 < n; j0 += kTile) {
-    const int count = static_cast<int>(n - j0 < kTile ? n - j0 : kTile);
-    __syncthreads();
-    for (int k = threadIdx.x; k < 3 * count; k += kTile)
-      tile[k] = static_cast<float>(all[3 * j0 + k]);
-    __syncthreads();
-    if (mine) {
-#pragma unroll 8
       for (int k = 0; k < count; ++k) {
-        const float dx = tile[3 * k] - x;
-        const float dy = tile[3 * k + 1] - y;
-        const float dz = tile[3 * k + 2] - z;
-        const float s = __fmaf_rn(dx, dx, __fmaf_rn(dy, dy, __fmaf_rn(dz, dz, eps2)));
-        const float inverse = rsqrtf(s);
-        const float pull = inverse * inverse * inverse;
-        ax = __fmaf_rn(dx, pull, ax);
-        ay = __fmaf_rn(dy, pull, ay);
-        az = __fmaf_rn(dz, pull, az);
+        if (j0 + k == i) continue;
+        sum +=
+            pair_potential(tile[3 * k] - x, tile[3 * k + 1] - y, tile[3 * k + 2] - z, mass, eps2);
       }
     }
   }
-  if (mine) {
-    out[3 * (i - begin)] = static_cast<double>(mass * ax);
-    out[3 * (i - begin) + 1] = static_cast<double>(mass * ay);
-    out[3 * (i - begin) + 2] = static_cast<double>(mass * az);
-  }
+  if (mine) phi[i - begin] = sum;
 }
 
 unsigned int blocks_for(std::int64_t particles) {
@@ -92,12 +123,22 @@ unsigned int blocks_for(std::int64_t particles) {
 void launch_accelerations(const double* all, std::int64_t n, std::int64_t begin, std::int64_t end,
                           double mass, double eps2, double* out, bool fast) {
   if (end <= begin) return;
+  const auto eps2_single = static_cast<float>(eps2);
   if (fast) {
-    accelerations_single<<<blocks_for(end - begin), kTile>>>(
-        all, n, begin, end, static_cast<float>(mass), static_cast<float>(eps2), out);
+    accelerations<true>
+        <<<blocks_for(end - begin), kTile>>>(all, n, begin, end, mass, eps2_single, out);
   } else {
-    accelerations_exact<<<blocks_for(end - begin), kTile>>>(all, n, begin, end, mass, eps2, out);
+    accelerations<false>
+        <<<blocks_for(end - begin), kTile>>>(all, n, begin, end, mass, eps2_single, out);
   }
+  SPARE_CUDA_CHECK_LAUNCH();
+  SPARE_CUDA_CHECK(cudaStreamSynchronize(nullptr));
+}
+
+void launch_potentials(const double* all, std::int64_t n, std::int64_t begin, std::int64_t end,
+                       double mass, double eps2, double* phi) {
+  if (end <= begin) return;
+  potentials_kernel<<<blocks_for(end - begin), kTile>>>(all, n, begin, end, mass, eps2, phi);
   SPARE_CUDA_CHECK_LAUNCH();
   SPARE_CUDA_CHECK(cudaStreamSynchronize(nullptr));
 }
@@ -154,6 +195,12 @@ class NBodyOnGpu final : public NBodyDevice {
     all_.copy_from_host(all, all_.size());
     launch_accelerations(all_.data(), n_, begin_, end_, mass_, eps2_, acceleration_.data(), fast_);
   }
+  void potentials(const double* all, double* phi) override {
+    all_.copy_from_host(all, all_.size());
+    DeviceBuffer<double> device_phi(static_cast<std::size_t>(end_ - begin_));
+    launch_potentials(all_.data(), n_, begin_, end_, mass_, eps2_, device_phi.data());
+    device_phi.copy_to_host(phi, device_phi.size());
+  }
 
  private:
   std::int64_t n_, begin_, end_;
@@ -173,6 +220,11 @@ void accelerations_cuda(const double* all, std::int64_t n, std::int64_t begin, s
 void accelerations_fast_cuda(const double* all, std::int64_t n, std::int64_t begin,
                              std::int64_t end, double mass, double eps2, double* out) {
   launch_accelerations(all, n, begin, end, mass, eps2, out, true);
+}
+
+void potentials_cuda(const double* all, std::int64_t n, std::int64_t begin, std::int64_t end,
+                     double mass, double eps2, double* phi) {
+  launch_potentials(all, n, begin, end, mass, eps2, phi);
 }
 
 std::unique_ptr<NBodyDevice> make_nbody_device(std::int64_t n, std::int64_t begin, std::int64_t end,

@@ -1,6 +1,13 @@
 // The pairwise interaction of nbody, shared by every backend. One expression,
-// one order of operations, correctly rounded sqrt and division only: the
-// same bits on CPU and GPU when compiled without contraction.
+// one order of operations, correctly rounded square root and division only:
+// the same bits on CPU and GPU when compiled without contraction.
+//
+// Accelerations are summed in single precision a block of kPullBlock particles
+// at a time, and the blocks' sums in double: the interaction is where the
+// time goes, and single precision doubles a GPU's rate for it, while the
+// blocked sum keeps the rounding of a long sum at about 1e-7 relative. Blocks
+// start at j = 0 whatever the rank count, so the bits never depend on it.
+// Energies (diagnostics) stay in double: pair_potential.
 #pragma once
 
 #include <cmath>
@@ -9,24 +16,26 @@
 
 namespace spare::kernels::nbody {
 
-/// Adds the pull of a particle of mass m at (xj, yj, zj) on a particle at
+/// Particles whose pulls are summed in single precision before the sum in double.
+constexpr int kPullBlock = 128;
+
+/// Adds the pull of a particle at (xj, yj, zj), per unit mass, on a particle at
 /// (xi, yi, zi), softened by eps2 = epsilon^2, to (ax, ay, az). Counted as
 /// 20 floating-point operations by convention.
-SPARE_HOST_DEVICE inline void add_pull(double xi, double yi, double zi, double xj, double yj,
-                                       double zj, double mass, double eps2, double& ax, double& ay,
-                                       double& az) {
-  const double dx = xj - xi;
-  const double dy = yj - yi;
-  const double dz = zj - zi;
-  const double s = ((dx * dx + dy * dy) + dz * dz) + eps2;
-  const double pull = mass / (s * std::sqrt(s));
+SPARE_HOST_DEVICE inline void add_pull(float xi, float yi, float zi, float xj, float yj, float zj,
+                                       float eps2, float& ax, float& ay, float& az) {
+  const float dx = xj - xi;
+  const float dy = yj - yi;
+  const float dz = zj - zi;
+  const float s = ((dx * dx + dy * dy) + dz * dz) + eps2;
+  const float pull = 1.0f / (s * std::sqrt(s));
   ax += dx * pull;
   ay += dy * pull;
   az += dz * pull;
 }
 
-/// The softened potential of a particle of mass m at distance^2 = r2 - eps2 ... written
-/// from the offsets: -m / sqrt(|d|^2 + eps2).
+/// The softened potential of a particle of mass m at offset (dx, dy, dz):
+/// -m / sqrt(|d|^2 + eps2).
 SPARE_HOST_DEVICE inline double pair_potential(double dx, double dy, double dz, double mass,
                                                double eps2) {
   return -mass / std::sqrt(((dx * dx + dy * dy) + dz * dz) + eps2);

@@ -103,7 +103,7 @@ constexpr int kNoGpu = 77;
 std::vector<std::string> benchmark_defaults(const std::string& kernel, bool gpu) {
   if (gpu) {
     if (kernel == "heat2d") return {"heat2d.nx=16384", "heat2d.ny=16384", "job.steps=100"};
-    if (kernel == "nbody") return {"nbody.n=65536", "job.steps=5"};
+    if (kernel == "nbody") return {"nbody.n=65536", "job.steps=20"};
     if (kernel == "cg") return {"cg.n=384", "cg.tolerance=1e-15", "job.steps=30"};
     if (kernel == "montecarlo") return {"montecarlo.samples=268435456", "job.steps=1000"};
     return {"job.steps=100"};
@@ -124,9 +124,13 @@ struct Ceiling {
   double multiplier = 1;  // ranks on distinct GPUs add up
 };
 
-Ceiling cpu_ceiling(bool memory_bound, std::int64_t copy_bytes, std::int64_t ranks, int cores) {
-  Ceiling c{mpirun_prefix(ranks, cores), memory_bound ? "memcpy_bytes_per_s" : "flops_per_s",
-            memory_bound ? "memcpy, read+write" : "FP64 multiply-add chains"};
+Ceiling cpu_ceiling(const WorkPerStep& work, std::int64_t copy_bytes, std::int64_t ranks,
+                    int cores) {
+  Ceiling c{mpirun_prefix(ranks, cores), "memcpy_bytes_per_s", "memcpy, read+write"};
+  if (work.bytes <= 0) {
+    c.printed_name = work.single_precision ? "fp32_flops_per_s" : "flops_per_s";
+    c.description = work.single_precision ? "FP32 multiply-add chains" : "FP64 multiply-add chains";
+  }
   c.command.push_back(sibling_program("spare-bench-roofline", "SPARE_BENCH_ROOFLINE").string());
   c.command.insert(c.command.end(), {"--bytes", std::to_string(copy_bytes)});
   return c;
@@ -186,7 +190,7 @@ int bench_kernel(const po::variables_map& vm, const WorkerProgram& worker,
   const std::int64_t copy_bytes =
       std::max<std::int64_t>(static_cast<std::int64_t>(plan.largest_rank_bytes / 2), 1 << 20);
   std::optional<Ceiling> ceiling_of = gpu ? gpu_ceiling(memory_bound, copy_bytes, ranks)
-                                          : cpu_ceiling(memory_bound, copy_bytes, ranks, cores);
+                                          : cpu_ceiling(work, copy_bytes, ranks, cores);
   if (!ceiling_of) {
     fs::remove_all(dir);
     return kNoGpu;

@@ -69,8 +69,9 @@ WorkerPlan WorkerProgram::plan(const JobSpec& spec, std::int64_t ranks) const {
   result.plan.process_grid = reply.at("process_grid").get<std::vector<int>>();
   if (reply.contains("work")) {
     const auto& w = reply["work"];
-    result.work = WorkPerStep{w.at("bytes").get<double>(), w.at("flops").get<double>(),
-                              w.at("counted").get<std::string>()};
+    result.work =
+        WorkPerStep{w.at("bytes").get<double>(), w.at("flops").get<double>(),
+                    w.at("counted").get<std::string>(), w.value("single_precision", false)};
   }
   return result;
 }

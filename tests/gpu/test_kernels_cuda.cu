@@ -162,6 +162,23 @@ TEST(NBodyCuda, AccelerationsAreTheCpus) {
     EXPECT_NEAR(fast[k], cpu[k], 1e-4 * largest) << "component " << k;
 }
 
+TEST(NBodyCuda, PotentialsAreTheCpus) {
+  const std::int64_t n = 333, begin = 5, end = 301;  // tiles of the GPU cut at 128
+  const std::vector<double> all = random_values(3 * n, 9, -3.0, 3.0);
+  const double mass = 1.0 / n, eps2 = 2.5e-3;
+  std::vector<double> cpu(static_cast<std::size_t>(end - begin));
+  nbody::potentials_cpu(all.data(), n, begin, end, mass, eps2, cpu.data());
+  DeviceBuffer<double> device_all = on_device(all);
+  DeviceBuffer<double> out(cpu.size());
+  nbody::potentials_cuda(device_all.data(), n, begin, end, mass, eps2, out.data());
+  EXPECT_TRUE(same_bits(on_host(out), cpu));
+  // And through the rank's device object, positions from the host.
+  auto device = nbody::make_nbody_device(n, begin, end, mass, eps2, false);
+  std::vector<double> phi(cpu.size());
+  device->potentials(all.data(), phi.data());
+  EXPECT_TRUE(same_bits(phi, cpu));
+}
+
 TEST(NBodyCuda, LeapfrogOnTheDeviceIsTheCpus) {
   const std::int64_t n = 64, begin = 10, end = 50, count = end - begin;
   const double mass = 1.0 / n, eps2 = 1e-3, dt = 1e-3;

@@ -67,7 +67,8 @@ struct DatasetInfo {
 struct WorkPerStep {
   double bytes = 0;
   double flops = 0;
-  std::string counted;  // how, e.g. "20 flops per interaction"
+  std::string counted;            // how, e.g. "20 flops per interaction"
+  bool single_precision = false;  // flops in float: measured against the FP32 ceiling
 };
 
 /// What the registry knows of a kernel before it is built.

@@ -20,7 +20,7 @@ struct RunReport {
   RunOutcome outcome = RunOutcome::completed;
   std::int64_t step = 0;       // the step the run stopped at
   std::int64_t steps_run = 0;  // steps computed by this run
-  double loop_seconds = 0.0;   // time in the step loop, checkpoints included
+  double loop_seconds = 0.0;   // the step loop's time, less checkpoints and the final report
   int signal = 0;              // the drain signal, if drained
 };
 
