@@ -1,7 +1,7 @@
 // nbody's CPU side. Particles are taken eight at a time so the compiler can
 // keep eight independent sums in vector lanes; each sum still adds the pulls
-// in the order j = 0, 1, ..., n-1, blocked as nbody_force.hpp says, so the
-// bits match the scalar loop (and the GPU).
+// in the order j = 0, 1, ..., n-1, in the blocks and groups nbody_force.hpp
+// says, so the bits match the scalar loop (and the GPU).
 #include <algorithm>
 #include <vector>
 
@@ -25,17 +25,28 @@ void accelerations_cpu(const double* all, std::int64_t n, std::int64_t begin, st
       y[k] = single[3 * (i0 + k) + 1];
       z[k] = single[3 * (i0 + k) + 2];
     }
-    for (std::int64_t j0 = 0; j0 < n; j0 += kPullBlock) {
-      float bx[kLanes] = {}, by[kLanes] = {}, bz[kLanes] = {};
-      for (std::int64_t j = j0; j < std::min<std::int64_t>(j0 + kPullBlock, n); ++j) {
-        const float xj = single[3 * j], yj = single[3 * j + 1], zj = single[3 * j + 2];
-        for (int k = 0; k < kLanes; ++k)
-          add_pull(x[k], y[k], z[k], xj, yj, zj, eps2_single, bx[k], by[k], bz[k]);
+    const std::int64_t blocks = (n + kPullBlock - 1) / kPullBlock;
+    for (int group = 0; group < kPullGroups; ++group) {
+      double gx[kLanes] = {}, gy[kLanes] = {}, gz[kLanes] = {};
+      for (std::int64_t b = pull_group_begin(blocks, group);
+           b < pull_group_begin(blocks, group + 1); ++b) {
+        float bx[kLanes] = {}, by[kLanes] = {}, bz[kLanes] = {};
+        for (std::int64_t j = b * kPullBlock; j < std::min<std::int64_t>((b + 1) * kPullBlock, n);
+             ++j) {
+          const float xj = single[3 * j], yj = single[3 * j + 1], zj = single[3 * j + 2];
+          for (int k = 0; k < kLanes; ++k)
+            add_pull(x[k], y[k], z[k], xj, yj, zj, eps2_single, bx[k], by[k], bz[k]);
+        }
+        for (int k = 0; k < kLanes; ++k) {
+          gx[k] += bx[k];
+          gy[k] += by[k];
+          gz[k] += bz[k];
+        }
       }
       for (int k = 0; k < kLanes; ++k) {
-        ax[k] += bx[k];
-        ay[k] += by[k];
-        az[k] += bz[k];
+        ax[k] += gx[k];
+        ay[k] += gy[k];
+        az[k] += gz[k];
       }
     }
     for (int k = 0; k < lanes; ++k) {

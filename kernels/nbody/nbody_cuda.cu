@@ -1,7 +1,8 @@
-// nbody on a GPU: one thread per particle adds the pulls in the order
-// j = 0 .. n-1, blocked as nbody_force.hpp says: a block of kPullBlock
-// positions passes through shared memory, its pulls are summed in single
-// precision and the block's sum is added in double. precision = exact uses
+// nbody on a GPU: kPullGroups threads per particle, one per group of blocks
+// of pulls (nbody_force.hpp), each adding its blocks in order: a block of
+// kPullBlock positions passes through shared memory, its pulls are summed in
+// single precision and the block's sum is added in double; the groups' sums
+// are added in order at the end. precision = exact uses
 // add_pull, compiled without FMA contraction and with IEEE division and square
 // root: the CPU's bits. precision = fast uses rsqrtf and explicit FMAs. The
 // potentials (diagnostics) are the CPU's double loop; the leapfrog's updates
@@ -21,7 +22,7 @@ namespace spare::kernels::nbody {
 
 namespace {
 
-constexpr int kTile = kPullBlock;  // positions per shared-memory tile, and threads per block
+constexpr int kTile = 128;  // the potentials' positions per tile, and threads per block
 
 /// precision = fast's interaction: rsqrtf and FMAs, otherwise add_pull's.
 __device__ inline void add_pull_fast(float xi, float yi, float zi, float xj, float yj, float zj,
@@ -37,55 +38,80 @@ __device__ inline void add_pull_fast(float xi, float yi, float zi, float xj, flo
   az = __fmaf_rn(dz, pull, az);
 }
 
+constexpr int kParticlesPerBlock = 64;  // threads of a group in one CUDA block
+
+/// Adds the pulls of `count` positions of `tile` on (x, y, z), in order.
 template <bool kFast>
-__global__ void __launch_bounds__(kTile)
+__device__ inline void add_tile(const float4* tile, int count, float x, float y, float z,
+                                float eps2, float& ax, float& ay, float& az) {
+  const auto add = [&](const float4& p) {
+    if constexpr (kFast) {
+      add_pull_fast(x, y, z, p.x, p.y, p.z, eps2, ax, ay, az);
+    } else {
+      add_pull(x, y, z, p.x, p.y, p.z, eps2, ax, ay, az);
+    }
+  };
+  if (count == kPullBlock) {
+#pragma unroll 16
+    for (int k = 0; k < kPullBlock; ++k)
+      add(tile[k]);
+  } else {
+    for (int k = 0; k < count; ++k)
+      add(tile[k]);
+  }
+}
+
+/// Thread (x, y) sums group y's blocks of pulls on particle x of the CUDA
+/// block, each block of positions through shared memory; the groups' sums
+/// meet in shared memory and are added in order, as accelerations_cpu does.
+template <bool kFast>
+__global__ void __launch_bounds__(kParticlesPerBlock* kPullGroups)
     accelerations(const double* all, std::int64_t n, std::int64_t begin, std::int64_t end,
                   double mass, float eps2, double* out) {
-  __shared__ float4 tile[kTile];
-  const std::int64_t i = begin + static_cast<std::int64_t>(blockIdx.x) * kTile + threadIdx.x;
+  __shared__ float4 tiles[kPullGroups][kPullBlock];
+  __shared__ double group_sums[3][kPullGroups][kParticlesPerBlock];
+  const int lane = static_cast<int>(threadIdx.x);
+  const int group = static_cast<int>(threadIdx.y);
+  const std::int64_t i = begin + static_cast<std::int64_t>(blockIdx.x) * kParticlesPerBlock + lane;
   const bool mine = i < end;
   const float x = mine ? static_cast<float>(all[3 * i]) : 0.0f;
   const float y = mine ? static_cast<float>(all[3 * i + 1]) : 0.0f;
   const float z = mine ? static_cast<float>(all[3 * i + 2]) : 0.0f;
+  const std::int64_t blocks = (n + kPullBlock - 1) / kPullBlock;
+  const std::int64_t first = pull_group_begin(blocks, group);
+  const std::int64_t last = pull_group_begin(blocks, group + 1);
+  // Every group makes as many rounds as the largest, so all reach the barriers.
+  const std::int64_t rounds = (blocks + kPullGroups - 1) / kPullGroups;
   double ax = 0.0, ay = 0.0, az = 0.0;
-  for (std::int64_t j0 = 0; j0 < n; j0 += kTile) {
-    const int count = static_cast<int>(n - j0 < kTile ? n - j0 : kTile);
-    __syncthreads();  // the previous tile is used up
-    if (threadIdx.x < count) {
-      const double* p = all + 3 * (j0 + threadIdx.x);
-      tile[threadIdx.x] = make_float4(static_cast<float>(p[0]), static_cast<float>(p[1]),
-                                      static_cast<float>(p[2]), 0.0f);
+  for (std::int64_t round = 0; round < rounds; ++round) {
+    const std::int64_t b = first + round;
+    const std::int64_t left = n - b * kPullBlock;
+    const int count = b < last ? static_cast<int>(left < kPullBlock ? left : kPullBlock) : 0;
+    __syncthreads();  // the previous tiles are used up
+    for (int k = lane; k < count; k += kParticlesPerBlock) {
+      const double* p = all + 3 * (b * kPullBlock + k);
+      tiles[group][k] = make_float4(static_cast<float>(p[0]), static_cast<float>(p[1]),
+                                    static_cast<float>(p[2]), 0.0f);
     }
     __syncthreads();
+    if (count == 0) continue;
     float bx = 0.0f, by = 0.0f, bz = 0.0f;
-    if (count == kTile) {
-#pragma unroll 16
-      for (int k = 0; k < kTile; ++k) {
-        const float4 p = tile[k];
-        if constexpr (kFast) {
-          add_pull_fast(x, y, z, p.x, p.y, p.z, eps2, bx, by, bz);
-        } else {
-          add_pull(x, y, z, p.x, p.y, p.z, eps2, bx, by, bz);
-        }
-      }
-    } else {
-      for (int k = 0; k < count; ++k) {
-        const float4 p = tile[k];
-        if constexpr (kFast) {
-          add_pull_fast(x, y, z, p.x, p.y, p.z, eps2, bx, by, bz);
-        } else {
-          add_pull(x, y, z, p.x, p.y, p.z, eps2, bx, by, bz);
-        }
-      }
-    }
+    add_tile<kFast>(tiles[group], count, x, y, z, eps2, bx, by, bz);
     ax += bx;
     ay += by;
     az += bz;
   }
-  if (mine) {
-    out[3 * (i - begin)] = mass * ax;
-    out[3 * (i - begin) + 1] = mass * ay;
-    out[3 * (i - begin) + 2] = mass * az;
+  group_sums[0][group][lane] = ax;
+  group_sums[1][group][lane] = ay;
+  group_sums[2][group][lane] = az;
+  __syncthreads();
+  if (group == 0 && mine) {
+    for (int c = 0; c < 3; ++c) {
+      double sum = 0.0;
+      for (int g = 0; g < kPullGroups; ++g)
+        sum += group_sums[c][g][lane];
+      out[3 * (i - begin) + c] = mass * sum;
+    }
   }
 }
 
@@ -124,12 +150,13 @@ void launch_accelerations(const double* all, std::int64_t n, std::int64_t begin,
                           double mass, double eps2, double* out, bool fast) {
   if (end <= begin) return;
   const auto eps2_single = static_cast<float>(eps2);
+  const auto blocks =
+      static_cast<unsigned int>((end - begin + kParticlesPerBlock - 1) / kParticlesPerBlock);
+  const dim3 threads(kParticlesPerBlock, kPullGroups);
   if (fast) {
-    accelerations<true>
-        <<<blocks_for(end - begin), kTile>>>(all, n, begin, end, mass, eps2_single, out);
+    accelerations<true><<<blocks, threads>>>(all, n, begin, end, mass, eps2_single, out);
   } else {
-    accelerations<false>
-        <<<blocks_for(end - begin), kTile>>>(all, n, begin, end, mass, eps2_single, out);
+    accelerations<false><<<blocks, threads>>>(all, n, begin, end, mass, eps2_single, out);
   }
   SPARE_CUDA_CHECK_LAUNCH();
   SPARE_CUDA_CHECK(cudaStreamSynchronize(nullptr));

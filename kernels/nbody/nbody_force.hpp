@@ -5,12 +5,16 @@
 // Accelerations are summed in single precision a block of kPullBlock particles
 // at a time, and the blocks' sums in double: the interaction is where the
 // time goes, and single precision doubles a GPU's rate for it, while the
-// blocked sum keeps the rounding of a long sum at about 1e-7 relative. Blocks
-// start at j = 0 whatever the rank count, so the bits never depend on it.
-// Energies (diagnostics) stay in double: pair_potential.
+// blocked sum keeps the rounding of a long sum at about 1e-7 relative. The
+// blocks form kPullGroups groups of consecutive blocks, each summed on its own,
+// and the groups' sums are added in order: a GPU gives each group a thread of
+// its own, which keeps four times the threads busy. Blocks and groups depend
+// only on n, never on the rank count. Energies (diagnostics) stay in double:
+// pair_potential.
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 
 #include "spare/portable.hpp"
 
@@ -18,6 +22,14 @@ namespace spare::kernels::nbody {
 
 /// Particles whose pulls are summed in single precision before the sum in double.
 constexpr int kPullBlock = 128;
+/// Groups of consecutive blocks whose sums are added last, in order.
+constexpr int kPullGroups = 4;
+
+/// The first block of group `group` when the pulls make `blocks` blocks; group
+/// kPullGroups is one past the last.
+SPARE_HOST_DEVICE inline std::int64_t pull_group_begin(std::int64_t blocks, int group) {
+  return blocks * group / kPullGroups;
+}
 
 /// Adds the pull of a particle at (xj, yj, zj), per unit mass, on a particle at
 /// (xi, yi, zi), softened by eps2 = epsilon^2, to (ax, ay, az). Counted as

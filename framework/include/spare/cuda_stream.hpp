@@ -15,10 +15,20 @@
 
 namespace spare {
 
+/// `high`: the GPU starts this stream's work ahead of normal streams' waiting
+/// work, so short work on the critical path (a halo) is not queued behind a
+/// long kernel's remaining thread blocks.
+enum class StreamPriority { normal, high };
+
 class CudaStream {
  public:
   /// A stream that does not wait for the legacy default stream.
-  CudaStream() { SPARE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+  explicit CudaStream(StreamPriority priority = StreamPriority::normal) {
+    int least = 0, greatest = 0;
+    SPARE_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
+    SPARE_CUDA_CHECK(cudaStreamCreateWithPriority(
+        &stream_, cudaStreamNonBlocking, priority == StreamPriority::high ? greatest : least));
+  }
   CudaStream(CudaStream&& other) noexcept : stream_(std::exchange(other.stream_, nullptr)) {}
   CudaStream& operator=(CudaStream&& other) noexcept {
     if (this != &other) {

@@ -2,7 +2,8 @@
 // host storage: the block's edges down before Context::exchange_halo, the
 // halo up after it. Open MPI as Debian builds it cannot read device memory,
 // so the exchange itself stays on the host; only these few points cross
-// PCIe, packed into one contiguous copy each way. CUDA sources only.
+// PCIe, packed into one contiguous copy each way, staged in page-locked
+// memory so the copies run beside other streams' work. CUDA sources only.
 #pragma once
 
 #if !defined(__CUDACC__)
@@ -18,6 +19,7 @@
 #include "spare/cuda_check.hpp"
 #include "spare/device_buffer.hpp"
 #include "spare/halo_shell.hpp"
+#include "spare/pinned_host_buffer.hpp"
 
 namespace spare {
 
@@ -56,7 +58,8 @@ class DeviceHaloCopy {
         halo_offsets_(shell_.halo.size()),
         packed_edges_(shell_.edges.size()),
         packed_halo_(shell_.halo.size()),
-        staging_(std::max(shell_.edges.size(), shell_.halo.size())) {
+        edges_staging_(shell_.edges.size()),
+        halo_staging_(shell_.halo.size()) {
     edge_offsets_.copy_from_host(shell_.edges.data(), shell_.edges.size());
     halo_offsets_.copy_from_host(shell_.halo.data(), shell_.halo.size());
   }
@@ -64,27 +67,41 @@ class DeviceHaloCopy {
   /// The edges of `device` storage into the same places of `host` storage,
   /// through `stream`; returns when they are there.
   void edges_to_host(const T* device, T* host, cudaStream_t stream) {
+    start_edges_to_host(device, stream);
+    finish_edges_to_host(host, stream);
+  }
+
+  /// Queues the edges' trip to the host on `stream` and returns at once:
+  /// queue other work (an interior update) before finish_edges_to_host.
+  void start_edges_to_host(const T* device, cudaStream_t stream) {
     const auto count = static_cast<std::int64_t>(shell_.edges.size());
     if (count == 0) return;
     detail::gather_points<<<detail::blocks_for(count), 256, 0, stream>>>(
         device, edge_offsets_.data(), count, packed_edges_.data());
     SPARE_CUDA_CHECK_LAUNCH();
-    SPARE_CUDA_CHECK(cudaMemcpyAsync(staging_.data(), packed_edges_.data(), count * sizeof(T),
-                                     cudaMemcpyDeviceToHost, stream));
+    SPARE_CUDA_CHECK(cudaMemcpyAsync(edges_staging_.data(), packed_edges_.data(),
+                                     count * sizeof(T), cudaMemcpyDeviceToHost, stream));
+  }
+
+  /// Waits for `stream`, then puts the edges in their places in `host` storage.
+  void finish_edges_to_host(T* host, cudaStream_t stream) {
+    if (shell_.edges.empty()) return;
     SPARE_CUDA_CHECK(cudaStreamSynchronize(stream));
-    for (std::int64_t k = 0; k < count; ++k)
-      host[shell_.edges[k]] = staging_[k];
+    for (std::size_t k = 0; k < shell_.edges.size(); ++k)
+      host[shell_.edges[k]] = edges_staging_[k];
   }
 
   /// The halo of `host` storage into the same places of `device` storage,
   /// queued on `stream`: work queued after it on that stream sees the halo.
+  /// Returns once the halo is staged; the stream copies it from there.
   void halo_to_device(const T* host, T* device, cudaStream_t stream) {
     const auto count = static_cast<std::int64_t>(shell_.halo.size());
     if (count == 0) return;
+    // The previous halo's copy must be done with the staging buffer.
+    SPARE_CUDA_CHECK(cudaStreamSynchronize(stream));
     for (std::int64_t k = 0; k < count; ++k)
-      staging_[k] = host[shell_.halo[k]];
-    // From pageable memory the copy has taken the staged values when it returns.
-    SPARE_CUDA_CHECK(cudaMemcpyAsync(packed_halo_.data(), staging_.data(), count * sizeof(T),
+      halo_staging_[k] = host[shell_.halo[k]];
+    SPARE_CUDA_CHECK(cudaMemcpyAsync(packed_halo_.data(), halo_staging_.data(), count * sizeof(T),
                                      cudaMemcpyHostToDevice, stream));
     detail::scatter_points<<<detail::blocks_for(count), 256, 0, stream>>>(
         packed_halo_.data(), halo_offsets_.data(), count, device);
@@ -95,7 +112,7 @@ class DeviceHaloCopy {
   HaloShell shell_;
   DeviceBuffer<std::int64_t> edge_offsets_, halo_offsets_;
   DeviceBuffer<T> packed_edges_, packed_halo_;
-  std::vector<T> staging_;
+  PinnedHostBuffer<T> edges_staging_, halo_staging_;
 };
 
 }  // namespace spare
