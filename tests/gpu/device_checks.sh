@@ -28,6 +28,8 @@ failed=()
 step() {  # step NAME SECONDS COMMAND...: runs it with a time limit, logs it, notes a failure
   local name=$1 seconds=$2
   shift 2
+  # SPARE_GPU_STEPS="NAME ...": only those steps (a short lease's second try).
+  [[ -z "${SPARE_GPU_STEPS:-}" || " $SPARE_GPU_STEPS " == *" $name "* ]] || return 0
   echo "== $name: $*"
   timeout "$seconds" "$@" >"$logs/$name.log" 2>&1
   local status=$?
