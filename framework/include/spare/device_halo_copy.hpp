@@ -79,8 +79,8 @@ class DeviceHaloCopy {
     detail::gather_points<<<detail::blocks_for(count), 256, 0, stream>>>(
         device, edge_offsets_.data(), count, packed_edges_.data());
     SPARE_CUDA_CHECK_LAUNCH();
-    SPARE_CUDA_CHECK(cudaMemcpyAsync(edges_staging_.data(), packed_edges_.data(),
-                                     count * sizeof(T), cudaMemcpyDeviceToHost, stream));
+    SPARE_CUDA_CHECK(cudaMemcpyAsync(edges_staging_.data(), packed_edges_.data(), count * sizeof(T),
+                                     cudaMemcpyDeviceToHost, stream));
   }
 
   /// Waits for `stream`, then puts the edges in their places in `host` storage.
