@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -42,6 +43,18 @@ bool job_error_is_final(int code) {
          code == static_cast<int>(ExitCode::usage);
 }
 
+/// The role a request's token needs: the agents' API ("volunteer"), the
+/// scientists' ("scientist"), or either (the pool's overview).
+std::string_view role_needed(const httplib::Request& request) {
+  const std::string& path = request.path;
+  if (path.starts_with("/api/volunteers") || path.starts_with("/api/groups")) return "volunteer";
+  if (path.starts_with("/api/jobs/") && path.find("/checkpoints/") != std::string::npos) {
+    return "volunteer";
+  }
+  if (path.starts_with("/api/jobs")) return "scientist";
+  return "";
+}
+
 json volunteer_json(const VolunteerRecord& v, double now) {
   return {{"id", v.id},           {"name", v.name},
           {"address", v.address}, {"cpus", v.cpus},
@@ -61,11 +74,20 @@ Coordinator::Coordinator(CoordinatorOptions options, const launcher::WorkerProgr
       vault_(options_.state_dir / "jobs"),
       server_(
           identity_,
-          [this](const std::string& token) {
-            std::lock_guard lock(mutex_);
-            return store_.token_owner(token).has_value();
+          [this](const std::string& token, const httplib::Request& request) {
+            std::optional<TokenRecord> known;
+            {
+              std::lock_guard lock(mutex_);
+              known = store_.token(token);
+            }
+            if (!known) throw RequestError(401, "the token was refused");
+            const std::string_view needed = role_needed(request);
+            if (needed.empty() || known->role == "both" || known->role == needed) return;
+            throw RequestError(
+                403, fmt::format("token '{}' is a {} token; {} {} needs a {} token", known->name,
+                                 known->role, request.method, request.path, needed));
           },
-          [this](const std::string& refusal) { log_(refusal); }) {
+          [this](const std::string& refusal) { log_("refused: " + refusal); }) {
   store_.forgive_silence(wall_clock());
   add_routes();
   port_ = server_.bind(options_.listen);
@@ -123,24 +145,37 @@ void Coordinator::add_routes() {
   });
   r.Post(R"(/api/volunteers/(\d+)/heartbeat)",
          [this](const httplib::Request& req, httplib::Response& res) {
-           reply_json(res, 200, heartbeat(path_number(req, 1), request_json(req)));
+           const std::int64_t volunteer = path_number(req, 1);
+           require_caller(req, volunteer);
+           reply_json(res, 200, heartbeat(volunteer, request_json(req)));
          });
   r.Post(R"(/api/volunteers/(\d+)/leave)",
          [this](const httplib::Request& req, httplib::Response& res) {
-           reply_json(res, 200, leave(path_number(req, 1)));
+           const std::int64_t volunteer = path_number(req, 1);
+           require_caller(req, volunteer);
+           reply_json(res, 200, leave(volunteer));
          });
   r.Post(R"(/api/groups/(\d+)/ready)", [this](const httplib::Request& req, httplib::Response& res) {
-    const json body = request_json(req);
-    group_ready(path_number(req, 1), body.value("volunteer", std::int64_t{0}));
+    const std::int64_t group = path_number(req, 1);
+    const std::int64_t volunteer = calling_volunteer(req);
+    require_group_member(group, volunteer, /*head_only=*/false);
+    group_ready(group, volunteer);
     reply_json(res, 200, {{"ok", true}});
   });
   r.Post(R"(/api/groups/(\d+)/events)",
          [this](const httplib::Request& req, httplib::Response& res) {
-           group_events(path_number(req, 1), request_json(req));
+           const std::int64_t group = path_number(req, 1);
+           require_group_member(group, calling_volunteer(req), /*head_only=*/true);
+           group_events(group, request_json(req));
            reply_json(res, 200, {{"ok", true}});
          });
   r.Post(R"(/api/groups/(\d+)/exit)", [this](const httplib::Request& req, httplib::Response& res) {
-    group_exit(path_number(req, 1), request_json(req));
+    const std::int64_t group = path_number(req, 1);
+    const json body = request_json(req);
+    // Any member may say it could not prepare; how the group ended is the head's to say.
+    const bool unprepared = body.value("outcome", "") == "unprepared";
+    require_group_member(group, calling_volunteer(req), /*head_only=*/!unprepared);
+    group_exit(group, body);
     reply_json(res, 200, {{"ok", true}});
   });
   r.Post("/api/jobs", [this, submitter](const httplib::Request& req, httplib::Response& res) {
@@ -189,23 +224,23 @@ void Coordinator::add_routes() {
           }
           serve_file(res, vault_.result_file(job, req.matches[2].str()));
         });
-  r.Get(R"(/api/jobs/(\d+)/checkpoints/(step-\d+))", [this](const httplib::Request& req,
-                                                            httplib::Response& res) {
-    reply_json(res, 200, {{"files", vault_.files(path_number(req, 1), req.matches[2].str())}});
-  });
+  r.Get(R"(/api/jobs/(\d+)/checkpoints/(step-\d+))",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          const std::int64_t job = path_number(req, 1);
+          require_job_member(job, calling_volunteer(req));
+          reply_json(res, 200, {{"files", vault_.files(job, req.matches[2].str())}});
+        });
   r.Get(R"(/api/jobs/(\d+)/checkpoints/(step-\d+)/([A-Za-z0-9._-]+))",
         [this](const httplib::Request& req, httplib::Response& res) {
-          serve_file(res, vault_.file_path(path_number(req, 1), req.matches[2].str(),
-                                           req.matches[3].str()));
+          const std::int64_t job = path_number(req, 1);
+          require_job_member(job, calling_volunteer(req));
+          serve_file(res, vault_.file_path(job, req.matches[2].str(), req.matches[3].str()));
         });
   r.Put(R"(/api/jobs/(\d+)/checkpoints/(step-\d+)/([A-Za-z0-9._-]+))",
         [this](const httplib::Request& req, httplib::Response& res,
                const httplib::ContentReader& content) {
           const std::int64_t job = path_number(req, 1);
-          {
-            std::lock_guard lock(mutex_);
-            job_or_404(job);
-          }
+          require_job_member(job, calling_volunteer(req));
           const std::string step_dir = req.matches[2].str();
           const fs::path target = vault_.file_path(job, step_dir, req.matches[3].str());
           receive_file(content, target);
@@ -232,9 +267,10 @@ json Coordinator::register_volunteer(const json& body) {
   if (v.cpus < 1) throw RequestError(400, "a volunteer lends at least 1 CPU");
   v.state = "live";
   v.last_seen = wall_clock();
+  const std::string key = random_hex(32);
   std::lock_guard lock(mutex_);
   // A volunteer that re-registers was restarted: whatever it ran is gone.
-  const std::int64_t id = store_.register_volunteer(v);
+  const std::int64_t id = store_.register_volunteer(v, key);
   for (const GroupRecord& g : store_.open_groups()) {
     for (const MemberRecord& m : g.members) {
       if (m.volunteer == id)
@@ -244,8 +280,66 @@ json Coordinator::register_volunteer(const json& body) {
   log_(fmt::format("volunteer {} ({}) joined: {} CPUs, {} GPUs, {} bytes", v.name, v.address,
                    v.cpus, v.gpus, v.memory));
   return {{"volunteer", id},
+          {"key", key},  // sent back as "X-Spare-Volunteer: ID:KEY" on its requests
           {"heartbeat_interval", options_.heartbeat_interval},
           {"heartbeat_timeout", options_.heartbeat_timeout}};
+}
+
+void Coordinator::refuse(const std::string& reason) {
+  log_("refused: " + reason);
+  throw RequestError(403, reason);
+}
+
+std::int64_t Coordinator::calling_volunteer(const httplib::Request& request) {
+  const std::string header = request.get_header_value(kVolunteerHeader);
+  const std::size_t colon = header.find(':');
+  std::int64_t id = 0;
+  if (colon != std::string::npos) {
+    const char* first = header.data();
+    const auto [end, error] = std::from_chars(first, first + colon, id);
+    if (error != std::errc() || end != first + colon) id = 0;
+  }
+  if (id > 0) {
+    std::lock_guard lock(mutex_);
+    if (store_.volunteer_key_matches(id, header.substr(colon + 1))) return id;
+  }
+  refuse(
+      fmt::format("{} {} is a volunteer's request: it needs the \"{}: ID:KEY\" "
+                  "header its agent was given when it registered",
+                  request.method, request.path, kVolunteerHeader));
+}
+
+void Coordinator::require_caller(const httplib::Request& request, std::int64_t volunteer) {
+  const std::int64_t caller = calling_volunteer(request);
+  if (caller != volunteer) {
+    refuse(fmt::format("volunteer {} may not speak for volunteer {}", caller, volunteer));
+  }
+}
+
+void Coordinator::require_group_member(std::int64_t group_id, std::int64_t volunteer,
+                                       bool head_only) {
+  std::lock_guard lock(mutex_);
+  const GroupRecord group = group_or_404(group_id);
+  const bool member = std::any_of(group.members.begin(), group.members.end(),
+                                  [&](const MemberRecord& m) { return m.volunteer == volunteer; });
+  if (head_only ? group.head != volunteer : !member) {
+    refuse(fmt::format("volunteer {} is not {} group {}", volunteer,
+                       head_only ? "the head of" : "a member of", group_id));
+  }
+}
+
+void Coordinator::require_job_member(std::int64_t job, std::int64_t volunteer) {
+  std::lock_guard lock(mutex_);
+  job_or_404(job);
+  for (const GroupRecord& g : store_.groups_of_job(job)) {
+    for (const MemberRecord& m : g.members) {
+      if (m.volunteer == volunteer) return;
+    }
+  }
+  refuse(
+      fmt::format("volunteer {} has run no group of job {}: its checkpoints "
+                  "are not its to read or write",
+                  volunteer, job));
 }
 
 json Coordinator::heartbeat(std::int64_t volunteer, const json& body) {

@@ -54,6 +54,17 @@ class Coordinator {
 
   // Handlers (called with the request's path parameters).
   nlohmann::json register_volunteer(const nlohmann::json& body);
+  // Who may ask what of a volunteer's resources; each throws RequestError (403).
+  /// The volunteer that sent `request`, by its kVolunteerHeader and its key.
+  std::int64_t calling_volunteer(const httplib::Request& request);
+  /// `request` comes from `volunteer` itself.
+  void require_caller(const httplib::Request& request, std::int64_t volunteer);
+  /// `volunteer` is a member (or, with head_only, the head) of `group`.
+  void require_group_member(std::int64_t group, std::int64_t volunteer, bool head_only);
+  /// `volunteer` has been a member of a group of `job`.
+  void require_job_member(std::int64_t job, std::int64_t volunteer);
+  /// Logs the refusal, then throws it as RequestError (403).
+  [[noreturn]] void refuse(const std::string& reason);
   nlohmann::json heartbeat(std::int64_t volunteer, const nlohmann::json& body);
   nlohmann::json leave(std::int64_t volunteer);
   void group_ready(std::int64_t group, std::int64_t volunteer);

@@ -139,6 +139,7 @@ struct HttpsClient::Impl {
   bool pin_rejected = false;
   std::chrono::steady_clock::time_point started;  // a timeout shows as the time taken
   std::chrono::steady_clock::time_point last_used;
+  httplib::Headers headers;  // sent with every request (set_header)
 
   // The per-request preparation and the translation of httplib's outcome.
   void start_request() {
@@ -226,6 +227,15 @@ HttpsClient::HttpsClient(const std::string& base_url, const std::string& fingerp
 }
 
 HttpsClient::~HttpsClient() = default;
+// The certificate check's argument is the Impl, which moves with its unique_ptr intact.
+HttpsClient::HttpsClient(HttpsClient&&) noexcept = default;
+HttpsClient& HttpsClient::operator=(HttpsClient&&) noexcept = default;
+
+void HttpsClient::set_header(const std::string& name, const std::string& value) {
+  impl_->headers.erase(name);
+  impl_->headers.emplace(name, value);
+  impl_->http->set_default_headers(impl_->headers);
+}
 
 // httplib reuses a kept-alive connection that the server has since closed (the
 // TLS close_notify waiting in it makes it look alive), and the request fails.

@@ -41,8 +41,13 @@ class HttpsClient {
   HttpsClient(const std::string& base_url, const std::string& fingerprint, std::string token,
               double timeout_seconds = 10.0);
   ~HttpsClient();
+  HttpsClient(HttpsClient&&) noexcept;
+  HttpsClient& operator=(HttpsClient&&) noexcept;
   HttpsClient(const HttpsClient&) = delete;
   HttpsClient& operator=(const HttpsClient&) = delete;
+
+  /// Sends `name: value` with every request from now on (replacing an earlier value).
+  void set_header(const std::string& name, const std::string& value);
 
   /// Each returns the response whatever its status; throws PeerUnreachable if there is none.
   HttpResponse get(const std::string& path);

@@ -42,7 +42,16 @@ std::optional<std::string> bearer_token(const httplib::Request& request) {
 }  // namespace
 
 HttpsServer::HttpsServer(const TlsIdentity& identity,
-                         std::function<bool(const std::string&)> authorize,
+                         std::function<bool(const std::string&)> accepts,
+                         std::function<void(const std::string&)> on_refused)
+    : HttpsServer(
+          identity,
+          [accepts = std::move(accepts)](const std::string& token, const httplib::Request&) {
+            if (!accepts(token)) throw RequestError(401, "the token was refused");
+          },
+          std::move(on_refused)) {}
+
+HttpsServer::HttpsServer(const TlsIdentity& identity, Authorizer authorize,
                          std::function<void(const std::string&)> on_refused) {
   ERR_clear_error();
   server_ = std::make_unique<httplib::SSLServer>(identity.certificate.c_str(),
@@ -71,17 +80,23 @@ HttpsServer::HttpsServer(const TlsIdentity& identity,
       [authorize = std::move(authorize), on_refused = std::move(on_refused)](
           const httplib::Request& request, httplib::Response& response) {
         const std::optional<std::string> token = bearer_token(request);
-        const bool authorized = token && authorize(*token);
-        if (authorized) return httplib::Server::HandlerResponse::Unhandled;
-        response.set_header("WWW-Authenticate", "Bearer");
-        reply_error(response, 401,
-                    token ? "the token was refused"
-                          : "this request needs an \"Authorization: Bearer TOKEN\" header");
+        int status = 401;
+        std::string reason = "this request needs an \"Authorization: Bearer TOKEN\" header";
+        if (token) {
+          try {
+            authorize(*token, request);
+            return httplib::Server::HandlerResponse::Unhandled;
+          } catch (const RequestError& refusal) {
+            status = refusal.status();
+            reason = refusal.what();
+          }
+        }
+        if (status == 401) response.set_header("WWW-Authenticate", "Bearer");
+        reply_error(response, status, reason);
         if (on_refused) {
           try {
             on_refused(fmt::format("{} {} from {}:{}: {}", request.method, request.path,
-                                   request.remote_addr, request.remote_port,
-                                   token ? "token refused" : "no bearer token"));
+                                   request.remote_addr, request.remote_port, reason));
           } catch (...) {
             // A failure to log must not change the answer.
           }

@@ -16,14 +16,23 @@
 
 namespace spare::pool {
 
+/// Decides whether a request with bearer token `token` may go on: returns to
+/// let it, throws RequestError to refuse it (401: an unknown token; 403: a
+/// known one that may not make this request).
+using Authorizer = std::function<void(const std::string& token, const httplib::Request&)>;
+
 class HttpsServer {
  public:
-  /// `authorize(token)` decides every request: a missing "Authorization: Bearer
-  /// TOKEN" header or a token it refuses gets 401 with a JSON error body, and
-  /// the refusal is passed to `on_refused` (for the log) with the peer's address.
-  /// Both run on the server's threads, concurrently; `authorize` should compare
-  /// secrets in constant time (constant_time_equal, or look up a token's hash).
-  HttpsServer(const TlsIdentity& identity, std::function<bool(const std::string&)> authorize,
+  /// `authorize` decides every request: a missing "Authorization: Bearer TOKEN"
+  /// header gets 401, and so does a token it refuses, with its status and
+  /// message, as a JSON error body; the refusal is passed to `on_refused` (for
+  /// the log) with the peer's address. Both run on the server's threads,
+  /// concurrently; `authorize` should compare secrets in constant time
+  /// (constant_time_equal, or look up a token's hash).
+  HttpsServer(const TlsIdentity& identity, Authorizer authorize,
+              std::function<void(const std::string&)> on_refused = {});
+  /// The same with `accepts(token)`: every request of an accepted token may go on.
+  HttpsServer(const TlsIdentity& identity, std::function<bool(const std::string&)> accepts,
               std::function<void(const std::string&)> on_refused = {});
   ~HttpsServer();
   HttpsServer(const HttpsServer&) = delete;
@@ -48,6 +57,10 @@ class HttpsServer {
   std::atomic<bool> serving_{false};
   std::atomic<bool> stop_requested_{false};
 };
+
+/// The header a volunteer's agent sends to the coordinator with each request:
+/// "ID:KEY", the id and key the coordinator gave it when it registered.
+inline constexpr const char* kVolunteerHeader = "X-Spare-Volunteer";
 
 /// Whether two secrets are equal, in a time that depends on neither's content or length.
 bool constant_time_equal(std::string_view a, std::string_view b);

@@ -21,13 +21,17 @@ namespace {
 int token_command(const std::vector<std::string>& args) {
   po::options_description options("options");
   options.add_options()("help,h", "show this help")(
-      "state", po::value<std::string>(), "the pool's state directory (as given to `spare pool`)");
+      "state", po::value<std::string>(), "the pool's state directory (as given to `spare pool`)")(
+      "role", po::value<std::string>()->default_value("both"),
+      "add: what the token may do: scientist (submit and follow jobs), volunteer (lend a "
+      "machine), or both");
   const po::variables_map vm =
       parse_command_line(args, options, {"action", "name"}, "spare pool token");
   if (vm.count("help") || !vm.count("action")) {
-    print_help("spare pool token add|list|remove [NAME] --state DIR",
+    print_help("spare pool token add|list|remove [NAME] --state DIR [--role ROLE]",
                "Tokens let volunteers and scientists use the pool; each request must carry one.\n"
-               "`add NAME` prints a new token once (only its hash is kept).",
+               "`add NAME` prints a new token once (only its hash is kept); `list` prints\n"
+               "each token's name and role.",
                options);
     return vm.count("help") ? 0 : static_cast<int>(ExitCode::usage);
   }
@@ -37,15 +41,15 @@ int token_command(const std::vector<std::string>& args) {
   pool::PoolStore store(state / "pool.db");
   const std::string action = vm["action"].as<std::string>();
   if (action == "list") {
-    for (const std::string& name : store.token_names())
-      fmt::print("{}\n", name);
+    for (const pool::TokenRecord& token : store.tokens())
+      fmt::print("{}\t{}\n", token.name, token.role);
     return 0;
   }
   if (!vm.count("name")) throw UsageError("spare pool token " + action + ": which NAME?");
   const std::string name = vm["name"].as<std::string>();
   if (action == "add") {
     try {
-      fmt::print("{}\n", store.add_token(name));
+      fmt::print("{}\n", store.add_token(name, vm["role"].as<std::string>()));
     } catch (const pool::DatabaseError&) {
       throw UsageError(fmt::format("a token named '{}' exists; remove it first", name));
     }

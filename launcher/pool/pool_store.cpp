@@ -3,6 +3,8 @@
 
 #include <chrono>
 
+#include "https_server.hpp"
+#include "spare/error.hpp"
 #include "tls_identity.hpp"
 
 namespace spare::pool {
@@ -13,7 +15,8 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS tokens (
   name TEXT PRIMARY KEY,
   hash TEXT NOT NULL UNIQUE,
-  created REAL NOT NULL);
+  created REAL NOT NULL,
+  role TEXT NOT NULL DEFAULT 'both');
 CREATE TABLE IF NOT EXISTS volunteers (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
@@ -24,7 +27,8 @@ CREATE TABLE IF NOT EXISTS volunteers (
   gpus INTEGER NOT NULL,
   memory INTEGER NOT NULL,
   state TEXT NOT NULL,
-  last_seen REAL NOT NULL);
+  last_seen REAL NOT NULL,
+  key_hash TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
@@ -121,7 +125,19 @@ JobRecord job_from(const Statement& s) {
   return j;
 }
 
+/// State directories made before a column existed get it, with its default.
+void add_column_if_missing(Database& db, const std::string& table, const std::string& column,
+                           const std::string& declaration) {
+  Statement s = db.prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+  s.bind_all(table, column);
+  if (!s.step()) db.execute("ALTER TABLE " + table + " ADD COLUMN " + column + " " + declaration);
+}
+
 }  // namespace
+
+bool token_role_valid(const std::string& role) {
+  return role == "scientist" || role == "volunteer" || role == "both";
+}
 
 double wall_clock() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -129,29 +145,34 @@ double wall_clock() {
 
 PoolStore::PoolStore(const std::filesystem::path& database) : db_(database) {
   db_.execute(kSchema);
+  add_column_if_missing(db_, "tokens", "role", "TEXT NOT NULL DEFAULT 'both'");
+  add_column_if_missing(db_, "volunteers", "key_hash", "TEXT NOT NULL DEFAULT ''");
 }
 
-std::string PoolStore::add_token(const std::string& name) {
+std::string PoolStore::add_token(const std::string& name, const std::string& role) {
+  if (!token_role_valid(role)) {
+    throw UsageError("a token's role is scientist, volunteer or both, not '" + role + "'");
+  }
   const std::string token = random_hex(24);
-  db_.prepare("INSERT INTO tokens (name, hash, created) VALUES (?, ?, ?)")
-      .bind_all(name, sha256_hex(token), wall_clock())
+  db_.prepare("INSERT INTO tokens (name, hash, created, role) VALUES (?, ?, ?, ?)")
+      .bind_all(name, sha256_hex(token), wall_clock(), role)
       .run();
   return token;
 }
 
-std::optional<std::string> PoolStore::token_owner(const std::string& token) {
-  Statement s = db_.prepare("SELECT name FROM tokens WHERE hash = ?");
+std::optional<TokenRecord> PoolStore::token(const std::string& token) {
+  Statement s = db_.prepare("SELECT name, role FROM tokens WHERE hash = ?");
   s.bind_all(sha256_hex(token));
   if (!s.step()) return std::nullopt;
-  return s.text(0);
+  return TokenRecord{s.text(0), s.text(1)};
 }
 
-std::vector<std::string> PoolStore::token_names() {
-  Statement s = db_.prepare("SELECT name FROM tokens ORDER BY name");
-  std::vector<std::string> names;
+std::vector<TokenRecord> PoolStore::tokens() {
+  Statement s = db_.prepare("SELECT name, role FROM tokens ORDER BY name");
+  std::vector<TokenRecord> all;
   while (s.step())
-    names.push_back(s.text(0));
-  return names;
+    all.push_back(TokenRecord{s.text(0), s.text(1)});
+  return all;
 }
 
 bool PoolStore::remove_token(const std::string& name) {
@@ -159,20 +180,29 @@ bool PoolStore::remove_token(const std::string& name) {
   return db_.changes() > 0;
 }
 
-std::int64_t PoolStore::register_volunteer(const VolunteerRecord& v) {
+std::int64_t PoolStore::register_volunteer(const VolunteerRecord& v, const std::string& key) {
   db_.prepare(
          "INSERT INTO volunteers (name, address, agent_port, fingerprint, cpus, gpus, memory, "
-         "state, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-         "address = excluded.address, agent_port = excluded.agent_port, fingerprint = "
-         "excluded.fingerprint, cpus = excluded.cpus, gpus = excluded.gpus, memory = "
-         "excluded.memory, state = excluded.state, last_seen = excluded.last_seen")
+         "state, last_seen, key_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) "
+         "DO UPDATE SET address = excluded.address, agent_port = excluded.agent_port, "
+         "fingerprint = excluded.fingerprint, cpus = excluded.cpus, gpus = excluded.gpus, "
+         "memory = excluded.memory, state = excluded.state, last_seen = excluded.last_seen, "
+         "key_hash = excluded.key_hash")
       .bind_all(v.name, v.address, v.agent_port, v.fingerprint, v.cpus, v.gpus, v.memory, v.state,
-                v.last_seen)
+                v.last_seen, sha256_hex(key))
       .run();
   Statement s = db_.prepare("SELECT id FROM volunteers WHERE name = ?");
   s.bind_all(v.name);
   s.step();
   return s.integer(0);
+}
+
+bool PoolStore::volunteer_key_matches(std::int64_t id, const std::string& key) {
+  Statement s = db_.prepare("SELECT key_hash FROM volunteers WHERE id = ?");
+  s.bind_all(id);
+  if (!s.step()) return false;
+  const std::string stored = s.text(0);
+  return !stored.empty() && constant_time_equal(stored, sha256_hex(key));
 }
 
 std::optional<VolunteerRecord> PoolStore::volunteer(std::int64_t id) {

@@ -19,6 +19,14 @@ namespace spare::pool {
 /// Seconds since the epoch: persisted times must survive a restart.
 double wall_clock();
 
+/// A token's name and what it may do: "scientist" (jobs), "volunteer" (lend
+/// machines) or "both".
+struct TokenRecord {
+  std::string name;
+  std::string role;
+};
+bool token_role_valid(const std::string& role);
+
 struct VolunteerRecord {
   std::int64_t id = 0;
   std::string name;
@@ -86,14 +94,16 @@ class PoolStore {
   explicit PoolStore(const std::filesystem::path& database);
 
   // Tokens: only their SHA-256 is kept.
-  std::string add_token(const std::string& name);  // returns the new token
-  std::optional<std::string> token_owner(const std::string& token);
-  std::vector<std::string> token_names();
+  std::string add_token(const std::string& name, const std::string& role);  // the new token
+  std::optional<TokenRecord> token(const std::string& token);
+  std::vector<TokenRecord> tokens();
   bool remove_token(const std::string& name);
 
-  // Volunteers.
-  std::int64_t register_volunteer(
-      const VolunteerRecord& volunteer);  // by name: re-registering keeps the id
+  // Volunteers. Each has a key of its own, issued when it registers (only its
+  // SHA-256 is kept): requests about a volunteer must carry it.
+  /// By name: re-registering keeps the id and replaces the key.
+  std::int64_t register_volunteer(const VolunteerRecord& volunteer, const std::string& key);
+  bool volunteer_key_matches(std::int64_t id, const std::string& key);
   std::optional<VolunteerRecord> volunteer(std::int64_t id);
   std::vector<VolunteerRecord> volunteers();
   void touch_volunteer(std::int64_t id, double now);

@@ -51,9 +51,11 @@ json checked(const pool::HttpResponse& response, const std::string& what) {
                     "$SPARE_TOKEN",
                     what, response.error_message()));
   }
-  const ExitCode code = response.status == 422   ? ExitCode::invalid_job
-                        : response.status == 401 ? ExitCode::usage
-                                                 : ExitCode::run_failed;
+  if (response.status == 403) {
+    throw UsageError(fmt::format("{}: the pool refused this request (HTTP 403): {}", what,
+                                 response.error_message()));
+  }
+  const ExitCode code = response.status == 422 ? ExitCode::invalid_job : ExitCode::run_failed;
   throw Error(code, fmt::format("{}: {}", what, response.error_message()));
 }
 

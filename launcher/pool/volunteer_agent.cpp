@@ -184,8 +184,14 @@ struct VolunteerAgent::Impl {
   std::atomic<bool> stopping{false};
   std::thread uploader;
 
-  HttpsClient client(double timeout = 10.0) const {
-    return HttpsClient(options.pool_url, options.fingerprint, options.token, timeout);
+  std::string volunteer_credential;  // kVolunteerHeader's value once registered; guarded by mutex
+
+  /// A client of the pool that says which volunteer this is.
+  HttpsClient client(double timeout = 10.0) {
+    HttpsClient pool(options.pool_url, options.fingerprint, options.token, timeout);
+    std::lock_guard lock(mutex);
+    if (!volunteer_credential.empty()) pool.set_header(kVolunteerHeader, volunteer_credential);
+    return pool;
   }
 
   void start_server();
@@ -265,6 +271,10 @@ void VolunteerAgent::Impl::register_with_pool() {
   }
   const json answer = reply.json();
   volunteer = answer.at("volunteer").get<std::int64_t>();
+  {
+    std::lock_guard lock(mutex);
+    volunteer_credential = fmt::format("{}:{}", volunteer, answer.at("key").get<std::string>());
+  }
   heartbeat_interval = answer.value("heartbeat_interval", heartbeat_interval);
   heartbeat_timeout = answer.value("heartbeat_timeout", heartbeat_timeout);
   log(fmt::format("registered with {} as volunteer {} ({}): {} CPUs, {} GPUs, {} memory",
@@ -684,6 +694,7 @@ int VolunteerAgent::run() {
   a.uploader = std::thread([&a] { a.upload_loop(); });
 
   auto last_contact = Clock::now();
+  std::optional<HttpsClient> heartbeats;
   int leaves_sent = 0;
   std::optional<int> leave_after_pass;  // set once the pool lets us go
   for (;;) {
@@ -708,7 +719,9 @@ int VolunteerAgent::run() {
       return 1;
     }
     try {
-      HttpsClient pool = a.client(std::max(1.0, a.heartbeat_timeout));
+      // One client, one TLS session, for all heartbeats; a new one after registering again.
+      if (!heartbeats) heartbeats.emplace(a.client(std::max(1.0, a.heartbeat_timeout)));
+      HttpsClient& pool = *heartbeats;
       if (leave_requests > leaves_sent) {
         a.log("leaving: the group checkpoints first, then this volunteer goes");
         const HttpResponse r = pool.post(fmt::format("/api/volunteers/{}/leave", a.volunteer), {});
@@ -716,9 +729,11 @@ int VolunteerAgent::run() {
       }
       const HttpResponse reply =
           pool.post(fmt::format("/api/volunteers/{}/heartbeat", a.volunteer), a.heartbeat_body());
-      if (reply.status == 404) {
+      if (reply.status == 404 || reply.status == 403) {  // forgotten, or its key is
+        a.log("the pool no longer knows this volunteer: registering again");
         a.stop_all_groups(false);
         a.register_with_pool();
+        heartbeats.reset();
       } else if (reply.ok()) {
         last_contact = Clock::now();
         {

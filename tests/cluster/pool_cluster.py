@@ -33,8 +33,12 @@ class PoolCluster:
         self.agents = {}
         self.coordinator = None
         try:
-            self.token = self.spare("pool", "token", "add", "tests", "--state", self.state,
-                                    env_pool=False).stdout.strip()
+            # Separate roles, as an operator would hand them out.
+            self.token = self.spare("pool", "token", "add", "scientists", "--role", "scientist",
+                                    "--state", self.state, env_pool=False).stdout.strip()
+            self.volunteer_token = self.spare(
+                "pool", "token", "add", "volunteers", "--role", "volunteer", "--state",
+                self.state, env_pool=False).stdout.strip()
             self.start_coordinator(port=0)
             for k in self.cluster.laptops:
                 self.start_agent(k)
@@ -72,9 +76,12 @@ class PoolCluster:
 
     # Volunteers.
 
-    def agent_environment(self):
+    def scientist_environment(self):
         return {"SPARE_POOL": self.url, "SPARE_TOKEN": self.token,
                 "SPARE_FINGERPRINT": self.fingerprint}
+
+    def agent_environment(self):
+        return dict(self.scientist_environment(), SPARE_TOKEN=self.volunteer_token)
 
     def start_agent(self, k, *extra):
         self.agents[k] = self.cluster.start(
@@ -106,7 +113,7 @@ class PoolCluster:
     def spare(self, *args, expect=0, env_pool=True, timeout=120):
         env = dict(os.environ)
         if env_pool:
-            env.update(self.agent_environment())
+            env.update(self.scientist_environment())
         done = subprocess.run([SPARE, *map(str, args)], capture_output=True, text=True,
                               env=env, timeout=timeout)
         if expect is not None and done.returncode != expect:

@@ -134,6 +134,69 @@ class BadActors(PoolTestCase):
         wrong = self.pool.spare("status", "--token", "wrong", expect=2)
         self.assertIn("the pool refused the token (HTTP 401)", wrong.stderr)
 
+    def test_tokens_have_roles_and_volunteers_keys(self):
+        job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
+        self.pool.wait_until(job, lambda s: s["state"] == "running" and s["step"] > 0,
+                             what="running")
+        laptop = self.pool.pool_status()["volunteers"][0]["id"]
+        scientist, volunteer = self.pool.token, self.pool.volunteer_token
+        # A scientist's token lends no machine; a volunteer's submits no job.
+        code, body = self._call("POST", "/api/volunteers", scientist, body={"name": "x"})
+        self.assertEqual(code, 403)
+        self.assertIn("is a scientist token; POST /api/volunteers needs a volunteer token",
+                      body["error"])
+        submit = self.pool.spare("submit", self.job_file(), "--token", volunteer, expect=2)
+        self.assertIn("HTTP 403", submit.stderr)
+        self.assertIn("needs a scientist token", submit.stderr)
+        # A volunteer's token alone does not let anyone speak for a volunteer.
+        for headers in ({}, {"X-Spare-Volunteer": f"{laptop}:not-its-key"}):
+            code, body = self._call("POST", f"/api/volunteers/{laptop}/leave", volunteer,
+                                    headers=headers)
+            self.assertEqual(code, 403)
+            self.assertIn("X-Spare-Volunteer: ID:KEY", body["error"])
+        # Nor does a key of one's own: a stranger registers, then tries.
+        code, stranger = self._call("POST", "/api/volunteers", volunteer, body={
+            "name": "stranger", "address": "10.99.0.1", "agent_port": 1,
+            "fingerprint": "sha256:" + "0" * 64, "cpus": 1, "memory": 1 << 30})
+        self.assertEqual(code, 200)
+        as_stranger = {"X-Spare-Volunteer": f"{stranger['volunteer']}:{stranger['key']}"}
+        code, body = self._call("POST", f"/api/volunteers/{laptop}/leave", volunteer,
+                                headers=as_stranger)
+        self.assertEqual(code, 403)
+        self.assertIn(f"may not speak for volunteer {laptop}", body["error"])
+        code, body = self._call("GET", f"/api/jobs/{job}/checkpoints/step-{INTERVAL}", volunteer,
+                                headers=as_stranger)
+        self.assertEqual(code, 403)
+        self.assertIn(f"has run no group of job {job}", body["error"])
+        # The laptop was never made to leave, and the job runs on.
+        state = next(v["state"] for v in self.pool.pool_status()["volunteers"]
+                     if v["id"] == laptop)
+        self.assertEqual(state, "live")
+        self.assertEqual(self.pool.status(job)["state"], "running")
+        log = (self.pool.logs / "pool.log").read_text()
+        self.assertIn(f"may not speak for volunteer {laptop}", log)
+        self.pool.spare("cancel", job)
+
+    def _call(self, method, path, token, headers=None, body=None):
+        """One request to the coordinator; returns (status, JSON body)."""
+        import json
+        import ssl
+        import urllib.error
+        import urllib.request
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.pool.url + path, method=method, data=data,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                     **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=10) as reply:
+                return reply.status, json.loads(reply.read() or b"{}")
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read() or b"{}")
+
     def test_a_wrong_fingerprint_is_refused(self):
         wrong = self.pool.spare("status", "--fingerprint", "sha256:" + "0" * 64, expect=5)
         self.assertIn("fingerprint", wrong.stderr)

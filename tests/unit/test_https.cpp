@@ -156,7 +156,8 @@ TEST_F(PoolHttps, NoTokenIsRefusedWith401AndReported) {
   ASSERT_EQ(refused.size(), 1u);
   EXPECT_TRUE(contains(refused[0], "GET /hello")) << refused[0];
   EXPECT_TRUE(contains(refused[0], "127.0.0.1")) << refused[0];
-  EXPECT_TRUE(contains(refused[0], "no bearer token")) << refused[0];
+  EXPECT_TRUE(contains(refused[0], "needs an \"Authorization: Bearer TOKEN\" header"))
+      << refused[0];
 }
 
 TEST_F(PoolHttps, WrongTokenIsRefusedWith401AndReported) {
@@ -168,7 +169,7 @@ TEST_F(PoolHttps, WrongTokenIsRefusedWith401AndReported) {
   EXPECT_EQ(handled_, 0);
   const auto refused = refusals();
   ASSERT_EQ(refused.size(), 2u);
-  EXPECT_TRUE(contains(refused[0], "token refused")) << refused[0];
+  EXPECT_TRUE(contains(refused[0], "the token was refused")) << refused[0];
   EXPECT_TRUE(contains(refused[1], "POST /echo")) << refused[1];
 }
 
@@ -282,6 +283,50 @@ TEST(PoolHttpsSetup, StopBeforeServeEndsServe) {
   server.bind("127.0.0.1:0");
   server.stop();
   server.serve();  // returns at once instead of serving forever
+}
+
+TEST(PoolHttpsSetup, AnAuthorizerRefusesWithItsStatusAndReason) {
+  const testing::TempDir dir;
+  const TlsIdentity identity = load_or_create_tls_identity(dir.path(), "127.0.0.1");
+  std::vector<std::string> refusals;
+  std::mutex refusals_mutex;
+  HttpsServer server(
+      identity,
+      [](const std::string& token, const httplib::Request& request) {
+        if (token == "open-only" && request.path != "/open") {
+          throw RequestError(403, "this token opens /open only");
+        }
+        if (token != "open-only" && token != "any") throw RequestError(401, "unknown token");
+      },
+      [&](const std::string& refusal) {
+        const std::lock_guard lock(refusals_mutex);
+        refusals.push_back(refusal);
+      });
+  for (const char* path : {"/open", "/closed"}) {
+    server.routes().Get(path, [](const httplib::Request&, httplib::Response& response) {
+      reply_json(response, 200, {{"ok", true}});
+    });
+  }
+  const int port = server.bind("127.0.0.1:0");
+  std::thread serving([&] { server.serve(); });
+  const std::string url = fmt::format("https://127.0.0.1:{}", port);
+  HttpsClient limited(url, identity.fingerprint, "open-only");
+  EXPECT_EQ(limited.get("/open").status, 200);
+  const HttpResponse forbidden = limited.get("/closed");
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(forbidden.error_message(), "this token opens /open only");
+  HttpsClient full(url, identity.fingerprint, "any");
+  full.set_header("X-Extra", "1");  // extra headers do not disturb the token
+  EXPECT_EQ(full.get("/closed").status, 200);
+  HttpsClient stranger(url, identity.fingerprint, "who");
+  EXPECT_EQ(stranger.get("/open").status, 401);
+  server.stop();
+  serving.join();
+  const std::lock_guard lock(refusals_mutex);
+  ASSERT_EQ(refusals.size(), 2u);
+  EXPECT_TRUE(contains(refusals[0], "GET /closed from 127.0.0.1")) << refusals[0];
+  EXPECT_TRUE(contains(refusals[0], "this token opens /open only")) << refusals[0];
+  EXPECT_TRUE(contains(refusals[1], "unknown token")) << refusals[1];
 }
 
 TEST(PoolHttpsSetup, BadUrlsAndFingerprintsAreUsageErrors) {

@@ -1,9 +1,11 @@
 // The coordinator's durable state: what a restarted coordinator reads back is
-// what was committed, tokens are kept only as hashes, and a volunteer that
-// registers again keeps its identity.
+// what was committed, tokens are kept only as hashes with their roles, each
+// volunteer has a key of its own, and a volunteer that registers again keeps
+// its identity.
 #include <gtest/gtest.h>
 
 #include "pool_store.hpp"
+#include "spare/error.hpp"
 #include "support/temp_dir.hpp"
 #include "tls_identity.hpp"
 
@@ -23,33 +25,69 @@ VolunteerRecord laptop(const std::string& name, int cpus) {
   return v;
 }
 
-TEST(PoolStore, TokensAreKeptOnlyAsHashes) {
+TEST(PoolStore, TokensAreKeptOnlyAsHashesWithTheirRoles) {
   const testing::TempDir dir;
   PoolStore store(dir / "pool.db");
-  const std::string token = store.add_token("alice");
+  const std::string token = store.add_token("alice", "scientist");
   EXPECT_EQ(token.size(), 48u);
-  EXPECT_EQ(store.token_owner(token), "alice");
-  EXPECT_EQ(store.token_owner(token + "x"), std::nullopt);
-  EXPECT_EQ(store.token_owner(""), std::nullopt);
+  ASSERT_TRUE(store.token(token));
+  EXPECT_EQ(store.token(token)->name, "alice");
+  EXPECT_EQ(store.token(token)->role, "scientist");
+  EXPECT_FALSE(store.token(token + "x"));
+  EXPECT_FALSE(store.token(""));
   // The database holds the hash, never the token.
   Statement s = store.database().prepare("SELECT hash FROM tokens");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.text(0), sha256_hex(token));
-  EXPECT_THROW(store.add_token("alice"), DatabaseError);
+  EXPECT_THROW(store.add_token("alice", "both"), DatabaseError);
+  EXPECT_THROW(store.add_token("mallory", "root"), UsageError);
+  store.add_token("bob", "volunteer");
+  ASSERT_EQ(store.tokens().size(), 2u);
+  EXPECT_EQ(store.tokens()[1].name, "bob");
+  EXPECT_EQ(store.tokens()[1].role, "volunteer");
   EXPECT_TRUE(store.remove_token("alice"));
   EXPECT_FALSE(store.remove_token("alice"));
-  EXPECT_EQ(store.token_owner(token), std::nullopt);
+  EXPECT_FALSE(store.token(token));
+}
+
+TEST(PoolStore, AStateDirectoryFromBeforeRolesGetsThem) {
+  const testing::TempDir dir;
+  {
+    Database old(dir / "pool.db");
+    old.execute(
+        "CREATE TABLE tokens (name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, "
+        "created REAL NOT NULL); INSERT INTO tokens VALUES ('old', 'abc', 1.0)");
+  }
+  PoolStore store(dir / "pool.db");
+  ASSERT_EQ(store.tokens().size(), 1u);
+  EXPECT_EQ(store.tokens()[0].role, "both");  // what every token could do before
+}
+
+TEST(PoolStore, EachVolunteerHasAKeyOfItsOwn) {
+  const testing::TempDir dir;
+  PoolStore store(dir / "pool.db");
+  const std::int64_t a = store.register_volunteer(laptop("lap1", 2), "key-a");
+  const std::int64_t b = store.register_volunteer(laptop("lap2", 2), "key-b");
+  EXPECT_TRUE(store.volunteer_key_matches(a, "key-a"));
+  EXPECT_FALSE(store.volunteer_key_matches(a, "key-b"));
+  EXPECT_FALSE(store.volunteer_key_matches(b, "key-a"));
+  EXPECT_FALSE(store.volunteer_key_matches(a, ""));
+  EXPECT_FALSE(store.volunteer_key_matches(99, "key-a"));
+  // Registering again (a restarted agent) replaces the key.
+  EXPECT_EQ(store.register_volunteer(laptop("lap1", 2), "key-a2"), a);
+  EXPECT_FALSE(store.volunteer_key_matches(a, "key-a"));
+  EXPECT_TRUE(store.volunteer_key_matches(a, "key-a2"));
 }
 
 TEST(PoolStore, AVolunteerThatRegistersAgainKeepsItsId) {
   const testing::TempDir dir;
   PoolStore store(dir / "pool.db");
-  const std::int64_t first = store.register_volunteer(laptop("lap1", 2));
-  const std::int64_t second = store.register_volunteer(laptop("lap2", 4));
+  const std::int64_t first = store.register_volunteer(laptop("lap1", 2), "k1");
+  const std::int64_t second = store.register_volunteer(laptop("lap2", 4), "k2");
   EXPECT_NE(first, second);
   VolunteerRecord again = laptop("lap1", 8);
   again.address = "10.0.0.9";
-  EXPECT_EQ(store.register_volunteer(again), first);
+  EXPECT_EQ(store.register_volunteer(again, "k3"), first);
   const std::optional<VolunteerRecord> v = store.volunteer(first);
   ASSERT_TRUE(v);
   EXPECT_EQ(v->cpus, 8);
@@ -66,8 +104,8 @@ TEST(PoolStore, EverythingCommittedSurvivesARestart) {
   std::int64_t group_id = 0;
   {
     PoolStore store(dir / "pool.db");
-    const std::int64_t a = store.register_volunteer(laptop("lap1", 1));
-    const std::int64_t b = store.register_volunteer(laptop("lap2", 1));
+    const std::int64_t a = store.register_volunteer(laptop("lap1", 1), "k1");
+    const std::int64_t b = store.register_volunteer(laptop("lap2", 1), "k2");
     JobRecord job;
     job.name = "chaos";
     job.kernel = "heat2d";
