@@ -38,6 +38,7 @@
 #include "spare/machine.hpp"
 #include "spare/output_layout.hpp"
 #include "tls_identity.hpp"
+#include "worker_guard.hpp"
 #include "worker_program.hpp"
 
 namespace spare::pool {
@@ -600,6 +601,10 @@ void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
   std::vector<std::string> argv;
   try {
     argv = checked_daemon_command(words, orted_program);
+    // Whatever mpirun later asks the daemon to run goes through the guard first.
+    argv.insert(argv.end(), {"-mca", "orte_fork_agent",
+                             worker_guard_agent(options.spare_program, run.job_dir / "refused.log",
+                                                options.worker)});
   } catch (const LaunchRefused& refused) {
     log(fmt::format("group {}: {} (asked by {})", id, refused.what(), request.remote_addr));
     throw RequestError(403, refused.what());

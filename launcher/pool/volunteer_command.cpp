@@ -12,6 +12,7 @@
 #include "spare/error.hpp"
 #include "tls_identity.hpp"
 #include "volunteer_agent.hpp"
+#include "worker_guard.hpp"
 #include "worker_program.hpp"
 
 namespace spare::launcher {
@@ -101,6 +102,10 @@ int volunteer_command(const std::vector<std::string>& args) {
 
 int launch_client_command(const std::vector<std::string>& args) {
   return pool::launch_client_main(args);
+}
+
+int worker_guard_command(const std::vector<std::string>& args) {
+  return pool::worker_guard_main(args);
 }
 
 }  // namespace spare::launcher

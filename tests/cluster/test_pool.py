@@ -225,6 +225,36 @@ class BadActors(PoolTestCase):
         self.assertIn("MCA parameter 'orte_fork_agent' is not allowed", attempt.stderr)
         self.pool.spare("cancel", job)
 
+    def test_a_head_cannot_run_another_program_on_a_member(self):
+        """The daemon a member starts is allowed; the ranks' program comes from
+        the head's mpirun later, and only spare-worker --job job.ini may run."""
+        job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
+        status = self.pool.wait_until(job, lambda s: s["state"] == "running" and s["step"] > 0,
+                                      what="running")
+        head = self._laptop_named(status["volunteers"][0])
+        member = self._laptop_named(status["volunteers"][1])
+        group_file = self._group_file(head)
+        marker = Path(tempfile.gettempdir()) / f"spare-pwned-{os.getpid()}"
+        subnet = self.pool.cluster.subnet
+        # A head that runs its own mpirun with the group's credential.
+        attack = self._on_agent_mounts(head, [
+            "env", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
+            "mpirun", "-n", "1", "--host", f"{self.pool.cluster.laptop(member).address}:1",
+            "--bind-to", "none", "--noprefix", "--leave-session-attached",
+            "--mca", "plm_rsh_agent", f"{SPARE} launch-client --group {group_file}",
+            "--mca", "plm_rsh_no_tree_spawn", "1", "--mca", "btl_tcp_if_include", subnet,
+            "--mca", "oob_tcp_if_include", subnet, "/bin/sh", "-c", f"touch {marker}"],
+            timeout=60)
+        self.assertNotEqual(attack.returncode, 0, attack.stdout + attack.stderr)
+        self.assertIn("refused to run '/bin/sh -c touch", attack.stdout + attack.stderr)
+        self.assertFalse(marker.exists())
+        refused = self._on_agent_mounts(member, [
+            "sh", "-c", f"cat {self.pool.cluster.laptop(member).storage}/jobs/{job}/refused.log"])
+        self.assertIn("a pool group runs only spare-worker --job job.ini", refused.stdout)
+        # The group's own ranks went through the same guard, and run on.
+        self.assertEqual(self.pool.status(job)["state"], "running")
+        self.pool.spare("cancel", job)
+
     def test_job_beyond_every_volunteer_is_rejected_at_submit(self):
         too_many = self.pool.spare("submit", self.job_file(job={"ranks": "64"}), expect=3)
         self.assertIn("[job] ranks = 64 exceeds the 2 CPUs", too_many.stderr)
@@ -240,10 +270,11 @@ class BadActors(PoolTestCase):
     def _agent_pid(self, k):
         return self.pool.agents[k].pid
 
-    def _on_agent_mounts(self, k, argv):
+    def _on_agent_mounts(self, k, argv, timeout=30):
         """Runs argv on laptop k seeing its agent's private storage."""
         pid = self._agent_pid(k)
-        return self.pool.cluster.exec(k, ["nsenter", f"--mount=/proc/{pid}/ns/mnt", *argv])
+        return self.pool.cluster.exec(k, ["nsenter", f"--mount=/proc/{pid}/ns/mnt", *argv],
+                                      timeout=timeout)
 
     def _group_file(self, k):
         listing = self._on_agent_mounts(

@@ -5,6 +5,7 @@
 #include "daemon_command.hpp"
 #include "spare/error.hpp"
 #include "volunteer_agent.hpp"
+#include "worker_guard.hpp"
 
 namespace spare::pool {
 namespace {
@@ -100,6 +101,38 @@ TEST(ByteSize, ReadsUnitsAndRefusesJunk) {
   for (const char* bad : {"", "G", "-1G", "8X", "0", "lots"}) {
     EXPECT_THROW(parse_byte_size(bad), UsageError) << bad;
   }
+}
+
+TEST(WorkerGuard, RunsOnlyTheVolunteersOwnWorkerOnTheGroupsJob) {
+  const std::filesystem::path worker = "/opt/spare/bin/spare-worker";
+  // The head's worker may live elsewhere: the volunteer runs its own.
+  EXPECT_EQ(checked_worker_command({"/usr/bin/spare-worker", "--job", "job.ini"}, worker),
+            (std::vector<std::string>{"/opt/spare/bin/spare-worker", "--job", "job.ini"}));
+  EXPECT_EQ(checked_worker_command({"spare-worker", "--job", "job.ini"}, worker)[0],
+            worker.string());
+  for (const std::vector<std::string>& rank :
+       std::vector<std::vector<std::string>>{{"/bin/sh", "-c", "touch /tmp/pwned"},
+                                             {"/tmp/spare-worker-evil", "--job", "job.ini"},
+                                             {"spare-worker", "--job", "/etc/other.ini"},
+                                             {"spare-worker", "--job", "job.ini", "--describe"},
+                                             {"spare-worker"},
+                                             {}}) {
+    try {
+      checked_worker_command(rank, worker);
+      ADD_FAILURE() << "accepted " << ::testing::PrintToString(rank);
+    } catch (const LaunchRefused& refused) {
+      EXPECT_NE(std::string(refused.what()).find("runs only spare-worker --job job.ini"),
+                std::string::npos)
+          << refused.what();
+    }
+  }
+}
+
+TEST(WorkerGuard, TheForkAgentNamesTheGuardAndRefusesPathsWithSpaces) {
+  EXPECT_EQ(worker_guard_agent("/usr/bin/spare", "/v/jobs/3/refused.log", "/usr/bin/spare-worker"),
+            "/usr/bin/spare worker-guard /v/jobs/3/refused.log /usr/bin/spare-worker");
+  EXPECT_THROW(worker_guard_agent("/usr/bin/spare", "/my storage/refused.log", "/w"),
+               LaunchRefused);
 }
 
 }  // namespace
