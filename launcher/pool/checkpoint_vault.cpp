@@ -60,33 +60,39 @@ std::vector<std::string> CheckpointVault::files(std::int64_t job,
   return names;
 }
 
+std::map<std::string, std::string> corrupt_shards(const fs::path& dir) {
+  std::lock_guard lock(hdf5_mutex);
+  const CheckpointReader reader(dir);
+  std::map<std::string, std::string> corrupt;
+  for (const ShardRecord& shard : reader.manifest().shards) {
+    try {
+      for (const BlockRecord& block : shard.blocks)
+        reader.verify_block(shard, block);
+    } catch (const std::exception& e) {
+      corrupt.emplace(fs::path(shard.file).filename().string(), e.what());
+    }
+  }
+  return corrupt;
+}
+
 bool CheckpointVault::verify(std::int64_t job, const std::string& step_dir,
                              std::string& problem) const {
   const fs::path dir = file_path(job, step_dir, kManifestName).parent_path();
   if (!fs::exists(dir / kManifestName)) return false;
-  std::lock_guard lock(hdf5_mutex);
-  std::unique_ptr<CheckpointReader> reader;
+  std::map<std::string, std::string> corrupt;
   try {
-    reader = std::make_unique<CheckpointReader>(dir);
+    corrupt = corrupt_shards(dir);
   } catch (const std::exception&) {
     return false;  // a shard has not arrived yet (or the manifest is unreadable)
   }
-  for (const ShardRecord& shard : reader->manifest().shards) {
-    if (!fs::exists(dir / fs::path(shard.file).filename())) return false;
+  if (corrupt.empty()) return true;
+  // A volunteer's copy can be uploaded again.
+  problem = corrupt.begin()->second;
+  for (const auto& [file, why] : corrupt) {
+    std::error_code ignored;
+    fs::remove(dir / file, ignored);
   }
-  for (const ShardRecord& shard : reader->manifest().shards) {
-    for (const BlockRecord& block : shard.blocks) {
-      try {
-        reader->verify_block(shard, block);
-      } catch (const std::exception& e) {
-        problem = e.what();
-        std::error_code ignored;
-        fs::remove(dir / fs::path(shard.file).filename(), ignored);
-        return false;
-      }
-    }
-  }
-  return true;
+  return false;
 }
 
 void CheckpointVault::prune(std::int64_t job, std::int64_t newest, std::int64_t keep) const {

@@ -9,11 +9,18 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace spare::pool {
+
+/// The shards of the checkpoint in `dir` (its manifest and every shard it lists
+/// present) whose blocks do not match their digests, or cannot be read: file
+/// name -> why. Empty when all verify. Throws spare::Error when the manifest
+/// cannot be read or a shard is missing. Safe to call from several threads.
+std::map<std::string, std::string> corrupt_shards(const std::filesystem::path& dir);
 
 class CheckpointVault {
  public:

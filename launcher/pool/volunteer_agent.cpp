@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "checkpoint_vault.hpp"
 #include "child_process.hpp"
 #include "daemon_command.hpp"
 #include "https_client.hpp"
@@ -203,6 +204,9 @@ struct VolunteerAgent::Impl {
   void stop_all_groups(bool report);
   void run_group(const std::shared_ptr<GroupRun>& run);
   void prepare(const std::shared_ptr<GroupRun>& run);
+  /// The checkpoint to restore in `dir`: this volunteer's own shards where they
+  /// verify, the pool's copies of the rest. False if the group stopped meanwhile.
+  bool gather_checkpoint(const std::shared_ptr<GroupRun>& run, const fs::path& dir);
   void run_head(const std::shared_ptr<GroupRun>& run);
   void report_exit(const std::shared_ptr<GroupRun>& run, const json& exit);
   void launch_daemon(const httplib::Request& request, httplib::Response& response);
@@ -384,9 +388,16 @@ void VolunteerAgent::Impl::prepare(const std::shared_ptr<GroupRun>& run) {
     descriptor = run->descriptor;
   }
   const fs::path checkpoints = OutputLayout{run->job_dir}.checkpoints();
-  // Only the pool's checkpoint is restored: a newer local one may lack shards
-  // that were on a volunteer now gone.
-  fs::remove_all(checkpoints);
+  const json restore = descriptor.value("restore_step", json(nullptr));
+  const std::string restore_dir =
+      restore.is_number_integer() ? checkpoint_dir_name(restore.get<std::int64_t>()) : "";
+  // Only the checkpoint the pool holds is restored: a newer local one may lack
+  // shards that were on a volunteer now gone. This volunteer's own shards of
+  // that one are kept, and used if they verify.
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(checkpoints, ignored)) {
+    if (entry.path().filename() != restore_dir) fs::remove_all(entry.path());
+  }
   fs::create_directories(checkpoints);
 
   // The job as submitted, with this volunteer's own directory and the group's size.
@@ -398,35 +409,64 @@ void VolunteerAgent::Impl::prepare(const std::shared_ptr<GroupRun>& run) {
                      worker->kernels());
   write_file_atomically(OutputLayout{run->job_dir}.job_file(), spec.to_ini());
 
-  const json restore = descriptor.value("restore_step", json(nullptr));
   std::int64_t restored = -1;
-  if (restore.is_number_integer()) {
+  if (!restore_dir.empty()) {
     restored = restore.get<std::int64_t>();
-    const std::string step_dir = checkpoint_dir_name(restored);
-    HttpsClient pool = client(60.0);
-    const HttpResponse listing =
-        pool.get(fmt::format("/api/jobs/{}/checkpoints/{}", run->job, step_dir));
-    if (!listing.ok())
-      throw Error(ExitCode::run_failed, "checkpoint list: " + listing.error_message());
-    std::vector<std::string> files = listing.json().at("files").get<std::vector<std::string>>();
-    // The manifest last: a checkpoint is complete only once every shard is here.
-    std::stable_partition(files.begin(), files.end(),
-                          [](const std::string& f) { return f != kManifestName; });
-    fs::create_directories(checkpoints / step_dir);
-    for (const std::string& file : files) {
-      if (run->stopping) return;
-      const HttpResponse got =
-          pool.download(fmt::format("/api/jobs/{}/checkpoints/{}/{}", run->job, step_dir, file),
-                        checkpoints / step_dir / file);
-      if (!got.ok()) {
-        throw Error(ExitCode::run_failed,
-                    fmt::format("cannot fetch {}/{}: {}", step_dir, file, got.error_message()));
-      }
-    }
-    fsync_directory(checkpoints / step_dir);
+    if (!gather_checkpoint(run, checkpoints / restore_dir)) return;  // stopped meanwhile
   }
   std::lock_guard lock(mutex);
   restored_steps[run->job] = restored;
+}
+
+bool VolunteerAgent::Impl::gather_checkpoint(const std::shared_ptr<GroupRun>& run,
+                                             const fs::path& dir) {
+  const std::string step_dir = dir.filename().string();
+  HttpsClient pool = client(60.0);
+  const auto fetch = [&](const std::string& file) {
+    const HttpResponse got = pool.download(
+        fmt::format("/api/jobs/{}/checkpoints/{}/{}", run->job, step_dir, file), dir / file);
+    if (!got.ok()) {
+      throw Error(ExitCode::run_failed,
+                  fmt::format("cannot fetch {}/{}: {}", step_dir, file, got.error_message()));
+    }
+  };
+  const HttpResponse listing =
+      pool.get(fmt::format("/api/jobs/{}/checkpoints/{}", run->job, step_dir));
+  if (!listing.ok())
+    throw Error(ExitCode::run_failed, "checkpoint list: " + listing.error_message());
+  const auto files = listing.json().at("files").get<std::vector<std::string>>();
+  fs::create_directories(dir);
+  // The pool's manifest, then whatever shards this volunteer does not hold.
+  std::set<std::string> fetched;
+  for (const std::string& file : files) {
+    if (run->stopping) return false;
+    if (file == kManifestName || !fs::exists(dir / file)) {
+      fetch(file);
+      fetched.insert(file);
+    }
+  }
+  // Its own shards are used only if they verify; a corrupt one is replaced by the pool's copy.
+  const std::map<std::string, std::string> corrupt = corrupt_shards(dir);
+  for (const auto& [file, why] : corrupt) {
+    if (fetched.count(file)) {
+      throw Error(ExitCode::run_failed,
+                  fmt::format("the pool's copy of {}/{} does not verify: {}", step_dir, file, why));
+    }
+    log(
+        fmt::format("group {}: this volunteer's copy of {}/{} is corrupt ({}); using the "
+                    "pool's copy",
+                    run->id, step_dir, file, why));
+    fs::remove(dir / file);
+    fetch(file);
+  }
+  if (!corrupt.empty() && !corrupt_shards(dir).empty()) {
+    throw Error(ExitCode::run_failed,
+                fmt::format("{} does not verify even with the pool's copies", step_dir));
+  }
+  log(fmt::format("group {}: checkpoint {} ready: {} of {} files from the pool", run->id, step_dir,
+                  fetched.size() + corrupt.size(), files.size()));
+  fsync_directory(dir);
+  return true;
 }
 
 void VolunteerAgent::Impl::run_head(const std::shared_ptr<GroupRun>& run) {

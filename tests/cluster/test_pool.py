@@ -75,6 +75,12 @@ class PoolTestCase(unittest.TestCase):
         return [int(re.search(r"started at step (\d+)", text).group(1))
                 for kind, text in self.pool.events(job) if kind == "start"]
 
+    def on_agent_mounts(self, k, argv, timeout=30):
+        """Runs argv on laptop k seeing its agent's private storage."""
+        pid = self.pool.agents[k].pid
+        return self.pool.cluster.exec(k, ["nsenter", f"--mount=/proc/{pid}/ns/mnt", *argv],
+                                      timeout=timeout)
+
     def written_checkpoints(self, job):
         return [int(re.search(r"step (\d+)", text).group(1))
                 for kind, text in self.pool.events(job) if kind == "checkpoint"]
@@ -210,7 +216,7 @@ class BadActors(PoolTestCase):
         member = self._laptop_named(status["volunteers"][1])
         group_file = self._group_file(head)
         address = self.pool.cluster.laptop(member).address
-        attempt = self._on_agent_mounts(head, [SPARE, "launch-client", "--group", group_file,
+        attempt = self.on_agent_mounts(head, [SPARE, "launch-client", "--group", group_file,
                                                address, "/bin/sh", "-c", "touch /tmp/pwned"])
         self.assertNotEqual(attempt.returncode, 0)
         self.assertIn("refused", attempt.stderr)
@@ -219,7 +225,7 @@ class BadActors(PoolTestCase):
         log = (self.pool.logs / f"agent-lap{member}.log").read_text()
         self.assertIn("refused: only Open MPI's daemon (orted) is started", log)
         # A daemon option that would let it start other programs is refused too.
-        attempt = self._on_agent_mounts(head, [SPARE, "launch-client", "--group", group_file,
+        attempt = self.on_agent_mounts(head, [SPARE, "launch-client", "--group", group_file,
                                                address, "orted", "-mca", "orte_fork_agent",
                                                "/bin/sh"])
         self.assertIn("MCA parameter 'orte_fork_agent' is not allowed", attempt.stderr)
@@ -237,7 +243,7 @@ class BadActors(PoolTestCase):
         marker = Path(tempfile.gettempdir()) / f"spare-pwned-{os.getpid()}"
         subnet = self.pool.cluster.subnet
         # A head that runs its own mpirun with the group's credential.
-        attack = self._on_agent_mounts(head, [
+        attack = self.on_agent_mounts(head, [
             "env", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
             "mpirun", "-n", "1", "--host", f"{self.pool.cluster.laptop(member).address}:1",
             "--bind-to", "none", "--noprefix", "--leave-session-attached",
@@ -248,7 +254,7 @@ class BadActors(PoolTestCase):
         self.assertNotEqual(attack.returncode, 0, attack.stdout + attack.stderr)
         self.assertIn("refused to run '/bin/sh -c touch", attack.stdout + attack.stderr)
         self.assertFalse(marker.exists())
-        refused = self._on_agent_mounts(member, [
+        refused = self.on_agent_mounts(member, [
             "sh", "-c", f"cat {self.pool.cluster.laptop(member).storage}/jobs/{job}/refused.log"])
         self.assertIn("a pool group runs only spare-worker --job job.ini", refused.stdout)
         # The group's own ranks went through the same guard, and run on.
@@ -267,17 +273,9 @@ class BadActors(PoolTestCase):
         return next(k for k in self.pool.cluster.laptops
                     if name.startswith(self.pool.cluster.laptop(k).netns + "@"))
 
-    def _agent_pid(self, k):
-        return self.pool.agents[k].pid
-
-    def _on_agent_mounts(self, k, argv, timeout=30):
-        """Runs argv on laptop k seeing its agent's private storage."""
-        pid = self._agent_pid(k)
-        return self.pool.cluster.exec(k, ["nsenter", f"--mount=/proc/{pid}/ns/mnt", *argv],
-                                      timeout=timeout)
 
     def _group_file(self, k):
-        listing = self._on_agent_mounts(
+        listing = self.on_agent_mounts(
             k, ["sh", "-c", f"ls {self.pool.cluster.laptop(k).storage}/jobs/*/group-*.json"])
         self.assertEqual(listing.returncode, 0, listing.stderr)
         return listing.stdout.split()[0]
@@ -320,6 +318,50 @@ class LaptopFailures(PoolTestCase):
         # of progress plus the head's 0.5 s forwarding behind) to the restored step.
         lost = killed["step"] - starts[1]
         self.assertLessEqual(lost, INTERVAL, f"lost {lost} steps; starts {starts}")
+
+    def test_a_corrupt_shard_on_one_laptop_is_replaced_by_the_pools_copy(self):
+        """Chaos 7: a laptop's own copies of its shards are corrupted while its
+        group is down; the re-formed group finds them by their digests and
+        restores from the pool's copies."""
+        seen = {}
+
+        def corrupt_then_restart(job, status):
+            victim = self.laptop_of(status["volunteers"][0])
+            seen["victim"] = victim
+            agent = self.pool.agents[victim].pid
+            # Its agent paused (well within the heartbeat timeout), so that it
+            # prepares the next group only after the corruption. With a laptop
+            # gone no further checkpoint can complete: every rank takes part.
+            os.kill(agent, signal.SIGSTOP)
+            try:
+                self.pool.kill_laptop(self.laptop_of(status["volunteers"][-1]))
+                seen["corrupted"] = self.corrupt_shards(victim, job)
+            finally:
+                os.kill(agent, signal.SIGCONT)
+
+        job, final = self.run_with_failure(corrupt_then_restart)
+        self.assertGreater(seen["corrupted"], 0)
+        self.assertGreaterEqual(final["restarts"], 1)
+        log = (self.pool.logs / f"agent-lap{seen['victim']}.log").read_text()
+        self.assertRegex(log, r"this volunteer's copy of step-\d+/shard-\d+\.h5 is corrupt "
+                              r"\(.*\); using the pool's copy")
+
+    def corrupt_shards(self, k, job):
+        """Flips bytes in the middle of every shard of `job` on laptop k; returns how many."""
+        storage = self.pool.cluster.laptop(k).storage
+        script = (
+            "import glob, os\n"
+            f"files = glob.glob('{storage}/jobs/{job}/checkpoints/step-*/shard-*.h5')\n"
+            "for name in files:\n"
+            "    with open(name, 'r+b') as f:\n"
+            "        f.seek(os.path.getsize(name) // 2)\n"
+            "        data = f.read(64)\n"
+            "        f.seek(os.path.getsize(name) // 2)\n"
+            "        f.write(bytes(b ^ 0xFF for b in data))\n"
+            "print(len(files))\n")
+        done = self.on_agent_mounts(k, ["/usr/bin/python3", "-c", script])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return int(done.stdout)
 
     def test_two_laptops_die_one_after_the_other(self):
         def kill_two(job, status):
