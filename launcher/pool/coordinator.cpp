@@ -368,7 +368,14 @@ json Coordinator::heartbeat(std::int64_t volunteer, const json& body) {
       if (m.volunteer == volunteer) groups.push_back(group_descriptor(g, volunteer));
     }
   }
-  json reply = {{"groups", groups}};
+  // Jobs whose files the volunteer still keeps but no longer needs: over, result made.
+  json forget = json::array();
+  for (const json& held : body.value("jobs", json::array())) {
+    if (!held.is_number_integer()) continue;
+    const std::optional<JobRecord> job = store_.job(held.get<std::int64_t>());
+    if (!job || !job->active()) forget.push_back(held);
+  }
+  json reply = {{"groups", groups}, {"forget", forget}};
   if (v->state == "leaving" && groups.empty()) {
     reply["may_leave"] = true;  // its uploads are done once it stops asking
     store_.set_volunteer_state(volunteer, "gone");

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -199,6 +200,9 @@ struct VolunteerAgent::Impl {
   void start_server();
   void register_with_pool();
   json heartbeat_body();
+  std::vector<std::int64_t> jobs_on_storage() const;
+  /// Removes the files of jobs the pool says are over (none of this volunteer's groups runs them).
+  void forget_jobs(const json& over);
   void reconcile(const json& assigned);
   void stop_group(const std::shared_ptr<GroupRun>& run);
   void stop_all_groups(bool report);
@@ -288,11 +292,45 @@ void VolunteerAgent::Impl::register_with_pool() {
 }
 
 json VolunteerAgent::Impl::heartbeat_body() {
+  json jobs = json::array();  // whose files are on this volunteer's storage
+  for (const std::int64_t job : jobs_on_storage())
+    jobs.push_back(job);
   std::lock_guard lock(mutex);
   json alive = json::array();
   for (const auto& [id, run] : groups)
     alive.push_back(id);
-  return {{"alive", alive}, {"dropped", json(dropped)}};
+  return {{"alive", alive}, {"dropped", json(dropped)}, {"jobs", jobs}};
+}
+
+std::vector<std::int64_t> VolunteerAgent::Impl::jobs_on_storage() const {
+  std::vector<std::int64_t> jobs;
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(options.storage / "jobs", ignored)) {
+    const std::string name = entry.path().filename().string();
+    std::int64_t job = 0;
+    const auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), job);
+    if (error == std::errc() && end == name.data() + name.size()) jobs.push_back(job);
+  }
+  return jobs;
+}
+
+void VolunteerAgent::Impl::forget_jobs(const json& over) {
+  for (const json& id : over) {
+    if (!id.is_number_integer()) continue;
+    const std::int64_t job = id.get<std::int64_t>();
+    {
+      std::lock_guard lock(mutex);
+      const bool running = std::any_of(groups.begin(), groups.end(),
+                                       [&](const auto& group) { return group.second->job == job; });
+      if (running) continue;
+      restored_steps.erase(job);
+    }
+    std::error_code failed;
+    fs::remove_all(options.storage / "jobs" / std::to_string(job), failed);
+    log(failed ? fmt::format("job {} is over, but its files could not be removed: {}", job,
+                             failed.message())
+               : fmt::format("job {} is over: its files are removed from this volunteer", job));
+  }
 }
 
 void VolunteerAgent::Impl::reconcile(const json& assigned) {
@@ -662,6 +700,10 @@ void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
 
 bool VolunteerAgent::Impl::upload_checkpoints() {
   bool pending = false;
+  // What was sent of jobs whose files are gone need not be remembered.
+  std::erase_if(uploaded, [&](const std::string& key) {
+    return !fs::exists(options.storage / "jobs" / key.substr(0, key.find('/')));
+  });
   std::map<std::int64_t, std::int64_t> restored;
   {
     std::lock_guard lock(mutex);
@@ -787,6 +829,7 @@ int VolunteerAgent::run() {
         }
         const json answer = reply.json();
         a.reconcile(answer.value("groups", json::array()));
+        a.forget_jobs(answer.value("forget", json::array()));
         if (leaves_sent > 0 && answer.value("may_leave", false)) {
           a.log("the pool lets this volunteer go; finishing its uploads");
           leave_after_pass = a.upload_passes + 1;

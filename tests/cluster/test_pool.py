@@ -98,6 +98,15 @@ class PoolBasics(PoolTestCase):
         self.assertEqual(len(status["volunteers_used"]), 2)
         self.assertEqual(self.fetched_digest(job), self.reference_digest(job_file))
         self.assertTrue((self.tmp / f"result-{job}" / "result.xdmf").exists())
+        # The job is over: the volunteers remove its files from their storage.
+        for k in self.pool.cluster.laptops:
+            job_dir = self.pool.cluster.laptop(k).storage / "jobs" / str(job)
+            deadline = time.time() + 10
+            while self.on_agent_mounts(k, ["test", "-e", str(job_dir)]).returncode == 0:
+                self.assertLess(time.time(), deadline, f"{job_dir} still on laptop {k}")
+                time.sleep(0.2)
+            log = (self.pool.logs / f"agent-lap{k}.log").read_text()
+            self.assertIn(f"job {job} is over: its files are removed from this volunteer", log)
 
     def test_status_logs_and_cancel(self):
         job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
