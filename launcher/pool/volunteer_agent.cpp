@@ -652,6 +652,11 @@ void VolunteerAgent::Impl::report_exit(const std::shared_ptr<GroupRun>& run, con
     try {
       const HttpResponse r = client().post(fmt::format("/api/groups/{}/exit", run->id), exit);
       if (r.ok() || r.status == 404) return;
+      if (r.status == 403) {  // refused: asking again will not help
+        log(fmt::format("group {}: the pool refused its exit report: {}", run->id,
+                        r.error_message()));
+        return;
+      }
     } catch (const PeerUnreachable&) {
     }
     sleep_seconds(0.5);

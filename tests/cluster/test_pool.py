@@ -150,9 +150,7 @@ class BadActors(PoolTestCase):
         self.assertIn("the pool refused the token (HTTP 401)", wrong.stderr)
 
     def test_tokens_have_roles_and_volunteers_keys(self):
-        job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
-        self.pool.wait_until(job, lambda s: s["state"] == "running" and s["step"] > 0,
-                             what="running")
+        job = self.running_job()[0]
         laptop = self.pool.pool_status()["volunteers"][0]["id"]
         scientist, volunteer = self.pool.token, self.pool.volunteer_token
         # A scientist's token lends no machine; a volunteer's submits no job.
@@ -217,16 +215,11 @@ class BadActors(PoolTestCase):
         self.assertIn("fingerprint", wrong.stderr)
 
     def test_agent_refuses_to_start_a_shell(self):
-        job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
-        status = self.pool.wait_until(job, lambda s: s["state"] == "running" and s["step"] > 0,
-                                      what="running")
+        job, head, member, group_file = self.running_job()
         # The head's launch client, asked to start /bin/sh on the other laptop.
-        head = self._laptop_named(status["volunteers"][0])
-        member = self._laptop_named(status["volunteers"][1])
-        group_file = self._group_file(head)
         address = self.pool.cluster.laptop(member).address
         attempt = self.on_agent_mounts(head, [SPARE, "launch-client", "--group", group_file,
-                                               address, "/bin/sh", "-c", "touch /tmp/pwned"])
+                                              address, "/bin/sh", "-c", "touch /tmp/pwned"])
         self.assertNotEqual(attempt.returncode, 0)
         self.assertIn("refused", attempt.stderr)
         self.assertIn("only Open MPI's daemon (orted)", attempt.stderr)
@@ -235,20 +228,15 @@ class BadActors(PoolTestCase):
         self.assertIn("refused: only Open MPI's daemon (orted) is started", log)
         # A daemon option that would let it start other programs is refused too.
         attempt = self.on_agent_mounts(head, [SPARE, "launch-client", "--group", group_file,
-                                               address, "orted", "-mca", "orte_fork_agent",
-                                               "/bin/sh"])
+                                              address, "orted", "-mca", "orte_fork_agent",
+                                              "/bin/sh"])
         self.assertIn("MCA parameter 'orte_fork_agent' is not allowed", attempt.stderr)
         self.pool.spare("cancel", job)
 
     def test_a_head_cannot_run_another_program_on_a_member(self):
         """The daemon a member starts is allowed; the ranks' program comes from
         the head's mpirun later, and only spare-worker --job job.ini may run."""
-        job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
-        status = self.pool.wait_until(job, lambda s: s["state"] == "running" and s["step"] > 0,
-                                      what="running")
-        head = self._laptop_named(status["volunteers"][0])
-        member = self._laptop_named(status["volunteers"][1])
-        group_file = self._group_file(head)
+        job, head, member, group_file = self.running_job()
         marker = Path(tempfile.gettempdir()) / f"spare-pwned-{os.getpid()}"
         subnet = self.pool.cluster.subnet
         # A head that runs its own mpirun with the group's credential.
@@ -277,6 +265,15 @@ class BadActors(PoolTestCase):
                                expect=3)
         self.assertIn("volunteers lend", huge.stderr)
         self.assertEqual(self.pool.pool_status()["jobs"], [])
+
+    def running_job(self):
+        """A long job, once running: (job, head laptop, member laptop, the head's group file)."""
+        job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
+        status = self.pool.wait_until(job, lambda s: s["state"] == "running" and s["step"] > 0,
+                                      what="running")
+        head = self._laptop_named(status["volunteers"][0])
+        member = self._laptop_named(status["volunteers"][1])
+        return job, head, member, self._group_file(head)
 
     def _laptop_named(self, name):
         return next(k for k in self.pool.cluster.laptops
