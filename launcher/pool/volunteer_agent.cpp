@@ -407,7 +407,7 @@ void VolunteerAgent::Impl::run_group(const std::shared_ptr<GroupRun>& run) {
     prepare(run);
     if (run->stopping) return;
     const HttpResponse ready =
-        client().post(fmt::format("/api/groups/{}/ready", run->id), {{"volunteer", volunteer}});
+        client().post(fmt::format("/api/groups/{}/ready", run->id), json::object());
     if (!ready.ok()) throw Error(ExitCode::run_failed, "ready: " + ready.error_message());
     if (run->head) run_head(run);
   } catch (const std::exception& e) {

@@ -19,7 +19,6 @@ export OPAL_SYSCONFDIR="$bundle/etc/openmpi"
 export OPAL_PKGLIBDIR="$bundle/usr/lib/$multiarch/openmpi/lib/openmpi3"
 export OPAL_PKGDATADIR="$bundle/usr/share/openmpi"
 export PMIX_INSTALL_PREFIX="$bundle/usr/lib/$multiarch/pmix2"
-export PMIX_MCA_mca_base_component_path="$PMIX_INSTALL_PREFIX/lib/pmix"
 export SPARE_MPIEXEC="$bundle/usr/bin/mpirun"
 export SPARE_BIN="$bundle/bin/spare"
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
