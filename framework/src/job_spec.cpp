@@ -60,7 +60,8 @@ namespace {
 struct Entry {
   std::string key;  // "section.name"
   std::string value;
-  std::string origin;  // "job.ini:12" or "--set heat2d.nx=64"
+  std::string origin;          // "job.ini:12" or "--set heat2d.nx=64"
+  std::filesystem::path base;  // where a relative file path starts: absolute
 };
 
 /// Line numbers of keys, by "section.name", in file order.
@@ -124,7 +125,8 @@ std::string suggestion(const std::vector<ParamSpec>& specs, const std::string& n
   return {};
 }
 
-std::vector<Entry> read_entries(std::istream& in, const std::string& source) {
+std::vector<Entry> read_entries(std::istream& in, const std::string& source,
+                                const std::filesystem::path& base) {
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   std::istringstream stream(text);
   boost::program_options::parsed_options parsed(nullptr);
@@ -149,7 +151,7 @@ std::vector<Entry> read_entries(std::istream& in, const std::string& source) {
     if (occurrence > 0) {
       throw JobError(fmt::format("{}: key '{}' is given more than once", origin, key));
     }
-    entries.push_back({key, option.value.empty() ? "" : option.value.front(), origin});
+    entries.push_back({key, option.value.empty() ? "" : option.value.front(), origin, base});
   }
   return entries;
 }
@@ -160,7 +162,33 @@ Entry parse_override(const std::string& text) {
   if (equals == std::string::npos || equals == 0) {
     throw JobError(fmt::format("{}: expected SECTION.KEY=VALUE, e.g. heat2d.nx=1024", origin));
   }
-  return {text.substr(0, equals), text.substr(equals + 1), origin};
+  return {text.substr(0, equals), text.substr(equals + 1), origin, std::filesystem::current_path()};
+}
+
+/// A file parameter's path made absolute from the entry's base, checked to name
+/// a regular file: the job file written next to the results reads back the same
+/// from any directory, and a mistyped path stops the job before it starts.
+std::string resolve_input_file(const std::string& section, const std::string& name,
+                               const Entry& entry, const std::string& path) {
+  if (path.empty()) return path;  // not given
+  const std::filesystem::path absolute = (entry.base / path).lexically_normal();
+  std::error_code error;
+  const auto status = std::filesystem::status(absolute, error);
+  std::string problem;
+  if (status.type() == std::filesystem::file_type::not_found) {
+    problem = "no such file";
+  } else if (error) {
+    problem = error.message();
+  } else if (status.type() != std::filesystem::file_type::regular) {
+    problem = "not a regular file";
+  }
+  if (!problem.empty()) {
+    const std::string shown =
+        absolute.string() == path ? path : fmt::format("{} ({})", path, absolute.string());
+    throw JobError(fmt::format("{}: [{}] {}: {}: {}; expected the path of an existing file",
+                               entry.origin, section, name, shown, problem));
+  }
+  return absolute.string();
 }
 
 /// The values of one section, checked against its schema.
@@ -179,11 +207,16 @@ class SectionValues {
                                  name, section_, suggestion(specs_, name), section_,
                                  names_of(specs_)));
     }
+    ParamValue value;
     try {
-      values_.set(name, parse_param(*spec, entry.value));
+      value = parse_param(*spec, entry.value);
     } catch (const std::invalid_argument& e) {
       throw JobError(fmt::format("{}: [{}] {}: {}", entry.origin, section_, name, e.what()));
     }
+    if (spec->type == ParamType::file) {
+      value = resolve_input_file(section_, name, entry, std::get<std::string>(value));
+    }
+    values_.set(name, std::move(value));
   }
 
   /// Fills in defaults; throws for a required key that is missing.
@@ -215,8 +248,10 @@ std::string locate_kernel_key(const std::vector<Entry>& entries, const std::stri
 }  // namespace
 
 JobSpec parse_job_spec(std::istream& in, const std::string& source,
-                       const std::vector<std::string>& overrides, const KernelRegistry& registry) {
-  std::vector<Entry> entries = read_entries(in, source);
+                       const std::vector<std::string>& overrides, const KernelRegistry& registry,
+                       const std::filesystem::path& base_dir) {
+  std::vector<Entry> entries =
+      read_entries(in, source, std::filesystem::absolute(base_dir.empty() ? "." : base_dir));
   for (const std::string& text : overrides) {
     Entry entry = parse_override(text);
     std::erase_if(entries, [&](const Entry& e) { return e.key == entry.key; });
@@ -298,7 +333,18 @@ JobSpec load_job_spec(const std::filesystem::path& file, const std::vector<std::
         fmt::format("{}: cannot read the job file: {}", file.string(),
                     std::filesystem::exists(file) ? "permission denied" : "no such file"));
   }
-  return parse_job_spec(in, file.string(), overrides, registry);
+  return parse_job_spec(in, file.string(), overrides, registry, file.parent_path());
+}
+
+std::vector<std::pair<std::string, std::filesystem::path>> input_files(
+    const JobSpec& spec, const KernelRegistry& registry) {
+  std::vector<std::pair<std::string, std::filesystem::path>> files;
+  for (const ParamSpec& param : registry.at(spec.kernel).params) {
+    if (param.type != ParamType::file || !spec.params.contains(param.name)) continue;
+    const std::string& path = spec.params.text(param.name);
+    if (!path.empty()) files.emplace_back(spec.kernel + "." + param.name, path);
+  }
+  return files;
 }
 
 std::string JobSpec::to_ini() const {

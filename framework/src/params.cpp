@@ -44,6 +44,10 @@ ParamSpec ParamSpec::choice(std::string name, std::string description,
   return spec;
 }
 
+ParamSpec ParamSpec::input_file(std::string name, std::string description) {
+  return ParamSpec{std::move(name), ParamType::file, std::move(description), std::string()};
+}
+
 std::string type_name(ParamType type) {
   switch (type) {
     case ParamType::integer:
@@ -56,6 +60,8 @@ std::string type_name(ParamType type) {
       return "string";
     case ParamType::choice:
       return "choice";
+    case ParamType::file:
+      return "file";
   }
   return "?";
 }
@@ -116,6 +122,9 @@ std::string describe_expected(const ParamSpec& spec) {
     case ParamType::choice:
       text = fmt::format("one of: {}", fmt::join(spec.choices, ", "));
       break;
+    case ParamType::file:
+      text = "the path of an existing file (a relative one starts from the job file's directory)";
+      break;
   }
   for (const auto& [word, value] : spec.keywords) {
     text += fmt::format(", or '{}'", word);
@@ -125,7 +134,7 @@ std::string describe_expected(const ParamSpec& spec) {
 
 ParamType param_type_from_name(const std::string& name) {
   for (ParamType type : {ParamType::integer, ParamType::real, ParamType::boolean, ParamType::string,
-                         ParamType::choice}) {
+                         ParamType::choice, ParamType::file}) {
     if (type_name(type) == name) return type;
   }
   throw std::invalid_argument("unknown parameter type '" + name + "'");
@@ -170,6 +179,10 @@ ParamValue parse_param(const ParamSpec& spec, std::string_view raw) {
       if (std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
         reject(spec, text);
       }
+      return text;
+    case ParamType::file:
+      // Empty means not given. Whether the file exists depends on the directory
+      // a relative path is taken from: load_job_spec checks it.
       return text;
   }
   reject(spec, text);

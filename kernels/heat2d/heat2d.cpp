@@ -1,12 +1,64 @@
 // heat2d: parameters, state and initial conditions; the sweep is per backend.
 #include "heat2d/heat2d.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
 
+#include "spare/error.hpp"
+#include "spare/h5.hpp"
+
 namespace spare::kernels::heat2d {
+
+namespace {
+
+/// init = file: the initial temperature's dataset, checked to be f64 [ny, nx].
+/// Throws JobError naming the file, the dataset, what it holds and what was expected.
+h5::Dataset open_initial_dataset(const std::string& file, const std::string& name, Index ny,
+                                 Index nx) {
+  const std::string expected =
+      fmt::format("a 2D f64 dataset '{}' of shape [ny, nx] = [{}, {}]", name, ny, nx);
+  const h5::File input = [&] {
+    try {
+      return h5::File::open_read_only(file);
+    } catch (const h5::H5Error& e) {
+      throw JobError(
+          fmt::format("initial_file {}: not readable as an HDF5 file ({}); expected "
+                      "an HDF5 file holding {}",
+                      file, e.what(), expected));
+    }
+  }();
+  h5::Dataset dataset = [&] {
+    try {
+      return input.open_dataset(name);
+    } catch (const h5::H5Error&) {
+      throw JobError(
+          fmt::format("initial_file {}: has no dataset '{}' (initial_dataset); "
+                      "expected {}",
+                      file, name, expected));
+    }
+  }();
+  std::string found;
+  try {
+    const std::vector<Index> dims = dataset.dims();
+    const DType dtype = dataset.dtype();
+    if (dims != std::vector<Index>{ny, nx} || dtype != DType::f64) {
+      found = fmt::format("{} of shape [{}]", dtype_name(dtype), fmt::join(dims, ", "));
+    }
+  } catch (const h5::H5Error&) {
+    found = "values of a type other than f64";
+  }
+  if (!found.empty()) {
+    throw JobError(fmt::format("initial_file {}: dataset '{}' holds {}; expected {}", file, name,
+                               found, expected));
+  }
+  return dataset;
+}
+
+}  // namespace
 
 KernelInfo kernel_info() {
   KernelInfo info;
@@ -22,12 +74,18 @@ KernelInfo kernel_info() {
                       {.min = 0, .max = 1, .min_open = true}),
       ParamSpec::choice("init",
                         "initial condition: sine = sin(pi x/lx) sin(pi y/ly) (decays "
-                        "analytically), hotspot = a Gaussian bump in the centre",
-                        {"hotspot", "sine"}, "hotspot"),
+                        "analytically), hotspot = a Gaussian bump in the centre, file = the "
+                        "values inside the edges from initial_file",
+                        {"hotspot", "sine", "file"}, "hotspot"),
       ParamSpec::real("amplitude", "peak of the initial condition above the edge value", 1.0),
       ParamSpec::real("width", "hotspot: standard deviation of the Gaussian bump", 0.1,
                       {.min = 0, .min_open = true}, "m"),
       ParamSpec::real("boundary", "fixed value on the domain's edges", 0.0),
+      ParamSpec::input_file("initial_file",
+                            "init = file: an HDF5 file holding the initial temperature, f64 "
+                            "[ny, nx]; its values on the edges are not used"),
+      ParamSpec::text("initial_dataset", "init = file: the dataset of initial_file to read",
+                      "temperature"),
   };
   info.datasets = {{"temperature", "[ny, nx]", "u at every grid point, f64"}};
   info.cuda = true;
@@ -50,7 +108,23 @@ Heat2d::Heat2d(const ParamSet& p)
       init_(p.text("init")),
       amplitude_(p.real("amplitude")),
       width_(p.real("width")),
-      boundary_(p.real("boundary")) {
+      boundary_(p.real("boundary")),
+      initial_file_(p.text("initial_file")),
+      initial_dataset_(p.text("initial_dataset")) {
+  if (init_ == "file" && initial_file_.empty()) {
+    throw JobError(
+        fmt::format("init = file, but initial_file is not given; expected the HDF5 file holding "
+                    "the initial temperature, a 2D f64 dataset '{}' of shape [ny, nx] = [{}, {}]",
+                    initial_dataset_, ny_, nx_));
+  }
+  if (init_ != "file" && !initial_file_.empty()) {
+    throw JobError(
+        fmt::format("initial_file = {} is given, but init = {}; expected init = file "
+                    "to start from the file, or no initial_file",
+                    initial_file_, init_));
+  }
+  // Checked here, so that a wrong file stops the job when it is planned, before any rank starts.
+  if (init_ == "file") open_initial_dataset(initial_file_, initial_dataset_, ny_, nx_);
   // Stable for alpha dt (1/dx^2 + 1/dy^2) <= 1/2.
   dt_ = p.real("cfl") / (2.0 * alpha_ * (1.0 / (dx_ * dx_) + 1.0 / (dy_ * dy_)));
 }
@@ -66,6 +140,15 @@ void Heat2d::declare(State& state) {
 
 void Heat2d::initialize(Context& /*context*/) {
   const Box& block = u_->interior();
+  if (init_ == "file") {
+    // This rank's block from the file, at its global offset, into the interior of its storage.
+    const h5::Dataset dataset = open_initial_dataset(initial_file_, initial_dataset_, ny_, nx_);
+    const Index h = u_->halo();
+    h5::Dataspace memory({u_->storage_extent(0), u_->storage_extent(1)});
+    memory.select(Box::from_offset_count({h, h}, block.count()));
+    h5::Dataspace file({ny_, nx_});
+    dataset.read(u_->data(), DType::f64, memory, file.select(block));
+  }
   for (Index i = 0; i < block.extent(0); ++i) {
     const Index gi = block.lo[0] + i;
     const double y = static_cast<double>(gi) * dy_;
@@ -74,7 +157,9 @@ void Heat2d::initialize(Context& /*context*/) {
       const double x = static_cast<double>(gj) * dx_;
       double value = boundary_;
       const bool edge = gi == 0 || gj == 0 || gi == ny_ - 1 || gj == nx_ - 1;
-      if (!edge && init_ == "sine") {
+      if (!edge && init_ == "file") {
+        value = u_->at(i, j);
+      } else if (!edge && init_ == "sine") {
         value += amplitude_ * std::sin(std::numbers::pi * x / lx_) *
                  std::sin(std::numbers::pi * y / ly_);
       } else if (!edge) {

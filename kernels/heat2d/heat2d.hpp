@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "heat2d/heat2d_backend.hpp"
 #include "spare/kernel.hpp"
@@ -33,6 +34,7 @@ class Heat2d final : public Kernel {
   double lx_, ly_, alpha_, dx_, dy_, dt_;
   std::string init_;
   double amplitude_, width_, boundary_;
+  std::string initial_file_, initial_dataset_;  // init = file
   Field<double>* u_ = nullptr;
   Field<double>* next_ = nullptr;
   std::unique_ptr<Heat2dDevice> device_;  // set when the rank computes on a GPU

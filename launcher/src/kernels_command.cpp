@@ -17,6 +17,7 @@ namespace {
 
 std::string default_text(const ParamSpec& spec) {
   if (!spec.default_value) return "(required)";
+  if (spec.type == ParamType::file && format_param(*spec.default_value).empty()) return "(none)";
   for (const auto& [word, value] : spec.keywords) {
     if (value == *spec.default_value) return word;
   }

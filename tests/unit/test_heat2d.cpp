@@ -1,12 +1,17 @@
 // heat2d on one block against a straightforward reference implementation,
-// edges included; and its declared parameters are usable as declared.
+// edges included; its declared parameters are usable as declared, and an
+// initial file that does not fit is refused before anything runs.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <random>
 
 #include "heat2d/heat2d.hpp"
 #include "heat2d/heat2d_regions.hpp"
+#include "spare/h5.hpp"
+#include "support/temp_dir.hpp"
 
 namespace spare::kernels::heat2d {
 namespace {
@@ -92,6 +97,72 @@ TEST(Heat2d, DeclaredDefaultsAreValid) {
     ASSERT_TRUE(spec.default_value) << spec.name;
     EXPECT_NO_THROW(parse_param(spec, format_param(*spec.default_value))) << spec.name;
   }
+}
+
+/// heat2d's parameters: the defaults, a 6 x 5 grid, and `changes` (as written in a job file).
+ParamSet params_with(const std::map<std::string, std::string>& changes) {
+  ParamSet params;
+  for (const ParamSpec& spec : kernel_info().params)
+    params.set(spec.name, *spec.default_value);
+  params.set("nx", std::int64_t{5});
+  params.set("ny", std::int64_t{6});
+  for (const auto& [name, text] : changes) {
+    for (const ParamSpec& spec : kernel_info().params) {
+      if (spec.name == name) params.set(name, parse_param(spec, text));
+    }
+  }
+  return params;
+}
+
+std::string construction_error(const std::map<std::string, std::string>& changes) {
+  try {
+    Heat2d kernel(params_with(changes));
+  } catch (const JobError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted";
+  return {};
+}
+
+#define EXPECT_CONTAINS(text, part) \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << "in: " << (text)
+
+TEST(Heat2d, InitFileAndInitialFileGoTogether) {
+  EXPECT_CONTAINS(construction_error({{"init", "file"}}),
+                  "init = file, but initial_file is not given");
+  EXPECT_CONTAINS(construction_error({{"init", "sine"}, {"initial_file", "/tmp/u0.h5"}}),
+                  "initial_file = /tmp/u0.h5 is given, but init = sine");
+}
+
+TEST(Heat2d, InitialFileMustHoldF64OfTheGridsShape) {
+  const spare::testing::TempDir dir;
+  const std::string path = (dir / "u0.h5").string();
+  {
+    h5::File file = h5::File::create(path);
+    file.create_dataset("temperature", DType::f64, {6, 5});
+    file.create_dataset("single", DType::f32, {6, 5});
+    file.create_dataset("transposed", DType::f64, {5, 6});
+    file.create_dataset("flat", DType::f64, {30});
+    file.close();
+  }
+  EXPECT_NO_THROW(Heat2d(params_with({{"init", "file"}, {"initial_file", path}})));
+  const std::string expected = "expected a 2D f64 dataset";
+  std::string e =
+      construction_error({{"init", "file"}, {"initial_file", path}, {"initial_dataset", "single"}});
+  EXPECT_CONTAINS(e, "initial_file " + path + ": dataset 'single' holds f32 of shape [6, 5]");
+  EXPECT_CONTAINS(e, "of shape [ny, nx] = [6, 5]");
+  e = construction_error(
+      {{"init", "file"}, {"initial_file", path}, {"initial_dataset", "transposed"}});
+  EXPECT_CONTAINS(e, "dataset 'transposed' holds f64 of shape [5, 6]; " + expected);
+  e = construction_error({{"init", "file"}, {"initial_file", path}, {"initial_dataset", "flat"}});
+  EXPECT_CONTAINS(e, "dataset 'flat' holds f64 of shape [30]; " + expected);
+  e = construction_error({{"init", "file"}, {"initial_file", path}, {"initial_dataset", "u"}});
+  EXPECT_CONTAINS(e, "initial_file " + path + ": has no dataset 'u'");
+
+  const std::string text = (dir / "u0.txt").string();
+  std::ofstream(text) << "1 2 3\n";
+  e = construction_error({{"init", "file"}, {"initial_file", text}});
+  EXPECT_CONTAINS(e, "initial_file " + text + ": not readable as an HDF5 file");
 }
 
 }  // namespace

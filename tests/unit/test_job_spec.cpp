@@ -2,12 +2,16 @@
 // refused with the file, line, key and expectation in the message.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "spare/error.hpp"
 #include "spare/job_spec.hpp"
+#include "spare/kernel_schema.hpp"
 #include "spare/kernels/builtin.hpp"
+#include "support/temp_dir.hpp"
 
 namespace spare {
 namespace {
@@ -128,7 +132,7 @@ TEST(JobSpec, OutOfRangeAndWrongType) {
   e = error_of("[job]\nkernel = heat2d\nsteps = 5\n[heat2d]\nalpha = warm\n");
   EXPECT_CONTAINS(e, "jobs/demo.ini:5: [heat2d] alpha: expected a number > 0, found 'warm'");
   e = error_of("[job]\nkernel = heat2d\nsteps = 5\n[heat2d]\ninit = square\n");
-  EXPECT_CONTAINS(e, "expected one of: hotspot, sine, found 'square'");
+  EXPECT_CONTAINS(e, "expected one of: hotspot, sine, file, found 'square'");
 }
 
 TEST(JobSpec, StructuralMistakes) {
@@ -149,6 +153,126 @@ TEST(JobSpec, MissingFile) {
   } catch (const JobError& e) {
     EXPECT_CONTAINS(e.what(), "/nonexistent/job.ini: cannot read the job file: no such file");
   }
+}
+
+/// A job directory with an input file in a subdirectory, and the current
+/// directory elsewhere, so that resolving against the wrong one fails.
+class InputFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(jobs_ / "inputs");
+    std::filesystem::create_directories(elsewhere_ / "inputs");
+    std::ofstream(jobs_ / "inputs" / "u0.h5") << "not read while parsing";
+    std::ofstream(elsewhere_ / "inputs" / "other.h5") << "not read while parsing";
+    previous_ = std::filesystem::current_path();
+    std::filesystem::current_path(elsewhere_);
+  }
+  void TearDown() override { std::filesystem::current_path(previous_); }
+
+  std::filesystem::path write_job(const std::string& heat2d_section) {
+    const std::filesystem::path file = jobs_ / "job.ini";
+    std::ofstream(file) << "[job]\nkernel = heat2d\nsteps = 5\n[heat2d]\n" << heat2d_section;
+    return file;
+  }
+
+  std::string load_error(const std::filesystem::path& file,
+                         const std::vector<std::string>& overrides = {}) {
+    try {
+      load_job_spec(file, overrides, registry());
+    } catch (const JobError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "accepted " << file;
+    return {};
+  }
+
+  testing::TempDir dir_;
+  std::filesystem::path jobs_ = dir_.path() / "jobs";
+  std::filesystem::path elsewhere_ = dir_.path() / "elsewhere";
+  std::filesystem::path previous_;
+};
+
+TEST_F(InputFiles, RelativePathStartsFromTheJobFilesDirectory) {
+  const JobSpec spec =
+      load_job_spec(write_job("init = file\ninitial_file = inputs/u0.h5\n"), {}, registry());
+  EXPECT_EQ(spec.params.text("initial_file"), (jobs_ / "inputs" / "u0.h5").string());
+  // Through a relative job file name, too.
+  std::filesystem::current_path(dir_.path());
+  const JobSpec again = load_job_spec("jobs/job.ini", {}, registry());
+  EXPECT_EQ(again.params.text("initial_file"), (jobs_ / "inputs" / "u0.h5").string());
+}
+
+TEST_F(InputFiles, OverridePathStartsFromTheCurrentDirectory) {
+  const JobSpec spec = load_job_spec(write_job("init = file\ninitial_file = inputs/u0.h5\n"),
+                                     {"heat2d.initial_file=inputs/other.h5"}, registry());
+  EXPECT_EQ(spec.params.text("initial_file"), (elsewhere_ / "inputs" / "other.h5").string());
+}
+
+TEST_F(InputFiles, AbsolutePathIsKeptAndNotGivenIsEmpty) {
+  const std::string absolute = (jobs_ / "inputs" / "u0.h5").string();
+  EXPECT_EQ(load_job_spec(write_job("initial_file = " + absolute + "\n"), {}, registry())
+                .params.text("initial_file"),
+            absolute);
+  const JobSpec none = load_job_spec(write_job("init = sine\n"), {}, registry());
+  EXPECT_EQ(none.params.text("initial_file"), "");
+  EXPECT_TRUE(input_files(none, registry()).empty());
+}
+
+TEST_F(InputFiles, MissingFileNamesJobFileSectionKeyAndPath) {
+  const std::filesystem::path job = write_job("init = file\ninitial_file = inputs/u1.h5\n");
+  const std::string e = load_error(job);
+  EXPECT_CONTAINS(e, job.string() + ":6: [heat2d] initial_file: inputs/u1.h5 (" +
+                         (jobs_ / "inputs" / "u1.h5").string() + "): no such file");
+  const std::string o = load_error(job, {"heat2d.initial_file=inputs/u0.h5"});
+  EXPECT_CONTAINS(o, "--set heat2d.initial_file=inputs/u0.h5: [heat2d] initial_file");
+  EXPECT_CONTAINS(o, (elsewhere_ / "inputs" / "u0.h5").string() + "): no such file");
+}
+
+TEST_F(InputFiles, DirectoryIsNotAnInputFile) {
+  const std::string e = load_error(write_job("init = file\ninitial_file = inputs\n"));
+  EXPECT_CONTAINS(e, "[heat2d] initial_file: inputs (");
+  EXPECT_CONTAINS(e, "not a regular file");
+}
+
+TEST_F(InputFiles, ResolvedIniReadsBackToTheSameJobFromAnyDirectory) {
+  const JobSpec spec =
+      load_job_spec(write_job("init = file\ninitial_file = inputs/u0.h5\n"), {}, registry());
+  const std::string ini = spec.to_ini();
+  EXPECT_CONTAINS(ini, "initial_file = " + (jobs_ / "inputs" / "u0.h5").string() + "\n");
+  std::istringstream in(ini);
+  const JobSpec again = parse_job_spec(in, "resolved.ini", {}, registry());
+  EXPECT_EQ(again.params, spec.params);
+
+  const JobSpec none = load_job_spec(write_job("init = sine\n"), {}, registry());
+  std::istringstream none_in(none.to_ini());
+  EXPECT_EQ(parse_job_spec(none_in, "resolved.ini", {}, registry()).params, none.params);
+}
+
+TEST_F(InputFiles, ListedAsOverrideKeysWithAbsolutePaths) {
+  const JobSpec spec =
+      load_job_spec(write_job("init = file\ninitial_file = inputs/u0.h5\n"), {}, registry());
+  const auto files = input_files(spec, registry());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].first, "heat2d.initial_file");
+  EXPECT_EQ(files[0].second, jobs_ / "inputs" / "u0.h5");
+  // The key feeds back as an override.
+  const JobSpec moved = load_job_spec(
+      write_job("init = file\ninitial_file = inputs/u0.h5\n"),
+      {files[0].first + "=" + (elsewhere_ / "inputs" / "other.h5").string()}, registry());
+  EXPECT_EQ(input_files(moved, registry())[0].second, elsewhere_ / "inputs" / "other.h5");
+}
+
+TEST_F(InputFiles, KindSurvivesTheWorkersKernelDescription) {
+  // The launcher checks job files against what `spare-worker --describe` says.
+  const KernelRegistry described = registry_from_json(registry_to_json(registry()));
+  const KernelInfo& heat2d = described.at("heat2d");
+  const auto it = std::find_if(heat2d.params.begin(), heat2d.params.end(),
+                               [](const ParamSpec& p) { return p.name == "initial_file"; });
+  ASSERT_NE(it, heat2d.params.end());
+  EXPECT_EQ(it->type, ParamType::file);
+  const JobSpec spec =
+      load_job_spec(write_job("init = file\ninitial_file = inputs/u0.h5\n"), {}, described);
+  EXPECT_EQ(input_files(spec, described)[0].second, jobs_ / "inputs" / "u0.h5");
 }
 
 TEST(JobSpec, FrameworkKeysHaveValidDefaults) {

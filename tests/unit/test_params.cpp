@@ -80,6 +80,19 @@ TEST(Params, RealsRoundTripThroughTheirText) {
   }
 }
 
+TEST(Params, FileParametersAreOptionalStrings) {
+  const ParamSpec spec = ParamSpec::input_file("initial_file", "");
+  EXPECT_EQ(spec.type, ParamType::file);
+  ASSERT_TRUE(spec.default_value);
+  EXPECT_EQ(std::get<std::string>(*spec.default_value), "");  // not given
+  EXPECT_EQ(std::get<std::string>(parse_param(spec, "")), "");
+  // Parsing keeps the text; load_job_spec resolves and checks the path.
+  EXPECT_EQ(std::get<std::string>(parse_param(spec, " data/u0.h5 ")), "data/u0.h5");
+  EXPECT_EQ(type_name(ParamType::file), "file");
+  EXPECT_EQ(param_type_from_name("file"), ParamType::file);
+  EXPECT_NE(describe_expected(spec).find("the path of an existing file"), std::string::npos);
+}
+
 TEST(Params, ParamSetTypedAccess) {
   ParamSet set;
   set.set("nx", std::int64_t{5});

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <istream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "spare/device.hpp"
@@ -40,11 +41,22 @@ struct JobSpec {
 
 /// Reads and validates a job. `overrides` are "section.key=value" strings
 /// (`spare run --set`), applied over the file and validated the same way.
+/// File parameters (ParamType::file) come out absolute: a relative path in the
+/// file starts from the file's directory, one in an override from the current
+/// directory; either must name an existing regular file.
 JobSpec load_job_spec(const std::filesystem::path& file, const std::vector<std::string>& overrides,
                       const KernelRegistry& registry);
-/// The same from a stream; `source` names it in messages.
+/// The same from a stream; `source` names it in messages, and relative file
+/// parameters in it start from `base_dir` (empty: the current directory).
 JobSpec parse_job_spec(std::istream& in, const std::string& source,
-                       const std::vector<std::string>& overrides, const KernelRegistry& registry);
+                       const std::vector<std::string>& overrides, const KernelRegistry& registry,
+                       const std::filesystem::path& base_dir = {});
+
+/// The job's input files: its kernel's file parameters that are given, as
+/// ("kernel.key", absolute path), in the kernel's parameter order. The keys are
+/// override keys: `--set kernel.key=PATH` points the job at another copy.
+std::vector<std::pair<std::string, std::filesystem::path>> input_files(
+    const JobSpec& spec, const KernelRegistry& registry);
 
 /// The framework's own keys: [job] and [checkpoint].
 const std::vector<ParamSpec>& job_section_params();

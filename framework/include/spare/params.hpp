@@ -13,7 +13,9 @@
 
 namespace spare {
 
-enum class ParamType { integer, real, boolean, string, choice };
+/// `file`: the path of an input file (HDF5) that the job reads; a string value,
+/// empty when not given. Job files resolve it to an absolute path (job_spec.hpp).
+enum class ParamType { integer, real, boolean, string, choice, file };
 
 using ParamValue = std::variant<std::int64_t, double, bool, std::string>;
 
@@ -46,6 +48,8 @@ struct ParamSpec {
                         std::optional<std::string> default_value);
   static ParamSpec choice(std::string name, std::string description,
                           std::vector<std::string> choices, std::string default_value);
+  /// An input file; optional: the default, an empty path, means "not given".
+  static ParamSpec input_file(std::string name, std::string description);
 };
 
 /// Parses `text` against `spec`. Throws std::invalid_argument whose message is
@@ -71,7 +75,7 @@ class ParamSet {
   std::int64_t integer(const std::string& name) const;
   double real(const std::string& name) const;
   bool boolean(const std::string& name) const;
-  const std::string& text(const std::string& name) const;  // string and choice parameters
+  const std::string& text(const std::string& name) const;  // string, choice and file parameters
 
   const std::map<std::string, ParamValue>& values() const { return values_; }
   bool operator==(const ParamSet&) const = default;
