@@ -9,56 +9,9 @@
 #include <numbers>
 
 #include "spare/error.hpp"
-#include "spare/h5.hpp"
+#include "spare/input_file.hpp"
 
 namespace spare::kernels::heat2d {
-
-namespace {
-
-/// init = file: the initial temperature's dataset, checked to be f64 [ny, nx].
-/// Throws JobError naming the file, the dataset, what it holds and what was expected.
-h5::Dataset open_initial_dataset(const std::string& file, const std::string& name, Index ny,
-                                 Index nx) {
-  const std::string expected =
-      fmt::format("a 2D f64 dataset '{}' of shape [ny, nx] = [{}, {}]", name, ny, nx);
-  const h5::File input = [&] {
-    try {
-      return h5::File::open_read_only(file);
-    } catch (const h5::H5Error& e) {
-      throw JobError(
-          fmt::format("initial_file {}: not readable as an HDF5 file ({}); expected "
-                      "an HDF5 file holding {}",
-                      file, e.what(), expected));
-    }
-  }();
-  h5::Dataset dataset = [&] {
-    try {
-      return input.open_dataset(name);
-    } catch (const h5::H5Error&) {
-      throw JobError(
-          fmt::format("initial_file {}: has no dataset '{}' (initial_dataset); "
-                      "expected {}",
-                      file, name, expected));
-    }
-  }();
-  std::string found;
-  try {
-    const std::vector<Index> dims = dataset.dims();
-    const DType dtype = dataset.dtype();
-    if (dims != std::vector<Index>{ny, nx} || dtype != DType::f64) {
-      found = fmt::format("{} of shape [{}]", dtype_name(dtype), fmt::join(dims, ", "));
-    }
-  } catch (const h5::H5Error&) {
-    found = "values of a type other than f64";
-  }
-  if (!found.empty()) {
-    throw JobError(fmt::format("initial_file {}: dataset '{}' holds {}; expected {}", file, name,
-                               found, expected));
-  }
-  return dataset;
-}
-
-}  // namespace
 
 KernelInfo kernel_info() {
   KernelInfo info;
@@ -124,7 +77,7 @@ Heat2d::Heat2d(const ParamSet& p)
                     initial_file_, init_));
   }
   // Checked here, so that a wrong file stops the job when it is planned, before any rank starts.
-  if (init_ == "file") open_initial_dataset(initial_file_, initial_dataset_, ny_, nx_);
+  if (init_ == "file") check_input_dataset(initial_input());
   // Stable for alpha dt (1/dx^2 + 1/dy^2) <= 1/2.
   dt_ = p.real("cfl") / (2.0 * alpha_ * (1.0 / (dx_ * dx_) + 1.0 / (dy_ * dy_)));
 }
@@ -140,15 +93,7 @@ void Heat2d::declare(State& state) {
 
 void Heat2d::initialize(Context& /*context*/) {
   const Box& block = u_->interior();
-  if (init_ == "file") {
-    // This rank's block from the file, at its global offset, into the interior of its storage.
-    const h5::Dataset dataset = open_initial_dataset(initial_file_, initial_dataset_, ny_, nx_);
-    const Index h = u_->halo();
-    h5::Dataspace memory({u_->storage_extent(0), u_->storage_extent(1)});
-    memory.select(Box::from_offset_count({h, h}, block.count()));
-    h5::Dataspace file({ny_, nx_});
-    dataset.read(u_->data(), DType::f64, memory, file.select(block));
-  }
+  if (init_ == "file") read_input_block(initial_input(), *u_);  // then its edges are set below
   for (Index i = 0; i < block.extent(0); ++i) {
     const Index gi = block.lo[0] + i;
     const double y = static_cast<double>(gi) * dy_;
@@ -170,6 +115,11 @@ void Heat2d::initialize(Context& /*context*/) {
       u_->at(i, j) = value;
     }
   }
+}
+
+InputDataset Heat2d::initial_input() const {
+  return InputDataset{"initial_file", initial_file_, initial_dataset_,
+                      DType::f64,     {ny_, nx_},    "[ny, nx]"};
 }
 
 SweepBlock Heat2d::sweep_block() const {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "heat2d/heat2d_backend.hpp"
+#include "spare/input_file.hpp"
 #include "spare/kernel.hpp"
 
 namespace spare::kernels::heat2d {
@@ -29,6 +30,7 @@ class Heat2d final : public Kernel {
 
  private:
   SweepBlock sweep_block() const;
+  InputDataset initial_input() const;  // init = file
 
   std::int64_t nx_, ny_;
   double lx_, ly_, alpha_, dx_, dy_, dt_;
