@@ -27,39 +27,48 @@ std::string where(const std::filesystem::path& dir, const ShardRecord& shard,
   return fmt::format("{}: shard {} dataset '{}'", dir.string(), shard.file, block.dataset);
 }
 
+/// The shard at `path` exists with the size its record gives; `dir` names the checkpoint.
+void check_shard_size(const std::filesystem::path& dir, const std::filesystem::path& path,
+                      const ShardRecord& shard) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  if (error) {
+    throw CheckpointError(
+        fmt::format("{}: shard {} is missing ({})", dir.string(), shard.file, error.message()));
+  }
+  if (size != shard.bytes) {
+    throw CheckpointError(
+        fmt::format("{}: shard {} has {} bytes, the manifest says {} "
+                    "(truncated or replaced)",
+                    dir.string(), shard.file, size, shard.bytes));
+  }
+}
+
 }  // namespace
 
 CheckpointReader::CheckpointReader(std::filesystem::path dir)
     : dir_(std::move(dir)), manifest_(read_manifest(dir_)) {
-  for (const ShardRecord& shard : manifest_.shards) {
-    const std::filesystem::path path = dir_ / shard.file;
-    std::error_code error;
-    const auto size = std::filesystem::file_size(path, error);
-    if (error) {
-      throw CheckpointError(
-          fmt::format("{}: shard {} is missing ({})", dir_.string(), shard.file, error.message()));
-    }
-    if (size != shard.bytes) {
-      throw CheckpointError(
-          fmt::format("{}: shard {} has {} bytes, the manifest says {} "
-                      "(truncated or replaced)",
-                      dir_.string(), shard.file, size, shard.bytes));
-    }
-  }
+  for (const ShardRecord& shard : manifest_.shards)
+    check_shard_size(dir_, dir_ / shard.file, shard);
 }
 
-void CheckpointReader::stream_block(
-    const ShardRecord& shard, const BlockRecord& block,
-    const std::function<void(const Box&, const void*)>& sink) const {
-  const DatasetRecord* record = manifest_.find_dataset(block.dataset);
+namespace {
+
+/// Streams `block` of the shard stored at `path` (described in `manifest`) to
+/// `sink` slab by slab, then checks its digest. `dir` names the checkpoint in messages.
+void stream_shard_block(const Manifest& manifest, const std::filesystem::path& dir,
+                        const std::filesystem::path& path, const ShardRecord& shard,
+                        const BlockRecord& block,
+                        const std::function<void(const Box&, const void*)>& sink) {
+  const DatasetRecord* record = manifest.find_dataset(block.dataset);
   const std::size_t element = dtype_size(record->dtype);
   DigestStream digest;
   try {
-    const h5::File file = h5::File::open_read_only(dir_ / shard.file);
+    const h5::File file = h5::File::open_read_only(path);
     const h5::Dataset dataset = file.open_dataset(block.dataset);
     if (dataset.dtype() != record->dtype || dataset.dims() != block.box.count()) {
       throw CheckpointError(fmt::format("{}: holds {} [{}], the manifest says {} [{}]",
-                                        where(dir_, shard, block), dtype_name(dataset.dtype()),
+                                        where(dir, shard, block), dtype_name(dataset.dtype()),
                                         fmt::join(dataset.dims(), ", "), dtype_name(record->dtype),
                                         fmt::join(block.box.count(), ", ")));
     }
@@ -67,8 +76,8 @@ void CheckpointReader::stream_block(
     Index row_elements = 1;
     for (std::size_t d = 1; d < count.size(); ++d)
       row_elements *= count[d];
-    const Index rows_per_slab =
-        std::max<Index>(1, static_cast<Index>(kSlabBytes / (row_elements * element)));
+    const Index rows_per_slab = std::max<Index>(
+        1, static_cast<Index>(CheckpointReader::kSlabBytes / (row_elements * element)));
     std::vector<std::byte> buffer(
         static_cast<std::size_t>(std::min(rows_per_slab, count[0]) * row_elements) * element);
     h5::Dataspace file_space(count);
@@ -90,15 +99,31 @@ void CheckpointReader::stream_block(
       sink(global, buffer.data());
     }
   } catch (const h5::H5Error& e) {
-    throw CheckpointError(fmt::format("{}: unreadable: {}", where(dir_, shard, block), e.what()));
+    throw CheckpointError(fmt::format("{}: unreadable: {}", where(dir, shard, block), e.what()));
   }
   const Digest found = digest.finish();
   if (found != block.digest) {
     throw CheckpointError(
         fmt::format("{}: digest mismatch (manifest {}, data {}): the data is "
                     "damaged",
-                    where(dir_, shard, block), block.digest.hex(), found.hex()));
+                    where(dir, shard, block), block.digest.hex(), found.hex()));
   }
+}
+
+}  // namespace
+
+void CheckpointReader::stream_block(
+    const ShardRecord& shard, const BlockRecord& block,
+    const std::function<void(const Box&, const void*)>& sink) const {
+  stream_shard_block(manifest_, dir_, dir_ / shard.file, shard, block, sink);
+}
+
+void verify_shard_file(const Manifest& manifest, const ShardRecord& shard,
+                       const std::filesystem::path& file) {
+  check_shard_size(file.parent_path(), file, shard);
+  for (const BlockRecord& block : shard.blocks)
+    stream_shard_block(manifest, file.parent_path(), file, shard, block,
+                       [](const Box&, const void*) {});
 }
 
 void CheckpointReader::verify_block(const ShardRecord& shard, const BlockRecord& block) const {

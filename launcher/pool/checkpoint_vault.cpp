@@ -32,8 +32,7 @@ fs::path CheckpointVault::checkpoints(std::int64_t job) const {
   return root_ / std::to_string(job) / "checkpoints";
 }
 
-fs::path CheckpointVault::file_path(std::int64_t job, const std::string& step_dir,
-                                    const std::string& file) const {
+void check_checkpoint_file_name(const std::string& step_dir, const std::string& file) {
   static const std::regex step_name(R"(step-[0-9]{1,20})");
   static const std::regex file_name(R"(MANIFEST\.json|shard-[0-9]{1,9}\.h5)");
   if (!std::regex_match(step_dir, step_name)) {
@@ -44,7 +43,26 @@ fs::path CheckpointVault::file_path(std::int64_t job, const std::string& step_di
                                         "shard-NNNNN.h5)",
                                         file));
   }
+}
+
+fs::path CheckpointVault::file_path(std::int64_t job, const std::string& step_dir,
+                                    const std::string& file) const {
+  check_checkpoint_file_name(step_dir, file);
   return checkpoints(job) / step_dir / file;
+}
+
+std::optional<std::vector<std::string>> CheckpointVault::listed_shards(std::int64_t job,
+                                                                       std::int64_t step) const {
+  const fs::path dir = checkpoints(job) / checkpoint_dir_name(step);
+  if (!fs::exists(dir / kManifestName)) return std::nullopt;
+  try {
+    std::vector<std::string> shards;
+    for (const ShardRecord& shard : read_manifest(dir).shards)
+      shards.push_back(fs::path(shard.file).filename().string());
+    return shards;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 std::vector<std::string> CheckpointVault::files(std::int64_t job,
@@ -73,6 +91,17 @@ std::map<std::string, std::string> corrupt_shards(const fs::path& dir) {
     }
   }
   return corrupt;
+}
+
+std::optional<std::string> shard_problem(const Manifest& manifest, const ShardRecord& shard,
+                                         const fs::path& file) {
+  std::lock_guard lock(hdf5_mutex);
+  try {
+    verify_shard_file(manifest, shard, file);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
 }
 
 bool CheckpointVault::verify(std::int64_t job, const std::string& step_dir,

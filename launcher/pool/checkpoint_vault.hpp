@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "spare/checkpoint_manifest.hpp"
+
 namespace spare::pool {
 
 /// The shards of the checkpoint in `dir` (its manifest and every shard it lists
@@ -21,6 +23,16 @@ namespace spare::pool {
 /// name -> why. Empty when all verify. Throws spare::Error when the manifest
 /// cannot be read or a shard is missing. Safe to call from several threads.
 std::map<std::string, std::string> corrupt_shards(const std::filesystem::path& dir);
+
+/// Why the shard at `file` does not match its record in `manifest` (see
+/// verify_shard_file), or nullopt if it does. Safe to call from several threads.
+std::optional<std::string> shard_problem(const Manifest& manifest, const ShardRecord& shard,
+                                         const std::filesystem::path& file);
+
+/// Checks that `step_dir` is a checkpoint's name ("step-" + digits) and `file`
+/// one of its files (MANIFEST.json or shard-NNNNN.h5), so neither can name
+/// anything else; throws RequestError (400) otherwise.
+void check_checkpoint_file_name(const std::string& step_dir, const std::string& file);
 
 class CheckpointVault {
  public:
@@ -32,6 +44,9 @@ class CheckpointVault {
                                   const std::string& file) const;
   /// The files held of a checkpoint, by name.
   std::vector<std::string> files(std::int64_t job, const std::string& step_dir) const;
+  /// The shard files the manifest held of checkpoint `step` lists; nullopt
+  /// without a readable manifest.
+  std::optional<std::vector<std::string>> listed_shards(std::int64_t job, std::int64_t step) const;
 
   /// True if the checkpoint is complete here and verifies. A shard that fails
   /// verification is deleted (a volunteer's copy can be uploaded again) and

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "file_transfer.hpp"
+#include "spare/checkpoint_catalog.hpp"
 #include "spare/error.hpp"
 #include "spare/events.hpp"
 #include "spare/job_spec.hpp"
@@ -60,6 +61,16 @@ json volunteer_json(const VolunteerRecord& v, double now) {
           {"address", v.address}, {"cpus", v.cpus},
           {"gpus", v.gpus},       {"memory", v.memory},
           {"state", v.state},     {"silent_seconds", std::max(0.0, now - v.last_seen)}};
+}
+
+std::string restore_description(std::optional<std::int64_t> restore,
+                                std::optional<std::int64_t> pool_copy) {
+  if (!restore) return "from the start";
+  if (pool_copy == restore) return fmt::format("restoring step {}", *restore);
+  return fmt::format(
+      "restoring step {}, gathered with volunteers' copies (the pool's own "
+      "newest: {})",
+      *restore, pool_copy ? std::to_string(*pool_copy) : std::string("none"));
 }
 
 }  // namespace
@@ -269,6 +280,18 @@ json Coordinator::register_volunteer(const json& body) {
   v.last_seen = wall_clock();
   const std::string key = random_hex(32);
   std::lock_guard lock(mutex_);
+  // A live volunteer's name is taken over only with its key (its agent
+  // restarted, or registers again after a refusal); a lost one's by anyone.
+  if (const std::optional<VolunteerRecord> named = store_.volunteer_named(v.name);
+      named && reachable(*named, v.last_seen)) {
+    const std::string presented = body.value("key", std::string());
+    if (presented.empty() || !store_.volunteer_key_matches(named->id, presented)) {
+      log_(fmt::format("refused: a registration as live volunteer {} without its key", v.name));
+      throw RequestError(409, fmt::format("volunteer {} is live: registering under its name "
+                                          "needs its key, or wait {} s for it to be lost",
+                                          v.name, options_.heartbeat_timeout));
+    }
+  }
   // A volunteer that re-registers was restarted: whatever it ran is gone.
   const std::int64_t id = store_.register_volunteer(v, key);
   for (const GroupRecord& g : store_.open_groups()) {
@@ -349,6 +372,7 @@ json Coordinator::heartbeat(std::int64_t volunteer, const json& body) {
     throw RequestError(404, fmt::format("no volunteer {}: register again", volunteer));
   }
   store_.touch_volunteer(volunteer, wall_clock());
+  holdings_[volunteer] = holdings_from_json(body.value("holds", json::object()));
   if (v->state == "lost") {
     // Heard from again (a network cut healed): its old groups were re-formed without it.
     store_.set_volunteer_state(volunteer, "live");
@@ -499,6 +523,10 @@ void Coordinator::group_exit(std::int64_t group_id, const json& body) {
     note(job.id, "failed", job.message);
     return;
   }
+  if (outcome == "unprepared" && group.restore_step) {
+    // Copies of it turned out missing or damaged: the next group tries an older one.
+    ungatherable_[job.id].insert(*group.restore_step);
+  }
   end_group_and_requeue(group, outcome == "unprepared"
                                    ? "a volunteer could not prepare the group: " + message
                                    : fmt::format("mpirun exited with status {}{}", status,
@@ -558,6 +586,7 @@ json Coordinator::submit(const json& body, const std::string& submitter) {
   job.state = "queued";
   job.message = "waiting for volunteers";
   job.submitted = wall_clock();
+  job.peer_key = random_hex(24);
   job.id = store_.add_job(job);
   note(
       job.id, "submitted",
@@ -718,8 +747,67 @@ json Coordinator::group_descriptor(const GroupRecord& g, std::int64_t volunteer)
           {"credential", g.credential},
           {"ranks", g.ranks},
           {"restore_step", g.restore_step ? json(*g.restore_step) : json(nullptr)},
+          {"peer_key", job.peer_key},
+          {"holders",
+           g.restore_step ? shard_holders(g.job, *g.restore_step, volunteer) : json::array()},
           {"ini", job.ini},
           {"members", members}};
+}
+
+bool Coordinator::reachable(const VolunteerRecord& v, double now) const {
+  return (v.state == "live" || v.state == "leaving") &&
+         now - v.last_seen <= options_.heartbeat_timeout;
+}
+
+std::optional<std::int64_t> Coordinator::restore_point(const JobRecord& job, double now) {
+  StepShards on_volunteers;
+  for (const VolunteerRecord& v : store_.volunteers()) {
+    const auto held = holdings_.find(v.id);
+    if (!reachable(v, now) || held == holdings_.end()) continue;
+    const auto steps = held->second.find(job.id);
+    if (steps == held->second.end()) continue;
+    for (const auto& [step, files] : steps->second)
+      on_volunteers[step].insert(files.begin(), files.end());
+  }
+  std::set<std::int64_t> candidates;
+  for (const auto& [step, files] : on_volunteers)
+    candidates.insert(step);
+  for (const CheckpointEntry& entry : list_checkpoints(vault_.checkpoints(job.id))) {
+    if (entry.state == CheckpointState::complete) candidates.insert(entry.step);
+  }
+  const std::set<std::int64_t>& failed = ungatherable_[job.id];
+  for (auto step = candidates.rbegin(); step != candidates.rend(); ++step) {
+    if (failed.count(*step)) continue;
+    const std::optional<std::vector<std::string>> listed = vault_.listed_shards(job.id, *step);
+    if (!listed) continue;
+    const std::vector<std::string> in_vault = vault_.files(job.id, checkpoint_dir_name(*step));
+    const std::set<std::string>& held = on_volunteers[*step];
+    const bool gatherable = std::all_of(listed->begin(), listed->end(), [&](const std::string& f) {
+      return held.count(f) || std::find(in_vault.begin(), in_vault.end(), f) != in_vault.end();
+    });
+    if (gatherable) return *step;
+  }
+  return std::nullopt;
+}
+
+json Coordinator::shard_holders(std::int64_t job, std::int64_t step, std::int64_t except) {
+  const double now = wall_clock();
+  json holders = json::array();
+  for (const VolunteerRecord& v : store_.volunteers()) {
+    if (v.id == except || !reachable(v, now)) continue;
+    const auto held = holdings_.find(v.id);
+    if (held == holdings_.end()) continue;
+    const auto steps = held->second.find(job);
+    if (steps == held->second.end()) continue;
+    const auto files = steps->second.find(step);
+    if (files == steps->second.end()) continue;
+    holders.push_back({{"name", v.name},
+                       {"address", v.address},
+                       {"agent_port", v.agent_port},
+                       {"fingerprint", v.fingerprint},
+                       {"files", files->second}});
+  }
+  return holders;
 }
 
 void Coordinator::form_groups(double now) {
@@ -778,7 +866,7 @@ void Coordinator::form_groups(double now) {
     group.head = group.members.front().volunteer;
     group.credential = random_hex(24);
     group.ranks = slots;
-    group.restore_step = job.checkpoint;
+    group.restore_step = restore_point(job, now);
     group.state = "preparing";
     group.id = store_.add_group(group);
     std::vector<std::string> names;
@@ -793,8 +881,7 @@ void Coordinator::form_groups(double now) {
     store_.update_job(job);
     note(job.id, "group",
          fmt::format("group {}: {} ranks on {}, {}", group.id, slots, fmt::join(names, ", "),
-                     job.checkpoint ? fmt::format("restoring step {}", *job.checkpoint)
-                                    : std::string("from the start")));
+                     restore_description(group.restore_step, job.checkpoint)));
   }
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -19,6 +20,7 @@
 #include "checkpoint_vault.hpp"
 #include "https_server.hpp"
 #include "pool_store.hpp"
+#include "shard_holdings.hpp"
 #include "worker_program.hpp"
 
 namespace spare::pool {
@@ -81,6 +83,15 @@ class Coordinator {
   void end_group_and_requeue(const GroupRecord& group, const std::string& why);
   void form_groups(double now);
   nlohmann::json group_descriptor(const GroupRecord& group, std::int64_t volunteer);
+  /// A volunteer that heartbeats (live or leaving) and was heard from lately.
+  bool reachable(const VolunteerRecord& volunteer, double now) const;
+  /// The newest checkpoint of `job` a new group can gather: one whose manifest
+  /// the pool holds and each of whose shards the pool or a reachable volunteer
+  /// holds; nullopt if there is none (the job starts over).
+  std::optional<std::int64_t> restore_point(const JobRecord& job, double now);
+  /// [{address, agent_port, fingerprint, name, files}] of the reachable
+  /// volunteers other than `except` that hold shards of `job` at `step`.
+  nlohmann::json shard_holders(std::int64_t job, std::int64_t step, std::int64_t except);
   /// Writes the result once the final checkpoint is held (state finishing -> done).
   void finish_if_ready(JobRecord& job);
   void note(std::int64_t job, const std::string& kind, const std::string& text, double time = 0);
@@ -95,6 +106,12 @@ class Coordinator {
   HttpsServer server_;
   int port_ = 0;
   std::map<std::int64_t, double> not_before_;  // job -> when a failed job may be tried again
+  /// The shards each volunteer holds, as its latest heartbeat said. Not
+  /// stored: after a restart the next heartbeats tell it again.
+  std::map<std::int64_t, ShardHoldings> holdings_;
+  /// job -> steps a group could not gather (a copy missing or damaged
+  /// everywhere): they are not tried again.
+  std::map<std::int64_t, std::set<std::int64_t>> ungatherable_;
   std::atomic<bool> stopping_{false};
   std::thread supervisor_;
 };

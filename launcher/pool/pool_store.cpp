@@ -79,7 +79,7 @@ constexpr const char* kVolunteerColumns =
     "id, name, address, agent_port, fingerprint, cpus, gpus, memory, state, last_seen";
 constexpr const char* kJobColumns =
     "id, name, kernel, ini, ranks, steps, state_bytes, state, message, submitted, step, "
-    "progress, restarts, checkpoint, final_step, awaited_step, awaited_since";
+    "progress, restarts, checkpoint, final_step, awaited_step, awaited_since, peer_key";
 constexpr const char* kGroupColumns =
     "id, job, head, credential, ranks, restore_step, state, drain";
 
@@ -122,6 +122,7 @@ JobRecord job_from(const Statement& s) {
   j.final_step = optional_integer(s, 14);
   j.awaited_step = optional_integer(s, 15);
   j.awaited_since = s.real(16);
+  j.peer_key = s.text(17);
   return j;
 }
 
@@ -147,6 +148,7 @@ PoolStore::PoolStore(const std::filesystem::path& database) : db_(database) {
   db_.execute(kSchema);
   add_column_if_missing(db_, "tokens", "role", "TEXT NOT NULL DEFAULT 'both'");
   add_column_if_missing(db_, "volunteers", "key_hash", "TEXT NOT NULL DEFAULT ''");
+  add_column_if_missing(db_, "jobs", "peer_key", "TEXT NOT NULL DEFAULT ''");
 }
 
 std::string PoolStore::add_token(const std::string& name, const std::string& role) {
@@ -205,6 +207,14 @@ bool PoolStore::volunteer_key_matches(std::int64_t id, const std::string& key) {
   return !stored.empty() && constant_time_equal(stored, sha256_hex(key));
 }
 
+std::optional<VolunteerRecord> PoolStore::volunteer_named(const std::string& name) {
+  Statement s =
+      db_.prepare(std::string("SELECT ") + kVolunteerColumns + " FROM volunteers WHERE name = ?");
+  s.bind_all(name);
+  if (!s.step()) return std::nullopt;
+  return volunteer_from(s);
+}
+
 std::optional<VolunteerRecord> PoolStore::volunteer(std::int64_t id) {
   Statement s =
       db_.prepare(std::string("SELECT ") + kVolunteerColumns + " FROM volunteers WHERE id = ?");
@@ -239,9 +249,9 @@ void PoolStore::forgive_silence(double now) {
 std::int64_t PoolStore::add_job(const JobRecord& j) {
   db_.prepare(
          "INSERT INTO jobs (name, kernel, ini, ranks, steps, state_bytes, state, message, "
-         "submitted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         "submitted, peer_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .bind_all(j.name, j.kernel, j.ini, j.ranks, j.steps, j.state_bytes, j.state, j.message,
-                j.submitted)
+                j.submitted, j.peer_key)
       .run();
   return db_.last_insert_id();
 }

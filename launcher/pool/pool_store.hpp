@@ -60,6 +60,9 @@ struct JobRecord {
   /// next group waits until the pool holds it, so a graceful leave loses nothing.
   std::optional<std::int64_t> awaited_step;
   double awaited_since = 0;
+  /// What its volunteers show each other to exchange checkpoint copies; empty
+  /// for jobs submitted before partner copies (they keep only the pool's copy).
+  std::string peer_key;
 
   bool active() const { return state != "done" && state != "failed" && state != "cancelled"; }
 };
@@ -104,6 +107,7 @@ class PoolStore {
   /// By name: re-registering keeps the id and replaces the key.
   std::int64_t register_volunteer(const VolunteerRecord& volunteer, const std::string& key);
   bool volunteer_key_matches(std::int64_t id, const std::string& key);
+  std::optional<VolunteerRecord> volunteer_named(const std::string& name);
   std::optional<VolunteerRecord> volunteer(std::int64_t id);
   std::vector<VolunteerRecord> volunteers();
   void touch_volunteer(std::int64_t id, double now);

@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -28,12 +29,16 @@
 #include "checkpoint_vault.hpp"
 #include "child_process.hpp"
 #include "daemon_command.hpp"
+#include "file_transfer.hpp"
 #include "https_client.hpp"
 #include "https_server.hpp"
 #include "local_backend.hpp"
 #include "pool_store.hpp"
 #include "program_paths.hpp"
+#include "shard_holdings.hpp"
 #include "spare/atomic_file.hpp"
+#include "spare/checkpoint_catalog.hpp"
+#include "spare/checkpoint_reader.hpp"
 #include "spare/error.hpp"
 #include "spare/events.hpp"
 #include "spare/job_spec.hpp"
@@ -122,6 +127,33 @@ std::string last_lines(const fs::path& file, std::size_t count) {
   return text;
 }
 
+/// Partners keep this many of a job's newest checkpoint copies.
+constexpr std::size_t kPartnerCopiesKept = 2;
+
+/// A peer's request for a checkpoint copy: /copies/JOB/STEP_DIR/FILE.
+const std::regex& copy_path_pattern() {
+  static const std::regex pattern(R"(/copies/(\d{1,18})/(step-\d+)/([A-Za-z0-9._-]+))");
+  return pattern;
+}
+
+/// Where a checkpoint copy of job `job` goes: a partner's storage, or a peer's.
+std::string copy_url_path(std::int64_t job, const std::string& step_dir, const std::string& file) {
+  return fmt::format("/copies/{}/{}/{}", job, step_dir, file);
+}
+
+/// The files of a complete checkpoint directory in the order they are sent:
+/// shards, then the manifest that says they are all there.
+std::vector<fs::path> checkpoint_files_to_send(const fs::path& step_path) {
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(step_path)) {
+    const std::string name = f.path().filename().string();
+    if (name.starts_with("shard-") && name.ends_with(".h5")) files.push_back(f.path());
+  }
+  std::sort(files.begin(), files.end());
+  files.push_back(step_path / kManifestName);
+  return files;
+}
+
 }  // namespace
 
 std::int64_t parse_byte_size(const std::string& text) {
@@ -184,6 +216,7 @@ struct VolunteerAgent::Impl {
   std::atomic<bool> uploads_pending{false};
   std::atomic<int> upload_passes{0};  // completed scans of the storage
   std::set<std::string> uploaded;     // "JOB/step-N" sent to the pool; the uploader's own
+  std::set<std::string> pushed;       // "JOB/step-N" sent to a partner, or with none to send to
   std::atomic<bool> stopping{false};
   std::thread uploader;
 
@@ -198,6 +231,21 @@ struct VolunteerAgent::Impl {
   }
 
   void start_server();
+  fs::path job_dir(std::int64_t job) const {
+    return options.storage / "jobs" / std::to_string(job);
+  }
+  /// The key a job's volunteers show each other for its checkpoint copies
+  /// (kept in the job's directory); empty if this volunteer has none.
+  std::string peer_key(std::int64_t job) const;
+  /// Lets /launch through with a group's credential and /copies/JOB/... with JOB's peer key.
+  void authorize(const std::string& token, const httplib::Request& request);
+  void receive_copy(const httplib::Request& request, const httplib::ContentReader& content);
+  void serve_copy(const httplib::Request& request, httplib::Response& response);
+  /// Keeps the newest kPartnerCopiesKept complete copies of a job.
+  void prune_copies(std::int64_t job);
+  /// Sends a checkpoint this volunteer wrote to the next member of the job's
+  /// group; false if there is none to send it to (a group of one, or over).
+  bool push_to_partner(std::int64_t job, const fs::path& step_path);
   void register_with_pool();
   json heartbeat_body();
   std::vector<std::int64_t> jobs_on_storage() const;
@@ -253,36 +301,154 @@ void VolunteerAgent::leave() {
 void VolunteerAgent::Impl::start_server() {
   server = std::make_unique<HttpsServer>(
       identity,
-      [this](const std::string& token) {
-        std::lock_guard lock(mutex);
-        for (const auto& [id, run] : groups) {
-          if (!run->credential.empty() && constant_time_equal(token, run->credential)) return true;
-        }
-        return false;
+      [this](const std::string& token, const httplib::Request& request) {
+        authorize(token, request);
       },
-      [this](const std::string& refusal) { log("refused a launch request: " + refusal); });
+      [this](const std::string& refusal) { log("refused a request: " + refusal); });
   server->routes().Post("/launch", [this](const httplib::Request& req, httplib::Response& res) {
     launch_daemon(req, res);
   });
+  server->routes().Put(R"(/copies/\d+/step-\d+/[A-Za-z0-9._-]+)",
+                       [this](const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& content) {
+                         receive_copy(req, content);
+                         reply_json(res, 200, {{"ok", true}});
+                       });
+  server->routes().Get(
+      R"(/copies/\d+/step-\d+/[A-Za-z0-9._-]+)",
+      [this](const httplib::Request& req, httplib::Response& res) { serve_copy(req, res); });
   agent_port = server->bind(options.address + ":0");
   server_thread = std::thread([this] { server->serve(); });
 }
 
+std::string VolunteerAgent::Impl::peer_key(std::int64_t job) const {
+  const fs::path file = job_dir(job) / "peer.key";
+  std::error_code missing;
+  if (!fs::exists(file, missing)) return {};
+  return read_file_text(file);
+}
+
+void VolunteerAgent::Impl::authorize(const std::string& token, const httplib::Request& request) {
+  std::smatch copy;
+  if (std::regex_match(request.path, copy, copy_path_pattern())) {
+    const std::int64_t job = std::stoll(copy[1].str());
+    const std::string key = peer_key(job);
+    if (key.empty() || !constant_time_equal(token, key)) {
+      throw RequestError(401, fmt::format("not a key of job {} on this volunteer", job));
+    }
+    return;
+  }
+  std::lock_guard lock(mutex);
+  for (const auto& [id, run] : groups) {
+    if (!run->credential.empty() && constant_time_equal(token, run->credential)) return;
+  }
+  throw RequestError(401, "the token was refused");
+}
+
+void VolunteerAgent::Impl::receive_copy(const httplib::Request& request,
+                                        const httplib::ContentReader& content) {
+  std::smatch copy;
+  std::regex_match(request.path, copy, copy_path_pattern());  // authorize() matched it
+  const std::int64_t job = std::stoll(copy[1].str());
+  const std::string step_dir = copy[2].str();
+  const std::string file = copy[3].str();
+  check_checkpoint_file_name(step_dir, file);
+  receive_file(content, partner_copies_dir(job_dir(job)) / step_dir / file);
+  if (file == kManifestName) {
+    log(fmt::format("holds a partner's copy of job {} {} (from {})", job, step_dir,
+                    request.remote_addr));
+    prune_copies(job);
+  }
+}
+
+void VolunteerAgent::Impl::serve_copy(const httplib::Request& request,
+                                      httplib::Response& response) {
+  std::smatch copy;
+  std::regex_match(request.path, copy, copy_path_pattern());
+  const std::int64_t job = std::stoll(copy[1].str());
+  const std::string step_dir = copy[2].str();
+  const std::string file = copy[3].str();
+  check_checkpoint_file_name(step_dir, file);
+  // Its own shards, or a partner's copy: the asker checks either against the manifest.
+  const fs::path own = OutputLayout{job_dir(job)}.checkpoints() / step_dir / file;
+  serve_file(response, fs::exists(own) ? own : partner_copies_dir(job_dir(job)) / step_dir / file);
+}
+
+void VolunteerAgent::Impl::prune_copies(std::int64_t job) {
+  const std::vector<CheckpointEntry> copies = list_checkpoints(partner_copies_dir(job_dir(job)));
+  std::size_t complete_seen = 0;
+  std::optional<std::int64_t> newest_complete;
+  for (auto it = copies.rbegin(); it != copies.rend(); ++it) {
+    const bool complete = it->state == CheckpointState::complete;
+    if (complete && !newest_complete) newest_complete = it->step;
+    if (complete) ++complete_seen;
+    // Incomplete ones older than a complete one will not be finished: their sender moved on.
+    if ((complete && complete_seen > kPartnerCopiesKept) ||
+        (!complete && newest_complete && it->step < *newest_complete)) {
+      std::error_code ignored;
+      fs::remove_all(it->dir, ignored);
+    }
+  }
+}
+
+bool VolunteerAgent::Impl::push_to_partner(std::int64_t job, const fs::path& step_path) {
+  json partner;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& [id, run] : groups) {
+      if (run->job != job) continue;
+      const json& members = run->descriptor.at("members");
+      const auto self = std::find_if(members.begin(), members.end(), [&](const json& m) {
+        return m.value("volunteer", std::int64_t{0}) == volunteer;
+      });
+      if (self == members.end() || members.size() < 2) return false;
+      partner = std::next(self) == members.end() ? members.front() : *std::next(self);
+    }
+  }
+  const std::string key = peer_key(job);
+  if (partner.is_null() || key.empty()) return false;
+  HttpsClient peer(fmt::format("https://{}:{}", partner.at("address").get<std::string>(),
+                               partner.at("agent_port").get<int>()),
+                   partner.at("fingerprint").get<std::string>(), key, 10.0);
+  const std::string step_dir = step_path.filename().string();
+  for (const fs::path& file : checkpoint_files_to_send(step_path)) {
+    const HttpResponse put =
+        peer.put_file(copy_url_path(job, step_dir, file.filename().string()), file);
+    if (!put.ok()) {
+      throw Error(ExitCode::run_failed,
+                  fmt::format("partner {}: {}", partner.value("name", ""), put.error_message()));
+    }
+  }
+  return true;
+}
+
 void VolunteerAgent::Impl::register_with_pool() {
-  const json body = {{"name", options.name},     {"address", options.address},
-                     {"agent_port", agent_port}, {"fingerprint", identity.fingerprint},
-                     {"cpus", options.cpus},     {"gpus", static_cast<int>(options.gpus.size())},
-                     {"memory", options.memory}};
-  const HttpResponse reply = client().post("/api/volunteers", body);
+  // The key it was given last time, kept on its storage: the pool lets a live
+  // volunteer's name be registered again only with it.
+  const fs::path key_file = options.storage / "volunteer.key";
+  json body = {{"name", options.name},     {"address", options.address},
+               {"agent_port", agent_port}, {"fingerprint", identity.fingerprint},
+               {"cpus", options.cpus},     {"gpus", static_cast<int>(options.gpus.size())},
+               {"memory", options.memory}};
+  if (fs::exists(key_file)) body["key"] = read_file_text(key_file);
+  HttpResponse reply = client().post("/api/volunteers", body);
+  while (reply.status == 409 && leave_requests == 0) {
+    log("the pool still counts this volunteer's name as live: " + reply.error_message());
+    sleep_seconds(heartbeat_timeout);
+    reply = client().post("/api/volunteers", body);
+  }
   if (!reply.ok()) {
     throw Error(ExitCode::usage, fmt::format("the pool refused to register this volunteer: {}",
                                              reply.error_message()));
   }
   const json answer = reply.json();
   volunteer = answer.at("volunteer").get<std::int64_t>();
+  const std::string key = answer.at("key").get<std::string>();
+  write_file_atomically(key_file, key);
+  fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
   {
     std::lock_guard lock(mutex);
-    volunteer_credential = fmt::format("{}:{}", volunteer, answer.at("key").get<std::string>());
+    volunteer_credential = fmt::format("{}:{}", volunteer, key);
   }
   heartbeat_interval = answer.value("heartbeat_interval", heartbeat_interval);
   heartbeat_timeout = answer.value("heartbeat_timeout", heartbeat_timeout);
@@ -295,11 +461,12 @@ json VolunteerAgent::Impl::heartbeat_body() {
   json jobs = json::array();  // whose files are on this volunteer's storage
   for (const std::int64_t job : jobs_on_storage())
     jobs.push_back(job);
+  const json holds = holdings_to_json(scan_shard_holdings(options.storage / "jobs"));
   std::lock_guard lock(mutex);
   json alive = json::array();
   for (const auto& [id, run] : groups)
     alive.push_back(id);
-  return {{"alive", alive}, {"dropped", json(dropped)}, {"jobs", jobs}};
+  return {{"alive", alive}, {"dropped", json(dropped)}, {"jobs", jobs}, {"holds", holds}};
 }
 
 std::vector<std::int64_t> VolunteerAgent::Impl::jobs_on_storage() const {
@@ -437,6 +604,11 @@ void VolunteerAgent::Impl::prepare(const std::shared_ptr<GroupRun>& run) {
     if (entry.path().filename() != restore_dir) fs::remove_all(entry.path());
   }
   fs::create_directories(checkpoints);
+  if (const std::string key = descriptor.value("peer_key", ""); !key.empty()) {
+    const fs::path key_file = run->job_dir / "peer.key";
+    write_file_atomically(key_file, key);
+    fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
+  }
 
   // The job as submitted, with this volunteer's own directory and the group's size.
   std::istringstream ini(descriptor.at("ini").get<std::string>());
@@ -459,50 +631,90 @@ void VolunteerAgent::Impl::prepare(const std::shared_ptr<GroupRun>& run) {
 bool VolunteerAgent::Impl::gather_checkpoint(const std::shared_ptr<GroupRun>& run,
                                              const fs::path& dir) {
   const std::string step_dir = dir.filename().string();
+  json holders;
+  {
+    std::lock_guard lock(mutex);
+    holders = run->descriptor.value("holders", json::array());
+  }
+  const std::string key = peer_key(run->job);
   HttpsClient pool = client(60.0);
-  const auto fetch = [&](const std::string& file) {
-    const HttpResponse got = pool.download(
-        fmt::format("/api/jobs/{}/checkpoints/{}/{}", run->job, step_dir, file), dir / file);
-    if (!got.ok()) {
-      throw Error(ExitCode::run_failed,
-                  fmt::format("cannot fetch {}/{}: {}", step_dir, file, got.error_message()));
-    }
-  };
-  const HttpResponse listing =
-      pool.get(fmt::format("/api/jobs/{}/checkpoints/{}", run->job, step_dir));
-  if (!listing.ok())
-    throw Error(ExitCode::run_failed, "checkpoint list: " + listing.error_message());
-  const auto files = listing.json().at("files").get<std::vector<std::string>>();
   fs::create_directories(dir);
-  // The pool's manifest, then whatever shards this volunteer does not hold.
-  std::set<std::string> fetched;
-  for (const std::string& file : files) {
+  // The pool's manifest says what the checkpoint is; every shard, wherever it
+  // comes from, must match it.
+  const HttpResponse listed = pool.download(
+      fmt::format("/api/jobs/{}/checkpoints/{}/{}", run->job, step_dir, kManifestName),
+      dir / kManifestName);
+  if (!listed.ok()) {
+    throw Error(ExitCode::run_failed, fmt::format("cannot fetch {}/{}: {}", step_dir, kManifestName,
+                                                  listed.error_message()));
+  }
+  const Manifest manifest = read_manifest(dir);
+
+  std::map<std::string, int> sources;  // where shards came from -> how many
+  for (const ShardRecord& shard : manifest.shards) {
     if (run->stopping) return false;
-    if (file == kManifestName || !fs::exists(dir / file)) {
-      fetch(file);
-      fetched.insert(file);
+    const std::string name = fs::path(shard.file).filename().string();
+    const fs::path target = dir / name;
+    std::vector<std::string> failures;
+    // A copy is taken only if it matches the manifest; else the next place is asked.
+    const auto accept = [&](const std::string& source) {
+      const std::optional<std::string> problem = shard_problem(manifest, shard, target);
+      if (!problem) {
+        ++sources[source];
+        if (source != "this volunteer") {
+          log(fmt::format("group {}: {}/{} from {}", run->id, step_dir, name, source));
+        }
+        return true;
+      }
+      log(fmt::format("group {}: {}'s copy of {}/{} is corrupt ({}); trying other copies", run->id,
+                      source, step_dir, name, *problem));
+      failures.push_back(fmt::format("{}: {}", source, *problem));
+      std::error_code ignored;
+      fs::remove(target, ignored);
+      return false;
+    };
+    const auto download = [&](HttpsClient& from, const std::string& path,
+                              const std::string& source) {
+      try {
+        const HttpResponse got = from.download(path, target);
+        if (got.ok()) return accept(source);
+        failures.push_back(fmt::format("{}: {}", source, got.error_message()));
+      } catch (const PeerUnreachable& e) {
+        failures.push_back(fmt::format("{}: {}", source, e.what()));
+      }
+      return false;
+    };
+    bool held = fs::exists(target) && accept("this volunteer");
+    const fs::path partner_copy = partner_copies_dir(run->job_dir) / step_dir / name;
+    if (!held && fs::exists(partner_copy)) {
+      fs::copy_file(partner_copy, target, fs::copy_options::overwrite_existing);
+      held = accept("this volunteer's partner copy");
+    }
+    // Other volunteers on the network, then the pool.
+    for (const json& holder : holders) {
+      if (held || key.empty()) break;
+      const auto files = holder.value("files", std::vector<std::string>{});
+      if (std::find(files.begin(), files.end(), name) == files.end()) continue;
+      HttpsClient peer(fmt::format("https://{}:{}", holder.at("address").get<std::string>(),
+                                   holder.at("agent_port").get<int>()),
+                       holder.at("fingerprint").get<std::string>(), key, 60.0);
+      held = download(peer, copy_url_path(run->job, step_dir, name),
+                      "volunteer " + holder.value("name", std::string()));
+    }
+    if (!held) {
+      held = download(pool, fmt::format("/api/jobs/{}/checkpoints/{}/{}", run->job, step_dir, name),
+                      "the pool");
+    }
+    if (!held) {
+      throw Error(ExitCode::run_failed, fmt::format("no good copy of {}/{}: {}", step_dir, name,
+                                                    fmt::join(failures, "; ")));
     }
   }
-  // Its own shards are used only if they verify; a corrupt one is replaced by the pool's copy.
-  const std::map<std::string, std::string> corrupt = corrupt_shards(dir);
-  for (const auto& [file, why] : corrupt) {
-    if (fetched.count(file)) {
-      throw Error(ExitCode::run_failed,
-                  fmt::format("the pool's copy of {}/{} does not verify: {}", step_dir, file, why));
-    }
-    log(
-        fmt::format("group {}: this volunteer's copy of {}/{} is corrupt ({}); using the "
-                    "pool's copy",
-                    run->id, step_dir, file, why));
-    fs::remove(dir / file);
-    fetch(file);
-  }
-  if (!corrupt.empty() && !corrupt_shards(dir).empty()) {
-    throw Error(ExitCode::run_failed,
-                fmt::format("{} does not verify even with the pool's copies", step_dir));
-  }
-  log(fmt::format("group {}: checkpoint {} ready: {} of {} files from the pool", run->id, step_dir,
-                  fetched.size() + corrupt.size(), files.size()));
+  std::vector<std::string> counts;
+  for (const auto& [source, count] : sources)
+    counts.push_back(fmt::format("{} from {}", count, source));
+  log(fmt::format("group {}: checkpoint {} ready: {} shards: {}", run->id, step_dir,
+                  manifest.shards.size(), fmt::join(counts, ", ")));
   fsync_directory(dir);
   return true;
 }
@@ -706,56 +918,54 @@ void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
 bool VolunteerAgent::Impl::upload_checkpoints() {
   bool pending = false;
   // What was sent of jobs whose files are gone need not be remembered.
-  std::erase_if(uploaded, [&](const std::string& key) {
+  const auto gone = [&](const std::string& key) {
     return !fs::exists(options.storage / "jobs" / key.substr(0, key.find('/')));
-  });
+  };
+  std::erase_if(uploaded, gone);
+  std::erase_if(pushed, gone);
   std::map<std::int64_t, std::int64_t> restored;
   {
     std::lock_guard lock(mutex);
     restored = restored_steps;
   }
-  std::error_code ignored;
-  for (const auto& job_entry : fs::directory_iterator(options.storage / "jobs", ignored)) {
-    std::int64_t job = 0;
-    try {
-      job = std::stoll(job_entry.path().filename().string());
-    } catch (const std::exception&) {
-      continue;
-    }
-    const fs::path checkpoints = OutputLayout{job_entry.path()}.checkpoints();
-    for (const auto& step_entry : fs::directory_iterator(checkpoints, ignored)) {
-      const std::string step_dir = step_entry.path().filename().string();
-      if (!step_dir.starts_with("step-") || step_dir.find('.') != std::string::npos) continue;
-      if (!fs::exists(step_entry.path() / kManifestName)) continue;
-      const std::int64_t step = std::stoll(step_dir.substr(5));
+  for (const std::int64_t job : jobs_on_storage()) {
+    for (const CheckpointEntry& entry :
+         list_checkpoints(OutputLayout{job_dir(job)}.checkpoints())) {
+      if (entry.state != CheckpointState::complete) continue;
       auto r = restored.find(job);
-      if (r != restored.end() && step <= r->second) continue;  // came from the pool
+      if (r != restored.end() && entry.step <= r->second) continue;  // came from the pool
+      const std::string step_dir = entry.dir.filename().string();
       const std::string key = fmt::format("{}/{}", job, step_dir);
-      if (uploaded.count(key)) continue;
-      try {
-        HttpsClient pool = client(60.0);
-        std::vector<fs::path> files;
-        for (const auto& f : fs::directory_iterator(step_entry.path())) {
-          const std::string name = f.path().filename().string();
-          if (name.starts_with("shard-") && name.ends_with(".h5")) files.push_back(f.path());
+      if (!uploaded.count(key)) {
+        try {
+          HttpsClient pool = client(60.0);
+          for (const fs::path& file : checkpoint_files_to_send(entry.dir)) {
+            const HttpResponse put =
+                pool.put_file(fmt::format("/api/jobs/{}/checkpoints/{}/{}", job, step_dir,
+                                          file.filename().string()),
+                              file);
+            if (put.status == 404) break;  // the job is gone from the pool
+            if (!put.ok()) throw Error(ExitCode::run_failed, put.error_message());
+          }
+          uploaded.insert(key);
+        } catch (const std::exception& e) {
+          if (fs::exists(entry.dir / kManifestName)) {
+            pending = true;
+            log(fmt::format("upload of job {} {} failed, will retry: {}", job, step_dir, e.what()));
+          } else {
+            uploaded.insert(key);  // removed meanwhile: nothing left to send
+          }
         }
-        std::sort(files.begin(), files.end());
-        files.push_back(step_entry.path() / kManifestName);
-        for (const fs::path& file : files) {
-          const HttpResponse put = pool.put_file(fmt::format("/api/jobs/{}/checkpoints/{}/{}", job,
-                                                             step_dir, file.filename().string()),
-                                                 file);
-          if (put.status == 404) break;  // the job is gone from the pool
-          if (!put.ok()) throw Error(ExitCode::run_failed, put.error_message());
+      }
+      // The partner's copy is tried once: a partner that cannot take it is
+      // gone or going, and the group will be re-formed with another.
+      if (!pushed.count(key)) {
+        try {
+          push_to_partner(job, entry.dir);
+        } catch (const std::exception& e) {
+          log(fmt::format("copy of job {} {} to its partner failed: {}", job, step_dir, e.what()));
         }
-        uploaded.insert(key);
-      } catch (const std::exception& e) {
-        if (fs::exists(step_entry.path() / kManifestName)) {
-          pending = true;
-          log(fmt::format("upload of job {} {} failed, will retry: {}", job, step_dir, e.what()));
-        } else {
-          uploaded.insert(key);  // removed meanwhile: nothing left to send
-        }
+        pushed.insert(key);
       }
     }
   }

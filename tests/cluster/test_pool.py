@@ -181,6 +181,24 @@ class BadActors(PoolTestCase):
                                 headers=as_stranger)
         self.assertEqual(code, 403)
         self.assertIn(f"has run no group of job {job}", body["error"])
+        # Nor can anyone take over a live volunteer's name: that needs its key.
+        laptop_name = self.pool.pool_status()["volunteers"][0]["name"]
+        code, body = self._call("POST", "/api/volunteers", volunteer, body={
+            "name": laptop_name, "address": "10.99.0.2", "agent_port": 1,
+            "fingerprint": "sha256:" + "1" * 64, "cpus": 1, "memory": 1 << 30})
+        self.assertEqual(code, 409)
+        self.assertIn(f"volunteer {laptop_name} is live: registering under its name needs its key",
+                      body["error"])
+        stranger_again = {"name": "stranger", "address": "10.99.0.1", "agent_port": 1,
+                          "fingerprint": "sha256:" + "0" * 64, "cpus": 1, "memory": 1 << 30}
+        code, _ = self._call("POST", "/api/volunteers", volunteer,
+                             body={**stranger_again, "key": "not-its-key"})
+        self.assertEqual(code, 409)
+        code, again = self._call("POST", "/api/volunteers", volunteer,
+                                 body={**stranger_again, "key": stranger["key"]})
+        self.assertEqual(code, 200)
+        self.assertEqual(again["volunteer"], stranger["volunteer"])
+        self.assertNotEqual(again["key"], stranger["key"])
         # The laptop was never made to leave, and the job runs on.
         state = next(v["state"] for v in self.pool.pool_status()["volunteers"]
                      if v["id"] == laptop)
@@ -325,10 +343,10 @@ class LaptopFailures(PoolTestCase):
         lost = killed["step"] - starts[1]
         self.assertLessEqual(lost, INTERVAL, f"lost {lost} steps; starts {starts}")
 
-    def test_a_corrupt_shard_on_one_laptop_is_replaced_by_the_pools_copy(self):
+    def test_a_corrupt_shard_on_one_laptop_is_replaced_by_another_copy(self):
         """Chaos 7: a laptop's own copies of its shards are corrupted while its
         group is down; the re-formed group finds them by their digests and
-        restores from the pool's copies."""
+        restores from other copies (a partner's or the pool's)."""
         seen = {}
 
         def corrupt_then_restart(job, status):
@@ -349,8 +367,45 @@ class LaptopFailures(PoolTestCase):
         self.assertGreater(seen["corrupted"], 0)
         self.assertGreaterEqual(final["restarts"], 1)
         log = (self.pool.logs / f"agent-lap{seen['victim']}.log").read_text()
-        self.assertRegex(log, r"this volunteer's copy of step-\d+/shard-\d+\.h5 is corrupt "
-                              r"\(.*\); using the pool's copy")
+        self.assertRegex(log, r"this volunteer's copy of (step-\d+)/(shard-\d+\.h5) is corrupt "
+                              r"\(.*\); trying other copies")
+        # ... and took each of them from somewhere else, checked.
+        for step, shard in re.findall(r"this volunteer's copy of (step-\d+)/(shard-\d+\.h5) is "
+                                      r"corrupt", log):
+            self.assertRegex(log, rf"{step}/{re.escape(shard)} from (volunteer \S+|the pool)\n")
+
+    def test_shards_the_pool_lost_are_gathered_from_partners(self):
+        """Each shard is also on a partner volunteer: a laptop dies and the pool
+        loses its copies of that laptop's shards, yet the re-formed group
+        gathers them from the partners and the result is the same."""
+        seen = {}
+
+        def kill_and_lose_pool_copies(job, status):
+            victim = self.laptop_of(status["volunteers"][1])
+            storage = self.pool.cluster.laptop(victim).storage
+            listing = self.on_agent_mounts(
+                victim, ["sh", "-c", f"ls {storage}/jobs/{job}/checkpoints/step-*/shard-*.h5"])
+            self.assertEqual(listing.returncode, 0, listing.stderr)
+            seen["shards"] = sorted({Path(p).name for p in listing.stdout.split()})
+            self.pool.kill_laptop(victim)
+            # Its processes are gone: no upload of its is left in flight.
+            vault = self.pool.state / "jobs" / str(job) / "checkpoints"
+            removed = [f for name in seen["shards"] for f in vault.glob(f"step-*/{name}")]
+            for f in removed:
+                f.unlink()
+            seen["removed"] = len(removed)
+            seen["victim"] = victim
+
+        job, final = self.run_with_failure(kill_and_lose_pool_copies)
+        self.assertGreater(seen["removed"], 0)
+        self.assertGreaterEqual(final["restarts"], 1)
+        groups = [text for kind, text in self.pool.events(job) if kind == "group"]
+        self.assertRegex(groups[1], r"restoring step \d+")
+        logs = "".join((self.pool.logs / f"agent-lap{k}.log").read_text()
+                       for k in self.pool.cluster.laptops if k != seen["victim"])
+        for shard in seen["shards"]:
+            self.assertRegex(logs, rf"step-\d+/{re.escape(shard)} from "
+                                   rf"(volunteer \S+|this volunteer's partner copy)\n")
 
     def corrupt_shards(self, k, job):
         """Flips bytes in the middle of every shard of `job` on laptop k; returns how many."""

@@ -226,6 +226,36 @@ TEST(CheckpointStore, ResultFileHoldsTheWholeDatasets) {
   }
 }
 
+TEST(CheckpointStore, OneShardVerifiesOnItsOwnWhereverItLies) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  write_steps(world, dir.checkpoints(), {3});
+  if (world.rank() == 0) {
+    // A volunteer gathers shards one at a time, from several places, into a directory of its own.
+    const fs::path step = dir.checkpoints() / checkpoint_dir_name(3);
+    const Manifest manifest = read_manifest(step);
+    const ShardRecord& shard = manifest.shards.back();
+    const fs::path gathered = dir.checkpoints().parent_path() / "gathered" / shard.file;
+    fs::create_directories(gathered.parent_path());
+    fs::copy_file(step / shard.file, gathered);
+    EXPECT_NO_THROW(verify_shard_file(manifest, shard, gathered));
+    const auto problem = [&]() -> std::string {
+      try {
+        verify_shard_file(manifest, shard, gathered);
+      } catch (const CheckpointError& e) {
+        return e.what();
+      }
+      return "accepted";
+    };
+    flip_data_byte(gathered, "tag");
+    EXPECT_NE(problem().find("dataset 'tag': digest mismatch"), std::string::npos) << problem();
+    fs::resize_file(gathered, 10);
+    EXPECT_NE(problem().find("has 10 bytes, the manifest says"), std::string::npos) << problem();
+    fs::remove(gathered);
+    EXPECT_NE(problem().find("is missing"), std::string::npos) << problem();
+  }
+}
+
 TEST(CheckpointStore, FlippedBitFallsBackAndQuarantines) {
   const mpi::Comm world = mpi::Comm::world();
   const SharedDir dir(world);

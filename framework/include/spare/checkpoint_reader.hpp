@@ -52,4 +52,10 @@ class CheckpointReader {
   Manifest manifest_;
 };
 
+/// Checks one shard file, wherever it lies, against its record in `manifest`:
+/// its size, then every block's digest. For shards gathered one at a time from
+/// several places before the checkpoint is whole. Throws CheckpointError.
+void verify_shard_file(const Manifest& manifest, const ShardRecord& shard,
+                       const std::filesystem::path& file);
+
 }  // namespace spare
