@@ -49,10 +49,11 @@ bool job_error_is_final(int code) {
 std::string_view role_needed(const httplib::Request& request) {
   const std::string& path = request.path;
   if (path.starts_with("/api/volunteers") || path.starts_with("/api/groups")) return "volunteer";
-  if (path.starts_with("/api/jobs/") && path.find("/checkpoints/") != std::string::npos) {
+  if (path.starts_with("/api/jobs/") && (path.find("/checkpoints/") != std::string::npos ||
+                                         path.find("/inputs/") != std::string::npos)) {
     return "volunteer";
   }
-  if (path.starts_with("/api/jobs")) return "scientist";
+  if (path.starts_with("/api/jobs") || path.starts_with("/api/inputs")) return "scientist";
   return "";
 }
 
@@ -83,6 +84,7 @@ Coordinator::Coordinator(CoordinatorOptions options, const launcher::WorkerProgr
       identity_(load_or_create_tls_identity(options_.state_dir / "tls", "spare pool")),
       store_(options_.state_dir / "pool.db"),
       vault_(options_.state_dir / "jobs"),
+      inputs_(options_.state_dir / "inputs"),
       server_(
           identity_,
           [this](const std::string& token, const httplib::Request& request) {
@@ -234,6 +236,34 @@ void Coordinator::add_routes() {
             }
           }
           serve_file(res, vault_.result_file(job, req.matches[2].str()));
+        });
+  r.Get(R"(/api/inputs/([0-9a-f]{64}))",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          const fs::path file = inputs_.path(req.matches[1].str());
+          if (!fs::exists(file)) throw RequestError(404, "the pool has no such input");
+          reply_json(res, 200, {{"bytes", fs::file_size(file)}});
+        });
+  r.Put(R"(/api/inputs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res,
+                                                const httplib::ContentReader& content) {
+    const std::string hex = req.matches[1].str();
+    receive_file(content, inputs_.path(hex),
+                 [&](const fs::path& received) { check_content(received, hex); });
+    log_(fmt::format("input {} received ({} bytes)", hex, fs::file_size(inputs_.path(hex))));
+    reply_json(res, 200, {{"ok", true}});
+  });
+  r.Get(R"(/api/jobs/(\d+)/inputs/([0-9a-f]{64}))",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          const std::int64_t job = path_number(req, 1);
+          const std::string hex = req.matches[2].str();
+          require_job_member(job, calling_volunteer(req));
+          {
+            std::lock_guard lock(mutex_);
+            const json inputs = json::parse(job_or_404(job).inputs);
+            const bool named =
+                std::any_of(inputs.begin(), inputs.end(), [&](const json& h) { return h == hex; });
+            if (!named) throw RequestError(404, fmt::format("job {} has no input {}", job, hex));
+          }
+          serve_file(res, inputs_.path(hex));
         });
   r.Get(R"(/api/jobs/(\d+)/checkpoints/(step-\d+))",
         [this](const httplib::Request& req, httplib::Response& res) {
@@ -539,11 +569,34 @@ json Coordinator::submit(const json& body, const std::string& submitter) {
   const std::string ini = body.value("ini", std::string());
   const std::string source = body.value("source", std::string("submitted job"));
   if (ini.empty()) throw RequestError(400, "a job is submitted as {\"ini\": TEXT}");
+  // Input files arrive by content, uploaded beforehand: the job reads the pool's copies.
+  const json inputs = body.value("inputs", json::object());
+  if (!inputs.is_object()) {
+    throw RequestError(400, "a job's inputs are {\"SECTION.KEY\": \"SHA-256\", ...}");
+  }
+  std::vector<std::string> input_overrides;
+  for (const auto& [key, hex] : inputs.items()) {
+    if (!hex.is_string()) throw RequestError(400, fmt::format("input {}: expected a SHA-256", key));
+    if (!inputs_.has(hex.get<std::string>())) {
+      throw RequestError(422, fmt::format("{}: the input {} (SHA-256 {}) is not in the pool: "
+                                          "`spare submit` uploads it first",
+                                          source, key, hex.get<std::string>()));
+    }
+    input_overrides.push_back(
+        fmt::format("{}={}", key, inputs_.path(hex.get<std::string>()).string()));
+  }
   JobSpec spec;
   launcher::WorkerPlan plan;
   try {
     std::istringstream in(ini);
-    spec = parse_job_spec(in, source, {}, worker_.kernels());
+    spec = parse_job_spec(in, source, input_overrides, worker_.kernels());
+    for (const auto& [key, path] : input_files(spec, worker_.kernels())) {
+      if (!inputs.contains(key)) {
+        throw RequestError(422, fmt::format("{}: {} names {}, a file the pool was not sent: "
+                                            "`spare submit` sends a job's input files",
+                                            source, key, path.string()));
+      }
+    }
     plan = worker_.plan(spec, spec.ranks > 0 ? spec.ranks : 1);
   } catch (const Error& e) {
     throw RequestError(422, e.what());
@@ -580,6 +633,7 @@ json Coordinator::submit(const json& body, const std::string& submitter) {
   job.name = spec.name;
   job.kernel = spec.kernel;
   job.ini = spec.to_ini();
+  job.inputs = inputs.dump();
   job.ranks = spec.ranks;
   job.steps = spec.steps;
   job.state_bytes = static_cast<std::int64_t>(plan.plan.state_bytes);
@@ -748,6 +802,7 @@ json Coordinator::group_descriptor(const GroupRecord& g, std::int64_t volunteer)
           {"ranks", g.ranks},
           {"restore_step", g.restore_step ? json(*g.restore_step) : json(nullptr)},
           {"peer_key", job.peer_key},
+          {"inputs", json::parse(job.inputs)},
           {"holders",
            g.restore_step ? shard_holders(g.job, *g.restore_step, volunteer) : json::array()},
           {"ini", job.ini},

@@ -19,6 +19,7 @@
 
 #include "checkpoint_vault.hpp"
 #include "https_server.hpp"
+#include "input_store.hpp"
 #include "pool_store.hpp"
 #include "shard_holdings.hpp"
 #include "worker_program.hpp"
@@ -103,6 +104,7 @@ class Coordinator {
   std::mutex mutex_;  // guards store_: handlers run on the server's threads
   PoolStore store_;
   CheckpointVault vault_;
+  InputStore inputs_;
   HttpsServer server_;
   int port_ = 0;
   std::map<std::int64_t, double> not_before_;  // job -> when a failed job may be tried again

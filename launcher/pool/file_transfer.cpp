@@ -38,7 +38,8 @@ void serve_file(httplib::Response& response, const fs::path& file) {
       });
 }
 
-void receive_file(const httplib::ContentReader& content, const fs::path& target) {
+void receive_file(const httplib::ContentReader& content, const fs::path& target,
+                  const std::function<void(const fs::path&)>& check) {
   fs::create_directories(target.parent_path());
   // Two volunteers may upload the same manifest at once: each writes its own temporary.
   const fs::path temporary =
@@ -55,6 +56,15 @@ void receive_file(const httplib::ContentReader& content, const fs::path& target)
       std::error_code ignored;
       fs::remove(temporary, ignored);
       throw RequestError(400, "the upload of " + target.filename().string() + " was incomplete");
+    }
+  }
+  if (check) {
+    try {
+      check(temporary);
+    } catch (...) {
+      std::error_code ignored;
+      fs::remove(temporary, ignored);
+      throw;
     }
   }
   fsync_file(temporary);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 
 #include <httplib.h>
 
@@ -12,7 +13,9 @@ namespace spare::pool {
 void serve_file(httplib::Response& response, const std::filesystem::path& file);
 
 /// Writes the request body to `target`: a temporary name, fsync, rename. The
-/// target's directory is created if needed.
-void receive_file(const httplib::ContentReader& content, const std::filesystem::path& target);
+/// target's directory is created if needed. `check`, if given, sees the
+/// temporary file before the rename; what it throws discards the file.
+void receive_file(const httplib::ContentReader& content, const std::filesystem::path& target,
+                  const std::function<void(const std::filesystem::path&)>& check = {});
 
 }  // namespace spare::pool

@@ -79,7 +79,7 @@ constexpr const char* kVolunteerColumns =
     "id, name, address, agent_port, fingerprint, cpus, gpus, memory, state, last_seen";
 constexpr const char* kJobColumns =
     "id, name, kernel, ini, ranks, steps, state_bytes, state, message, submitted, step, "
-    "progress, restarts, checkpoint, final_step, awaited_step, awaited_since, peer_key";
+    "progress, restarts, checkpoint, final_step, awaited_step, awaited_since, peer_key, inputs";
 constexpr const char* kGroupColumns =
     "id, job, head, credential, ranks, restore_step, state, drain";
 
@@ -123,6 +123,7 @@ JobRecord job_from(const Statement& s) {
   j.awaited_step = optional_integer(s, 15);
   j.awaited_since = s.real(16);
   j.peer_key = s.text(17);
+  j.inputs = s.text(18);
   return j;
 }
 
@@ -149,6 +150,7 @@ PoolStore::PoolStore(const std::filesystem::path& database) : db_(database) {
   add_column_if_missing(db_, "tokens", "role", "TEXT NOT NULL DEFAULT 'both'");
   add_column_if_missing(db_, "volunteers", "key_hash", "TEXT NOT NULL DEFAULT ''");
   add_column_if_missing(db_, "jobs", "peer_key", "TEXT NOT NULL DEFAULT ''");
+  add_column_if_missing(db_, "jobs", "inputs", "TEXT NOT NULL DEFAULT '{}'");
 }
 
 std::string PoolStore::add_token(const std::string& name, const std::string& role) {
@@ -249,9 +251,9 @@ void PoolStore::forgive_silence(double now) {
 std::int64_t PoolStore::add_job(const JobRecord& j) {
   db_.prepare(
          "INSERT INTO jobs (name, kernel, ini, ranks, steps, state_bytes, state, message, "
-         "submitted, peer_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         "submitted, peer_key, inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .bind_all(j.name, j.kernel, j.ini, j.ranks, j.steps, j.state_bytes, j.state, j.message,
-                j.submitted, j.peer_key)
+                j.submitted, j.peer_key, j.inputs)
       .run();
   return db_.last_insert_id();
 }

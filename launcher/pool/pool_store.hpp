@@ -63,6 +63,8 @@ struct JobRecord {
   /// What its volunteers show each other to exchange checkpoint copies; empty
   /// for jobs submitted before partner copies (they keep only the pool's copy).
   std::string peer_key;
+  /// Its input files: {"SECTION.KEY": "SHA-256 of the content"}, as JSON.
+  std::string inputs = "{}";
 
   bool active() const { return state != "done" && state != "failed" && state != "cancelled"; }
 };

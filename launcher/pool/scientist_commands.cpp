@@ -125,8 +125,24 @@ int submit_command(const std::vector<std::string>& args) {
   const JobSpec spec = load_job_spec(file, overrides, worker.kernels());
   worker.plan(spec, spec.ranks > 0 ? spec.ranks : 1);  // an impossible decomposition fails here
   pool::HttpsClient client = pool_client(vm, "spare submit");
-  const json answer =
-      checked(client.post("/api/jobs", {{"ini", spec.to_ini()}, {"source", file}}), "submit");
+  // Input files go first, by content: one the pool already has is not sent again.
+  json inputs = json::object();
+  for (const auto& [key, path] : input_files(spec, worker.kernels())) {
+    const std::string hex = pool::sha256_file_hex(path);
+    const pool::HttpResponse known = client.get("/api/inputs/" + hex);
+    const bool send = known.status == 404;
+    if (send) {
+      checked(client.put_file("/api/inputs/" + hex, path), "input upload of " + path.string());
+    } else {
+      checked(known, "input lookup");
+    }
+    fmt::print(stderr, "input {} = {}: sha256 {}, {}\n", key, path.string(), hex,
+               send ? "sent to the pool" : "already in the pool");
+    inputs[key] = hex;
+  }
+  const json answer = checked(
+      client.post("/api/jobs", {{"ini", spec.to_ini()}, {"source", file}, {"inputs", inputs}}),
+      "submit");
   const std::int64_t id = answer.at("job").get<std::int64_t>();
   fmt::print(stderr, "submitted {} as job {} to {}; follow it with `spare status {}`\n", spec.name,
              id, client.base_url(), id);

@@ -32,6 +32,7 @@
 #include "file_transfer.hpp"
 #include "https_client.hpp"
 #include "https_server.hpp"
+#include "input_store.hpp"
 #include "local_backend.hpp"
 #include "pool_store.hpp"
 #include "program_paths.hpp"
@@ -259,6 +260,9 @@ struct VolunteerAgent::Impl {
   /// The checkpoint to restore in `dir`: this volunteer's own shards where they
   /// verify, the pool's copies of the rest. False if the group stopped meanwhile.
   bool gather_checkpoint(const std::shared_ptr<GroupRun>& run, const fs::path& dir);
+  /// This volunteer's copy of input `hex`: the cached one if its content
+  /// still hashes to it, else a fresh one from the pool.
+  fs::path fetch_input(const std::shared_ptr<GroupRun>& run, const std::string& hex);
   void run_head(const std::shared_ptr<GroupRun>& run);
   void report_exit(const std::shared_ptr<GroupRun>& run, const json& exit);
   void launch_daemon(const httplib::Request& request, httplib::Response& response);
@@ -610,13 +614,19 @@ void VolunteerAgent::Impl::prepare(const std::shared_ptr<GroupRun>& run) {
     fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
   }
 
-  // The job as submitted, with this volunteer's own directory and the group's size.
+  // The job as submitted, with this volunteer's own directory, the group's
+  // size, and its copies of the input files.
+  std::vector<std::string> overrides{
+      "job.output=" + run->job_dir.string(),
+      "job.ranks=" + std::to_string(descriptor.at("ranks").get<std::int64_t>())};
+  const json inputs = descriptor.value("inputs", json::object());
+  for (const auto& [key, hex] : inputs.items()) {
+    if (run->stopping) return;
+    overrides.push_back(
+        fmt::format("{}={}", key, fetch_input(run, hex.get<std::string>()).string()));
+  }
   std::istringstream ini(descriptor.at("ini").get<std::string>());
-  JobSpec spec =
-      parse_job_spec(ini, fmt::format("job {}", run->job),
-                     {"job.output=" + run->job_dir.string(),
-                      "job.ranks=" + std::to_string(descriptor.at("ranks").get<std::int64_t>())},
-                     worker->kernels());
+  JobSpec spec = parse_job_spec(ini, fmt::format("job {}", run->job), overrides, worker->kernels());
   write_file_atomically(OutputLayout{run->job_dir}.job_file(), spec.to_ini());
 
   std::int64_t restored = -1;
@@ -626,6 +636,40 @@ void VolunteerAgent::Impl::prepare(const std::shared_ptr<GroupRun>& run) {
   }
   std::lock_guard lock(mutex);
   restored_steps[run->job] = restored;
+}
+
+fs::path VolunteerAgent::Impl::fetch_input(const std::shared_ptr<GroupRun>& run,
+                                           const std::string& hex) {
+  const InputStore cache(options.storage / "inputs");
+  const fs::path cached = cache.path(hex);
+  if (fs::exists(cached)) {
+    try {
+      check_content(cached, hex);
+      log(fmt::format("group {}: input {} is cached here", run->id, hex));
+      return cached;
+    } catch (const RequestError& e) {
+      log(fmt::format("group {}: the cached input {} is damaged ({}); fetching it again", run->id,
+                      hex, e.what()));
+    }
+  }
+  // Each group fetches into a name of its own; the checked copy is renamed into place.
+  const fs::path fetching = cached.parent_path() / fmt::format(".{}.group-{}", hex, run->id);
+  const HttpResponse got =
+      client(60.0).download(fmt::format("/api/jobs/{}/inputs/{}", run->job, hex), fetching);
+  if (!got.ok()) {
+    throw Error(ExitCode::run_failed,
+                fmt::format("cannot fetch input {}: {}", hex, got.error_message()));
+  }
+  try {
+    check_content(fetching, hex);
+  } catch (const RequestError& e) {
+    fs::remove(fetching);
+    throw Error(ExitCode::run_failed, fmt::format("input {} from the pool: {}", hex, e.what()));
+  }
+  fs::rename(fetching, cached);
+  log(fmt::format("group {}: input {} fetched from the pool ({} bytes)", run->id, hex,
+                  fs::file_size(cached)));
+  return cached;
 }
 
 bool VolunteerAgent::Impl::gather_checkpoint(const std::shared_ptr<GroupRun>& run,

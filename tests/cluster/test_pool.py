@@ -108,6 +108,39 @@ class PoolBasics(PoolTestCase):
             log = (self.pool.logs / f"agent-lap{k}.log").read_text()
             self.assertIn(f"job {job} is over: its files are removed from this volunteer", log)
 
+    def test_input_files_reach_volunteers_by_content(self):
+        """A job that starts from an HDF5 file: `spare submit` sends the file by
+        its SHA-256, each volunteer fetches it once and keeps it, and the result
+        equals a local run of the same job file."""
+        import hashlib
+
+        import h5py
+        import numpy as np
+        case = self.tmp / "case"
+        (case / "inputs").mkdir(parents=True)
+        with h5py.File(case / "inputs" / "u0.h5", "w") as f:
+            f["temperature"] = np.random.default_rng(9).uniform(-1.0, 2.0, (160, 192))
+        sha256 = hashlib.sha256((case / "inputs" / "u0.h5").read_bytes()).hexdigest()
+        job_file = write_job(case / "job.ini", **{
+            **CHAOS_JOB, "job": {**CHAOS_JOB["job"], "steps": "600"},
+            "heat2d": {"nx": "192", "ny": "160", "init": "file",
+                       "initial_file": "inputs/u0.h5"}})
+        first = self.pool.submit(job_file)
+        self.assertEqual(self.pool.wait_done(first)["step"], 600)
+        self.assertEqual(self.fetched_digest(first), self.reference_digest(job_file))
+        stored = self.pool.state / "inputs" / sha256
+        self.assertEqual(hashlib.sha256(stored.read_bytes()).hexdigest(), sha256)
+        # The same bytes again: neither sent to the pool nor fetched by a volunteer again.
+        again = self.pool.spare("submit", job_file)
+        self.assertIn(f"sha256 {sha256}, already in the pool", again.stderr)
+        second = int(again.stdout.strip())
+        self.pool.wait_done(second)
+        self.assertEqual(self.fetched_digest(second), self.fetched_digest(first))
+        for k in self.pool.cluster.laptops:
+            log = (self.pool.logs / f"agent-lap{k}.log").read_text()
+            self.assertEqual(log.count(f"input {sha256} fetched from the pool"), 1, log)
+            self.assertIn(f"input {sha256} is cached here", log)
+
     def test_status_logs_and_cancel(self):
         job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
         self.pool.wait_until(job, lambda s: s["state"] == "running" and s["step"] > 0,
@@ -207,6 +240,23 @@ class BadActors(PoolTestCase):
         log = (self.pool.logs / "pool.log").read_text()
         self.assertIn(f"may not speak for volunteer {laptop}", log)
         self.pool.spare("cancel", job)
+
+    def test_inputs_are_kept_only_under_their_own_hash(self):
+        scientist, volunteer = self.pool.token, self.pool.volunteer_token
+        claimed = "0" * 64
+        code, body = self._call("PUT", f"/api/inputs/{claimed}", scientist, body={"not": "it"})
+        self.assertEqual(code, 400)
+        self.assertRegex(body["error"], rf"the content's SHA-256 is [0-9a-f]{{64}}, not {claimed}")
+        self.assertEqual(self._call("GET", f"/api/inputs/{claimed}", scientist)[0], 404)
+        self.assertFalse((self.pool.state / "inputs" / claimed).exists())
+        code, body = self._call("GET", f"/api/inputs/{claimed}", volunteer)
+        self.assertEqual(code, 403)
+        # A job that names an input the pool was never sent is refused at submit.
+        code, body = self._call("POST", "/api/jobs", scientist, body={
+            "ini": self.job_file().read_text(), "inputs": {"heat2d.initial_file": claimed}})
+        self.assertEqual(code, 422)
+        self.assertIn(f"the input heat2d.initial_file (SHA-256 {claimed}) is not in the pool",
+                      body["error"])
 
     def _call(self, method, path, token, headers=None, body=None):
         """One request to the coordinator; returns (status, JSON body)."""
