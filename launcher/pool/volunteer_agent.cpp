@@ -203,7 +203,7 @@ struct VolunteerAgent::Impl {
   std::thread server_thread;
   int agent_port = 0;
 
-  std::int64_t volunteer = 0;
+  std::int64_t volunteer = 0;  // written by the main thread under the mutex
   double heartbeat_interval = 0.5;
   double heartbeat_timeout = 3.0;
 
@@ -446,12 +446,12 @@ void VolunteerAgent::Impl::register_with_pool() {
                                              reply.error_message()));
   }
   const json answer = reply.json();
-  volunteer = answer.at("volunteer").get<std::int64_t>();
   const std::string key = answer.at("key").get<std::string>();
   write_file_atomically(key_file, key);
   fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
   {
-    std::lock_guard lock(mutex);
+    std::lock_guard lock(mutex);  // the uploader reads it (push_to_partner)
+    volunteer = answer.at("volunteer").get<std::int64_t>();
     volunteer_credential = fmt::format("{}:{}", volunteer, key);
   }
   heartbeat_interval = answer.value("heartbeat_interval", heartbeat_interval);
