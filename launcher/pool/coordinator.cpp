@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "file_transfer.hpp"
+#include "group_planner.hpp"
 #include "spare/checkpoint_catalog.hpp"
 #include "spare/error.hpp"
 #include "spare/events.hpp"
@@ -602,39 +603,20 @@ json Coordinator::submit(const json& body, const std::string& submitter) {
     throw RequestError(422, e.what());
   }
   std::lock_guard lock(mutex_);
-  std::int64_t cpus = 0;
-  std::int64_t memory = 0;
-  std::int64_t largest_memory = 0;
-  std::size_t known = 0;
-  for (const VolunteerRecord& v : store_.volunteers()) {
-    if (v.state == "gone") continue;
-    ++known;
-    cpus += v.cpus;
-    memory += v.memory;
-    largest_memory = std::max(largest_memory, v.memory);
-  }
-  if (known > 0 && spec.ranks > cpus) {
-    throw RequestError(422, fmt::format("{}: [job] ranks = {} exceeds the {} CPUs all of this "
-                                        "pool's volunteers lend together",
-                                        source, spec.ranks, cpus));
-  }
-  if (known > 0 && static_cast<std::int64_t>(plan.plan.state_bytes) > memory) {
-    throw RequestError(422, fmt::format("{}: the job's state needs {} bytes; this pool's "
-                                        "volunteers lend {} bytes of memory together",
-                                        source, plan.plan.state_bytes, memory));
-  }
-  if (known > 0 && spec.ranks > 0 &&
-      static_cast<std::int64_t>(plan.plan.largest_rank_bytes) > largest_memory) {
-    throw RequestError(422, fmt::format("{}: one rank needs {} bytes; no volunteer lends as much "
-                                        "(the most is {} bytes)",
-                                        source, plan.plan.largest_rank_bytes, largest_memory));
-  }
+  std::vector<VolunteerRecord> known = store_.volunteers();
+  std::erase_if(known, [](const VolunteerRecord& v) { return v.state == "gone"; });
+  const std::string beyond =
+      beyond_every_volunteer({spec.ranks, static_cast<std::int64_t>(plan.plan.state_bytes),
+                              spec.device == DeviceRequest::cuda},
+                             static_cast<std::int64_t>(plan.plan.largest_rank_bytes), known);
+  if (!beyond.empty()) throw RequestError(422, fmt::format("{}: {}", source, beyond));
   JobRecord job;
   job.name = spec.name;
   job.kernel = spec.kernel;
   job.ini = spec.to_ini();
   job.inputs = inputs.dump();
   job.ranks = spec.ranks;
+  job.device = to_string(spec.device);
   job.steps = spec.steps;
   job.state_bytes = static_cast<std::int64_t>(plan.plan.state_bytes);
   job.state = "queued";
@@ -888,35 +870,18 @@ void Coordinator::form_groups(double now) {
       job.awaited_step.reset();
       store_.update_job(job);
     }
-    GroupRecord group;
-    std::int64_t slots = 0;
-    // A rank's share of the state, as if the job took every free CPU (ranks =
-    // auto) or its N ranks: a volunteer gets no more ranks than its memory holds.
-    std::int64_t free_cpus = 0;
-    for (const VolunteerRecord& v : free)
-      free_cpus += v.cpus;
-    const std::int64_t planned = std::max<std::int64_t>(1, job.ranks > 0 ? job.ranks : free_cpus);
-    const std::int64_t rank_bytes = std::max<std::int64_t>(1, job.state_bytes / planned);
-    for (const VolunteerRecord& v : free) {
-      if (job.ranks > 0 && slots >= job.ranks) break;
-      const std::int64_t fits = std::min<std::int64_t>(v.cpus, v.memory / rank_bytes);
-      const std::int64_t lent = job.ranks > 0 ? std::min(fits, job.ranks - slots) : fits;
-      if (lent < 1) continue;
-      group.members.push_back({v.id, static_cast<int>(lent), false});
-      slots += lent;
-    }
-    if (group.members.empty() || (job.ranks > 0 && slots < job.ranks)) {
-      const std::string message =
-          job.ranks > 0
-              ? fmt::format("waiting for volunteers: needs {} ranks, {} free CPUs lent now",
-                            job.ranks, slots)
-              : "waiting for volunteers: none is free";
-      if (job.message != message && !job.message.starts_with("re-forming")) {
-        job.message = message;
+    const GroupPlan plan = plan_group(
+        {job.ranks, job.state_bytes, job.device == to_string(DeviceRequest::cuda)}, free);
+    if (!plan.waiting.empty()) {
+      if (job.message != plan.waiting && !job.message.starts_with("re-forming")) {
+        job.message = plan.waiting;
         store_.update_job(job);
       }
       continue;
     }
+    GroupRecord group;
+    group.members = plan.members;
+    const std::int64_t slots = plan.ranks;
     group.job = job.id;
     group.head = group.members.front().volunteer;
     group.credential = random_hex(24);

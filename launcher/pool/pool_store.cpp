@@ -79,7 +79,8 @@ constexpr const char* kVolunteerColumns =
     "id, name, address, agent_port, fingerprint, cpus, gpus, memory, state, last_seen";
 constexpr const char* kJobColumns =
     "id, name, kernel, ini, ranks, steps, state_bytes, state, message, submitted, step, "
-    "progress, restarts, checkpoint, final_step, awaited_step, awaited_since, peer_key, inputs";
+    "progress, restarts, checkpoint, final_step, awaited_step, awaited_since, peer_key, inputs, "
+    "device";
 constexpr const char* kGroupColumns =
     "id, job, head, credential, ranks, restore_step, state, drain";
 
@@ -124,6 +125,7 @@ JobRecord job_from(const Statement& s) {
   j.awaited_since = s.real(16);
   j.peer_key = s.text(17);
   j.inputs = s.text(18);
+  j.device = s.text(19);
   return j;
 }
 
@@ -151,6 +153,7 @@ PoolStore::PoolStore(const std::filesystem::path& database) : db_(database) {
   add_column_if_missing(db_, "volunteers", "key_hash", "TEXT NOT NULL DEFAULT ''");
   add_column_if_missing(db_, "jobs", "peer_key", "TEXT NOT NULL DEFAULT ''");
   add_column_if_missing(db_, "jobs", "inputs", "TEXT NOT NULL DEFAULT '{}'");
+  add_column_if_missing(db_, "jobs", "device", "TEXT NOT NULL DEFAULT 'auto'");
 }
 
 std::string PoolStore::add_token(const std::string& name, const std::string& role) {
@@ -251,9 +254,9 @@ void PoolStore::forgive_silence(double now) {
 std::int64_t PoolStore::add_job(const JobRecord& j) {
   db_.prepare(
          "INSERT INTO jobs (name, kernel, ini, ranks, steps, state_bytes, state, message, "
-         "submitted, peer_key, inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         "submitted, peer_key, inputs, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .bind_all(j.name, j.kernel, j.ini, j.ranks, j.steps, j.state_bytes, j.state, j.message,
-                j.submitted, j.peer_key, j.inputs)
+                j.submitted, j.peer_key, j.inputs, j.device)
       .run();
   return db_.last_insert_id();
 }

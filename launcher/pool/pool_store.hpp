@@ -44,8 +44,9 @@ struct JobRecord {
   std::int64_t id = 0;
   std::string name;
   std::string kernel;
-  std::string ini;         // the resolved job file, as submitted
-  std::int64_t ranks = 0;  // 0: one per CPU the group lends
+  std::string ini;              // the resolved job file, as submitted
+  std::int64_t ranks = 0;       // 0: one per CPU the group lends
+  std::string device = "auto";  // [job] device: cuda takes only volunteers that lend GPUs
   std::int64_t steps = 0;
   std::int64_t state_bytes = 0;
   std::string state;  // queued | starting | running | finishing | done | failed | cancelled

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "command_line.hpp"
@@ -10,6 +11,7 @@
 #include "program_paths.hpp"
 #include "signal_pipe.hpp"
 #include "spare/error.hpp"
+#include "spare/gpu.hpp"
 #include "tls_identity.hpp"
 #include "volunteer_agent.hpp"
 #include "worker_guard.hpp"
@@ -35,6 +37,28 @@ std::vector<int> parse_gpu_list(const std::string& text) {
   return gpus;
 }
 
+/// The GPUs to lend: `--gpus` (indices, `all` or `none`; default all), each
+/// one this machine has.
+std::vector<int> lent_gpus(const po::variables_map& vm) {
+  const GpuInventory found = detect_gpus();
+  std::vector<int> present;
+  for (const GpuInfo& gpu : found.gpus)
+    present.push_back(gpu.index);
+  const std::string text = vm.count("gpus") ? vm["gpus"].as<std::string>() : "all";
+  if (text == "none") return {};
+  if (text == "all") return present;
+  const std::vector<int> wanted = parse_gpu_list(text);
+  for (const int index : wanted) {
+    if (std::find(present.begin(), present.end(), index) != present.end()) continue;
+    throw UsageError(fmt::format(
+        "--gpus {}: this machine has {}", text,
+        present.empty()
+            ? fmt::format("no usable GPU ({})", found.note)
+            : fmt::format("GPUs {} (`spare --version` lists them)", fmt::join(present, ","))));
+  }
+  return wanted;
+}
+
 }  // namespace
 
 std::filesystem::path default_volunteer_storage() {
@@ -52,7 +76,8 @@ int volunteer_command(const std::vector<std::string>& args) {
       "fingerprint", po::value<std::string>(),
       "the pool's certificate fingerprint, as `spare pool` prints it (or $SPARE_FINGERPRINT)")(
       "cpus", po::value<int>()->default_value(0), "CPUs to lend (default: every core)")(
-      "gpus", po::value<std::string>(), "GPUs to lend, e.g. 0,1 (default: none)")(
+      "gpus", po::value<std::string>(),
+      "GPUs to lend: indices like 0,1, all or none (default: all this machine has)")(
       "memory", po::value<std::string>(), "memory to lend, e.g. 8G (default: what is free now)")(
       "storage", po::value<std::string>(),
       "where checkpoints of the jobs run here are kept (default: ~/.local/share/spare/volunteer)")(
@@ -83,7 +108,7 @@ int volunteer_command(const std::vector<std::string>& args) {
       option_or_environment(vm, "fingerprint", "SPARE_FINGERPRINT", command));
   agent.cpus = vm["cpus"].as<int>();
   if (agent.cpus < 0) throw UsageError("--cpus must be >= 0");
-  if (vm.count("gpus")) agent.gpus = parse_gpu_list(vm["gpus"].as<std::string>());
+  agent.gpus = lent_gpus(vm);
   if (vm.count("memory")) agent.memory = pool::parse_byte_size(vm["memory"].as<std::string>());
   agent.storage = vm.count("storage") ? std::filesystem::path(vm["storage"].as<std::string>())
                                       : default_volunteer_storage();

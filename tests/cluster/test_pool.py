@@ -332,6 +332,9 @@ class BadActors(PoolTestCase):
         huge = self.pool.spare("submit", self.job_file(heat2d={"nx": "400000", "ny": "400000"}),
                                expect=3)
         self.assertIn("volunteers lend", huge.stderr)
+        on_gpus = self.pool.spare("submit", self.job_file(job={"device": "cuda"}), expect=3)
+        self.assertIn("[job] device = cuda, but no volunteer of this pool lends a GPU",
+                      on_gpus.stderr)
         self.assertEqual(self.pool.pool_status()["jobs"], [])
 
     def running_job(self):

@@ -66,6 +66,11 @@ class InvalidJobs(SpareTestCase):
 
 
 class Commands(SpareTestCase):
+    def test_a_volunteer_lends_only_gpus_it_has(self):
+        done = self.spare("volunteer", "--pool", "https://127.0.0.1:9", "--token", "t",
+                          "--fingerprint", "sha256:" + "0" * 64, "--gpus", "99", expect=2)
+        self.assertRegex(done.stderr, r"--gpus 99: this machine has (no usable GPU \(.+\)|GPUs )")
+
     def test_help_everywhere(self):
         for args in (["--help"], ["run", "--help"], ["ckpt", "--help"], ["kernels", "--help"],
                      ["bench", "--help"]):
