@@ -215,9 +215,11 @@ struct VolunteerAgent::Impl {
 
   std::atomic<int> leave_requests{0};
   std::atomic<bool> uploads_pending{false};
-  std::atomic<int> upload_passes{0};  // completed scans of the storage
-  std::set<std::string> uploaded;     // "JOB/step-N" sent to the pool; the uploader's own
-  std::set<std::string> pushed;       // "JOB/step-N" sent to a partner, or with none to send to
+  std::atomic<int> upload_passes{0};   // completed scans of the storage
+  std::set<std::string> uploaded;      // "JOB/step-N" sent to the pool; the uploader's own
+  std::set<std::string> pushed;        // "JOB/step-N" sent to a partner, or with none to send to
+  std::optional<HttpsClient> uploads;  // the uploader's client of the pool, kept between passes
+  std::string uploads_credential;      // the volunteer credential it was made with
   std::atomic<bool> stopping{false};
   std::thread uploader;
 
@@ -267,6 +269,9 @@ struct VolunteerAgent::Impl {
   void report_exit(const std::shared_ptr<GroupRun>& run, const json& exit);
   void launch_daemon(const httplib::Request& request, httplib::Response& response);
   void upload_loop();
+  /// The uploader's client of the pool: one TLS session for all its uploads,
+  /// a new one after an error or after this volunteer registered again.
+  HttpsClient& upload_client();
   bool upload_checkpoints();
 };
 
@@ -959,6 +964,19 @@ void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
   reply_json(response, 200, {{"pid", run.processes.back()->pid()}});
 }
 
+HttpsClient& VolunteerAgent::Impl::upload_client() {
+  std::string credential;
+  {
+    std::lock_guard lock(mutex);
+    credential = volunteer_credential;
+  }
+  if (!uploads || uploads_credential != credential) {
+    uploads.emplace(client(60.0));
+    uploads_credential = credential;
+  }
+  return *uploads;
+}
+
 bool VolunteerAgent::Impl::upload_checkpoints() {
   bool pending = false;
   // What was sent of jobs whose files are gone need not be remembered.
@@ -982,7 +1000,7 @@ bool VolunteerAgent::Impl::upload_checkpoints() {
       const std::string key = fmt::format("{}/{}", job, step_dir);
       if (!uploaded.count(key)) {
         try {
-          HttpsClient pool = client(60.0);
+          HttpsClient& pool = upload_client();
           for (const fs::path& file : checkpoint_files_to_send(entry.dir)) {
             const HttpResponse put =
                 pool.put_file(fmt::format("/api/jobs/{}/checkpoints/{}/{}", job, step_dir,
@@ -993,6 +1011,7 @@ bool VolunteerAgent::Impl::upload_checkpoints() {
           }
           uploaded.insert(key);
         } catch (const std::exception& e) {
+          uploads.reset();
           if (fs::exists(entry.dir / kManifestName)) {
             pending = true;
             log(fmt::format("upload of job {} {} failed, will retry: {}", job, step_dir, e.what()));
