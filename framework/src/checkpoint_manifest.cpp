@@ -11,6 +11,7 @@
 #include "spare/atomic_file.hpp"
 #include "spare/error.hpp"
 #include "spare/output_layout.hpp"
+#include "spare/version.hpp"
 
 namespace spare {
 
@@ -54,6 +55,27 @@ ParamSet params_from_json(const json& object) {
     }
   }
   return params;
+}
+
+RunDescription describe_run(const JobSpec& spec, const KernelRegistry& registry) {
+  RunDescription run{kVersion, spec.name, spec.kernel, spec.params, 0, 0.0, {}};
+  for (const auto& [key, path] : input_files(spec, registry)) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      throw Error(ExitCode::run_failed,
+                  fmt::format("{}: cannot read input {}: {}", spec.source, key, path.string()));
+    }
+    DigestStream digest;
+    std::vector<char> buffer(1 << 20);
+    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
+      digest.update(buffer.data(), static_cast<std::size_t>(in.gcount()));
+    if (in.bad()) {
+      throw Error(ExitCode::run_failed,
+                  fmt::format("{}: cannot read input {}: {}", spec.source, key, path.string()));
+    }
+    run.params.set(key.substr(spec.kernel.size() + 1), "xxh3-128:" + digest.finish().hex());
+  }
+  return run;
 }
 
 std::optional<std::string> describe_job_mismatch(const RunDescription& found,

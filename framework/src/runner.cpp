@@ -78,7 +78,7 @@ class StepLoop {
         kernel_(declare(registry.at(spec.kernel))),
         context_(comm, select_rank_device(spec, registry.at(spec.kernel), comm)),
         store_(OutputLayout{spec.output}.checkpoints(), comm, spec.checkpoint.keep, events),
-        run_{kVersion, spec.name, spec.kernel, spec.params, 0, 0.0},
+        run_(describe_run(spec, registry)),
         dt_(kernel_->time_step()) {}
 
   RunReport run() {

@@ -45,11 +45,11 @@ std::optional<Manifest> newest_manifest(const fs::path& checkpoints) {
 }
 
 /// Refuses to resume from checkpoints of another job, or beyond this job's end.
-void check_resumable(const JobSpec& spec, const OutputLayout& layout,
-                     const std::string& shown_output) {
+void check_resumable(const JobSpec& spec, const KernelRegistry& registry,
+                     const OutputLayout& layout, const std::string& shown_output) {
   const std::optional<Manifest> manifest = newest_manifest(layout.checkpoints());
   if (!manifest) return;
-  const RunDescription wanted{kVersion, spec.name, spec.kernel, spec.params, 0, 0};
+  const RunDescription wanted = describe_run(spec, registry);
   if (auto mismatch = describe_job_mismatch(manifest->run, wanted)) {
     throw CheckpointError(fmt::format(
         "{} holds checkpoints of another job: {}; run with --fresh to discard them, or choose "
@@ -134,7 +134,7 @@ int run_command(const std::vector<std::string>& args) {
   if (vm.count("fresh")) {
     discard_previous_run(layout);
   } else {
-    check_resumable(spec, layout, shown_output);
+    check_resumable(spec, worker.kernels(), layout, shown_output);
   }
   write_file_atomically(layout.job_file(), spec.to_ini());
 

@@ -86,6 +86,32 @@ class InitialFile(SpareTestCase):
         with h5py.File(out / "result.h5", "r") as f:
             np.testing.assert_array_equal(f["temperature"][...], heat2d_steps(expected, 1))
 
+    def test_a_job_resumes_with_its_input_anywhere_but_not_with_other_data(self):
+        """Checkpoints record an input by its content: a copy elsewhere resumes
+        the job (another volunteer's, a moved file); other bytes under the same
+        name do not."""
+        u0 = self.initial_temperature()
+        first, moved = self.tmp / "first", self.tmp / "moved"
+        for case in (first, moved):
+            (case / "inputs").mkdir(parents=True)
+            self.write_input(case / "inputs" / "u0.h5", temperature=u0)
+        out = self.tmp / "out"
+        checkpoints = ["--set", "checkpoint.interval_steps=2"]
+        self.spare("run", self.job(first), "--ranks", 2, "--output", out, "--set",
+                   "job.steps=4", *checkpoints)
+        resumed = self.spare("run", self.job(moved), "--ranks", 2, "--output", out, *checkpoints)
+        self.assertRegex(resumed.stdout + resumed.stderr, r"resum\w* .*step 4")
+        straight = self.tmp / "straight"
+        self.spare("run", self.job(first), "--ranks", 2, "--output", straight)
+        self.assertEqual(result_digest(out), result_digest(straight))
+        # The same name with other bytes is another job.
+        self.write_input(moved / "inputs" / "u0.h5", temperature=u0 + 1.0)
+        refused = self.spare("run", self.job(moved), "--ranks", 2, "--output", out,
+                             "--set", "job.steps=9", expect=4)
+        self.assertRegex(refused.stderr, r"holds checkpoints of another job: \[heat2d\] "
+                                         r"initial_file is xxh3-128:[0-9a-f]{32} there and "
+                                         r"xxh3-128:[0-9a-f]{32} here")
+
     def test_inputs_that_do_not_fit_stop_the_job_before_it_starts(self):
         inputs = self.tmp / "case" / "inputs"
         inputs.mkdir(parents=True)

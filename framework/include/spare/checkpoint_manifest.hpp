@@ -17,6 +17,8 @@
 #include "spare/digest.hpp"
 #include "spare/dtype.hpp"
 #include "spare/grid.hpp"
+#include "spare/job_spec.hpp"
+#include "spare/kernel_registry.hpp"
 #include "spare/params.hpp"
 #include "spare/state.hpp"
 
@@ -32,6 +34,12 @@ struct RunDescription {
   double time = 0.0;
   std::map<std::string, double> diagnostics;  // the kernel's, at this step
 };
+
+/// The job as its checkpoints record it, at step 0. An input file parameter is
+/// recorded by the digest of its content ("xxh3-128:HEX"), not by its path: the
+/// job resumes from a copy of its input anywhere (another volunteer's, a file
+/// moved), and not on other data under the same name.
+RunDescription describe_run(const JobSpec& spec, const KernelRegistry& registry);
 
 /// Why a checkpoint of `found` cannot continue the job `wanted`, or nothing if it can.
 /// Only the kernel and its parameters matter: steps and policies may change.
