@@ -2,6 +2,7 @@
 #include "spare/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -47,10 +48,18 @@ void fsync_directory(const std::filesystem::path& path) {
   sync(fd, path);
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
+                           mode_t mode) {
   const std::filesystem::path temporary = path.string() + ".tmp";
+  // A temporary left by a crash goes first: the new one is created with `mode`,
+  // not opened with the old one's, and the umask does not widen it.
+  if (::unlink(temporary.c_str()) != 0 && errno != ENOENT) {
+    throw SystemError("cannot remove " + temporary.string(), errno);
+  }
   {
-    FileDescriptor fd(temporary, O_WRONLY | O_CREAT | O_TRUNC);
+    FileDescriptor fd(temporary, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (::fchmod(fd.get(), mode) != 0)
+      throw SystemError("cannot chmod " + temporary.string(), errno);
     const char* data = contents.data();
     std::size_t left = contents.size();
     while (left > 0) {

@@ -78,21 +78,6 @@ std::vector<std::string> CheckpointVault::files(std::int64_t job,
   return names;
 }
 
-std::map<std::string, std::string> corrupt_shards(const fs::path& dir) {
-  std::lock_guard lock(hdf5_mutex);
-  const CheckpointReader reader(dir);
-  std::map<std::string, std::string> corrupt;
-  for (const ShardRecord& shard : reader.manifest().shards) {
-    try {
-      for (const BlockRecord& block : shard.blocks)
-        reader.verify_block(shard, block);
-    } catch (const std::exception& e) {
-      corrupt.emplace(fs::path(shard.file).filename().string(), e.what());
-    }
-  }
-  return corrupt;
-}
-
 std::optional<std::string> shard_problem(const Manifest& manifest, const ShardRecord& shard,
                                          const fs::path& file) {
   std::lock_guard lock(hdf5_mutex);
@@ -108,20 +93,23 @@ bool CheckpointVault::verify(std::int64_t job, const std::string& step_dir,
                              std::string& problem) const {
   const fs::path dir = file_path(job, step_dir, kManifestName).parent_path();
   if (!fs::exists(dir / kManifestName)) return false;
-  std::map<std::string, std::string> corrupt;
+  Manifest manifest;
   try {
-    corrupt = corrupt_shards(dir);
+    manifest = CheckpointReader(dir).manifest();  // covers the domain, every shard here and whole
   } catch (const std::exception&) {
     return false;  // a shard has not arrived yet (or the manifest is unreadable)
   }
-  if (corrupt.empty()) return true;
-  // A volunteer's copy can be uploaded again.
-  problem = corrupt.begin()->second;
-  for (const auto& [file, why] : corrupt) {
-    std::error_code ignored;
-    fs::remove(dir / file, ignored);
+  bool complete = true;
+  for (const ShardRecord& shard : manifest.shards) {
+    const fs::path file = dir / fs::path(shard.file).filename();
+    if (const std::optional<std::string> why = shard_problem(manifest, shard, file)) {
+      if (problem.empty()) problem = *why;
+      std::error_code ignored;
+      fs::remove(file, ignored);  // a volunteer's copy can be uploaded again
+      complete = false;
+    }
   }
-  return false;
+  return complete;
 }
 
 void CheckpointVault::prune(std::int64_t job, std::int64_t newest, std::int64_t keep) const {

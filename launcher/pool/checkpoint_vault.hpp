@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,12 +16,6 @@
 #include "spare/checkpoint_manifest.hpp"
 
 namespace spare::pool {
-
-/// The shards of the checkpoint in `dir` (its manifest and every shard it lists
-/// present) whose blocks do not match their digests, or cannot be read: file
-/// name -> why. Empty when all verify. Throws spare::Error when the manifest
-/// cannot be read or a shard is missing. Safe to call from several threads.
-std::map<std::string, std::string> corrupt_shards(const std::filesystem::path& dir);
 
 /// Why the shard at `file` does not match its record in `manifest` (see
 /// verify_shard_file), or nullopt if it does. Safe to call from several threads.

@@ -796,14 +796,19 @@ bool Coordinator::reachable(const VolunteerRecord& v, double now) const {
          now - v.last_seen <= options_.heartbeat_timeout;
 }
 
+const StepShards& Coordinator::held_by(std::int64_t volunteer, std::int64_t job) const {
+  static const StepShards none;
+  const auto held = holdings_.find(volunteer);
+  if (held == holdings_.end()) return none;
+  const auto steps = held->second.find(job);
+  return steps == held->second.end() ? none : steps->second;
+}
+
 std::optional<std::int64_t> Coordinator::restore_point(const JobRecord& job, double now) {
   StepShards on_volunteers;
   for (const VolunteerRecord& v : store_.volunteers()) {
-    const auto held = holdings_.find(v.id);
-    if (!reachable(v, now) || held == holdings_.end()) continue;
-    const auto steps = held->second.find(job.id);
-    if (steps == held->second.end()) continue;
-    for (const auto& [step, files] : steps->second)
+    if (!reachable(v, now)) continue;
+    for (const auto& [step, files] : held_by(v.id, job.id))
       on_volunteers[step].insert(files.begin(), files.end());
   }
   std::set<std::int64_t> candidates;
@@ -832,12 +837,9 @@ json Coordinator::shard_holders(std::int64_t job, std::int64_t step, std::int64_
   json holders = json::array();
   for (const VolunteerRecord& v : store_.volunteers()) {
     if (v.id == except || !reachable(v, now)) continue;
-    const auto held = holdings_.find(v.id);
-    if (held == holdings_.end()) continue;
-    const auto steps = held->second.find(job);
-    if (steps == held->second.end()) continue;
-    const auto files = steps->second.find(step);
-    if (files == steps->second.end()) continue;
+    const StepShards& steps = held_by(v.id, job);
+    const auto files = steps.find(step);
+    if (files == steps.end()) continue;
     holders.push_back({{"name", v.name},
                        {"address", v.address},
                        {"agent_port", v.agent_port},

@@ -84,6 +84,8 @@ class Coordinator {
   void end_group_and_requeue(const GroupRecord& group, const std::string& why);
   void form_groups(double now);
   nlohmann::json group_descriptor(const GroupRecord& group, std::int64_t volunteer);
+  /// The shards of `job` that `volunteer`'s latest heartbeat said it holds, by step.
+  const StepShards& held_by(std::int64_t volunteer, std::int64_t job) const;
   /// A volunteer that heartbeats (live or leaving) and was heard from lately.
   bool reachable(const VolunteerRecord& volunteer, double now) const;
   /// The newest checkpoint of `job` a new group can gather: one whose manifest

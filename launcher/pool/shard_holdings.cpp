@@ -39,16 +39,23 @@ fs::path partner_copies_dir(const fs::path& job_dir) {
   return job_dir / "copies";
 }
 
+std::vector<std::int64_t> jobs_in(const fs::path& jobs_dir) {
+  std::vector<std::int64_t> jobs;
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(jobs_dir, ignored)) {
+    if (const auto job = number_after(entry.path().filename().string(), 0)) jobs.push_back(*job);
+  }
+  return jobs;
+}
+
 ShardHoldings scan_shard_holdings(const fs::path& jobs_dir) {
   ShardHoldings holdings;
-  std::error_code ignored;
-  for (const auto& job_entry : fs::directory_iterator(jobs_dir, ignored)) {
-    const std::optional<std::int64_t> job = number_after(job_entry.path().filename().string(), 0);
-    if (!job) continue;
+  for (const std::int64_t job : jobs_in(jobs_dir)) {
+    const fs::path job_dir = jobs_dir / std::to_string(job);
     StepShards steps;
-    add_complete_steps(OutputLayout{job_entry.path()}.checkpoints(), steps);
-    add_complete_steps(partner_copies_dir(job_entry.path()), steps);
-    if (!steps.empty()) holdings[*job] = std::move(steps);
+    add_complete_steps(OutputLayout{job_dir}.checkpoints(), steps);
+    add_complete_steps(partner_copies_dir(job_dir), steps);
+    if (!steps.empty()) holdings[job] = std::move(steps);
   }
   return holdings;
 }

@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,9 @@ using ShardHoldings = std::map<std::int64_t, StepShards>;          // job -> its
 
 /// Where a volunteer keeps the checkpoint copies its partners pushed for a job.
 std::filesystem::path partner_copies_dir(const std::filesystem::path& job_dir);
+
+/// The jobs that have a directory under `jobs_dir` (STORAGE/jobs).
+std::vector<std::int64_t> jobs_in(const std::filesystem::path& jobs_dir);
 
 /// The shards under `jobs_dir` (STORAGE/jobs) in step directories whose
 /// manifest is there, own and partners' together.

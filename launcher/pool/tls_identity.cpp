@@ -109,26 +109,6 @@ std::string fingerprint_of(X509* certificate) {
   return "sha256:" + to_hex(digest.data(), size);
 }
 
-// Writes `contents` beside `file` with `mode`, fsyncs, renames over `file`
-// and fsyncs the directory: the file is whole or absent after a crash, and a
-// key is never readable by others, not even for a moment.
-void write_file_durably(const std::filesystem::path& file, std::string_view contents, mode_t mode) {
-  const std::filesystem::path temporary = file.string() + ".tmp";
-  if (::unlink(temporary.c_str()) != 0 && errno != ENOENT) {
-    throw SystemError("cannot remove " + temporary.string(), errno);
-  }
-  detail::FileDescriptor out(temporary, O_WRONLY | O_CREAT | O_EXCL, mode);
-  if (::fchmod(out.get(), mode) != 0)
-    throw SystemError("cannot chmod " + temporary.string(), errno);
-  out.write_all(contents.data(), contents.size());
-  out.sync();
-  out.close();
-  if (::rename(temporary.c_str(), file.c_str()) != 0) {
-    throw SystemError("cannot rename " + temporary.string() + " to " + file.string(), errno);
-  }
-  fsync_directory(file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path());
-}
-
 KeyPtr generate_key() {
   KeyPtr key(EVP_EC_gen("P-256"));
   if (!key) throw_openssl("cannot generate an EC P-256 key");
@@ -242,13 +222,13 @@ TlsIdentity load_or_create_tls_identity(const std::filesystem::path& dir,
   // The key first: a crash between the two leaves a key without a certificate,
   // which the next start reports instead of pairing a certificate with no key.
   try {
-    write_file_durably(identity.private_key, key_pem, 0600);
+    write_file_atomically(identity.private_key, key_pem, 0600);
   } catch (...) {
     OPENSSL_cleanse(key_pem.data(), key_pem.size());
     throw;
   }
   OPENSSL_cleanse(key_pem.data(), key_pem.size());
-  write_file_durably(identity.certificate, certificate_pem(certificate.get()), 0644);
+  write_file_atomically(identity.certificate, certificate_pem(certificate.get()), 0644);
   identity.fingerprint = fingerprint_of(certificate.get());
   return identity;
 }

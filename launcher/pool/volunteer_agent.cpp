@@ -12,7 +12,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -211,7 +210,7 @@ struct VolunteerAgent::Impl {
   std::map<std::int64_t, std::shared_ptr<GroupRun>> groups;
   std::set<std::int64_t> dropped;                       // stopped here; to tell the pool
   std::set<std::int64_t> never_again;                   // stopped groups are not taken up again
-  std::map<std::int64_t, std::int64_t> restored_steps;  // job -> step fetched from the pool
+  std::map<std::int64_t, std::int64_t> restored_steps;  // job -> step gathered for a restore
 
   std::atomic<int> leave_requests{0};
   std::atomic<bool> uploads_pending{false};
@@ -247,11 +246,10 @@ struct VolunteerAgent::Impl {
   /// Keeps the newest kPartnerCopiesKept complete copies of a job.
   void prune_copies(std::int64_t job);
   /// Sends a checkpoint this volunteer wrote to the next member of the job's
-  /// group; false if there is none to send it to (a group of one, or over).
-  bool push_to_partner(std::int64_t job, const fs::path& step_path);
+  /// group; nothing to do in a group of one, or once the group is over.
+  void push_to_partner(std::int64_t job, const fs::path& step_path);
   void register_with_pool();
   json heartbeat_body();
-  std::vector<std::int64_t> jobs_on_storage() const;
   /// Removes the files of jobs the pool says are over (none of this volunteer's groups runs them).
   void forget_jobs(const json& over);
   void reconcile(const json& assigned);
@@ -259,8 +257,10 @@ struct VolunteerAgent::Impl {
   void stop_all_groups(bool report);
   void run_group(const std::shared_ptr<GroupRun>& run);
   void prepare(const std::shared_ptr<GroupRun>& run);
-  /// The checkpoint to restore in `dir`: this volunteer's own shards where they
-  /// verify, the pool's copies of the rest. False if the group stopped meanwhile.
+  /// The checkpoint to restore in `dir`: the pool's manifest, and each shard
+  /// from the first place whose copy verifies against it (this volunteer, its
+  /// partner copies, the holders the pool named, the pool). False if the group
+  /// stopped meanwhile.
   bool gather_checkpoint(const std::shared_ptr<GroupRun>& run, const fs::path& dir);
   /// This volunteer's copy of input `hex`: the cached one if its content
   /// still hashes to it, else a fresh one from the pool.
@@ -400,7 +400,7 @@ void VolunteerAgent::Impl::prune_copies(std::int64_t job) {
   }
 }
 
-bool VolunteerAgent::Impl::push_to_partner(std::int64_t job, const fs::path& step_path) {
+void VolunteerAgent::Impl::push_to_partner(std::int64_t job, const fs::path& step_path) {
   json partner;
   {
     std::lock_guard lock(mutex);
@@ -410,12 +410,12 @@ bool VolunteerAgent::Impl::push_to_partner(std::int64_t job, const fs::path& ste
       const auto self = std::find_if(members.begin(), members.end(), [&](const json& m) {
         return m.value("volunteer", std::int64_t{0}) == volunteer;
       });
-      if (self == members.end() || members.size() < 2) return false;
+      if (self == members.end() || members.size() < 2) return;
       partner = std::next(self) == members.end() ? members.front() : *std::next(self);
     }
   }
   const std::string key = peer_key(job);
-  if (partner.is_null() || key.empty()) return false;
+  if (partner.is_null() || key.empty()) return;
   HttpsClient peer(fmt::format("https://{}:{}", partner.at("address").get<std::string>(),
                                partner.at("agent_port").get<int>()),
                    partner.at("fingerprint").get<std::string>(), key, 10.0);
@@ -428,7 +428,6 @@ bool VolunteerAgent::Impl::push_to_partner(std::int64_t job, const fs::path& ste
                   fmt::format("partner {}: {}", partner.value("name", ""), put.error_message()));
     }
   }
-  return true;
 }
 
 void VolunteerAgent::Impl::register_with_pool() {
@@ -452,8 +451,7 @@ void VolunteerAgent::Impl::register_with_pool() {
   }
   const json answer = reply.json();
   const std::string key = answer.at("key").get<std::string>();
-  write_file_atomically(key_file, key);
-  fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
+  write_file_atomically(key_file, key, 0600);
   {
     std::lock_guard lock(mutex);  // the uploader reads it (push_to_partner)
     volunteer = answer.at("volunteer").get<std::int64_t>();
@@ -468,7 +466,7 @@ void VolunteerAgent::Impl::register_with_pool() {
 
 json VolunteerAgent::Impl::heartbeat_body() {
   json jobs = json::array();  // whose files are on this volunteer's storage
-  for (const std::int64_t job : jobs_on_storage())
+  for (const std::int64_t job : jobs_in(options.storage / "jobs"))
     jobs.push_back(job);
   const json holds = holdings_to_json(scan_shard_holdings(options.storage / "jobs"));
   std::lock_guard lock(mutex);
@@ -476,18 +474,6 @@ json VolunteerAgent::Impl::heartbeat_body() {
   for (const auto& [id, run] : groups)
     alive.push_back(id);
   return {{"alive", alive}, {"dropped", json(dropped)}, {"jobs", jobs}, {"holds", holds}};
-}
-
-std::vector<std::int64_t> VolunteerAgent::Impl::jobs_on_storage() const {
-  std::vector<std::int64_t> jobs;
-  std::error_code ignored;
-  for (const auto& entry : fs::directory_iterator(options.storage / "jobs", ignored)) {
-    const std::string name = entry.path().filename().string();
-    std::int64_t job = 0;
-    const auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), job);
-    if (error == std::errc() && end == name.data() + name.size()) jobs.push_back(job);
-  }
-  return jobs;
 }
 
 void VolunteerAgent::Impl::forget_jobs(const json& over) {
@@ -605,18 +591,16 @@ void VolunteerAgent::Impl::prepare(const std::shared_ptr<GroupRun>& run) {
   const json restore = descriptor.value("restore_step", json(nullptr));
   const std::string restore_dir =
       restore.is_number_integer() ? checkpoint_dir_name(restore.get<std::int64_t>()) : "";
-  // Only the checkpoint the pool holds is restored: a newer local one may lack
+  // Only the checkpoint the pool chose is restored: a newer local one may lack
   // shards that were on a volunteer now gone. This volunteer's own shards of
-  // that one are kept, and used if they verify.
+  // the chosen one are kept, and used if they verify.
   std::error_code ignored;
   for (const auto& entry : fs::directory_iterator(checkpoints, ignored)) {
     if (entry.path().filename() != restore_dir) fs::remove_all(entry.path());
   }
   fs::create_directories(checkpoints);
   if (const std::string key = descriptor.value("peer_key", ""); !key.empty()) {
-    const fs::path key_file = run->job_dir / "peer.key";
-    write_file_atomically(key_file, key);
-    fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
+    write_file_atomically(run->job_dir / "peer.key", key, 0600);
   }
 
   // The job as submitted, with this volunteer's own directory, the group's
@@ -792,8 +776,7 @@ void VolunteerAgent::Impl::run_head(const std::shared_ptr<GroupRun>& run) {
   const fs::path group_file = run->job_dir / fmt::format("group-{}.json", run->id);
   write_file_atomically(
       group_file,
-      json{{"group", run->id}, {"credential", run->credential}, {"agents", agents}}.dump());
-  fs::permissions(group_file, fs::perms::owner_read | fs::perms::owner_write);
+      json{{"group", run->id}, {"credential", run->credential}, {"agents", agents}}.dump(), 0600);
 
   std::vector<std::string> argv{
       launcher::mpiexec_program(), "-n", std::to_string(descriptor.at("ranks").get<std::int64_t>()),
@@ -990,12 +973,12 @@ bool VolunteerAgent::Impl::upload_checkpoints() {
     std::lock_guard lock(mutex);
     restored = restored_steps;
   }
-  for (const std::int64_t job : jobs_on_storage()) {
+  for (const std::int64_t job : jobs_in(options.storage / "jobs")) {
     for (const CheckpointEntry& entry :
          list_checkpoints(OutputLayout{job_dir(job)}.checkpoints())) {
       if (entry.state != CheckpointState::complete) continue;
       auto r = restored.find(job);
-      if (r != restored.end() && entry.step <= r->second) continue;  // came from the pool
+      if (r != restored.end() && entry.step <= r->second) continue;  // gathered, not written here
       const std::string step_dir = entry.dir.filename().string();
       const std::string key = fmt::format("{}/{}", job, step_dir);
       if (!uploaded.count(key)) {

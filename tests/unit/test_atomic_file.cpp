@@ -2,6 +2,7 @@
 // sees a mix of two versions or a partial file.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +51,22 @@ TEST(AtomicFile, ReplacesAndLeavesNoTemporary) {
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "two");
   EXPECT_FALSE(std::filesystem::exists(dir / "f.tmp"));
   EXPECT_THROW(write_file_atomically(dir / "missing" / "f", "x"), std::exception);
+}
+
+TEST(AtomicFile, SecretsHaveTheirModeFromTheStartWhateverWasLeftBehind) {
+  const testing::TempDir dir;
+  // A crash left a world-readable temporary; the umask would allow 0644 too.
+  std::ofstream(dir / "key.tmp") << "stale";
+  std::filesystem::permissions(dir / "key.tmp", std::filesystem::perms::all);
+  write_file_atomically(dir / "key", "secret", 0600);
+  struct stat info {};
+  ASSERT_EQ(::stat((dir / "key").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  std::ifstream in(dir / "key");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "secret");
+  write_file_atomically(dir / "public", "x");
+  ASSERT_EQ(::stat((dir / "public").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0644u);
 }
 
 }  // namespace
