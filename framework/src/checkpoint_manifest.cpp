@@ -58,7 +58,8 @@ ParamSet params_from_json(const json& object) {
 }
 
 RunDescription describe_run(const JobSpec& spec, const KernelRegistry& registry) {
-  RunDescription run{kVersion, spec.name, spec.kernel, spec.params, 0, 0.0, {}};
+  RunDescription run{kVersion, spec.name, spec.kernel, spec.params,
+                     0,        0.0,       {},          registry.at(spec.kernel).revision};
   for (const auto& [key, path] : input_files(spec, registry)) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -82,6 +83,12 @@ std::optional<std::string> describe_job_mismatch(const RunDescription& found,
                                                  const RunDescription& wanted) {
   if (found.kernel != wanted.kernel) {
     return fmt::format("it holds a {} job, this job runs {}", found.kernel, wanted.kernel);
+  }
+  if (found.kernel_revision != wanted.kernel_revision) {
+    return fmt::format(
+        "it was computed by revision {} of {}'s arithmetic, this Spare has revision {}, whose "
+        "results would not continue its bits",
+        found.kernel_revision, found.kernel, wanted.kernel_revision);
   }
   std::set<std::string> names;
   for (const auto& [name, value] : found.params.values())
@@ -219,6 +226,7 @@ json manifest_to_json(const Manifest& m) {
           {"spare_version", m.run.spare_version},
           {"job_name", m.run.job_name},
           {"kernel", m.run.kernel},
+          {"kernel_revision", m.run.kernel_revision},
           {"parameters", params_to_json(m.run.params)},
           {"step", m.run.step},
           {"time", m.run.time},
@@ -239,6 +247,7 @@ Manifest manifest_from_json(const json& j, const std::string& source) {
     m.run.spare_version = j.at("spare_version").get<std::string>();
     m.run.job_name = j.at("job_name").get<std::string>();
     m.run.kernel = j.at("kernel").get<std::string>();
+    m.run.kernel_revision = j.value("kernel_revision", 1);
     m.run.params = params_from_json(j.at("parameters"));
     m.run.step = j.at("step").get<std::int64_t>();
     m.run.time = j.at("time").get<double>();

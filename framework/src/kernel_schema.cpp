@@ -56,6 +56,7 @@ json registry_to_json(const KernelRegistry& registry) {
     }
     kernels.push_back({{"name", info->name},
                        {"summary", info->summary},
+                       {"revision", info->revision},
                        {"parameters", params},
                        {"datasets", datasets}});
   }
@@ -69,6 +70,7 @@ KernelRegistry registry_from_json(const json& kernels) {
       KernelInfo info;
       info.name = k.at("name").get<std::string>();
       info.summary = k.at("summary").get<std::string>();
+      info.revision = k.value("revision", 1);
       for (const json& p : k.at("parameters")) {
         ParamSpec spec;
         spec.name = p.at("name").get<std::string>();

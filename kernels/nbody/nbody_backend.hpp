@@ -41,9 +41,13 @@ class NBodyDevice {
   virtual void download(double* position, double* velocity) = 0;
   /// v += h a.
   virtual void kick(double h) = 0;
-  /// x += dt v; the new positions also into `position` (host), for the gather.
-  virtual void drift(double dt, double* position) = 0;
-  /// a from the positions of all n particles, `all` in host memory.
+  /// x += dt v, on the device only.
+  virtual void drift(double dt) = 0;
+  /// This rank's positions into `position` (host memory), for the gather.
+  virtual void download_positions(double* position) = 0;
+  /// a from the positions of all n particles: `all` in host memory, or nullptr
+  /// on a rank that holds every particle, whose positions are on the device
+  /// already: one GPU's job copies nothing per step.
   virtual void accelerate(const double* all) = 0;
   /// potentials_cpu's phi for this rank's particles, `all` and `phi` in host memory.
   virtual void potentials(const double* all, double* phi) = 0;

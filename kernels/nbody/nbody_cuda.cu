@@ -2,9 +2,9 @@
 // of pulls (nbody_force.hpp), each adding its blocks in order: a block of
 // kPullBlock positions passes through shared memory, its pulls are summed in
 // single precision and the block's sum is added in double; the groups' sums
-// are added in order at the end. precision = exact uses
-// add_pull, compiled without FMA contraction and with IEEE division and square
-// root: the CPU's bits. precision = fast uses rsqrtf and explicit FMAs. The
+// are added in order at the end. precision = exact uses add_pull, compiled
+// without FMA contraction: the CPU's bits. precision = fast uses the
+// hardware's approximate rsqrt instead of portable::rsqrt. The
 // potentials (diagnostics) are the CPU's double loop; the leapfrog's updates
 // are the CPU's expressions, element by element.
 #include <cuda_runtime.h>
@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
+#include <type_traits>
 
 #include "nbody/nbody_backend.hpp"
 #include "nbody/nbody_force.hpp"
@@ -24,19 +26,17 @@ namespace {
 
 constexpr int kTile = 128;  // the potentials' positions per tile, and threads per block
 
-/// precision = fast's interaction: rsqrtf and FMAs, otherwise add_pull's.
-__device__ inline void add_pull_fast(float xi, float yi, float zi, float xj, float yj, float zj,
-                                     float eps2, float& ax, float& ay, float& az) {
-  const float dx = xj - xi;
-  const float dy = yj - yi;
-  const float dz = zj - zi;
-  const float s = __fmaf_rn(dx, dx, __fmaf_rn(dy, dy, __fmaf_rn(dz, dz, eps2)));
-  const float inverse = rsqrtf(s);
-  const float pull = inverse * inverse * inverse;
-  ax = __fmaf_rn(dx, pull, ax);
-  ay = __fmaf_rn(dy, pull, ay);
-  az = __fmaf_rn(dz, pull, az);
-}
+/// precision = fast's 1 / sqrt(s): the hardware's approximation, one
+/// instruction. rsqrtf adds a rescaling of subnormal s around it, three more
+/// instructions, which nbody never needs: s is at least eps^2, a normal float.
+/// The same bits as rsqrtf for every normal s.
+struct HardwareRsqrt {
+  __device__ float operator()(float s) const {
+    float inverse;
+    asm("rsqrt.approx.ftz.f32 %0, %1;" : "=f"(inverse) : "f"(s));
+    return inverse;
+  }
+};
 
 constexpr int kParticlesPerBlock = 64;  // threads of a group in one CUDA block
 
@@ -44,12 +44,9 @@ constexpr int kParticlesPerBlock = 64;  // threads of a group in one CUDA block
 template <bool kFast>
 __device__ inline void add_tile(const float4* tile, int count, float x, float y, float z,
                                 float eps2, float& ax, float& ay, float& az) {
+  using Rsqrt = std::conditional_t<kFast, HardwareRsqrt, PortableRsqrt>;
   const auto add = [&](const float4& p) {
-    if constexpr (kFast) {
-      add_pull_fast(x, y, z, p.x, p.y, p.z, eps2, ax, ay, az);
-    } else {
-      add_pull(x, y, z, p.x, p.y, p.z, eps2, ax, ay, az);
-    }
+    add_pull<Rsqrt>(x, y, z, p.x, p.y, p.z, eps2, ax, ay, az);
   };
   if (count == kPullBlock) {
 #pragma unroll 16
@@ -214,13 +211,22 @@ class NBodyOnGpu final : public NBodyDevice {
   void kick(double h) override {
     launch_add_scaled(velocity_.data(), acceleration_.data(), h, velocity_.size());
   }
-  void drift(double dt, double* position) override {
+  void drift(double dt) override {
     launch_add_scaled(position_.data(), velocity_.data(), dt, position_.size());
-    position_.copy_to_host(position, elements_);  // waits for the update (legacy stream)
+  }
+  void download_positions(double* position) override {
+    position_.copy_to_host(position, elements_);  // waits for the drift (legacy stream)
   }
   void accelerate(const double* all) override {
-    all_.copy_from_host(all, all_.size());
-    launch_accelerations(all_.data(), n_, begin_, end_, mass_, eps2_, acceleration_.data(), fast_);
+    const double* positions = position_.data();
+    if (all != nullptr) {
+      all_.copy_from_host(all, all_.size());
+      positions = all_.data();
+    } else if (begin_ != 0 || end_ != n_) {
+      throw std::logic_error(
+          "nbody: accelerate without positions on a rank without every particle");
+    }
+    launch_accelerations(positions, n_, begin_, end_, mass_, eps2_, acceleration_.data(), fast_);
   }
   void potentials(const double* all, double* phi) override {
     all_.copy_from_host(all, all_.size());

@@ -1,5 +1,6 @@
 // The pairwise interaction of nbody, shared by every backend. One expression,
-// one order of operations, correctly rounded square root and division only:
+// one order of operations, each correctly rounded (fused multiply-adds
+// included) and the project's own reciprocal square root (portable::rsqrt):
 // the same bits on CPU and GPU when compiled without contraction.
 //
 // Accelerations are summed in single precision a block of kPullBlock particles
@@ -17,6 +18,7 @@
 #include <cstdint>
 
 #include "spare/portable.hpp"
+#include "spare/portable_math.hpp"
 
 namespace spare::kernels::nbody {
 
@@ -31,19 +33,27 @@ SPARE_HOST_DEVICE inline std::int64_t pull_group_begin(std::int64_t blocks, int 
   return blocks * group / kPullGroups;
 }
 
+/// 1 / sqrt(s) of add_pull by default: the same bits everywhere.
+struct PortableRsqrt {
+  SPARE_HOST_DEVICE float operator()(float s) const { return portable::rsqrt(s); }
+};
+
 /// Adds the pull of a particle at (xj, yj, zj), per unit mass, on a particle at
-/// (xi, yi, zi), softened by eps2 = epsilon^2, to (ax, ay, az). Counted as
-/// 20 floating-point operations by convention.
+/// (xi, yi, zi), softened by eps2 = epsilon^2, to (ax, ay, az): d / |d|^3 with
+/// |d|^2 + eps2 for |d|^2, 1 / |d| from `Rsqrt`. 23 GPU instructions with
+/// PortableRsqrt, counted as 20 floating-point operations by convention.
+template <class Rsqrt = PortableRsqrt>
 SPARE_HOST_DEVICE inline void add_pull(float xi, float yi, float zi, float xj, float yj, float zj,
                                        float eps2, float& ax, float& ay, float& az) {
   const float dx = xj - xi;
   const float dy = yj - yi;
   const float dz = zj - zi;
-  const float s = ((dx * dx + dy * dy) + dz * dz) + eps2;
-  const float pull = 1.0f / (s * std::sqrt(s));
-  ax += dx * pull;
-  ay += dy * pull;
-  az += dz * pull;
+  const float s = portable::fma(dz, dz, portable::fma(dy, dy, portable::fma(dx, dx, eps2)));
+  const float inverse = Rsqrt{}(s);
+  const float pull = (inverse * inverse) * inverse;
+  ax = portable::fma(dx, pull, ax);
+  ay = portable::fma(dy, pull, ay);
+  az = portable::fma(dz, pull, az);
 }
 
 /// The softened potential of a particle of mass m at offset (dx, dy, dz):

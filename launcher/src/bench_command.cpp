@@ -129,7 +129,7 @@ Ceiling cpu_ceiling(const WorkPerStep& work, std::int64_t copy_bytes, std::int64
   Ceiling c{mpirun_prefix(ranks, cores), "memcpy_bytes_per_s", "memcpy, read+write"};
   if (work.bytes <= 0) {
     c.printed_name = work.single_precision ? "fp32_flops_per_s" : "flops_per_s";
-    c.description = work.single_precision ? "FP32 multiply-add chains" : "FP64 multiply-add chains";
+    c.description = work.single_precision ? "FP32 FMA chains" : "FP64 FMA chains";
   }
   c.command.push_back(sibling_program("spare-bench-roofline", "SPARE_BENCH_ROOFLINE").string());
   c.command.insert(c.command.end(), {"--bytes", std::to_string(copy_bytes)});

@@ -205,7 +205,7 @@ void bench_nbody(Report& report, double peak) {
   const double fast = best_seconds(
       3, [&] { accelerations_fast_cuda(device_all.data(), n, 0, n, 1.0 / n, 1e-4, out.data()); });
   report.line("nbody 32768 fast", true, flops / fast, "GFLOP/s", peak, "FP32 FMA",
-              "20 flops per interaction, rsqrtf and FMA; bits not the CPU's by design");
+              "20 flops per interaction, the hardware's rsqrt; bits not the CPU's by design");
 }
 
 void bench_cg(Report& report, double copy) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "cg/cg_backend.hpp"
@@ -196,13 +197,36 @@ TEST(NBodyCuda, LeapfrogOnTheDeviceIsTheCpus) {
   for (std::size_t k = 0; k < x.size(); ++k)
     x[k] += dt * v[k];
   device->kick(0.5 * dt);
+  device->drift(dt);
   std::vector<double> drifted(x.size());
-  device->drift(dt, drifted.data());
+  device->download_positions(drifted.data());
   EXPECT_TRUE(same_bits(drifted, x));
   std::vector<double> x_back(x.size()), v_back(v.size());
   device->download(x_back.data(), v_back.data());
   EXPECT_TRUE(same_bits(x_back, x));
   EXPECT_TRUE(same_bits(v_back, v));
+}
+
+TEST(NBodyCuda, OneRanksGpuPullsFromItsOwnPositions) {
+  const std::int64_t n = 200;  // one rank: every particle, no positions from the host
+  const double mass = 1.0 / n, eps2 = 1e-3, h = 0.25;
+  const std::vector<double> x = random_values(3 * n, 13);
+  std::vector<double> v = random_values(3 * n, 14);
+  auto device = nbody::make_nbody_device(n, 0, n, mass, eps2, false);
+  device->upload(x.data(), v.data());
+  device->accelerate(nullptr);
+  device->kick(h);  // v + h a: the accelerations, seen through the velocities
+  std::vector<double> a(3 * n);
+  nbody::accelerations_cpu(x.data(), n, 0, n, mass, eps2, a.data());
+  for (std::size_t k = 0; k < v.size(); ++k)
+    v[k] = v[k] + h * a[k];
+  std::vector<double> x_back(x.size()), v_back(v.size());
+  device->download(x_back.data(), v_back.data());
+  EXPECT_TRUE(same_bits(v_back, v));
+  EXPECT_TRUE(same_bits(x_back, x));
+  // A rank with some of the particles must be given all of them.
+  auto part = nbody::make_nbody_device(n, 0, n / 2, mass, eps2, false);
+  EXPECT_THROW(part->accelerate(nullptr), std::logic_error);
 }
 
 // montecarlo

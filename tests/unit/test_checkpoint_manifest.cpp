@@ -104,6 +104,20 @@ TEST(Manifest, JobMismatchNamesTheParameter) {
   b = a;
   b.kernel = "nbody";
   EXPECT_NE(describe_job_mismatch(a, b).value_or("").find("heat2d job"), std::string::npos);
+  b = a;
+  b.kernel_revision = 2;  // the kernel's arithmetic changed since the checkpoint
+  EXPECT_EQ(describe_job_mismatch(a, b).value_or(""),
+            "it was computed by revision 1 of heat2d's arithmetic, this Spare has revision 2, "
+            "whose results would not continue its bits");
+}
+
+TEST(Manifest, KernelRevisionIsRecordedAndOneWhenAbsent) {
+  Manifest m = testing::two_shard_manifest();
+  m.run.kernel_revision = 3;
+  EXPECT_EQ(manifest_from_json(manifest_to_json(m), "test").run.kernel_revision, 3);
+  nlohmann::json older = manifest_to_json(m);
+  older.erase("kernel_revision");  // written before revisions were recorded
+  EXPECT_EQ(manifest_from_json(older, "test").run.kernel_revision, 1);
 }
 
 }  // namespace

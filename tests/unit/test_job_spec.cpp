@@ -275,6 +275,17 @@ TEST_F(InputFiles, KindSurvivesTheWorkersKernelDescription) {
   EXPECT_EQ(input_files(spec, described)[0].second, jobs_ / "inputs" / "u0.h5");
 }
 
+TEST(JobSpec, KernelRevisionSurvivesTheWorkersKernelDescription) {
+  // `spare run` refuses checkpoints of another revision by what the worker says.
+  const KernelRegistry described = registry_from_json(registry_to_json(registry()));
+  EXPECT_EQ(described.at("nbody").revision, 2);
+  EXPECT_EQ(described.at("heat2d").revision, registry().at("heat2d").revision);
+  nlohmann::json older = registry_to_json(registry());
+  for (nlohmann::json& kernel : older)
+    kernel.erase("revision");  // a description from before revisions
+  EXPECT_EQ(registry_from_json(older).at("nbody").revision, 1);
+}
+
 TEST(JobSpec, FrameworkKeysHaveValidDefaults) {
   for (const auto* section : {&job_section_params(), &checkpoint_section_params()}) {
     for (const ParamSpec& spec : *section) {

@@ -33,6 +33,7 @@ struct RunDescription {
   std::int64_t step = 0;
   double time = 0.0;
   std::map<std::string, double> diagnostics;  // the kernel's, at this step
+  int kernel_revision = 1;  // KernelInfo::revision; manifests from before it have 1
 };
 
 /// The job as its checkpoints record it, at step 0. An input file parameter is

@@ -82,6 +82,10 @@ struct KernelInfo {
   /// The kernel computes on a GPU when Context::device() says cuda. Without
   /// it, device = auto means the CPU and device = cuda is refused.
   bool cuda = false;
+  /// Raised whenever a change to the kernel changes the bits of its results:
+  /// checkpoints record it, and one of another revision is not resumed, since
+  /// the run would go on in other arithmetic than it began in.
+  int revision = 1;
 };
 
 }  // namespace spare
