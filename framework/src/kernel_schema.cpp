@@ -63,6 +63,13 @@ json registry_to_json(const KernelRegistry& registry) {
   return kernels;
 }
 
+json kernel_revisions(const KernelRegistry& registry) {
+  json revisions = json::object();
+  for (const KernelInfo* info : registry.all())
+    revisions[info->name] = info->revision;
+  return revisions;
+}
+
 KernelRegistry registry_from_json(const json& kernels) {
   KernelRegistry registry;
   try {

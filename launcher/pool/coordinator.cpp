@@ -17,6 +17,7 @@
 #include "spare/error.hpp"
 #include "spare/events.hpp"
 #include "spare/job_spec.hpp"
+#include "spare/kernel_schema.hpp"
 #include "spare/output_layout.hpp"
 #include "spare/version.hpp"
 
@@ -150,6 +151,7 @@ void Coordinator::add_routes() {
     }
     reply_json(res, 200,
                {{"version", kVersion},
+                {"kernels", kernel_revisions(worker_.kernels())},
                 {"volunteers", volunteers},
                 {"jobs", jobs},
                 {"heartbeat_timeout", options_.heartbeat_timeout}});
@@ -291,6 +293,28 @@ void Coordinator::add_routes() {
         });
 }
 
+void Coordinator::check_kernel_revisions(const std::string& name, const json& body) const {
+  // Ranks of one job on machines with different arithmetic would not give the
+  // job's bits: a volunteer computes every kernel as the pool's worker does.
+  const json theirs = body.value("kernels", json::object());
+  std::vector<std::string> differences;
+  for (const KernelInfo* kernel : worker_.kernels().all()) {
+    const auto it = theirs.find(kernel->name);
+    if (it != theirs.end() && it->is_number_integer() && it->get<int>() == kernel->revision)
+      continue;
+    differences.push_back(fmt::format("{} in revision {} (this pool: {})", kernel->name,
+                                      it == theirs.end() ? std::string("none") : it->dump(),
+                                      kernel->revision));
+  }
+  if (differences.empty()) return;
+  const std::string what =
+      fmt::format("volunteer {} computes {}", name, fmt::join(differences, ", "));
+  log_("refused: " + what);
+  throw RequestError(400, what +
+                              ": its results would not be the pool's bits; run the pool's "
+                              "version of Spare there");
+}
+
 json Coordinator::register_volunteer(const json& body) {
   VolunteerRecord v;
   try {
@@ -311,6 +335,7 @@ json Coordinator::register_volunteer(const json& body) {
   v.last_seen = wall_clock();
   const std::string key = random_hex(32);
   std::lock_guard lock(mutex_);
+  check_kernel_revisions(v.name, body);
   // A live volunteer's name is taken over only with its key (its agent
   // restarted, or registers again after a refusal); a lost one's by anyone.
   if (const std::optional<VolunteerRecord> named = store_.volunteer_named(v.name);

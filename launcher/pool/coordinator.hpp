@@ -57,6 +57,9 @@ class Coordinator {
 
   // Handlers (called with the request's path parameters).
   nlohmann::json register_volunteer(const nlohmann::json& body);
+  /// Throws RequestError 400 unless the volunteer's kernels (body "kernels":
+  /// name -> revision) have the revisions of the pool's worker.
+  void check_kernel_revisions(const std::string& name, const nlohmann::json& body) const;
   // Who may ask what of a volunteer's resources; each throws RequestError (403).
   /// The volunteer that sent `request`, by its kVolunteerHeader and its key.
   std::int64_t calling_volunteer(const httplib::Request& request);

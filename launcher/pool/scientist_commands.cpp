@@ -176,11 +176,20 @@ int status_command(const std::vector<std::string>& args) {
   const json pool_state = checked(client.get("/api/pool"), "status");
   const json jobs = checked(client.get("/api/jobs"), "status");
   if (vm.count("json")) {
-    fmt::print(
-        "{}\n",
-        json{{"volunteers", pool_state.at("volunteers")}, {"jobs", jobs.at("jobs")}}.dump(2));
+    fmt::print("{}\n", json{{"version", pool_state.value("version", "")},
+                            {"kernels", pool_state.value("kernels", json::object())},
+                            {"volunteers", pool_state.at("volunteers")},
+                            {"jobs", jobs.at("jobs")}}
+                           .dump(2));
     return 0;
   }
+  // Volunteers must compute each kernel in these revisions to join.
+  const json kernels = pool_state.value("kernels", json::object());
+  std::vector<std::string> revisions;
+  for (const auto& [kernel, revision] : kernels.items())
+    revisions.push_back(fmt::format("{} {}", kernel, revision.dump()));
+  fmt::print("pool: Spare {}; kernel revisions: {}\n", pool_state.value("version", "?"),
+             fmt::join(revisions, ", "));
   fmt::print("volunteers:\n");
   for (const json& v : pool_state.at("volunteers")) {
     fmt::print("  {:>3} {:<28} {:<8} {} CPUs, {} GPUs, {}\n", v.value("id", 0), v.value("name", ""),

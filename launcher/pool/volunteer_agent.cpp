@@ -42,6 +42,7 @@
 #include "spare/error.hpp"
 #include "spare/events.hpp"
 #include "spare/job_spec.hpp"
+#include "spare/kernel_schema.hpp"
 #include "spare/machine.hpp"
 #include "spare/output_layout.hpp"
 #include "tls_identity.hpp"
@@ -437,7 +438,7 @@ void VolunteerAgent::Impl::register_with_pool() {
   json body = {{"name", options.name},     {"address", options.address},
                {"agent_port", agent_port}, {"fingerprint", identity.fingerprint},
                {"cpus", options.cpus},     {"gpus", static_cast<int>(options.gpus.size())},
-               {"memory", options.memory}};
+               {"memory", options.memory}, {"kernels", kernel_revisions(worker->kernels())}};
   if (fs::exists(key_file)) body["key"] = read_file_text(key_file);
   HttpResponse reply = client().post("/api/volunteers", body);
   while (reply.status == 409 && leave_requests == 0) {

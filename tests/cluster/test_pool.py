@@ -148,6 +148,8 @@ class PoolBasics(PoolTestCase):
         text = self.pool.spare("status", job).stdout
         self.assertIn(f"job {job} (chaos, heat2d): running", text)
         self.assertIn("ranks 2 on", text)
+        pool_text = self.pool.spare("status").stdout  # what a volunteer must match to join
+        self.assertRegex(pool_text, r"pool: Spare \S+; kernel revisions: .*nbody 2")
         self.pool.spare("cancel", job)
         self.assertEqual(self.pool.status(job)["state"], "cancelled")
         # The volunteers stop its processes: no worker is left on any laptop.
@@ -200,10 +202,24 @@ class BadActors(PoolTestCase):
                                     headers=headers)
             self.assertEqual(code, 403)
             self.assertIn("X-Spare-Volunteer: ID:KEY", body["error"])
+        # A volunteer computes every kernel in the pool's revision, or not at all:
+        # ranks of one job in other arithmetic would not give the job's bits.
+        revisions = self.pool.pool_status()["kernels"]
+        self.assertEqual(revisions["nbody"], 2)
+        stranger_body = {"name": "stranger", "address": "10.99.0.1", "agent_port": 1,
+                         "fingerprint": "sha256:" + "0" * 64, "cpus": 1, "memory": 1 << 30}
+        code, refused = self._call("POST", "/api/volunteers", volunteer, body=stranger_body)
+        self.assertEqual(code, 400)  # an agent from before revisions reports none
+        self.assertIn("heat2d in revision none (this pool: 1)", refused["error"])
+        self.assertIn("nbody in revision none (this pool: 2)", refused["error"])
+        code, refused = self._call("POST", "/api/volunteers", volunteer,
+                                   body={**stranger_body, "kernels": {**revisions, "nbody": 1}})
+        self.assertEqual(code, 400)
+        self.assertIn("volunteer stranger computes nbody in revision 1 (this pool: 2): its "
+                      "results would not be the pool's bits", refused["error"])
         # Nor does a key of one's own: a stranger registers, then tries.
-        code, stranger = self._call("POST", "/api/volunteers", volunteer, body={
-            "name": "stranger", "address": "10.99.0.1", "agent_port": 1,
-            "fingerprint": "sha256:" + "0" * 64, "cpus": 1, "memory": 1 << 30})
+        stranger_body["kernels"] = revisions
+        code, stranger = self._call("POST", "/api/volunteers", volunteer, body=stranger_body)
         self.assertEqual(code, 200)
         as_stranger = {"X-Spare-Volunteer": f"{stranger['volunteer']}:{stranger['key']}"}
         code, body = self._call("POST", f"/api/volunteers/{laptop}/leave", volunteer,
@@ -218,12 +234,12 @@ class BadActors(PoolTestCase):
         laptop_name = self.pool.pool_status()["volunteers"][0]["name"]
         code, body = self._call("POST", "/api/volunteers", volunteer, body={
             "name": laptop_name, "address": "10.99.0.2", "agent_port": 1,
-            "fingerprint": "sha256:" + "1" * 64, "cpus": 1, "memory": 1 << 30})
+            "fingerprint": "sha256:" + "1" * 64, "cpus": 1, "memory": 1 << 30,
+            "kernels": revisions})
         self.assertEqual(code, 409)
         self.assertIn(f"volunteer {laptop_name} is live: registering under its name needs its key",
                       body["error"])
-        stranger_again = {"name": "stranger", "address": "10.99.0.1", "agent_port": 1,
-                          "fingerprint": "sha256:" + "0" * 64, "cpus": 1, "memory": 1 << 30}
+        stranger_again = stranger_body
         code, _ = self._call("POST", "/api/volunteers", volunteer,
                              body={**stranger_again, "key": "not-its-key"})
         self.assertEqual(code, 409)
@@ -239,6 +255,7 @@ class BadActors(PoolTestCase):
         self.assertEqual(self.pool.status(job)["state"], "running")
         log = (self.pool.logs / "pool.log").read_text()
         self.assertIn(f"may not speak for volunteer {laptop}", log)
+        self.assertIn("refused: volunteer stranger computes nbody in revision 1 (this pool: 2)", log)
         self.pool.spare("cancel", job)
 
     def test_inputs_are_kept_only_under_their_own_hash(self):
