@@ -347,6 +347,25 @@ std::vector<std::pair<std::string, std::filesystem::path>> input_files(
   return files;
 }
 
+namespace {
+
+/// `value` as a job file writes it, refused if it would not read back the same:
+/// a job file takes '#' anywhere as the start of a comment and trims values.
+std::string ini_value(const std::string& key, const std::string& value) {
+  const bool trimmed = value.empty() || (value.front() != ' ' && value.front() != '\t' &&
+                                         value.back() != ' ' && value.back() != '\t');
+  if (value.find_first_of("#\n\r") != std::string::npos || !trimmed) {
+    throw JobError(fmt::format(
+        "{} = '{}': a job file cannot hold this value (it reads '#' as the start of a comment, "
+        "ends values at a line break and trims spaces at either end); choose a name or path "
+        "without them",
+        key, value));
+  }
+  return value;
+}
+
+}  // namespace
+
 std::string JobSpec::to_ini() const {
   std::string text = fmt::format(
       "# The job as run by Spare {}: every key, defaults included.\n"
@@ -355,12 +374,14 @@ std::string JobSpec::to_ini() const {
       "device = {}\n\n"
       "[checkpoint]\n"
       "interval_steps = {}\ninterval_seconds = {}\nkeep = {}\n\n[{}]\n",
-      kVersion, name, kernel, steps, ranks == 0 ? std::string("auto") : std::to_string(ranks),
-      output.string(), format_param(progress_interval), to_string(device),
-      checkpoint.interval_steps, format_param(checkpoint.interval_seconds), checkpoint.keep,
-      kernel);
+      kVersion, ini_value("[job] name", name), kernel, steps,
+      ranks == 0 ? std::string("auto") : std::to_string(ranks),
+      ini_value("[job] output", output.string()), format_param(progress_interval),
+      to_string(device), checkpoint.interval_steps, format_param(checkpoint.interval_seconds),
+      checkpoint.keep, kernel);
   for (const auto& [key, value] : params.values()) {
-    text += fmt::format("{} = {}\n", key, format_param(value));
+    text += fmt::format("{} = {}\n", key,
+                        ini_value(fmt::format("[{}] {}", kernel, key), format_param(value)));
   }
   return text;
 }

@@ -27,9 +27,9 @@ namespace {
 constexpr int kTile = 128;  // the potentials' positions per tile, and threads per block
 
 /// precision = fast's 1 / sqrt(s): the hardware's approximation, one
-/// instruction. rsqrtf adds a rescaling of subnormal s around it, three more
-/// instructions, which nbody never needs: s is at least eps^2, a normal float.
-/// The same bits as rsqrtf for every normal s.
+/// instruction. rsqrtf is its non-ftz form, which also handles subnormal s
+/// with instructions around it that nbody never needs: s is at least eps^2,
+/// a normal float.
 struct HardwareRsqrt {
   __device__ float operator()(float s) const {
     float inverse;

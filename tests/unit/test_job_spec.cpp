@@ -106,6 +106,24 @@ TEST(JobSpec, ResolvedIniReadsBackToTheSameJob) {
   EXPECT_EQ(again.checkpoint.interval_seconds, spec.checkpoint.interval_seconds);
 }
 
+TEST(JobSpec, ValuesAJobFileCannotHoldAreRefusedWhenWritten) {
+  // Given on the command line, they would be cut at '#' or trimmed when the
+  // resolved job file (OUTPUT/job.ini, a pool's copy) is read back.
+  JobSpec hashed = parse(kValid, {"job.output=/tmp/run#2"});
+  JobSpec spaced = parse(kValid);
+  spaced.name = "trail ";  // a name set by a program, not read from a job file
+  for (const auto& [spec, shown] : {std::pair{hashed, "[job] output = '/tmp/run#2'"},
+                                    std::pair{spaced, "[job] name = 'trail '"}}) {
+    try {
+      (void)spec.to_ini();
+      ADD_FAILURE() << shown << " was written";
+    } catch (const JobError& e) {
+      EXPECT_CONTAINS(std::string(e.what()), shown);
+      EXPECT_CONTAINS(std::string(e.what()), "reads '#' as the start of a comment");
+    }
+  }
+}
+
 TEST(JobSpec, UnknownKeyNamesLineSectionAndSuggestion) {
   const std::string e = error_of("[job]\nkernel = heat2d\nsteps = 5\n[heat2d]\nnxx = 64\n");
   EXPECT_CONTAINS(e, "jobs/demo.ini:5");
