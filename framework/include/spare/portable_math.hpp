@@ -16,28 +16,21 @@ namespace spare::portable {
 
 namespace detail {
 
+/// The To whose bits are those of x, a value of the same size.
+template <class To, class From>
+SPARE_HOST_DEVICE inline To bit_copy(From x) {
+  static_assert(sizeof(To) == sizeof(From));
+  To y;
+  std::memcpy(&y, &x, sizeof y);
+  return y;
+}
+
 SPARE_HOST_DEVICE inline double from_bits(std::uint64_t bits) {
-  double x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
+  return bit_copy<double>(bits);
 }
 
 SPARE_HOST_DEVICE inline std::uint64_t to_bits(double x) {
-  std::uint64_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
-}
-
-SPARE_HOST_DEVICE inline float float_from_bits(std::uint32_t bits) {
-  float x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
-
-SPARE_HOST_DEVICE inline std::uint32_t to_bits(float x) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
+  return bit_copy<std::uint64_t>(x);
 }
 
 /// 2^k for k in [-1022, 1023], exactly.
@@ -133,7 +126,7 @@ SPARE_HOST_DEVICE inline double log(double x) {
 /// this is what makes nbody's exact pulls cheap. Zero, subnormal, infinite and
 /// negative s give meaningless results (nbody's s is at least its eps^2).
 SPARE_HOST_DEVICE inline float rsqrt(float s) {
-  float y = detail::float_from_bits(0x5f375a86u - (detail::to_bits(s) >> 1));
+  float y = detail::bit_copy<float>(0x5f375a86u - (detail::bit_copy<std::uint32_t>(s) >> 1));
   const float half = 0.5f * s;
   for (int k = 0; k < 3; ++k)
     y = fma(y, fma(-(half * y), y, 0.5f), y);
