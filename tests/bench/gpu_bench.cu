@@ -4,6 +4,8 @@
 //                                   ceiling and ratio (README in docs/performance.md)
 //   spare-bench-gpu --ceilings-only the ceilings alone, as NAME=NUMBER, for
 //                                   `spare bench KERNEL --device cuda` [--bytes N]
+//   spare-bench-gpu --only KERNEL   one kernel's lines (heat2d, nbody, cg,
+//                                   montecarlo): what a profiler is pointed at
 // Ceilings are measured in the same invocation: device-to-device cudaMemcpy
 // bandwidth (bytes read plus written) and FP32 throughput of independent
 // FMA chains. Without a usable GPU it says why and exits kNoGpu.
@@ -265,6 +267,19 @@ void bench_montecarlo(Report& report, double peak) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bool ceilings_only = false;
+  std::string only;  // every kernel when empty
+  for (int i = 1; i < argc; ++i) {
+    ceilings_only = ceilings_only || std::strcmp(argv[i], "--ceilings-only") == 0;
+    if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[i + 1];
+  }
+  const auto wanted = [&](const char* kernel) { return only.empty() || only == kernel; };
+  if (!only.empty() && !wanted("heat2d") && !wanted("nbody") && !wanted("cg") &&
+      !wanted("montecarlo")) {
+    std::printf("spare-bench-gpu: --only %s: expected heat2d, nbody, cg or montecarlo\n",
+                only.c_str());
+    return 2;
+  }
   int count = 0;
   cudaError_t status = cudaGetDeviceCount(&count);
   if (status == cudaSuccess && count == 0) status = cudaErrorNoDevice;
@@ -273,9 +288,6 @@ int main(int argc, char** argv) {
     std::printf("no usable GPU (%s)\n", cudaGetErrorString(status));
     return kNoGpu;
   }
-  bool ceilings_only = false;
-  for (int i = 1; i < argc; ++i)
-    ceilings_only = ceilings_only || std::strcmp(argv[i], "--ceilings-only") == 0;
   const auto bytes =
       static_cast<std::size_t>(spare::bench::argument(argc, argv, "--bytes", 1LL << 30));
   try {
@@ -290,13 +302,13 @@ int main(int argc, char** argv) {
     std::printf("%s: d2d copy %.1f GB/s, FP32 FMA %.1f GFLOP/s (measured now)\n", properties.name,
                 copy / 1e9, peak / 1e9);
     Report report;
-    bench_heat2d(report, copy);
-    bench_nbody(report, peak);
-    bench_cg(report, copy);
+    if (wanted("heat2d")) bench_heat2d(report, copy);
+    if (wanted("nbody")) bench_nbody(report, peak);
+    if (wanted("cg")) bench_cg(report, copy);
 #if SPARE_BENCH_MONTECARLO
-    bench_montecarlo(report, peak);
+    if (wanted("montecarlo")) bench_montecarlo(report, peak);
 #else
-    std::printf("montecarlo: not built (Random123 was not found)\n");
+    if (wanted("montecarlo")) std::printf("montecarlo: not built (Random123 was not found)\n");
 #endif
     return report.all_same ? 0 : 1;
   } catch (const std::exception& e) {

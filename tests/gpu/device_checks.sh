@@ -46,6 +46,15 @@ for kernel in heat2d nbody cg montecarlo; do
   step "bench-$kernel" 75 spare bench "$kernel" --device cuda --repeat 3
 done
 step bench-nbody-fast 75 spare bench nbody --device cuda --repeat 3 --set nbody.precision=fast
+# Where nbody's time goes, for the next lever: Nsight Compute on its pulls
+# (exact, then fast), where the machine has it.
+if command -v ncu >/dev/null; then
+  step profile-nbody 150 ncu --kernel-name regex:accelerations --launch-skip 1 --launch-count 8 \
+    --section SpeedOfLight --section WarpStateStats --section InstructionStats \
+    --section Occupancy spare-bench-gpu --only nbody
+else
+  echo "== profile-nbody: skipped, no ncu on this machine"
+fi
 # The kernels' benchmark as a GPU machine with only CUDA and CMake builds it.
 step standalone-build 120 bash -c "cmake -S '$here/../bench/gpu' -B /tmp/spare-bench-gpu \
   -DCMAKE_CUDA_ARCHITECTURES=90 && cmake --build /tmp/spare-bench-gpu -j"
