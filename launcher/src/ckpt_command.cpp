@@ -50,9 +50,11 @@ const CheckpointEntry* newest_complete(const std::vector<CheckpointEntry>& entri
 
 void print_details(const CheckpointReader& reader) {
   const Manifest& m = reader.manifest();
-  fmt::print("{}:\n  kernel {} (job '{}', written by Spare {}), step {}, time {:.17g}, {} ranks\n",
-             reader.dir().filename().string(), m.run.kernel, m.run.job_name, m.run.spare_version,
-             m.run.step, m.run.time, m.nranks);
+  fmt::print(
+      "{}:\n  kernel {} revision {} (job '{}', written by Spare {}), step {}, time {:.17g}, {} "
+      "ranks\n",
+      reader.dir().filename().string(), m.run.kernel, m.run.kernel_revision, m.run.job_name,
+      m.run.spare_version, m.run.step, m.run.time, m.nranks);
   std::vector<std::string> params;
   for (const auto& [name, value] : m.run.params.values()) {
     params.push_back(name + "=" + format_param(value));

@@ -60,7 +60,7 @@ class Output(SpareTestCase):
         self.spare("run", job, "--ranks", 3, "--output", out)
         self.assertEqual(complete_checkpoints(out), [40, 80, 100])
         inspect = self.spare("ckpt", "inspect", out).stdout
-        for part in ("step-000000000040", "complete", "kernel heat2d", "step 100",
+        for part in ("step-000000000040", "complete", "kernel heat2d revision 1", "step 100",
                      "temperature  f64 [80, 96]  axes y,x", "shard-00002.h5  rank 2"):
             self.assertIn(part, inspect)
         self.assertIn("OK: step 100, 3 shards", self.spare("ckpt", "verify", out).stdout)
