@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "https_server.hpp"
@@ -41,6 +42,39 @@ fs::path InputStore::path(const std::string& hex) const {
 
 bool InputStore::has(const std::string& hex) const {
   return fs::exists(path(hex));
+}
+
+void InputStore::touch(const std::string& hex) const {
+  fs::last_write_time(path(hex), fs::file_time_type::clock::now());
+}
+
+std::vector<std::string> InputStore::trim(std::uint64_t limit,
+                                          const std::set<std::string>& in_use) const {
+  static const std::regex sha256(R"([0-9a-f]{64})");  // not ".HEX.group-N", being fetched
+  struct Cached {
+    fs::file_time_type used;
+    std::uint64_t bytes;
+    std::string hex;
+  };
+  std::vector<Cached> cached;
+  std::uint64_t total = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(root_)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || !std::regex_match(name, sha256)) continue;
+    cached.push_back({entry.last_write_time(), entry.file_size(), name});
+    total += cached.back().bytes;
+  }
+  std::sort(cached.begin(), cached.end(),
+            [](const Cached& a, const Cached& b) { return a.used < b.used; });
+  std::vector<std::string> removed;
+  for (const Cached& input : cached) {
+    if (total <= limit) break;
+    if (in_use.contains(input.hex)) continue;
+    fs::remove(root_ / input.hex);
+    total -= input.bytes;
+    removed.push_back(input.hex);
+  }
+  return removed;
 }
 
 }  // namespace spare::pool

@@ -1,7 +1,8 @@
 // Job input files by content: `spare submit` uploads each file a job names
 // (a kernel's file parameter) under the SHA-256 of its bytes, the pool keeps
 // it once however many jobs name it, and volunteers fetch it when a group
-// needs it and keep it for the next job that names the same bytes.
+// needs it and keep it for the next job that names the same bytes, as long as
+// their cache's size allows (least recently used out first).
 //
 //   STATE/inputs/HEX      the pool's copy
 //   STORAGE/inputs/HEX    a volunteer's cached copy, checked again before each use
@@ -10,7 +11,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace spare::pool {
 
@@ -27,6 +30,12 @@ class InputStore {
   /// Where input `hex` is (or would be) kept; checks `hex` first.
   std::filesystem::path path(const std::string& hex) const;
   bool has(const std::string& hex) const;
+  /// Marks input `hex` used now: trim() removes the least recently used first.
+  void touch(const std::string& hex) const;
+  /// Removes inputs, least recently used first, until those left take at most
+  /// `limit` bytes; never one named in `in_use`, nor a file being fetched.
+  /// Returns the inputs removed, in the order they went.
+  std::vector<std::string> trim(std::uint64_t limit, const std::set<std::string>& in_use) const;
 
  private:
   std::filesystem::path root_;

@@ -266,6 +266,9 @@ struct VolunteerAgent::Impl {
   /// This volunteer's copy of input `hex`: the cached one if its content
   /// still hashes to it, else a fresh one from the pool.
   fs::path fetch_input(const std::shared_ptr<GroupRun>& run, const std::string& hex);
+  /// Least recently used inputs out until the cache fits options.input_cache;
+  /// never an input of a group this volunteer is in.
+  void trim_input_cache();
   void run_head(const std::shared_ptr<GroupRun>& run);
   void report_exit(const std::shared_ptr<GroupRun>& run, const json& exit);
   void launch_daemon(const httplib::Request& request, httplib::Response& response);
@@ -615,6 +618,7 @@ void VolunteerAgent::Impl::prepare(const std::shared_ptr<GroupRun>& run) {
     overrides.push_back(
         fmt::format("{}={}", key, fetch_input(run, hex.get<std::string>()).string()));
   }
+  if (!inputs.empty()) trim_input_cache();
   std::istringstream ini(descriptor.at("ini").get<std::string>());
   JobSpec spec = parse_job_spec(ini, fmt::format("job {}", run->job), overrides, worker->kernels());
   write_file_atomically(OutputLayout{run->job_dir}.job_file(), spec.to_ini());
@@ -635,6 +639,7 @@ fs::path VolunteerAgent::Impl::fetch_input(const std::shared_ptr<GroupRun>& run,
   if (fs::exists(cached)) {
     try {
       check_content(cached, hex);
+      cache.touch(hex);  // used now: the last to go when the cache is trimmed
       log(fmt::format("group {}: input {} is cached here", run->id, hex));
       return cached;
     } catch (const RequestError& e) {
@@ -660,6 +665,23 @@ fs::path VolunteerAgent::Impl::fetch_input(const std::shared_ptr<GroupRun>& run,
   log(fmt::format("group {}: input {} fetched from the pool ({} bytes)", run->id, hex,
                   fs::file_size(cached)));
   return cached;
+}
+
+void VolunteerAgent::Impl::trim_input_cache() {
+  std::set<std::string> in_use;  // every group's inputs, whether preparing or running
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& [id, group] : groups) {
+      const json inputs = group->descriptor.value("inputs", json::object());
+      for (const auto& [key, hex] : inputs.items())
+        in_use.insert(hex.get<std::string>());
+    }
+  }
+  const InputStore cache(options.storage / "inputs");
+  for (const std::string& hex : cache.trim(options.input_cache, in_use)) {
+    log(fmt::format("input {} removed: the input cache holds at most {}", hex,
+                    format_bytes(options.input_cache)));
+  }
 }
 
 bool VolunteerAgent::Impl::gather_checkpoint(const std::shared_ptr<GroupRun>& run,

@@ -27,9 +27,10 @@ struct AgentOptions {
   std::vector<int> gpus;
   std::int64_t memory = 0;  // bytes; 0: the memory available now
   std::filesystem::path storage;
-  std::filesystem::path worker;         // spare-worker
-  std::filesystem::path spare_program;  // this program, run by mpirun as the launch client
-  std::string network;                  // CIDR for MPI traffic; empty: Open MPI's choice
+  std::uint64_t input_cache = 10ULL << 30;  // bytes of job inputs kept for later jobs
+  std::filesystem::path worker;             // spare-worker
+  std::filesystem::path spare_program;      // this program, run by mpirun as the launch client
+  std::string network;                      // CIDR for MPI traffic; empty: Open MPI's choice
 };
 
 class VolunteerAgent {

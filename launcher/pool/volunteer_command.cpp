@@ -81,8 +81,10 @@ int volunteer_command(const std::vector<std::string>& args) {
       "memory", po::value<std::string>(), "memory to lend, e.g. 8G (default: what is free now)")(
       "storage", po::value<std::string>(),
       "where checkpoints of the jobs run here are kept (default: ~/.local/share/spare/volunteer)")(
-      "name", po::value<std::string>(),
-      "this volunteer's name in the pool (default: HOST@ADDRESS)")(
+      "input-cache", po::value<std::string>()->default_value("10G"),
+      "job inputs kept in the storage for later jobs, e.g. 2G; the least recently used go "
+      "first")("name", po::value<std::string>(),
+               "this volunteer's name in the pool (default: HOST@ADDRESS)")(
       "address", po::value<std::string>(),
       "the address other volunteers reach this one at (default: the one that reaches the pool)")(
       "network", po::value<std::string>(),
@@ -93,7 +95,7 @@ int volunteer_command(const std::vector<std::string>& args) {
   if (vm.count("help")) {
     print_help(
         "spare volunteer --pool https://HOST:PORT --token T --fingerprint F [--cpus N] [--gpus "
-        "0,1]\n                       [--memory 8G] [--storage DIR]",
+        "0,1]\n                       [--memory 8G] [--storage DIR] [--input-cache 10G]",
         "Lends this machine to a pool within the limits given. It runs only Open MPI's daemon\n"
         "and spare-worker, for groups the pool forms. SIGTERM or Ctrl-C leaves gracefully: the\n"
         "running job checkpoints first; a second one leaves at once.",
@@ -110,6 +112,8 @@ int volunteer_command(const std::vector<std::string>& args) {
   if (agent.cpus < 0) throw UsageError("--cpus must be >= 0");
   agent.gpus = lent_gpus(vm);
   if (vm.count("memory")) agent.memory = pool::parse_byte_size(vm["memory"].as<std::string>());
+  agent.input_cache =
+      static_cast<std::uint64_t>(pool::parse_byte_size(vm["input-cache"].as<std::string>()));
   agent.storage = vm.count("storage") ? std::filesystem::path(vm["storage"].as<std::string>())
                                       : default_volunteer_storage();
   if (vm.count("name")) agent.name = vm["name"].as<std::string>();

@@ -25,13 +25,14 @@ class PoolCluster:
     $SPARE_TEST_HEARTBEAT_TIMEOUT, which .ci/run raises for its sanitizer
     build, several times slower on the same two cores). Logs go to `logs`."""
 
-    def __init__(self, laptops=4, cpus=1, heartbeat_timeout=None, logs=None):
+    def __init__(self, laptops=4, cpus=1, heartbeat_timeout=None, logs=None, agent_args=()):
         if heartbeat_timeout is None:
             heartbeat_timeout = float(os.environ.get("SPARE_TEST_HEARTBEAT_TIMEOUT", "2.0"))
         self.logs = Path(logs or tempfile.mkdtemp(prefix="spare-pool-"))
         self.logs.mkdir(parents=True, exist_ok=True)
         self.state = self.logs / "pool-state"
         self.cpus = cpus
+        self.agent_args = tuple(agent_args)  # every agent's extra options
         self.heartbeat_timeout = heartbeat_timeout
         self.cluster = LaptopCluster(laptops)
         self.agents = {}
@@ -90,7 +91,8 @@ class PoolCluster:
     def start_agent(self, k, *extra):
         self.agents[k] = self.cluster.start(
             k, [SPARE, "volunteer", "--cpus", str(self.cpus), "--storage",
-                str(self.cluster.laptop(k).storage), "--network", self.cluster.subnet, *extra],
+                str(self.cluster.laptop(k).storage), "--network", self.cluster.subnet,
+                *self.agent_args, *extra],
             env=self.agent_environment(), log_path=self.logs / f"agent-lap{k}.log")
         return self.agents[k]
 

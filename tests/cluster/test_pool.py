@@ -39,10 +39,11 @@ def setUpModule():
 
 class PoolTestCase(unittest.TestCase):
     laptops = 4
+    agent_args = ()  # options every volunteer's agent is started with
 
     def setUp(self):
         self.tmp = Path(tempfile.mkdtemp(prefix="spare-pool-test-"))
-        self.pool = PoolCluster(self.laptops, logs=self.tmp / "logs")
+        self.pool = PoolCluster(self.laptops, logs=self.tmp / "logs", agent_args=self.agent_args)
         self.addCleanup(self.pool.close)
         self.pool.wait_for_volunteers(self.laptops)
 
@@ -62,7 +63,7 @@ class PoolTestCase(unittest.TestCase):
     def reference_digest(self, job_file):
         """The same job run locally on one rank, with no failure."""
         out = self.tmp / "reference"
-        done = subprocess.run([SPARE, "run", job_file, "--ranks", "1", "--output", out],
+        done = subprocess.run([SPARE, "run", job_file, "--ranks", "1", "--output", out, "--fresh"],
                               capture_output=True, text=True, timeout=600)
         self.assertEqual(done.returncode, 0, done.stderr)
         return result_digest(out)
@@ -88,6 +89,7 @@ class PoolTestCase(unittest.TestCase):
 
 class PoolBasics(PoolTestCase):
     laptops = 2
+    agent_args = ("--input-cache", "300K")  # one 240 KiB input fits, two do not
 
     def test_job_on_two_laptops_equals_local_run(self):
         job_file = self.job_file(job={"steps": "800"})
@@ -140,6 +142,19 @@ class PoolBasics(PoolTestCase):
             log = (self.pool.logs / f"agent-lap{k}.log").read_text()
             self.assertEqual(log.count(f"input {sha256} fetched from the pool"), 1, log)
             self.assertIn(f"input {sha256} is cached here", log)
+        # Other bytes: fetched, and the first input, used least recently, makes room.
+        with h5py.File(case / "inputs" / "u0.h5", "w") as f:
+            f["temperature"] = np.random.default_rng(10).uniform(-1.0, 2.0, (160, 192))
+        other = hashlib.sha256((case / "inputs" / "u0.h5").read_bytes()).hexdigest()
+        third = self.pool.submit(job_file)
+        self.assertEqual(self.pool.wait_done(third)["step"], 600)
+        self.assertEqual(self.fetched_digest(third), self.reference_digest(job_file))
+        for k in self.pool.cluster.laptops:
+            log = (self.pool.logs / f"agent-lap{k}.log").read_text()
+            self.assertIn(f"input {other} fetched from the pool", log)
+            self.assertIn(f"input {sha256} removed: the input cache holds at most 300.00 KiB",
+                          log)
+            self.assertNotIn(f"input {other} removed", log)
 
     def test_status_logs_and_cancel(self):
         job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
