@@ -45,7 +45,8 @@ bool InputStore::has(const std::string& hex) const {
 }
 
 void InputStore::touch(const std::string& hex) const {
-  fs::last_write_time(path(hex), fs::file_time_type::clock::now());
+  std::error_code ignored;  // at worst the input goes a little early from a full cache
+  fs::last_write_time(path(hex), fs::file_time_type::clock::now(), ignored);
 }
 
 std::vector<std::string> InputStore::trim(std::uint64_t limit,
