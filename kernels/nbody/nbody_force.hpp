@@ -40,7 +40,7 @@ struct PortableRsqrt {
 
 /// Adds the pull of a particle at (xj, yj, zj), per unit mass, on a particle at
 /// (xi, yi, zi), softened by eps2 = epsilon^2, to (ax, ay, az): d / |d|^3 with
-/// |d|^2 + eps2 for |d|^2, 1 / |d| from `Rsqrt`. 23 GPU instructions with
+/// |d|^2 + eps2 for |d|^2, 1 / |d| from `Rsqrt`. 23 PTX instructions with
 /// PortableRsqrt, counted as 20 floating-point operations by convention.
 template <class Rsqrt = PortableRsqrt>
 SPARE_HOST_DEVICE inline void add_pull(float xi, float yi, float zi, float xj, float yj, float zj,

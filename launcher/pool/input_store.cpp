@@ -13,9 +13,17 @@ namespace spare::pool {
 
 namespace fs = std::filesystem;
 
-void check_content_address(const std::string& hex) {
+namespace {
+
+bool is_content_address(const std::string& name) {
   static const std::regex sha256(R"([0-9a-f]{64})");
-  if (!std::regex_match(hex, sha256)) {
+  return std::regex_match(name, sha256);
+}
+
+}  // namespace
+
+void check_content_address(const std::string& hex) {
+  if (!is_content_address(hex)) {
     throw RequestError(400, fmt::format("'{}' is not a content address: expected the SHA-256 "
                                         "of the file's bytes, 64 lowercase hex digits",
                                         hex));
@@ -51,7 +59,6 @@ void InputStore::touch(const std::string& hex) const {
 
 std::vector<std::string> InputStore::trim(std::uint64_t limit,
                                           const std::set<std::string>& in_use) const {
-  static const std::regex sha256(R"([0-9a-f]{64})");  // not ".HEX.group-N", being fetched
   struct Cached {
     fs::file_time_type used;
     std::uint64_t bytes;
@@ -61,7 +68,8 @@ std::vector<std::string> InputStore::trim(std::uint64_t limit,
   std::uint64_t total = 0;
   for (const fs::directory_entry& entry : fs::directory_iterator(root_)) {
     const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || !std::regex_match(name, sha256)) continue;
+    // Not ".HEX.group-N": a file still being fetched.
+    if (!entry.is_regular_file() || !is_content_address(name)) continue;
     cached.push_back({entry.last_write_time(), entry.file_size(), name});
     total += cached.back().bytes;
   }

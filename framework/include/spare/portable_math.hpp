@@ -119,11 +119,11 @@ SPARE_HOST_DEVICE inline double log(double x) {
 }
 
 /// 1 / sqrt(s) for a positive normal float s, within 1 ulp (in 87% of cases
-/// the correctly rounded value), in 12 operations that are each one GPU
-/// instruction: the first guess from halving the exponent in the bits of s,
-/// then three Newton steps y + y (1/2 - (s/2) y^2), the last two terms fused.
-/// A correctly rounded sqrt and division take about 30 instructions on a GPU;
-/// this is what makes nbody's exact pulls cheap. Zero, subnormal, infinite and
+/// the correctly rounded value), in 12 PTX instructions: the first guess from
+/// halving the exponent in the bits of s, then three Newton steps
+/// y + y (1/2 - (s/2) y^2), the last two terms fused. nbody's exact pulls use
+/// it for a correctly rounded sqrt and division, each a multi-instruction
+/// sequence on a GPU. Zero, subnormal, infinite and
 /// negative s give meaningless results (nbody's s is at least its eps^2).
 SPARE_HOST_DEVICE inline float rsqrt(float s) {
   float y = detail::bit_copy<float>(0x5f375a86u - (detail::bit_copy<std::uint32_t>(s) >> 1));
