@@ -58,6 +58,11 @@ Device choose_device(DeviceRequest request, const GpuInventory& inventory, int n
   return Device{DeviceKind::cuda, gpu.index, fmt::format("cuda:{} ({})", gpu.index, gpu.name)};
 }
 
+int gpus_for_job(DeviceRequest request, bool kernel_has_cuda, const GpuInventory& inventory) {
+  if (request == DeviceRequest::cpu || !kernel_has_cuda || !inventory.cuda_built) return 0;
+  return static_cast<int>(inventory.gpus.size());
+}
+
 Device select_device(DeviceRequest request, int node_rank) {
   Device device = choose_device(request, detect_gpus(), node_rank);
   if (device.kind != DeviceKind::cuda) return device;

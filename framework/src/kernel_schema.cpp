@@ -57,6 +57,7 @@ json registry_to_json(const KernelRegistry& registry) {
     kernels.push_back({{"name", info->name},
                        {"summary", info->summary},
                        {"revision", info->revision},
+                       {"cuda", info->cuda},
                        {"parameters", params},
                        {"datasets", datasets}});
   }
@@ -78,6 +79,7 @@ KernelRegistry registry_from_json(const json& kernels) {
       info.name = k.at("name").get<std::string>();
       info.summary = k.at("summary").get<std::string>();
       info.revision = k.value("revision", 1);
+      info.cuda = k.value("cuda", false);
       for (const json& p : k.at("parameters")) {
         ParamSpec spec;
         spec.name = p.at("name").get<std::string>();

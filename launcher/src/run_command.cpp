@@ -16,6 +16,7 @@
 #include "spare/atomic_file.hpp"
 #include "spare/checkpoint_catalog.hpp"
 #include "spare/checkpoint_reader.hpp"
+#include "spare/device.hpp"
 #include "spare/error.hpp"
 #include "spare/job_plan.hpp"
 #include "spare/output_layout.hpp"
@@ -102,7 +103,8 @@ int run_command(const std::vector<std::string>& args) {
   const WorkerProgram worker(worker_option(vm));
   JobSpec spec = load_job_spec(vm["job"].as<std::string>(), overrides, worker.kernels());
   const MachineInfo machine = detect_machine();
-  const std::int64_t ranks = spec.ranks == 0 ? machine.cores : spec.ranks;
+  const int gpus = gpus_for_job(spec.device, worker.kernels().at(spec.kernel).cuda, detect_gpus());
+  const std::int64_t ranks = spec.ranks != 0 ? spec.ranks : gpus > 0 ? gpus : machine.cores;
   const JobPlan plan = worker.plan(spec, ranks).plan;
   check_fits(spec, plan, machine);
 
@@ -116,11 +118,18 @@ int run_command(const std::vector<std::string>& args) {
       plan.process_grid.empty()
           ? std::string()
           : fmt::format(" (process grid {})", fmt::join(plan.process_grid, " x "));
-  display.message(fmt::format(
-      "job {}: {} for {} steps on {} rank{}{}{}, state {}, output {}", spec.name, spec.kernel,
-      spec.steps, ranks, ranks == 1 ? "" : "s", grid,
-      ranks > machine.cores ? fmt::format(", oversubscribing {} cores", machine.cores) : "",
-      format_bytes(plan.state_bytes), shown_output));
+  std::string placement;
+  if (gpus > 0 && spec.ranks == 0) {
+    placement = ", one per GPU";
+  } else if (gpus > 0 && ranks > gpus) {
+    placement = fmt::format(
+        ", sharing {} GPU{} (ranks on one GPU take turns on it; ranks = auto is one per GPU)", gpus,
+        gpus == 1 ? "" : "s");
+  }
+  if (ranks > machine.cores) placement += fmt::format(", oversubscribing {} cores", machine.cores);
+  display.message(fmt::format("job {}: {} for {} steps on {} rank{}{}{}, state {}, output {}",
+                              spec.name, spec.kernel, spec.steps, ranks, ranks == 1 ? "" : "s",
+                              grid, placement, format_bytes(plan.state_bytes), shown_output));
   if (vm.count("dry-run")) {
     display.message("dry run: the job is valid; nothing was started");
     return 0;

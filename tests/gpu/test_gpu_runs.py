@@ -101,6 +101,28 @@ class AcrossDevices(SpareTestCase):
                                  f"{kernel}: {first} then {second}")
 
 
+class RanksOnGpus(SpareTestCase):
+    """ranks = auto is one rank per GPU where the job computes on GPUs: ranks
+    that share a GPU take turns on it (docs/performance.md)."""
+
+    def plan(self, ranks="auto", device="auto"):
+        job = kernel_job(self.tmp / "plan.ini", "nbody", device)
+        return self.spare("run", job, "--dry-run", "--ranks", ranks).stderr
+
+    def test_auto_is_one_rank_per_gpu_and_sharing_is_said(self):
+        version = self.spare("--version").stdout
+        gpus = len(re.findall(r"^GPU \d+: ", version, re.M))
+        self.assertGreater(gpus, 0, version)
+        plural = "" if gpus == 1 else "s"
+        grid = r" \(process grid [^)]*\)"
+        one_per_gpu = rf"on {gpus} rank{plural}{grid}, one per GPU,"
+        self.assertRegex(self.plan(), one_per_gpu)
+        self.assertRegex(self.plan(device="cuda"), one_per_gpu)
+        self.assertRegex(self.plan(ranks=gpus + 1),
+                         rf"on {gpus + 1} ranks{grid}, sharing {gpus} GPU{plural} ")
+        self.assertNotIn("GPU", self.plan(device="cpu"))
+
+
 class NBodyFast(SpareTestCase):
     def test_fast_is_the_same_bits_on_one_and_two_ranks_and_close_to_exact(self):
         digests = set()

@@ -60,6 +60,15 @@ TEST(Device, AutoTakesTheNodesGpusInTurnByNodeRank) {
   EXPECT_EQ(choose_device(DeviceRequest::cuda, two_gpus(), 3).description, "cuda:1 (GPU One)");
 }
 
+TEST(Device, AJobsRanksComputeOnEveryGpuOnlyWhereTheyCan) {
+  EXPECT_EQ(gpus_for_job(DeviceRequest::automatic, true, two_gpus()), 2);
+  EXPECT_EQ(gpus_for_job(DeviceRequest::cuda, true, two_gpus()), 2);
+  EXPECT_EQ(gpus_for_job(DeviceRequest::cpu, true, two_gpus()), 0);
+  EXPECT_EQ(gpus_for_job(DeviceRequest::automatic, false, two_gpus()), 0);  // no CUDA side
+  EXPECT_EQ(gpus_for_job(DeviceRequest::automatic, true, no_gpu("no device")), 0);
+  EXPECT_EQ(gpus_for_job(DeviceRequest::cuda, true, no_cuda_build()), 0);
+}
+
 TEST(Device, CpuIsTheCpuEvenWithGpus) {
   const Device device = choose_device(DeviceRequest::cpu, two_gpus(), 0);
   EXPECT_EQ(device.kind, DeviceKind::cpu);

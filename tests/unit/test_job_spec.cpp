@@ -304,6 +304,22 @@ TEST(JobSpec, KernelRevisionSurvivesTheWorkersKernelDescription) {
   EXPECT_EQ(registry_from_json(older).at("nbody").revision, 1);
 }
 
+TEST(JobSpec, CudaSideSurvivesTheWorkersKernelDescription) {
+  // `spare run`'s ranks = auto counts GPUs only for a kernel with a CUDA side.
+  KernelRegistry kernels = registry_from_json(registry_to_json(registry()));
+  EXPECT_TRUE(kernels.at("nbody").cuda);
+  KernelInfo cpu_only;
+  cpu_only.name = "cpu_only";
+  cpu_only.summary = "no CUDA side";
+  KernelRegistry with_cpu_only;
+  with_cpu_only.add(std::move(cpu_only));
+  EXPECT_FALSE(registry_from_json(registry_to_json(with_cpu_only)).at("cpu_only").cuda);
+  nlohmann::json older = registry_to_json(registry());
+  for (nlohmann::json& kernel : older)
+    kernel.erase("cuda");  // a description from before it said so
+  EXPECT_FALSE(registry_from_json(older).at("nbody").cuda);
+}
+
 TEST(JobSpec, FrameworkKeysHaveValidDefaults) {
   for (const auto* section : {&job_section_params(), &checkpoint_section_params()}) {
     for (const ParamSpec& spec : *section) {

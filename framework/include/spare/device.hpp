@@ -30,6 +30,13 @@ std::string to_string(DeviceRequest request);
 /// or no CUDA in this build. Pure: the unit tests give it made-up inventories.
 Device choose_device(DeviceRequest request, const GpuInventory& inventory, int node_rank);
 
+/// How many GPUs the ranks of a job on one node compute on: all of the node's
+/// usable GPUs, or 0 where the ranks compute on CPUs (device = cpu, a kernel
+/// without a CUDA side, a build without CUDA, no usable GPU). `spare run`'s
+/// `ranks = auto` is one rank per such GPU: ranks that share a GPU take turns
+/// on it, which docs/performance.md measured to be slower than one rank.
+int gpus_for_job(DeviceRequest request, bool kernel_has_cuda, const GpuInventory& inventory);
+
 /// choose_device on this machine's GPUs, then the chosen GPU made current
 /// (activate_gpu); a GPU that will not start is an error for `cuda` and
 /// falls back to the CPU, with the reason in the description, for `auto`.
