@@ -58,9 +58,11 @@ Device choose_device(DeviceRequest request, const GpuInventory& inventory, int n
   return Device{DeviceKind::cuda, gpu.index, fmt::format("cuda:{} ({})", gpu.index, gpu.name)};
 }
 
-int gpus_for_job(DeviceRequest request, bool kernel_has_cuda, const GpuInventory& inventory) {
-  if (request == DeviceRequest::cpu || !kernel_has_cuda || !inventory.cuda_built) return 0;
-  return static_cast<int>(inventory.gpus.size());
+int gpus_for_job(DeviceRequest request, bool kernel_has_cuda,
+                 const std::function<GpuInventory()>& detect) {
+  if (request == DeviceRequest::cpu || !kernel_has_cuda) return 0;
+  const GpuInventory inventory = detect();
+  return inventory.cuda_built ? static_cast<int>(inventory.gpus.size()) : 0;
 }
 
 Device select_device(DeviceRequest request, int node_rank) {

@@ -103,7 +103,7 @@ int run_command(const std::vector<std::string>& args) {
   const WorkerProgram worker(worker_option(vm));
   JobSpec spec = load_job_spec(vm["job"].as<std::string>(), overrides, worker.kernels());
   const MachineInfo machine = detect_machine();
-  const int gpus = gpus_for_job(spec.device, worker.kernels().at(spec.kernel).cuda, detect_gpus());
+  const int gpus = gpus_for_job(spec.device, worker.kernels().at(spec.kernel).cuda, detect_gpus);
   const std::int64_t ranks = spec.ranks != 0 ? spec.ranks : gpus > 0 ? gpus : machine.cores;
   const JobPlan plan = worker.plan(spec, ranks).plan;
   check_fits(spec, plan, machine);

@@ -61,12 +61,22 @@ TEST(Device, AutoTakesTheNodesGpusInTurnByNodeRank) {
 }
 
 TEST(Device, AJobsRanksComputeOnEveryGpuOnlyWhereTheyCan) {
-  EXPECT_EQ(gpus_for_job(DeviceRequest::automatic, true, two_gpus()), 2);
-  EXPECT_EQ(gpus_for_job(DeviceRequest::cuda, true, two_gpus()), 2);
-  EXPECT_EQ(gpus_for_job(DeviceRequest::cpu, true, two_gpus()), 0);
-  EXPECT_EQ(gpus_for_job(DeviceRequest::automatic, false, two_gpus()), 0);  // no CUDA side
-  EXPECT_EQ(gpus_for_job(DeviceRequest::automatic, true, no_gpu("no device")), 0);
-  EXPECT_EQ(gpus_for_job(DeviceRequest::cuda, true, no_cuda_build()), 0);
+  int detections = 0;
+  const auto counted = [&](GpuInventory inventory) {
+    return [&detections, inventory] {
+      ++detections;
+      return inventory;
+    };
+  };
+  EXPECT_EQ(gpus_for_job(DeviceRequest::automatic, true, counted(two_gpus())), 2);
+  EXPECT_EQ(gpus_for_job(DeviceRequest::cuda, true, counted(two_gpus())), 2);
+  EXPECT_EQ(gpus_for_job(DeviceRequest::automatic, true, counted(no_gpu("no device"))), 0);
+  EXPECT_EQ(gpus_for_job(DeviceRequest::cuda, true, counted(no_cuda_build())), 0);
+  EXPECT_EQ(detections, 4);
+  // A job that cannot use GPUs does not look for them.
+  EXPECT_EQ(gpus_for_job(DeviceRequest::cpu, true, counted(two_gpus())), 0);
+  EXPECT_EQ(gpus_for_job(DeviceRequest::automatic, false, counted(two_gpus())), 0);
+  EXPECT_EQ(detections, 4);
 }
 
 TEST(Device, CpuIsTheCpuEvenWithGpus) {

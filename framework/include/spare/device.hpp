@@ -2,6 +2,7 @@
 // `[job] device` and the GPUs of its node. Kernels ask Context::device().
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "spare/gpu.hpp"
@@ -32,10 +33,13 @@ Device choose_device(DeviceRequest request, const GpuInventory& inventory, int n
 
 /// How many GPUs the ranks of a job on one node compute on: all of the node's
 /// usable GPUs, or 0 where the ranks compute on CPUs (device = cpu, a kernel
-/// without a CUDA side, a build without CUDA, no usable GPU). `spare run`'s
-/// `ranks = auto` is one rank per such GPU: ranks that share a GPU take turns
-/// on it, which docs/performance.md measured to be slower than one rank.
-int gpus_for_job(DeviceRequest request, bool kernel_has_cuda, const GpuInventory& inventory);
+/// without a CUDA side, a build without CUDA, no usable GPU). `detect` gives
+/// the node's GPUs (detect_gpus, or made-up ones in tests); it is called only
+/// where the job could use them, so a CPU job starts no GPU driver. `spare
+/// run`'s `ranks = auto` is one rank per such GPU: ranks that share a GPU take
+/// turns on it, which docs/performance.md measured to be slower than one rank.
+int gpus_for_job(DeviceRequest request, bool kernel_has_cuda,
+                 const std::function<GpuInventory()>& detect);
 
 /// choose_device on this machine's GPUs, then the chosen GPU made current
 /// (activate_gpu); a GPU that will not start is an error for `cuda` and
