@@ -3,45 +3,11 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <array>
 #include <string_view>
 
 namespace spare::pool {
 
 namespace {
-
-// MCA parameters mpirun (Open MPI 4.1) passes to its daemons, plus the
-// transport settings a group may set. Parameters that name programs to run
-// (orte_fork_agent, plm_rsh_agent with tree spawn, ...) are not here.
-constexpr std::array kAllowedParameters = {"ess",
-                                           "ess_base_jobid",
-                                           "ess_base_vpid",
-                                           "ess_base_num_procs",
-                                           "orte_node_regex",
-                                           "orte_hnp_uri",
-                                           "orte_parent_uri",
-                                           "plm",
-                                           "routed",
-                                           "pmix",
-                                           "plm_rsh_agent",
-                                           "plm_rsh_no_tree_spawn",
-                                           "btl",
-                                           "pml",
-                                           "orte_tmpdir_base",
-                                           "hwloc_base_binding_policy",
-                                           "rmaps_base_oversubscribe",
-                                           "orte_leave_session_attached"};
-constexpr std::array kAllowedPrefixes = {"btl_tcp_", "oob_tcp_", "btl_vader_"};
-
-bool allowed_parameter(std::string_view name) {
-  if (std::find(kAllowedParameters.begin(), kAllowedParameters.end(), name) !=
-      kAllowedParameters.end()) {
-    return true;
-  }
-  return std::any_of(kAllowedPrefixes.begin(), kAllowedPrefixes.end(),
-                     [&](std::string_view prefix) { return name.starts_with(prefix); });
-}
 
 std::string_view trimmed(std::string_view word) {
   const auto first = word.find_first_not_of(' ');
@@ -64,7 +30,8 @@ std::string unquoted(std::string_view word) {
 }  // namespace
 
 std::vector<std::string> checked_daemon_command(const std::vector<std::string>& words,
-                                                const std::string& orted_program) {
+                                                const std::string& orted_program,
+                                                const LaunchPlaces& places) {
   if (words.empty()) throw LaunchRefused("refused: an empty command");
   const std::string_view program = trimmed(words.front());
   if (program != "orted") {
@@ -77,16 +44,18 @@ std::vector<std::string> checked_daemon_command(const std::vector<std::string>& 
     if (word == "-mca" || word == "--mca") {
       if (i + 2 >= words.size()) throw LaunchRefused("refused: -mca without a name and a value");
       const std::string name = unquoted(trimmed(words[i + 1]));
-      if (!allowed_parameter(name)) {
-        throw LaunchRefused(fmt::format("refused: MCA parameter '{}' is not allowed", name));
-      }
-      argv.insert(argv.end(), {"-mca", name, unquoted(trimmed(words[i + 2]))});
+      const std::string value = unquoted(trimmed(words[i + 2]));
+      const McaDecision decision = judge_mca_parameter(name, value, places);
+      if (decision.verdict == McaVerdict::refuse) throw LaunchRefused(decision.reason);
+      if (decision.verdict == McaVerdict::pass) argv.insert(argv.end(), {"-mca", name, value});
       i += 2;
     } else {
       // --tree-spawn would make this daemon start others with a program the head chose.
       throw LaunchRefused(fmt::format("refused: daemon option '{}' is not allowed", word));
     }
   }
+  // A daemon that spawned others would run them with a program the head chose.
+  argv.insert(argv.end(), {"-mca", "plm_rsh_no_tree_spawn", "1"});
   return argv;
 }
 

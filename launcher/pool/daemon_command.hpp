@@ -4,22 +4,21 @@
 // data, never code, and no one gets a shell on a volunteer's machine.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace spare::pool {
+#include "launch_policy.hpp"
 
-class LaunchRefused : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace spare::pool {
 
 /// `words`: what mpirun passes after the host name, e.g. " orted", "-mca",
 /// "ess", "\"env\"", ... (values quoted for a remote shell). Returns the argv
-/// to exec without a shell, starting with `orted_program`; throws LaunchRefused
+/// to exec without a shell, starting with `orted_program`: every MCA
+/// parameter judged by name and value (judge_mca_parameter; dropped ones left
+/// out), and tree spawning off whatever the head said. Throws LaunchRefused
 /// saying which word is not allowed.
 std::vector<std::string> checked_daemon_command(const std::vector<std::string>& words,
-                                                const std::string& orted_program);
+                                                const std::string& orted_program,
+                                                const LaunchPlaces& places);
 
 }  // namespace spare::pool

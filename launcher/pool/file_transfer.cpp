@@ -39,22 +39,36 @@ void serve_file(httplib::Response& response, const fs::path& file) {
 }
 
 void receive_file(const httplib::ContentReader& content, const fs::path& target,
-                  const std::function<void(const fs::path&)>& check) {
+                  const std::function<void(const fs::path&)>& check, std::uint64_t max_bytes) {
   fs::create_directories(target.parent_path());
   // Two volunteers may upload the same manifest at once: each writes its own temporary.
   const fs::path temporary =
       target.parent_path() / fmt::format(".{}.{}.part", target.filename().string(), random_hex(6));
   {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw SystemError("cannot create " + temporary.string(), errno);
+    // 0600 from the start: nothing received is ever executable or readable by others.
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw SystemError("cannot create " + temporary.string(), errno);
+    std::uint64_t received = 0;
+    bool written = true;
     const bool complete = content([&](const char* data, std::size_t length) {
-      out.write(data, static_cast<std::streamsize>(length));
-      return static_cast<bool>(out);
+      received += length;
+      if (received > max_bytes) return false;
+      for (std::size_t done = 0; written && done < length;) {
+        const ssize_t n = ::write(fd, data + done, length - done);
+        if (n < 0 && errno == EINTR) continue;
+        written = n > 0;
+        done += written ? static_cast<std::size_t>(n) : 0;
+      }
+      return written;
     });
-    out.close();
-    if (!complete || !out) {
+    ::close(fd);
+    if (!complete || !written || received > max_bytes) {
       std::error_code ignored;
       fs::remove(temporary, ignored);
+      if (received > max_bytes) {
+        throw RequestError(413, fmt::format("{} is larger than the {} bytes it may have",
+                                            target.filename().string(), max_bytes));
+      }
       throw RequestError(400, "the upload of " + target.filename().string() + " was incomplete");
     }
   }

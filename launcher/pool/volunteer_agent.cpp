@@ -33,8 +33,10 @@
 #include "https_server.hpp"
 #include "input_store.hpp"
 #include "local_backend.hpp"
+#include "partner_copies.hpp"
 #include "pool_store.hpp"
 #include "program_paths.hpp"
+#include "rank_environment.hpp"
 #include "shard_holdings.hpp"
 #include "spare/atomic_file.hpp"
 #include "spare/checkpoint_catalog.hpp"
@@ -45,6 +47,7 @@
 #include "spare/kernel_schema.hpp"
 #include "spare/machine.hpp"
 #include "spare/output_layout.hpp"
+#include "static_program.hpp"
 #include "tls_identity.hpp"
 #include "worker_guard.hpp"
 #include "worker_program.hpp"
@@ -104,14 +107,41 @@ std::string host_name() {
   return name;
 }
 
+std::string gpu_list(const std::vector<int>& gpus) {
+  return fmt::format("{}", fmt::join(gpus, ","));
+}
+
 /// Environment for Open MPI's programs started for a group: the ranks find
 /// this volunteer's job file, and see only the GPUs it lends (none: none).
 std::map<std::string, std::string> group_environment(const fs::path& job_dir,
                                                      const std::vector<int>& gpus) {
   std::map<std::string, std::string> env = launcher::mpirun_environment();
   env["SPARE_JOB_DIR"] = job_dir.string();
-  env["CUDA_VISIBLE_DEVICES"] = fmt::format("{}", fmt::join(gpus, ","));
+  env["CUDA_VISIBLE_DEVICES"] = gpu_list(gpus);
   return env;
+}
+
+/// The daemon's whole environment: what it needs of the agent's own, and `extra`.
+std::map<std::string, std::string> daemon_environment_of(
+    const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> own;
+  for (char** e = environ; *e != nullptr; ++e)
+    own.emplace_back(*e);
+  std::vector<std::string> added;
+  for (const auto& [name, value] : extra)
+    added.push_back(name + "=" + value);
+  std::map<std::string, std::string> environment;
+  for (const std::string& entry : daemon_environment(own, added)) {
+    const std::size_t equals = entry.find('=');
+    environment[entry.substr(0, equals)] = entry.substr(equals + 1);
+  }
+  return environment;
+}
+
+/// Where Open MPI keeps its session directories on this volunteer.
+LaunchPlaces launch_places() {
+  const char* tmpdir = std::getenv("TMPDIR");
+  return {tmpdir != nullptr && *tmpdir == '/' ? std::string(tmpdir) : std::string("/tmp")};
 }
 
 std::string last_lines(const fs::path& file, std::size_t count) {
@@ -130,6 +160,9 @@ std::string last_lines(const fs::path& file, std::size_t count) {
 
 /// Partners keep this many of a job's newest checkpoint copies.
 constexpr std::size_t kPartnerCopiesKept = 2;
+
+/// Upload passes (0.2 s apart) a partner is given to commit a step before its copy is given up.
+constexpr int kPartnerWaitPasses = 25;
 
 /// A peer's request for a checkpoint copy: /copies/JOB/STEP_DIR/FILE.
 const std::regex& copy_path_pattern() {
@@ -215,11 +248,12 @@ struct VolunteerAgent::Impl {
 
   std::atomic<int> leave_requests{0};
   std::atomic<bool> uploads_pending{false};
-  std::atomic<int> upload_passes{0};   // completed scans of the storage
-  std::set<std::string> uploaded;      // "JOB/step-N" sent to the pool; the uploader's own
-  std::set<std::string> pushed;        // "JOB/step-N" sent to a partner, or with none to send to
-  std::optional<HttpsClient> uploads;  // the uploader's client of the pool, kept between passes
-  std::string uploads_credential;      // the volunteer credential it was made with
+  std::atomic<int> upload_passes{0};      // completed scans of the storage
+  std::set<std::string> uploaded;         // "JOB/step-N" sent to the pool; the uploader's own
+  std::set<std::string> pushed;           // "JOB/step-N" sent to a partner, or with none to send to
+  std::map<std::string, int> push_waits;  // "JOB/step-N" -> passes its partner was not ready
+  std::optional<HttpsClient> uploads;     // the uploader's client of the pool, kept between passes
+  std::string uploads_credential;         // the volunteer credential it was made with
   std::atomic<bool> stopping{false};
   std::thread uploader;
 
@@ -244,11 +278,10 @@ struct VolunteerAgent::Impl {
   void authorize(const std::string& token, const httplib::Request& request);
   void receive_copy(const httplib::Request& request, const httplib::ContentReader& content);
   void serve_copy(const httplib::Request& request, httplib::Response& response);
-  /// Keeps the newest kPartnerCopiesKept complete copies of a job.
-  void prune_copies(std::int64_t job);
   /// Sends a checkpoint this volunteer wrote to the next member of the job's
   /// group; nothing to do in a group of one, or once the group is over.
-  void push_to_partner(std::int64_t job, const fs::path& step_path);
+  /// False if the partner cannot take it yet (it has not committed that step).
+  bool push_to_partner(std::int64_t job, const fs::path& step_path);
   void register_with_pool();
   json heartbeat_body();
   /// Removes the files of jobs the pool says are over (none of this volunteer's groups runs them).
@@ -293,6 +326,13 @@ VolunteerAgent::VolunteerAgent(AgentOptions options, std::function<void(const st
   a.identity = load_or_create_tls_identity(a.options.storage / "tls", "spare volunteer");
   a.worker.emplace(a.options.worker);
   a.worker->kernels();
+  // A guard the loader starts would run a head's LD_PRELOAD before its first check.
+  if (!is_statically_linked(a.options.guard_program)) {
+    throw UsageError(fmt::format(
+        "the worker guard {} is dynamically linked: a group's head could make the loader run "
+        "its code in it (LD_PRELOAD); build Spare's spare-worker-guard, which is linked -static",
+        a.options.guard_program.string()));
+  }
   // The daemon is the one installed with mpirun.
   const fs::path mpirun = launcher::mpiexec_program();
   a.orted_program = mpirun.has_parent_path() ? (mpirun.parent_path() / "orted").string() : "orted";
@@ -365,12 +405,21 @@ void VolunteerAgent::Impl::receive_copy(const httplib::Request& request,
   const std::int64_t job = std::stoll(copy[1].str());
   const std::string step_dir = copy[2].str();
   const std::string file = copy[3].str();
-  check_checkpoint_file_name(step_dir, file);
-  receive_file(content, partner_copies_dir(job_dir(job)) / step_dir / file);
+  const PartnerCopies copies(job_dir(job));
+  const std::uint64_t limit = copies.admissible_bytes(step_dir, file);
+  try {
+    receive_file(
+        content, copies.path(step_dir, file),
+        [&](const fs::path& received) { copies.check(step_dir, file, received); }, limit);
+  } catch (const RequestError& refused) {
+    log(fmt::format("refused a partner's copy of job {} {}/{} from {}: {}", job, step_dir, file,
+                    request.remote_addr, refused.what()));
+    throw;
+  }
   if (file == kManifestName) {
     log(fmt::format("holds a partner's copy of job {} {} (from {})", job, step_dir,
                     request.remote_addr));
-    prune_copies(job);
+    copies.prune(kPartnerCopiesKept);
   }
 }
 
@@ -379,32 +428,11 @@ void VolunteerAgent::Impl::serve_copy(const httplib::Request& request,
   std::smatch copy;
   std::regex_match(request.path, copy, copy_path_pattern());
   const std::int64_t job = std::stoll(copy[1].str());
-  const std::string step_dir = copy[2].str();
-  const std::string file = copy[3].str();
-  check_checkpoint_file_name(step_dir, file);
   // Its own shards, or a partner's copy: the asker checks either against the manifest.
-  const fs::path own = OutputLayout{job_dir(job)}.checkpoints() / step_dir / file;
-  serve_file(response, fs::exists(own) ? own : partner_copies_dir(job_dir(job)) / step_dir / file);
+  serve_file(response, PartnerCopies(job_dir(job)).served_file(copy[2].str(), copy[3].str()));
 }
 
-void VolunteerAgent::Impl::prune_copies(std::int64_t job) {
-  const std::vector<CheckpointEntry> copies = list_checkpoints(partner_copies_dir(job_dir(job)));
-  std::size_t complete_seen = 0;
-  std::optional<std::int64_t> newest_complete;
-  for (auto it = copies.rbegin(); it != copies.rend(); ++it) {
-    const bool complete = it->state == CheckpointState::complete;
-    if (complete && !newest_complete) newest_complete = it->step;
-    if (complete) ++complete_seen;
-    // Incomplete ones older than a complete one will not be finished: their sender moved on.
-    if ((complete && complete_seen > kPartnerCopiesKept) ||
-        (!complete && newest_complete && it->step < *newest_complete)) {
-      std::error_code ignored;
-      fs::remove_all(it->dir, ignored);
-    }
-  }
-}
-
-void VolunteerAgent::Impl::push_to_partner(std::int64_t job, const fs::path& step_path) {
+bool VolunteerAgent::Impl::push_to_partner(std::int64_t job, const fs::path& step_path) {
   json partner;
   {
     std::lock_guard lock(mutex);
@@ -414,12 +442,12 @@ void VolunteerAgent::Impl::push_to_partner(std::int64_t job, const fs::path& ste
       const auto self = std::find_if(members.begin(), members.end(), [&](const json& m) {
         return m.value("volunteer", std::int64_t{0}) == volunteer;
       });
-      if (self == members.end() || members.size() < 2) return;
+      if (self == members.end() || members.size() < 2) return true;
       partner = std::next(self) == members.end() ? members.front() : *std::next(self);
     }
   }
   const std::string key = peer_key(job);
-  if (partner.is_null() || key.empty()) return;
+  if (partner.is_null() || key.empty()) return true;
   HttpsClient peer(fmt::format("https://{}:{}", partner.at("address").get<std::string>(),
                                partner.at("agent_port").get<int>()),
                    partner.at("fingerprint").get<std::string>(), key, 10.0);
@@ -427,11 +455,15 @@ void VolunteerAgent::Impl::push_to_partner(std::int64_t job, const fs::path& ste
   for (const fs::path& file : checkpoint_files_to_send(step_path)) {
     const HttpResponse put =
         peer.put_file(copy_url_path(job, step_dir, file.filename().string()), file);
+    // The partner's ranks commit their copy of the manifest a moment after
+    // ours may have: until then it takes nothing of this step.
+    if (put.status == 409) return false;
     if (!put.ok()) {
       throw Error(ExitCode::run_failed,
                   fmt::format("partner {}: {}", partner.value("name", ""), put.error_message()));
     }
   }
+  return true;
 }
 
 void VolunteerAgent::Impl::register_with_pool() {
@@ -952,19 +984,24 @@ void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
   } catch (const json::exception&) {
     throw RequestError(400, "a launch request carries {\"group\": ID, \"words\": [...]}");
   }
+  const GuardSettings guard{options.worker.string(), run.job_dir.string(),
+                            (run.job_dir / "refused.log").string(), gpu_list(options.gpus),
+                            launch_places()};
   std::vector<std::string> argv;
   try {
-    argv = checked_daemon_command(words, orted_program);
-    // Whatever mpirun later asks the daemon to run goes through the guard first.
+    argv = checked_daemon_command(words, orted_program, guard.places);
+    // Whatever mpirun later asks the daemon to run, with whatever environment,
+    // goes through the statically linked guard first.
     argv.insert(argv.end(), {"-mca", "orte_fork_agent",
-                             worker_guard_agent(options.spare_program, run.job_dir / "refused.log",
-                                                options.worker)});
+                             worker_guard_agent(options.guard_program.string(), guard)});
   } catch (const LaunchRefused& refused) {
     log(fmt::format("group {}: {} (asked by {})", id, refused.what(), request.remote_addr));
     throw RequestError(403, refused.what());
   }
   launcher::ChildOptions child;
-  child.environment = group_environment(run.job_dir, options.gpus);
+  // Built, not inherited: the agent's own token and loader settings stay with it.
+  child.inherit_environment = false;
+  child.environment = daemon_environment_of(group_environment(run.job_dir, options.gpus));
   child.new_session = true;
   child.capture_stdout = false;
   child.log_file = run.job_dir / "daemon.log";
@@ -995,6 +1032,7 @@ bool VolunteerAgent::Impl::upload_checkpoints() {
   };
   std::erase_if(uploaded, gone);
   std::erase_if(pushed, gone);
+  std::erase_if(push_waits, [&](const auto& wait) { return gone(wait.first); });
   std::map<std::int64_t, std::int64_t> restored;
   {
     std::lock_guard lock(mutex);
@@ -1030,15 +1068,20 @@ bool VolunteerAgent::Impl::upload_checkpoints() {
           }
         }
       }
-      // The partner's copy is tried once: a partner that cannot take it is
-      // gone or going, and the group will be re-formed with another.
+      // The partner's copy is tried once it can take it: a partner that
+      // fails is gone or going, and the group will be re-formed with another.
       if (!pushed.count(key)) {
         try {
-          push_to_partner(job, entry.dir);
+          if (!push_to_partner(job, entry.dir)) {
+            if (++push_waits[key] < kPartnerWaitPasses) continue;  // again in the next pass
+            log(fmt::format("copy of job {} {}: its partner never committed that step", job,
+                            step_dir));
+          }
         } catch (const std::exception& e) {
           log(fmt::format("copy of job {} {} to its partner failed: {}", job, step_dir, e.what()));
         }
         pushed.insert(key);
+        push_waits.erase(key);
       }
     }
   }

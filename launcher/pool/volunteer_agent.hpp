@@ -30,6 +30,7 @@ struct AgentOptions {
   std::uint64_t input_cache = 10ULL << 30;  // bytes of job inputs kept for later jobs
   std::filesystem::path worker;             // spare-worker
   std::filesystem::path spare_program;      // this program, run by mpirun as the launch client
+  std::filesystem::path guard_program;      // spare-worker-guard, statically linked
   std::string network;                      // CIDR for MPI traffic; empty: Open MPI's choice
 };
 

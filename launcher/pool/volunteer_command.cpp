@@ -14,7 +14,6 @@
 #include "spare/gpu.hpp"
 #include "tls_identity.hpp"
 #include "volunteer_agent.hpp"
-#include "worker_guard.hpp"
 #include "worker_program.hpp"
 
 namespace spare::launcher {
@@ -122,6 +121,8 @@ int volunteer_command(const std::vector<std::string>& args) {
   const WorkerProgram worker(worker_option(vm));
   agent.worker = std::filesystem::absolute(worker.path());
   agent.spare_program = own_directory() / "spare";
+  agent.guard_program =
+      std::filesystem::absolute(sibling_program("spare-worker-guard", "SPARE_WORKER_GUARD"));
 
   pool::VolunteerAgent volunteer(agent, log_line);
   const SignalWatcher signals({SIGTERM, SIGINT}, [&](int) { volunteer.leave(); });
@@ -131,10 +132,6 @@ int volunteer_command(const std::vector<std::string>& args) {
 
 int launch_client_command(const std::vector<std::string>& args) {
   return pool::launch_client_main(args);
-}
-
-int worker_guard_command(const std::vector<std::string>& args) {
-  return pool::worker_guard_main(args);
 }
 
 }  // namespace spare::launcher

@@ -5,26 +5,23 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
-#include "daemon_command.hpp"
-#include "spare/error.hpp"
+#include <exception>
+#include <string_view>
 
 namespace spare::pool {
-
-namespace fs = std::filesystem;
 
 namespace {
 
 /// The group's job file, as the head's mpirun names it (the worker resolves it in $SPARE_JOB_DIR).
 constexpr const char* kGroupJobFile = "job.ini";
 
-void append_line(const fs::path& log, const std::string& line) {
+/// Exit code of a refused rank: ExitCode::run_failed, which the guard cannot include.
+constexpr int kRefusedStatus = 5;
+
+void append_line(const std::string& log, const std::string& line) {
+  if (log.empty()) return;
   const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return;  // the refusal still goes to stderr
   const std::string text = line + "\n";
@@ -32,58 +29,121 @@ void append_line(const fs::path& log, const std::string& line) {
   ::close(fd);
 }
 
+std::string joined(const std::vector<std::string>& words) {
+  std::string text;
+  for (const std::string& word : words)
+    text += (text.empty() ? "" : " ") + word;
+  return text;
+}
+
+std::string file_name(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 }  // namespace
 
-std::string worker_guard_agent(const fs::path& spare_program, const fs::path& refusal_log,
-                               const fs::path& worker) {
-  for (const fs::path& path : {spare_program, refusal_log, worker}) {
-    if (path.string().find_first_of(" \t\n") != std::string::npos) {
-      throw LaunchRefused(fmt::format(
-          "refused: the path '{}' holds a space, which Open MPI's fork agent cannot carry; "
-          "install Spare and keep the volunteer's storage at paths without spaces",
-          path.string()));
+std::string worker_guard_agent(const std::string& guard_program, const GuardSettings& settings) {
+  const std::vector<std::pair<std::string, std::string>> words = {
+      {"--log=", settings.refusal_log},
+      {"--job-dir=", settings.job_dir},
+      {"--tmp=", settings.places.temp_dir},
+      {"--gpus=", settings.gpus},
+      {"--worker=", settings.worker}};
+  std::string agent = guard_program;
+  for (const auto& [flag, value] : words) {
+    agent += " " + flag + value;
+  }
+  for (const std::string& path : {guard_program, settings.refusal_log, settings.job_dir,
+                                  settings.places.temp_dir, settings.worker}) {
+    if (path.empty() || path.find_first_of(" \t\n") != std::string::npos) {
+      throw LaunchRefused("refused: the path '" + path +
+                          "' is empty or holds a space, which Open MPI's fork agent cannot "
+                          "carry; install Spare and keep the volunteer's storage and TMPDIR "
+                          "at paths without spaces");
     }
   }
-  return fmt::format("{} worker-guard {} {}", spare_program.string(), refusal_log.string(),
-                     worker.string());
+  return agent;
+}
+
+GuardSettings parse_guard_settings(const std::vector<std::string>& words,
+                                   std::vector<std::string>& rank) {
+  GuardSettings settings;
+  bool has_tmp = false;
+  std::size_t i = 0;
+  for (; i < words.size() && words[i].starts_with("--"); ++i) {
+    const std::string& word = words[i];
+    const std::size_t equals = word.find('=');
+    const std::string flag = word.substr(0, equals == std::string::npos ? word.size() : equals + 1);
+    const std::string value = equals == std::string::npos ? "" : word.substr(equals + 1);
+    if (flag == "--log=") {
+      settings.refusal_log = value;
+    } else if (flag == "--job-dir=") {
+      settings.job_dir = value;
+    } else if (flag == "--tmp=") {
+      settings.places.temp_dir = value;
+      has_tmp = true;
+    } else if (flag == "--gpus=") {
+      settings.gpus = value;
+    } else if (flag == "--worker=") {
+      settings.worker = value;
+    } else {
+      throw LaunchRefused("the guard's option '" + word + "' is unknown");
+    }
+  }
+  if (settings.refusal_log.empty() || settings.job_dir.empty() || !has_tmp ||
+      settings.worker.empty()) {
+    throw LaunchRefused(
+        "the guard needs --log=FILE --job-dir=DIR --tmp=DIR --worker=PROGRAM before the "
+        "rank's command line");
+  }
+  rank.assign(words.begin() + static_cast<std::ptrdiff_t>(i), words.end());
+  return settings;
 }
 
 std::vector<std::string> checked_worker_command(const std::vector<std::string>& rank,
-                                                const fs::path& worker) {
-  const bool named_like_worker =
-      !rank.empty() && fs::path(rank.front()).filename() == worker.filename();
+                                                const std::string& worker) {
+  const bool named_like_worker = !rank.empty() && file_name(rank.front()) == file_name(worker);
   const bool expected_arguments =
       rank.size() == 3 && rank[1] == "--job" && rank[2] == kGroupJobFile;
   if (!named_like_worker || !expected_arguments) {
-    throw LaunchRefused(fmt::format("refused to run '{}': a pool group runs only {} --job {}",
-                                    fmt::join(rank, " "), worker.filename().string(),
-                                    kGroupJobFile));
+    throw LaunchRefused("refused to run '" + joined(rank) + "': a pool group runs only " +
+                        file_name(worker) + " --job " + kGroupJobFile);
   }
-  return {worker.string(), "--job", kGroupJobFile};
+  return {worker, "--job", kGroupJobFile};
 }
 
-int worker_guard_main(const std::vector<std::string>& args) {
-  if (args.size() < 3) {
-    std::fprintf(stderr,
-                 "usage: spare worker-guard LOG WORKER PROGRAM [ARGS...]\n"
-                 "(run by Open MPI's daemon in front of each rank of a pool group)\n");
-    return static_cast<int>(ExitCode::usage);
-  }
-  const fs::path log = args[0];
-  const fs::path worker = args[1];
-  const std::vector<std::string> rank(args.begin() + 2, args.end());
+int worker_guard_main(int argc, char** argv, char** envp) {
+  const std::vector<std::string> words(argv + std::min(argc, 1), argv + argc);
+  std::string log;
   try {
-    const std::vector<std::string> command = checked_worker_command(rank, worker);
-    std::vector<char*> argv;
+    std::vector<std::string> rank;
+    const GuardSettings settings = parse_guard_settings(words, rank);
+    log = settings.refusal_log;
+    const std::vector<std::string> command = checked_worker_command(rank, settings.worker);
+    std::vector<std::string> received;
+    for (char** e = envp; e != nullptr && *e != nullptr; ++e)
+      received.emplace_back(*e);
+    std::vector<std::string> environment = worker_environment(received, settings);
+    if (::chdir(settings.job_dir.c_str()) != 0) {
+      throw LaunchRefused("cannot enter the job's directory " + settings.job_dir + ": " +
+                          std::strerror(errno));
+    }
+    std::vector<char*> args;
     for (const std::string& word : command)
-      argv.push_back(const_cast<char*>(word.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    throw SystemError("cannot run " + command.front(), errno);
+      args.push_back(const_cast<char*>(word.c_str()));
+    args.push_back(nullptr);
+    std::vector<char*> env;
+    for (std::string& entry : environment)
+      env.push_back(entry.data());
+    env.push_back(nullptr);
+    ::execve(args[0], args.data(), env.data());
+    throw LaunchRefused("cannot run " + command.front() + ": " + std::strerror(errno));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "spare worker-guard: %s\n", e.what());
-    append_line(log, fmt::format("{} {}", std::time(nullptr), e.what()));
-    return static_cast<int>(ExitCode::run_failed);
+    const std::string message = std::string("spare-worker-guard: ") + e.what() + "\n";
+    [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, message.data(), message.size());
+    append_line(log, std::to_string(std::time(nullptr)) + " " + e.what());
+    return kRefusedStatus;
   }
 }
 

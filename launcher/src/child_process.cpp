@@ -34,7 +34,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ChildOpti
   args.push_back(nullptr);
   // The child's environment is built here: after fork only exec may allocate.
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
+  for (char** e = environ; options.inherit_environment && *e != nullptr; ++e) {
     const std::string entry = *e;
     if (!options.environment.count(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
   }

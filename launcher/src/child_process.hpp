@@ -14,7 +14,8 @@
 namespace spare::launcher {
 
 struct ChildOptions {
-  std::map<std::string, std::string> environment;  // added to ours
+  std::map<std::string, std::string> environment;  // added to ours, or the whole of it
+  bool inherit_environment = true;                 // false: the child gets `environment` only
   bool capture_stdout = true;
   int parent_death_signal = 0;  // sent to the child if we die first; 0: none
   /// A session of its own rather than a process group: everything it starts,

@@ -71,7 +71,6 @@ int cli_main(int argc, char** argv) {
     if (command == "pool") return pool_command(args);
     if (command == "volunteer") return volunteer_command(args);
     if (command == "launch-client") return launch_client_command(args);
-    if (command == "worker-guard") return worker_guard_command(args);
     if (command == "submit") return submit_command(args);
     if (command == "status") return status_command(args);
     if (command == "logs") return logs_command(args);

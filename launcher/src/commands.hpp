@@ -16,7 +16,6 @@ int bench_command(const std::vector<std::string>& args);
 int pool_command(const std::vector<std::string>& args);
 int volunteer_command(const std::vector<std::string>& args);
 int launch_client_command(const std::vector<std::string>& args);
-int worker_guard_command(const std::vector<std::string>& args);
 int submit_command(const std::vector<std::string>& args);
 int status_command(const std::vector<std::string>& args);
 int logs_command(const std::vector<std::string>& args);
