@@ -10,6 +10,7 @@ packages=(
   openmpi-bin libopenmpi-dev                   # the distributed engine
   libhdf5-openmpi-dev hdf5-tools               # checkpoints and results; h5dump
   libboost-program-options-dev                 # job files and the command line
+  libboost-dev                                 # Asio + Beast: the pool's HTTPS server
   nlohmann-json3-dev libfmt-dev                # manifests, events; formatting
   libeigen3-dev librandom123-dev               # CPU array expressions; Philox
   libxxhash-dev libhwloc-dev                   # shard digests; core counting

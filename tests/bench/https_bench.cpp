@@ -1,0 +1,246 @@
+// The pool's HTTPS server under volunteers' load: N simulated agents, each
+// with one kept-alive HttpsClient (its own thread), post a heartbeat-sized
+// JSON request every --interval seconds (0: back to back) to a server in this
+// process, for --seconds. Prints requests/s and latency percentiles per N.
+//
+//   spare-bench-https [--clients 10,100,1000] [--interval 0.5] [--seconds 10]
+//                     [--server event|httplib]
+//
+// --server httplib measures the old cpp-httplib server (a thread of 8 per
+// kept-alive connection) with the same route, for comparison.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "event_https_server.hpp"
+#include "https_client.hpp"
+#include "https_server.hpp"
+#include "tls_identity.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+using spare::pool::HttpMethod;
+
+constexpr const char* kToken = "bench-token";
+constexpr const char* kRoute = R"(/api/volunteers/(\d+)/heartbeat)";
+
+struct Options {
+  std::vector<int> clients = {10, 100, 1000};
+  double interval = 0.5;
+  double seconds = 10;
+  std::string server = "event";
+};
+
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string name = argv[i];
+    const std::string value = argv[i + 1];
+    if (name == "--clients") {
+      options.clients.clear();
+      for (std::size_t at = 0; at <= value.size();) {
+        const std::size_t comma = std::min(value.find(',', at), value.size());
+        options.clients.push_back(std::stoi(value.substr(at, comma - at)));
+        at = comma + 1;
+      }
+    } else if (name == "--interval") {
+      options.interval = std::stod(value);
+    } else if (name == "--seconds") {
+      options.seconds = std::stod(value);
+    } else if (name == "--server" && (value == "event" || value == "httplib")) {
+      options.server = value;
+    } else {
+      throw spare::UsageError("unknown option " + name + " " + value);
+    }
+  }
+  return options;
+}
+
+// What a coordinator's heartbeat does, in miniature: parse, a short critical
+// section, a small JSON answer.
+std::mutex state_mutex;
+long long heartbeats = 0;
+nlohmann::json heartbeat(const std::string& volunteer, const nlohmann::json& body) {
+  const std::lock_guard lock(state_mutex);
+  ++heartbeats;
+  return {{"volunteer", volunteer},
+          {"jobs", body.value("jobs", nlohmann::json::array())},
+          {"groups", nlohmann::json::array()}};
+}
+
+// One server of either kind, serving on its own thread.
+class BenchServer {
+ public:
+  BenchServer(const std::string& kind, const fs::path& dir, int clients)
+      : identity_(spare::pool::load_or_create_tls_identity(dir / "tls", "127.0.0.1")) {
+    if (kind == "event") {
+      spare::pool::ServerLimits limits;
+      // Every simulated agent comes from 127.0.0.1.
+      limits.max_connections_per_address = static_cast<std::size_t>(clients) + 16;
+      limits.max_connections = limits.max_connections_per_address;
+      auto server = std::make_unique<spare::pool::EventHttpsServer>(
+          identity_,
+          [](const spare::pool::ServerRequest& request) {
+            if (!spare::pool::constant_time_equal(request.bearer_token, kToken)) {
+              throw spare::pool::RequestError(401, "the token was refused");
+            }
+          },
+          [](const std::string& line) { std::fprintf(stderr, "server: %s\n", line.c_str()); },
+          dir / "spool", limits);
+      server->route(HttpMethod::post, kRoute, [](spare::pool::ServerRequest& request) {
+        return spare::pool::ServerReply::json(200, heartbeat(request.matches[1], request.json()));
+      });
+      port_ = server->bind("127.0.0.1:0");
+      stop_ = [s = server.get()] { s->stop(); };
+      thread_ = std::thread([s = server.get()] { s->serve(); });
+      event_ = std::move(server);
+    } else {
+      auto server = std::make_unique<spare::pool::HttpsServer>(
+          identity_,
+          [](const std::string& token) { return spare::pool::constant_time_equal(token, kToken); });
+      server->routes().Post(
+          kRoute, [](const httplib::Request& request, httplib::Response& response) {
+            spare::pool::reply_json(
+                response, 200, heartbeat(request.matches[1], spare::pool::request_json(request)));
+          });
+      port_ = server->bind("127.0.0.1:0");
+      stop_ = [s = server.get()] { s->stop(); };
+      thread_ = std::thread([s = server.get()] { s->serve(); });
+      httplib_ = std::move(server);
+    }
+  }
+  ~BenchServer() {
+    stop_();
+    thread_.join();
+  }
+  std::string url() const { return fmt::format("https://127.0.0.1:{}", port_); }
+  const std::string& fingerprint() const { return identity_.fingerprint; }
+
+ private:
+  spare::pool::TlsIdentity identity_;
+  std::unique_ptr<spare::pool::EventHttpsServer> event_;
+  std::unique_ptr<spare::pool::HttpsServer> httplib_;
+  std::function<void()> stop_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto at = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(at, sorted.size() - 1)];
+}
+
+void run(const Options& options, int clients, const fs::path& dir) {
+  BenchServer server(options.server, dir, clients);
+  std::mutex merged_mutex;
+  std::vector<double> latencies;  // seconds
+  std::atomic<long long> failures{0};
+  std::atomic<int> connected{0};
+  std::atomic<int> unconnected{0};
+  // Everyone connects (one handshake each), then the clock starts for all.
+  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(2000 + 3 * clients);
+  const auto interval =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.interval));
+  const Clock::time_point end = start + std::chrono::duration_cast<Clock::duration>(
+                                            std::chrono::duration<double>(options.seconds));
+
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(clients));
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back([&, i] {
+      std::vector<double> mine;
+      const std::string path = fmt::format("/api/volunteers/{}/heartbeat", i);
+      const nlohmann::json body = {{"jobs", {1, 2, 3}}, {"holdings", {{"1", {"step-10"}}}}};
+      try {
+        spare::pool::HttpsClient client(server.url(), server.fingerprint(), kToken, 10.0);
+        client.post(path, body);
+        ++connected;
+        // Spread the agents evenly over one interval, as their start times would be.
+        Clock::time_point next = start + interval * i / std::max(clients, 1);
+        while (next < end) {
+          std::this_thread::sleep_until(next);
+          const Clock::time_point sent = Clock::now();
+          try {
+            const spare::pool::HttpResponse response = client.post(path, body);
+            if (!response.ok()) ++failures;
+          } catch (const std::exception&) {
+            ++failures;
+          }
+          mine.push_back(std::chrono::duration<double>(Clock::now() - sent).count());
+          next = options.interval > 0 ? next + interval : Clock::now();
+        }
+      } catch (const std::exception& error) {
+        if (unconnected++ == 0) std::fprintf(stderr, "client %d: %s\n", i, error.what());
+      }
+      const std::lock_guard lock(merged_mutex);
+      latencies.insert(latencies.end(), mine.begin(), mine.end());
+    });
+  }
+  rusage before{};
+  std::this_thread::sleep_until(start);
+  getrusage(RUSAGE_SELF, &before);
+  for (std::thread& thread : threads)
+    thread.join();
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  const auto cpu = [](const rusage& r) {
+    return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+           1e-6 * static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec);
+  };
+  std::sort(latencies.begin(), latencies.end());
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf(
+      "server %s, %d clients (%d connected), interval %.2f s: %zu requests in %.1f s = %.0f req/s; "
+      "latency p50 %.2f ms, p99 %.2f ms, max %.1f ms; %lld failed; CPU (server and clients) "
+      "%.0f%% of a core\n",
+      options.server.c_str(), clients, connected.load(), options.interval, latencies.size(),
+      elapsed, static_cast<double>(latencies.size()) / elapsed, 1e3 * percentile(latencies, 0.5),
+      1e3 * percentile(latencies, 0.99), 1e3 * (latencies.empty() ? 0 : latencies.back()),
+      failures.load(), 100 * (cpu(after) - cpu(before)) / elapsed);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Options options = parse(argc, argv);
+    // Two descriptors a client (its socket and the server's): raise the soft limit.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
+    char pattern[] = "/tmp/spare-bench-https-XXXXXX";
+    if (!mkdtemp(pattern)) throw spare::SystemError("mkdtemp", errno);
+    const fs::path dir = pattern;
+    for (const int clients : options.clients) {
+      if (2 * static_cast<rlim_t>(clients) + 64 > files.rlim_cur) {
+        std::printf("%d clients: skipped, %llu descriptors at most\n", clients,
+                    static_cast<unsigned long long>(files.rlim_cur));
+        continue;
+      }
+      run(options, clients, dir);
+    }
+    fs::remove_all(dir);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "spare-bench-https: %s\n", error.what());
+    return 1;
+  }
+  return 0;
+}
