@@ -20,7 +20,12 @@ std::optional<nlohmann::json> parse_event_line(std::string_view line) {
   if (line.substr(0, kEventPrefix.size()) != kEventPrefix) return std::nullopt;
   auto json = nlohmann::json::parse(line.substr(kEventPrefix.size()), nullptr,
                                     /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object() || !json.contains("event")) return std::nullopt;
+  // A launcher reads the kind as a string (value("event", "")): a line from
+  // an untrusted head whose "event" is anything else is output, not an event.
+  if (json.is_discarded() || !json.is_object() || !json.contains("event") ||
+      !json.at("event").is_string()) {
+    return std::nullopt;
+  }
   return json;
 }
 

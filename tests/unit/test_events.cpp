@@ -17,6 +17,19 @@ TEST(Events, OnlyPrefixedJsonObjectsAreEvents) {
   EXPECT_EQ((*event)["step"], 5);
 }
 
+// Found by tests/fuzz/fuzz_pool_messages (tests/fuzz/findings/fuzz_pool_messages/
+// event-kind-not-a-string): the coordinator reads the kind with value("event", ""),
+// which threw for any other type and lost the rest of the head's batch.
+TEST(Events, AnEventsKindIsAString) {
+  EXPECT_FALSE(parse_event_line("SPARE-EVENT {\"event\": 1}"));
+  EXPECT_FALSE(parse_event_line("SPARE-EVENT {\"event\": null}"));
+  EXPECT_FALSE(parse_event_line("SPARE-EVENT {\"event\": [\"progress\"]}"));
+  EXPECT_FALSE(parse_event_line("SPARE-EVENT {\"event\": {\"kind\": \"progress\"}}"));
+  const auto event = parse_event_line("SPARE-EVENT {\"event\": \"\", \"step\": 1}");
+  ASSERT_TRUE(event);
+  EXPECT_EQ((*event)["event"], "");
+}
+
 TEST(EventSink, WritesOneParsableLine) {
   std::FILE* file = std::tmpfile();
   EventSink(true, file).warning("disk is \"full\"");
