@@ -112,6 +112,20 @@ bool CheckpointVault::verify(std::int64_t job, const std::string& step_dir,
   return complete;
 }
 
+void CheckpointVault::make_room_for_step(std::int64_t job, std::int64_t step,
+                                         std::size_t max_incomplete) const {
+  std::vector<CheckpointEntry> arriving;
+  for (const CheckpointEntry& entry : list_checkpoints(checkpoints(job))) {
+    if (entry.step == step) return;  // already arriving, or complete
+    if (entry.state != CheckpointState::complete) arriving.push_back(entry);
+  }
+  // list_checkpoints is in step order: the oldest arrivals go first.
+  for (std::size_t i = 0; i + max_incomplete <= arriving.size(); ++i) {
+    std::error_code ignored;
+    fs::remove_all(arriving[i].dir, ignored);
+  }
+}
+
 void CheckpointVault::prune(std::int64_t job, std::int64_t newest, std::int64_t keep) const {
   const std::vector<CheckpointEntry> entries = list_checkpoints(checkpoints(job));
   std::int64_t complete_seen = 0;

@@ -46,6 +46,12 @@ class CheckpointVault {
   /// `problem` says why.
   bool verify(std::int64_t job, const std::string& step_dir, std::string& problem) const;
 
+  /// Before a file of checkpoint `step` is received: if no file of that step
+  /// is here yet and `max_incomplete` steps are already arriving (not yet
+  /// complete), the oldest of them goes, so uploads that never complete
+  /// cannot pile up.
+  void make_room_for_step(std::int64_t job, std::int64_t step, std::size_t max_incomplete) const;
+
   /// Keeps the `keep` newest complete checkpoints of `job` up to `newest`, removes older ones.
   void prune(std::int64_t job, std::int64_t newest, std::int64_t keep) const;
 

@@ -46,25 +46,77 @@ bool job_error_is_final(int code) {
          code == static_cast<int>(ExitCode::usage);
 }
 
-/// The role a request's token needs: the agents' API ("volunteer"), the
-/// scientists' ("scientist"), or either (the pool's overview).
-std::string_view role_needed(const httplib::Request& request) {
+/// Which roles may make a request: the agents' API (volunteer tokens), the
+/// scientists' (scientist tokens; operators see and cancel every job), or
+/// any token (the pool's overview).
+enum class Audience { volunteers, scientists, anyone };
+
+Audience audience_of(const httplib::Request& request) {
   const std::string& path = request.path;
-  if (path.starts_with("/api/volunteers") || path.starts_with("/api/groups")) return "volunteer";
+  if (path.starts_with("/api/volunteers") || path.starts_with("/api/groups")) {
+    return Audience::volunteers;
+  }
   if (path.starts_with("/api/jobs/") && (path.find("/checkpoints/") != std::string::npos ||
                                          path.find("/inputs/") != std::string::npos)) {
-    return "volunteer";
+    return Audience::volunteers;
   }
-  if (path.starts_with("/api/jobs") || path.starts_with("/api/inputs")) return "scientist";
-  return "";
+  if (path.starts_with("/api/jobs") || path.starts_with("/api/inputs")) return Audience::scientists;
+  return Audience::anyone;
 }
 
-json volunteer_json(const VolunteerRecord& v, double now) {
-  return {{"id", v.id},           {"name", v.name},
-          {"address", v.address}, {"cpus", v.cpus},
-          {"gpus", v.gpus},       {"memory", v.memory},
-          {"state", v.state},     {"silent_seconds", std::max(0.0, now - v.last_seen)}};
+bool admits(Audience audience, TokenRole role) {
+  switch (audience) {
+    case Audience::volunteers:
+      return role == TokenRole::volunteer || role == TokenRole::both;
+    case Audience::scientists:
+      return role == TokenRole::scientist || role == TokenRole::both ||
+             role == TokenRole::operator_;
+    case Audience::anyone:
+      return true;
+  }
+  return false;
 }
+
+const char* audience_name(Audience audience) {
+  return audience == Audience::volunteers ? "volunteer" : "scientist";
+}
+
+json volunteer_json(const VolunteerRecord& v, double now, bool with_identity) {
+  json entry = {{"id", v.id},       {"cpus", v.cpus},
+                {"gpus", v.gpus},   {"memory", v.memory},
+                {"state", v.state}, {"silent_seconds", std::max(0.0, now - v.last_seen)}};
+  if (with_identity) {
+    entry["name"] = v.name;
+    entry["address"] = v.address;
+  }
+  return entry;
+}
+
+/// A number in a request's query, or RequestError 400 naming it.
+std::int64_t query_number(const std::string& text, const char* name) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 0) {
+    throw RequestError(400, fmt::format("?{}={} is not a number of 0 or more", name,
+                                        printable(text.substr(0, 40))));
+  }
+  return value;
+}
+
+/// The address a registration came from, as a volunteer names it (an IPv4
+/// peer may show as ::ffff:a.b.c.d).
+std::string peer_address(const std::string& remote) {
+  constexpr std::string_view mapped = "::ffff:";
+  if (remote.starts_with(mapped) && remote.find('.') != std::string::npos) {
+    return remote.substr(mapped.size());
+  }
+  return remote;
+}
+
+/// The largest manifest a volunteer may upload; shards are bounded by the job's plan.
+constexpr std::uint64_t kMaxManifestBytes = 32ULL << 20;
+/// Steps of a job that may be arriving (not yet complete) at once in the vault.
+constexpr std::size_t kMaxIncompleteSteps = 3;
 
 std::string restore_description(std::optional<std::int64_t> restore,
                                 std::optional<std::int64_t> pool_copy) {
@@ -84,6 +136,7 @@ Coordinator::Coordinator(CoordinatorOptions options, const launcher::WorkerProgr
       worker_(worker),
       log_(std::move(log)),
       identity_(load_or_create_tls_identity(options_.state_dir / "tls", "spare pool")),
+      secret_(PoolSecret::load_or_create(options_.state_dir / "pool.secret")),
       store_(options_.state_dir / "pool.db"),
       vault_(options_.state_dir / "jobs"),
       inputs_(options_.state_dir / "inputs"),
@@ -96,11 +149,11 @@ Coordinator::Coordinator(CoordinatorOptions options, const launcher::WorkerProgr
               known = store_.token(token);
             }
             if (!known) throw RequestError(401, "the token was refused");
-            const std::string_view needed = role_needed(request);
-            if (needed.empty() || known->role == "both" || known->role == needed) return;
-            throw RequestError(
-                403, fmt::format("token '{}' is a {} token; {} {} needs a {} token", known->name,
-                                 known->role, request.method, request.path, needed));
+            const Audience audience = audience_of(request);
+            if (admits(audience, known->role)) return;
+            throw RequestError(403, fmt::format("token '{}' is a {} token; {} {} needs a {} token",
+                                                known->name, to_string(known->role), request.method,
+                                                request.path, audience_name(audience)));
           },
           [this](const std::string& refusal) { log_("refused: " + refusal); }) {
   store_.forgive_silence(wall_clock());
@@ -133,16 +186,18 @@ void Coordinator::stop() {
 
 void Coordinator::add_routes() {
   httplib::Server& r = server_.routes();
-  const auto submitter = [](const httplib::Request&) { return std::string("scientist"); };
 
-  r.Get("/api/pool", [this](const httplib::Request&, httplib::Response& res) {
+  r.Get("/api/pool", [this](const httplib::Request& req, httplib::Response& res) {
+    const Caller who = caller(req);
     std::lock_guard lock(mutex_);
     const double now = wall_clock();
+    // Volunteers' names and addresses are the operator's to see.
     json volunteers = json::array();
     for (const VolunteerRecord& v : store_.volunteers())
-      volunteers.push_back(volunteer_json(v, now));
+      volunteers.push_back(volunteer_json(v, now, who.role == TokenRole::operator_));
     json jobs = json::array();
     for (const JobRecord& j : store_.jobs()) {
+      if (!may_see(who, j)) continue;
       jobs.push_back({{"id", j.id},
                       {"name", j.name},
                       {"state", j.state},
@@ -157,13 +212,14 @@ void Coordinator::add_routes() {
                 {"heartbeat_timeout", options_.heartbeat_timeout}});
   });
   r.Post("/api/volunteers", [this](const httplib::Request& req, httplib::Response& res) {
-    reply_json(res, 200, register_volunteer(request_json(req)));
+    reply_json(res, 200,
+               register_volunteer(parse_registration(request_json(req)), req.remote_addr));
   });
   r.Post(R"(/api/volunteers/(\d+)/heartbeat)",
          [this](const httplib::Request& req, httplib::Response& res) {
            const std::int64_t volunteer = path_number(req, 1);
            require_caller(req, volunteer);
-           reply_json(res, 200, heartbeat(volunteer, request_json(req)));
+           reply_json(res, 200, heartbeat(volunteer, parse_heartbeat(request_json(req))));
          });
   r.Post(R"(/api/volunteers/(\d+)/leave)",
          [this](const httplib::Request& req, httplib::Response& res) {
@@ -182,45 +238,48 @@ void Coordinator::add_routes() {
          [this](const httplib::Request& req, httplib::Response& res) {
            const std::int64_t group = path_number(req, 1);
            require_group_member(group, calling_volunteer(req), /*head_only=*/true);
-           group_events(group, request_json(req));
+           group_events(group, parse_group_events(request_json(req)));
            reply_json(res, 200, {{"ok", true}});
          });
   r.Post(R"(/api/groups/(\d+)/exit)", [this](const httplib::Request& req, httplib::Response& res) {
     const std::int64_t group = path_number(req, 1);
-    const json body = request_json(req);
+    const GroupExit exit = parse_group_exit(request_json(req));
     // Any member may say it could not prepare; how the group ended is the head's to say.
-    const bool unprepared = body.value("outcome", "") == "unprepared";
-    require_group_member(group, calling_volunteer(req), /*head_only=*/!unprepared);
-    group_exit(group, body);
+    require_group_member(group, calling_volunteer(req),
+                         /*head_only=*/exit.outcome != GroupOutcome::unprepared);
+    group_exit(group, exit);
     reply_json(res, 200, {{"ok", true}});
   });
-  r.Post("/api/jobs", [this, submitter](const httplib::Request& req, httplib::Response& res) {
-    reply_json(res, 201, submit(request_json(req), submitter(req)));
+  r.Post("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    reply_json(res, 201, submit(parse_submission(request_json(req)), caller(req)));
   });
-  r.Get("/api/jobs", [this](const httplib::Request&, httplib::Response& res) {
+  r.Get("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    const Caller who = caller(req);
     std::vector<std::int64_t> ids;
     {
       std::lock_guard lock(mutex_);
-      for (const JobRecord& j : store_.jobs())
-        ids.push_back(j.id);
+      for (const JobRecord& j : store_.jobs()) {
+        if (may_see(who, j)) ids.push_back(j.id);
+      }
     }
     json jobs = json::array();
     for (std::int64_t id : ids)
-      jobs.push_back(job_status(id));
+      jobs.push_back(job_status(who, id));
     reply_json(res, 200, {{"jobs", jobs}});
   });
   r.Get(R"(/api/jobs/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
-    reply_json(res, 200, job_status(path_number(req, 1)));
+    reply_json(res, 200, job_status(caller(req), path_number(req, 1)));
   });
   r.Post(R"(/api/jobs/(\d+)/cancel)", [this](const httplib::Request& req, httplib::Response& res) {
-    reply_json(res, 200, cancel(path_number(req, 1)));
+    reply_json(res, 200, cancel(caller(req), path_number(req, 1)));
   });
   r.Get(R"(/api/jobs/(\d+)/log)", [this](const httplib::Request& req, httplib::Response& res) {
+    const Caller who = caller(req);
     const std::int64_t job = path_number(req, 1);
-    std::int64_t after = 0;
-    if (req.has_param("after")) after = std::stoll(req.get_param_value("after"));
+    const std::int64_t after =
+        req.has_param("after") ? query_number(req.get_param_value("after"), "after") : 0;
     std::lock_guard lock(mutex_);
-    job_or_404(job);
+    visible_job(who, job);
     json events = json::array();
     for (const EventRecord& e : store_.events(job, after)) {
       events.push_back({{"id", e.id}, {"time", e.time}, {"kind", e.kind}, {"text", e.text}});
@@ -229,10 +288,11 @@ void Coordinator::add_routes() {
   });
   r.Get(R"(/api/jobs/(\d+)/result/([A-Za-z0-9._-]+))",
         [this](const httplib::Request& req, httplib::Response& res) {
+          const Caller who = caller(req);
           const std::int64_t job = path_number(req, 1);
           {
             std::lock_guard lock(mutex_);
-            const JobRecord record = job_or_404(job);
+            const JobRecord record = visible_job(who, job);
             if (record.state != "done") {
               throw RequestError(
                   409, fmt::format("job {} has no result yet: it is {}", job, record.state));
@@ -248,10 +308,19 @@ void Coordinator::add_routes() {
         });
   r.Put(R"(/api/inputs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res,
                                                 const httplib::ContentReader& content) {
+    const Caller who = caller(req);
     const std::string hex = req.matches[1].str();
-    receive_file(content, inputs_.path(hex),
-                 [&](const fs::path& received) { check_content(received, hex); });
-    log_(fmt::format("input {} received ({} bytes)", hex, fs::file_size(inputs_.path(hex))));
+    const std::uint64_t room = input_room(who);
+    receive_file(
+        content, inputs_.path(hex), [&](const fs::path& received) { check_content(received, hex); },
+        room);
+    const auto bytes = static_cast<std::int64_t>(fs::file_size(inputs_.path(hex)));
+    {
+      std::lock_guard lock(mutex_);
+      store_.add_input({hex, bytes, who.token_name, wall_clock()});
+    }
+    log_(
+        fmt::format("input {} received from {} ({} bytes)", hex, printable(who.token_name), bytes));
     reply_json(res, 200, {{"ok", true}});
   });
   r.Get(R"(/api/jobs/(\d+)/inputs/([0-9a-f]{64}))",
@@ -286,66 +355,70 @@ void Coordinator::add_routes() {
           const std::int64_t job = path_number(req, 1);
           require_job_member(job, calling_volunteer(req));
           const std::string step_dir = req.matches[2].str();
-          const fs::path target = vault_.file_path(job, step_dir, req.matches[3].str());
-          receive_file(content, target);
+          const std::string file = req.matches[3].str();
+          const std::uint64_t limit = checkpoint_upload_limit(job, step_dir, file);
+          receive_file(content, vault_.file_path(job, step_dir, file), {}, limit);
           checkpoint_file_arrived(job, step_dir);
           reply_json(res, 200, {{"ok", true}});
         });
 }
 
-void Coordinator::check_kernel_revisions(const std::string& name, const json& body) const {
+void Coordinator::check_kernel_revisions(const std::string& name,
+                                         const std::map<std::string, int>& theirs) const {
   // Ranks of one job on machines with different arithmetic would not give the
   // job's bits: a volunteer computes every kernel as the pool's worker does.
-  const json theirs = body.value("kernels", json::object());
   std::vector<std::string> differences;
   for (const KernelInfo* kernel : worker_.kernels().all()) {
     const auto it = theirs.find(kernel->name);
-    if (it != theirs.end() && it->is_number_integer() && it->get<int>() == kernel->revision)
-      continue;
-    differences.push_back(fmt::format("{} in revision {} (this pool: {})", kernel->name,
-                                      it == theirs.end() ? std::string("none") : it->dump(),
-                                      kernel->revision));
+    if (it != theirs.end() && it->second == kernel->revision) continue;
+    differences.push_back(fmt::format(
+        "{} in revision {} (this pool: {})", kernel->name,
+        it == theirs.end() ? std::string("none") : std::to_string(it->second), kernel->revision));
   }
   if (differences.empty()) return;
   const std::string what =
-      fmt::format("volunteer {} computes {}", name, fmt::join(differences, ", "));
+      fmt::format("volunteer {} computes {}", printable(name), fmt::join(differences, ", "));
   log_("refused: " + what);
   throw RequestError(400, what +
                               ": its results would not be the pool's bits; run the pool's "
                               "version of Spare there");
 }
 
-json Coordinator::register_volunteer(const json& body) {
-  VolunteerRecord v;
-  try {
-    v.name = body.at("name").get<std::string>();
-    v.address = body.at("address").get<std::string>();
-    v.agent_port = body.at("agent_port").get<int>();
-    v.fingerprint = body.at("fingerprint").get<std::string>();
-    v.cpus = body.at("cpus").get<int>();
-    v.gpus = body.value("gpus", 0);
-    v.memory = body.at("memory").get<std::int64_t>();
-  } catch (const json::exception& e) {
-    throw RequestError(400, std::string("a volunteer registers with name, address, agent_port, "
-                                        "fingerprint, cpus and memory: ") +
-                                e.what());
+json Coordinator::register_volunteer(const Registration& r, const std::string& remote) {
+  // Others connect to the address a volunteer registers (mpirun, partners):
+  // it must be the one it speaks from, not one of another network.
+  if (r.address != peer_address(remote)) {
+    log_(fmt::format("refused: volunteer {} registered address {} from {}", printable(r.name),
+                     r.address, remote));
+    throw RequestError(400, fmt::format("a volunteer's registration: \"address\" {} is not the "
+                                        "address it connects from ({}); a volunteer is reached "
+                                        "where it is",
+                                        r.address, peer_address(remote)));
   }
-  if (v.cpus < 1) throw RequestError(400, "a volunteer lends at least 1 CPU");
+  VolunteerRecord v;
+  v.name = r.name;
+  v.address = r.address;
+  v.agent_port = r.agent_port;
+  v.fingerprint = r.fingerprint;
+  v.cpus = r.cpus;
+  v.gpus = r.gpus;
+  v.memory = r.memory;
   v.state = "live";
   v.last_seen = wall_clock();
   const std::string key = random_hex(32);
   std::lock_guard lock(mutex_);
-  check_kernel_revisions(v.name, body);
-  // A live volunteer's name is taken over only with its key (its agent
-  // restarted, or registers again after a refusal); a lost one's by anyone.
-  if (const std::optional<VolunteerRecord> named = store_.volunteer_named(v.name);
-      named && reachable(*named, v.last_seen)) {
-    const std::string presented = body.value("key", std::string());
-    if (presented.empty() || !store_.volunteer_key_matches(named->id, presented)) {
-      log_(fmt::format("refused: a registration as live volunteer {} without its key", v.name));
-      throw RequestError(409, fmt::format("volunteer {} is live: registering under its name "
-                                          "needs its key, or wait {} s for it to be lost",
-                                          v.name, options_.heartbeat_timeout));
+  check_kernel_revisions(v.name, r.kernels);
+  // A name is bound to its volunteer's key for good: its agent, restarted or
+  // back after a loss, shows the key kept in its storage; a new key is a new
+  // volunteer, under a name of its own.
+  if (const std::optional<VolunteerRecord> named = store_.volunteer_named(v.name)) {
+    if (r.key.empty() || !store_.volunteer_key_matches(named->id, r.key)) {
+      log_(fmt::format("refused: a registration as volunteer {} without its key from {}",
+                       printable(v.name), remote));
+      throw RequestError(409, fmt::format("volunteer {} is registered with another key: its agent "
+                                          "shows the key in its storage (volunteer.key), or a new "
+                                          "volunteer registers under another name (--name)",
+                                          printable(v.name)));
     }
   }
   // A volunteer that re-registers was restarted: whatever it ran is gone.
@@ -353,15 +426,73 @@ json Coordinator::register_volunteer(const json& body) {
   for (const GroupRecord& g : store_.open_groups()) {
     for (const MemberRecord& m : g.members) {
       if (m.volunteer == id)
-        end_group_and_requeue(g, fmt::format("volunteer {} restarted", v.name));
+        end_group_and_requeue(g, fmt::format("volunteer {} restarted", printable(v.name)));
     }
   }
-  log_(fmt::format("volunteer {} ({}) joined: {} CPUs, {} GPUs, {} bytes", v.name, v.address,
-                   v.cpus, v.gpus, v.memory));
+  log_(fmt::format("volunteer {} ({}) joined: {} CPUs, {} GPUs, {} bytes", printable(v.name),
+                   v.address, v.cpus, v.gpus, v.memory));
   return {{"volunteer", id},
           {"key", key},  // sent back as "X-Spare-Volunteer: ID:KEY" on its requests
           {"heartbeat_interval", options_.heartbeat_interval},
           {"heartbeat_timeout", options_.heartbeat_timeout}};
+}
+
+Coordinator::Caller Coordinator::caller(const httplib::Request& request) {
+  const std::string header = request.get_header_value("Authorization");
+  std::optional<TokenRecord> token;
+  if (header.size() > 7) {
+    std::lock_guard lock(mutex_);
+    token = store_.token(header.substr(7));  // the authorizer checked the scheme
+  }
+  if (!token) throw RequestError(401, "the token was refused");
+  return {token->name, token->role, token->team};
+}
+
+bool Coordinator::may_see(const Caller& who, const JobRecord& job) {
+  if (who.role == TokenRole::operator_) return true;
+  if (job.owner.empty()) return false;  // submitted before jobs had owners: the operator's
+  return job.owner == who.token_name || (!who.team.empty() && job.team == who.team);
+}
+
+JobRecord Coordinator::visible_job(const Caller& who, std::int64_t id) {
+  JobRecord job = job_or_404(id);
+  // Another scientist's job is not there for this one, as if it did not exist.
+  if (!may_see(who, job)) throw RequestError(404, fmt::format("no job {} in this pool", id));
+  return job;
+}
+
+std::uint64_t Coordinator::input_room(const Caller& who) {
+  std::lock_guard lock(mutex_);
+  const std::int64_t used = store_.input_bytes_of(who.token_name);
+  if (used >= options_.input_quota) {
+    throw RequestError(
+        413, fmt::format("token {} keeps {} of inputs in the pool, its quota is {}: "
+                         "inputs no running job names are removed after {:.0f} s",
+                         printable(who.token_name), format_bytes(static_cast<std::uint64_t>(used)),
+                         format_bytes(static_cast<std::uint64_t>(options_.input_quota)),
+                         options_.unused_input_seconds));
+  }
+  return static_cast<std::uint64_t>(options_.input_quota - used);
+}
+
+std::uint64_t Coordinator::checkpoint_upload_limit(std::int64_t job_id, const std::string& step_dir,
+                                                   const std::string& file) {
+  check_checkpoint_file_name(step_dir, file);
+  const std::int64_t step = std::stoll(step_dir.substr(5));
+  std::lock_guard lock(mutex_);
+  const JobRecord job = job_or_404(job_id);
+  if (!job.active()) {
+    throw RequestError(
+        409, fmt::format("job {} is {}: it takes no more checkpoints", job_id, job.state));
+  }
+  if (step > job.steps) {
+    refuse(fmt::format("job {} has {} steps: it cannot have a checkpoint at step {}", job_id,
+                       job.steps, step));
+  }
+  vault_.make_room_for_step(job_id, step, kMaxIncompleteSteps);
+  if (file == kManifestName) return kMaxManifestBytes;
+  // A shard holds some of the state, with HDF5's own few kilobytes per dataset.
+  return static_cast<std::uint64_t>(job.state_bytes) + (1ULL << 20);
 }
 
 void Coordinator::refuse(const std::string& reason) {
@@ -421,24 +552,32 @@ void Coordinator::require_job_member(std::int64_t job, std::int64_t volunteer) {
                   volunteer, job));
 }
 
-json Coordinator::heartbeat(std::int64_t volunteer, const json& body) {
+json Coordinator::heartbeat(std::int64_t volunteer, const Heartbeat& beat) {
   std::lock_guard lock(mutex_);
   const std::optional<VolunteerRecord> v = store_.volunteer(volunteer);
   if (!v || v->state == "gone") {
     throw RequestError(404, fmt::format("no volunteer {}: register again", volunteer));
   }
   store_.touch_volunteer(volunteer, wall_clock());
-  holdings_[volunteer] = holdings_from_json(body.value("holds", json::object()));
+  holdings_[volunteer] = beat.holds;
   if (v->state == "lost") {
     // Heard from again (a network cut healed): its old groups were re-formed without it.
     store_.set_volunteer_state(volunteer, "live");
-    log_(fmt::format("volunteer {} is back", v->name));
+    log_(fmt::format("volunteer {} is back", printable(v->name)));
   }
-  // Groups the agent stopped on its own (it lost us for too long) are over.
-  for (const json& dropped : body.value("dropped", json::array())) {
-    if (!dropped.is_number_integer()) continue;
-    const std::optional<GroupRecord> g = store_.group(dropped.get<std::int64_t>());
-    if (g && g->state != "ended") {
+  // Groups the agent stopped on its own (it lost us for too long) are over;
+  // only a member may say so of a group.
+  for (const std::int64_t dropped : beat.dropped) {
+    const std::optional<GroupRecord> g = store_.group(dropped);
+    const bool member =
+        g && std::any_of(g->members.begin(), g->members.end(),
+                         [&](const MemberRecord& m) { return m.volunteer == volunteer; });
+    if (!member) {
+      log_(fmt::format("refused: volunteer {} reported group {} dropped, but is not a member of it",
+                       printable(v->name), dropped));
+      continue;
+    }
+    if (g->state != "ended") {
       end_group_and_requeue(*g, fmt::format("volunteer {} stopped the group", v->name));
     }
   }
@@ -450,16 +589,15 @@ json Coordinator::heartbeat(std::int64_t volunteer, const json& body) {
   }
   // Jobs whose files the volunteer still keeps but no longer needs: over, result made.
   json forget = json::array();
-  for (const json& held : body.value("jobs", json::array())) {
-    if (!held.is_number_integer()) continue;
-    const std::optional<JobRecord> job = store_.job(held.get<std::int64_t>());
+  for (const std::int64_t held : beat.jobs) {
+    const std::optional<JobRecord> job = store_.job(held);
     if (!job || !job->active()) forget.push_back(held);
   }
   json reply = {{"groups", groups}, {"forget", forget}};
   if (v->state == "leaving" && groups.empty()) {
     reply["may_leave"] = true;  // its uploads are done once it stops asking
     store_.set_volunteer_state(volunteer, "gone");
-    log_(fmt::format("volunteer {} left", v->name));
+    log_(fmt::format("volunteer {} left", printable(v->name)));
   }
   return reply;
 }
@@ -484,7 +622,7 @@ json Coordinator::leave(std::int64_t volunteer) {
       end_group_and_requeue(g, fmt::format("volunteer {} left before the group started", v->name));
     }
   }
-  log_(fmt::format("volunteer {} is leaving", v->name));
+  log_(fmt::format("volunteer {} is leaving", printable(v->name)));
   return {{"may_leave", !busy}};
 }
 
@@ -494,19 +632,16 @@ void Coordinator::group_ready(std::int64_t group, std::int64_t volunteer) {
   store_.set_member_ready(group, volunteer);
 }
 
-void Coordinator::group_events(std::int64_t group_id, const json& body) {
+void Coordinator::group_events(std::int64_t group_id, const GroupEvents& batch) {
   std::lock_guard lock(mutex_);
   const GroupRecord group = group_or_404(group_id);
   JobRecord job = job_or_404(group.job);
   bool changed = false;
-  const json lines = body.value("lines", json::array());
-  const json times = body.value("times", json::array());
   const double now = wall_clock();
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (!lines[i].is_string()) continue;
-    const std::string line = lines[i].get<std::string>();
+  for (std::size_t i = 0; i < batch.lines.size(); ++i) {
+    const std::string& line = batch.lines[i];
     // When the head read it; a clock far off ours is not believed.
-    double at = i < times.size() && times[i].is_number() ? times[i].get<double>() : now;
+    double at = batch.times[i].value_or(now);
     if (std::abs(at - now) > 60) at = now;
     const std::optional<json> event = parse_event_line(line);
     if (!event) {
@@ -539,78 +674,69 @@ void Coordinator::group_events(std::int64_t group_id, const json& body) {
   if (changed && job.active()) store_.update_job(job);
 }
 
-void Coordinator::group_exit(std::int64_t group_id, const json& body) {
+void Coordinator::group_exit(std::int64_t group_id, const GroupExit& exit) {
   std::lock_guard lock(mutex_);
   const GroupRecord group = group_or_404(group_id);
   if (group.state == "ended") return;  // already re-formed (a member was lost first)
   JobRecord job = job_or_404(group.job);
-  const std::string outcome = body.value("outcome", "failed");
-  const int status = body.value("status", -1);
-  if (outcome == "done") {
+  if (exit.outcome == GroupOutcome::done) {
     store_.end_group(group.id, "done");
-    job.final_step = body.value("step", job.step);
-    job.step = *job.final_step;
+    job.final_step = exit.step;
+    job.step = exit.step;
     job.state = "finishing";
     job.message = "collecting the final state from the volunteers";
     store_.update_job(job);
-    note(job.id, "done", fmt::format("the group finished at step {}", *job.final_step));
+    note(job.id, "done", fmt::format("the group finished at step {}", exit.step));
     finish_if_ready(job);  // the final checkpoint may have arrived first
     return;
   }
-  if (outcome == "drained") {
-    const std::int64_t step = body.value("step", std::int64_t{0});
+  if (exit.outcome == GroupOutcome::drained) {
     end_group_and_requeue(group,
-                          fmt::format("the group checkpointed and stopped at step {}", step));
+                          fmt::format("the group checkpointed and stopped at step {}", exit.step));
     JobRecord requeued = job_or_404(job.id);
-    if (requeued.active() && (!requeued.checkpoint || *requeued.checkpoint < step)) {
-      requeued.awaited_step = step;
+    if (requeued.active() && (!requeued.checkpoint || *requeued.checkpoint < exit.step)) {
+      requeued.awaited_step = exit.step;
       requeued.awaited_since = wall_clock();
       store_.update_job(requeued);
     }
     return;
   }
-  const int code = body.value("error_code", 0);
-  const std::string message = body.value("message", std::string());
-  if (code != 0 && job_error_is_final(code)) {
+  if (exit.error_code != 0 && job_error_is_final(exit.error_code)) {
     store_.end_group(group.id, "failed");
     job.state = "failed";
-    job.message = message.empty() ? fmt::format("the job failed with code {}", code) : message;
+    job.message = exit.message.empty() ? fmt::format("the job failed with code {}", exit.error_code)
+                                       : exit.message;
     store_.update_job(job);
     note(job.id, "failed", job.message);
     return;
   }
-  if (outcome == "unprepared" && group.restore_step) {
+  const bool unprepared = exit.outcome == GroupOutcome::unprepared;
+  if (unprepared && group.restore_step) {
     // Copies of it turned out missing or damaged: the next group tries an older one.
     ungatherable_[job.id].insert(*group.restore_step);
   }
-  end_group_and_requeue(group, outcome == "unprepared"
-                                   ? "a volunteer could not prepare the group: " + message
-                                   : fmt::format("mpirun exited with status {}{}", status,
-                                                 message.empty() ? "" : ": " + message));
+  end_group_and_requeue(group, unprepared
+                                   ? "a volunteer could not prepare the group: " + exit.message
+                                   : fmt::format("mpirun exited with status {}{}", exit.status,
+                                                 exit.message.empty() ? "" : ": " + exit.message));
   // A failure that recurs should not spin: wait longer each time, up to 10 s.
   not_before_[job.id] = wall_clock() + std::min(10.0, 0.5 * static_cast<double>(job.restarts + 1));
 }
 
-json Coordinator::submit(const json& body, const std::string& submitter) {
-  const std::string ini = body.value("ini", std::string());
-  const std::string source = body.value("source", std::string("submitted job"));
-  if (ini.empty()) throw RequestError(400, "a job is submitted as {\"ini\": TEXT}");
+json Coordinator::submit(const Submission& submission, const Caller& who) {
+  const std::string& source = submission.source;
   // Input files arrive by content, uploaded beforehand: the job reads the pool's copies.
-  const json inputs = body.value("inputs", json::object());
-  if (!inputs.is_object()) {
-    throw RequestError(400, "a job's inputs are {\"SECTION.KEY\": \"SHA-256\", ...}");
-  }
   std::vector<std::string> input_overrides;
-  for (const auto& [key, hex] : inputs.items()) {
-    if (!hex.is_string()) throw RequestError(400, fmt::format("input {}: expected a SHA-256", key));
-    if (!inputs_.has(hex.get<std::string>())) {
+  for (const auto& [key, hex] : submission.inputs) {
+    if (!inputs_.has(hex)) {
       throw RequestError(422, fmt::format("{}: the input {} (SHA-256 {}) is not in the pool: "
                                           "`spare submit` uploads it first",
-                                          source, key, hex.get<std::string>()));
+                                          source, key, hex));
     }
-    input_overrides.push_back(
-        fmt::format("{}={}", key, inputs_.path(hex.get<std::string>()).string()));
+    input_overrides.push_back(fmt::format("{}={}", key, inputs_.path(hex).string()));
   }
+  const json inputs(submission.inputs);
+  const std::string& ini = submission.ini;
   JobSpec spec;
   launcher::WorkerPlan plan;
   try {
@@ -625,7 +751,7 @@ json Coordinator::submit(const json& body, const std::string& submitter) {
     }
     plan = worker_.plan(spec, spec.ranks > 0 ? spec.ranks : 1);
   } catch (const Error& e) {
-    throw RequestError(422, e.what());
+    throw RequestError(422, without_pool_paths(e.what()));
   }
   std::lock_guard lock(mutex_);
   std::vector<VolunteerRecord> known = store_.volunteers();
@@ -647,18 +773,19 @@ json Coordinator::submit(const json& body, const std::string& submitter) {
   job.state = "queued";
   job.message = "waiting for volunteers";
   job.submitted = wall_clock();
-  job.peer_key = random_hex(24);
+  job.owner = who.token_name;
+  job.team = who.team;
   job.id = store_.add_job(job);
-  note(
-      job.id, "submitted",
-      fmt::format("{} ({}, {} steps) submitted by {}", job.name, job.kernel, job.steps, submitter));
+  note(job.id, "submitted",
+       fmt::format("{} ({}, {} steps) submitted by {}", job.name, job.kernel, job.steps,
+                   printable(who.token_name)));
   log_(fmt::format("job {} ({}) submitted", job.id, job.name));
   return {{"job", job.id}};
 }
 
-json Coordinator::job_status(std::int64_t id) {
+json Coordinator::job_status(const Caller& who, std::int64_t id) {
   std::lock_guard lock(mutex_);
-  const JobRecord job = job_or_404(id);
+  const JobRecord job = visible_job(who, id);
   const std::vector<GroupRecord> groups = store_.groups_of_job(id);
   json volunteers = json::array();
   std::int64_t ranks = 0;
@@ -694,15 +821,15 @@ json Coordinator::job_status(std::int64_t id) {
           {"submitted", job.submitted}};
 }
 
-json Coordinator::cancel(std::int64_t id) {
+json Coordinator::cancel(const Caller& who, std::int64_t id) {
   std::lock_guard lock(mutex_);
-  JobRecord job = job_or_404(id);
+  JobRecord job = visible_job(who, id);
   if (!job.active()) return {{"job", id}, {"state", job.state}};
   for (const GroupRecord& g : store_.open_groups()) {
     if (g.job == id) store_.end_group(g.id, "cancelled");
   }
   job.state = "cancelled";
-  job.message = "cancelled by the scientist";
+  job.message = "cancelled by " + printable(who.token_name);
   store_.update_job(job);
   note(id, "cancelled", "cancelled; its volunteers stop its processes");
   return {{"job", id}, {"state", job.state}};
@@ -805,10 +932,10 @@ json Coordinator::group_descriptor(const GroupRecord& g, std::int64_t volunteer)
           {"state", g.state},
           {"launch", g.state == "running" && all_ready},
           {"drain", g.drain},
-          {"credential", g.credential},
+          {"credential", secret_.derive("group-credential", g.id)},
           {"ranks", g.ranks},
           {"restore_step", g.restore_step ? json(*g.restore_step) : json(nullptr)},
-          {"peer_key", job.peer_key},
+          {"peer_key", secret_.derive("peer-key", job.id)},
           {"inputs", json::parse(job.inputs)},
           {"holders",
            g.restore_step ? shard_holders(g.job, *g.restore_step, volunteer) : json::array()},
@@ -911,7 +1038,6 @@ void Coordinator::form_groups(double now) {
     const std::int64_t slots = plan.ranks;
     group.job = job.id;
     group.head = group.members.front().volunteer;
-    group.credential = random_hex(24);
     group.ranks = slots;
     group.restore_step = restore_point(job, now);
     group.state = "preparing";
@@ -939,7 +1065,8 @@ void Coordinator::supervise() {
     if ((v.state == "live" || v.state == "leaving") &&
         now - v.last_seen > options_.heartbeat_timeout) {
       store_.set_volunteer_state(v.id, "lost");
-      log_(fmt::format("volunteer {} lost: silent for {:.1f} s", v.name, now - v.last_seen));
+      log_(fmt::format("volunteer {} lost: silent for {:.1f} s", printable(v.name),
+                       now - v.last_seen));
     }
   }
   for (const GroupRecord& g : store_.open_groups()) {
@@ -972,10 +1099,43 @@ void Coordinator::supervise() {
   form_groups(now);
 }
 
+void Coordinator::remove_unused_inputs(double now) {
+  std::vector<InputRecord> unused;
+  {
+    std::lock_guard lock(mutex_);
+    unused = store_.unused_inputs(now - options_.unused_input_seconds);
+    for (const InputRecord& input : unused)
+      store_.remove_input(input.sha256);
+  }
+  // Removing files is done without the lock: heartbeats need not wait for it.
+  for (const InputRecord& input : unused) {
+    std::error_code ignored;
+    fs::remove(inputs_.path(input.sha256), ignored);
+    log_(fmt::format("input {} of {} removed: no active job names it", input.sha256,
+                     printable(input.owner)));
+  }
+}
+
+std::string Coordinator::without_pool_paths(const std::string& message) const {
+  std::string shown = message;
+  const std::string state = fs::absolute(options_.state_dir).lexically_normal().string();
+  for (const std::string& path : {state, options_.state_dir.string()}) {
+    if (path.empty()) continue;
+    for (std::size_t at; (at = shown.find(path)) != std::string::npos;)
+      shown.replace(at, path.size(), "<pool>");
+  }
+  return shown;
+}
+
 void Coordinator::supervisor_loop() {
+  double inputs_checked = 0;
   while (!stopping_) {
     try {
       supervise();
+      if (const double now = wall_clock(); now - inputs_checked > 10) {
+        inputs_checked = now;
+        remove_unused_inputs(now);
+      }
     } catch (const std::exception& e) {
       log_(std::string("supervisor: ") + e.what());
     }

@@ -20,6 +20,8 @@
 #include "checkpoint_vault.hpp"
 #include "https_server.hpp"
 #include "input_store.hpp"
+#include "pool_messages.hpp"
+#include "pool_secret.hpp"
 #include "pool_store.hpp"
 #include "shard_holdings.hpp"
 #include "worker_program.hpp"
@@ -33,6 +35,8 @@ struct CoordinatorOptions {
   double heartbeat_timeout = 3.0;   // seconds of silence before a volunteer counts as lost
   std::int64_t keep_checkpoints = 2;
   std::int64_t max_restarts = 20;  // a job that fails more often than this is given up
+  std::int64_t input_quota = std::int64_t{4} << 30;  // bytes of inputs one token may keep here
+  double unused_input_seconds = 3600;  // an input no active job names is removed this long after
 };
 
 class Coordinator {
@@ -55,11 +59,23 @@ class Coordinator {
   void supervise();  // one pass of the supervisor
   void supervisor_loop();
 
-  // Handlers (called with the request's path parameters).
-  nlohmann::json register_volunteer(const nlohmann::json& body);
-  /// Throws RequestError 400 unless the volunteer's kernels (body "kernels":
-  /// name -> revision) have the revisions of the pool's worker.
-  void check_kernel_revisions(const std::string& name, const nlohmann::json& body) const;
+  /// Who sent a request: its token's name, role and team.
+  struct Caller {
+    std::string token_name;
+    TokenRole role = TokenRole::scientist;
+    std::string team;
+  };
+  Caller caller(const httplib::Request& request);
+  /// A job is its submitter's and its team's; operators see every job.
+  static bool may_see(const Caller& who, const JobRecord& job);
+
+  // Handlers (called with the request's path parameters and typed message).
+  /// `remote`: the address the registration came from, which it must name.
+  nlohmann::json register_volunteer(const Registration& registration, const std::string& remote);
+  /// Throws RequestError 400 unless the volunteer's kernels have the
+  /// revisions of the pool's worker.
+  void check_kernel_revisions(const std::string& name,
+                              const std::map<std::string, int>& kernels) const;
   // Who may ask what of a volunteer's resources; each throws RequestError (403).
   /// The volunteer that sent `request`, by its kVolunteerHeader and its key.
   std::int64_t calling_volunteer(const httplib::Request& request);
@@ -71,18 +87,31 @@ class Coordinator {
   void require_job_member(std::int64_t job, std::int64_t volunteer);
   /// Logs the refusal, then throws it as RequestError (403).
   [[noreturn]] void refuse(const std::string& reason);
-  nlohmann::json heartbeat(std::int64_t volunteer, const nlohmann::json& body);
+  nlohmann::json heartbeat(std::int64_t volunteer, const Heartbeat& beat);
   nlohmann::json leave(std::int64_t volunteer);
   void group_ready(std::int64_t group, std::int64_t volunteer);
-  void group_events(std::int64_t group, const nlohmann::json& body);
-  void group_exit(std::int64_t group, const nlohmann::json& body);
-  nlohmann::json submit(const nlohmann::json& body, const std::string& submitter);
-  nlohmann::json job_status(std::int64_t job);
-  nlohmann::json cancel(std::int64_t job);
+  void group_events(std::int64_t group, const GroupEvents& events);
+  void group_exit(std::int64_t group, const GroupExit& exit);
+  nlohmann::json submit(const Submission& submission, const Caller& who);
+  nlohmann::json job_status(const Caller& who, std::int64_t job);
+  nlohmann::json cancel(const Caller& who, std::int64_t job);
+  /// How many more bytes of inputs `who` may send (RequestError 413 at its quota).
+  std::uint64_t input_room(const Caller& who);
+  /// The most bytes an upload of `file` to `step_dir` of `job` may have; makes
+  /// room for a new step. Throws RequestError: 409 once the job is over, 403
+  /// for a step beyond the job's last.
+  std::uint64_t checkpoint_upload_limit(std::int64_t job, const std::string& step_dir,
+                                        const std::string& file);
   void checkpoint_file_arrived(std::int64_t job, const std::string& step_dir);
+  /// Removes inputs no active job names, sent more than unused_input_seconds ago.
+  void remove_unused_inputs(double now);
+  /// `message` with the pool's own paths (its state directory) not shown.
+  std::string without_pool_paths(const std::string& message) const;
 
   // With mutex_ held.
   JobRecord job_or_404(std::int64_t job);
+  /// The job if `who` may see it, else RequestError 404 as if there were none.
+  JobRecord visible_job(const Caller& who, std::int64_t job);
   GroupRecord group_or_404(std::int64_t group);
   void end_group_and_requeue(const GroupRecord& group, const std::string& why);
   void form_groups(double now);
@@ -106,6 +135,7 @@ class Coordinator {
   const launcher::WorkerProgram& worker_;
   std::function<void(const std::string&)> log_;
   TlsIdentity identity_;
+  PoolSecret secret_;
   std::mutex mutex_;  // guards store_: handlers run on the server's threads
   PoolStore store_;
   CheckpointVault vault_;

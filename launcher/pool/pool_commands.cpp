@@ -13,6 +13,7 @@
 #include "signal_pipe.hpp"
 #include "spare/error.hpp"
 #include "spare/version.hpp"
+#include "volunteer_agent.hpp"
 
 namespace spare::launcher {
 
@@ -23,15 +24,18 @@ int token_command(const std::vector<std::string>& args) {
   options.add_options()("help,h", "show this help")(
       "state", po::value<std::string>(), "the pool's state directory (as given to `spare pool`)")(
       "role", po::value<std::string>()->default_value("both"),
-      "add: what the token may do: scientist (submit and follow jobs), volunteer (lend a "
-      "machine), or both");
+      "add: what the token may do: scientist (submit and follow its own jobs), volunteer "
+      "(lend a machine), both, or operator (every job, and the volunteers' names)")(
+      "team", po::value<std::string>()->default_value(""),
+      "add: the token's team: its jobs are shared with the other tokens of the team");
   const po::variables_map vm =
       parse_command_line(args, options, {"action", "name"}, "spare pool token");
   if (vm.count("help") || !vm.count("action")) {
-    print_help("spare pool token add|list|remove [NAME] --state DIR [--role ROLE]",
+    print_help("spare pool token add|list|remove [NAME] --state DIR [--role ROLE] [--team TEAM]",
                "Tokens let volunteers and scientists use the pool; each request must carry one.\n"
                "`add NAME` prints a new token once (only its hash is kept); `list` prints\n"
-               "each token's name and role.",
+               "each token's name, role and team. A job belongs to the token that submitted\n"
+               "it and to its team; other scientists do not see it.",
                options);
     return vm.count("help") ? 0 : static_cast<int>(ExitCode::usage);
   }
@@ -42,14 +46,15 @@ int token_command(const std::vector<std::string>& args) {
   const std::string action = vm["action"].as<std::string>();
   if (action == "list") {
     for (const pool::TokenRecord& token : store.tokens())
-      fmt::print("{}\t{}\n", token.name, token.role);
+      fmt::print("{}\t{}\t{}\n", token.name, pool::to_string(token.role), token.team);
     return 0;
   }
   if (!vm.count("name")) throw UsageError("spare pool token " + action + ": which NAME?");
   const std::string name = vm["name"].as<std::string>();
   if (action == "add") {
     try {
-      fmt::print("{}\n", store.add_token(name, vm["role"].as<std::string>()));
+      const pool::TokenRole role = pool::parse_token_role(vm["role"].as<std::string>());
+      fmt::print("{}\n", store.add_token(name, role, vm["team"].as<std::string>()));
     } catch (const pool::DatabaseError&) {
       throw UsageError(fmt::format("a token named '{}' exists; remove it first", name));
     }
@@ -74,6 +79,10 @@ int pool_command(const std::vector<std::string>& args) {
       "heartbeat-timeout", po::value<double>()->default_value(3.0),
       "seconds of silence after which a volunteer counts as lost")(
       "keep", po::value<std::int64_t>()->default_value(2), "checkpoints kept per job")(
+      "input-quota", po::value<std::string>()->default_value("4G"),
+      "bytes of job inputs each token may keep in the pool (e.g. 500M, 4G)")(
+      "unused-input-time", po::value<double>()->default_value(3600),
+      "seconds after which an input that no active job names is removed")(
       "worker", po::value<std::string>(), "the worker program that checks submitted jobs");
   const po::variables_map vm = parse_command_line(args, options, {}, "spare pool");
   if (vm.count("help")) {
@@ -93,6 +102,9 @@ int pool_command(const std::vector<std::string>& args) {
   settings.keep_checkpoints = vm["keep"].as<std::int64_t>();
   if (settings.heartbeat_timeout <= 0) throw UsageError("--heartbeat-timeout must be > 0");
   if (settings.keep_checkpoints < 1) throw UsageError("--keep must be >= 1");
+  settings.input_quota = pool::parse_byte_size(vm["input-quota"].as<std::string>());
+  settings.unused_input_seconds = vm["unused-input-time"].as<double>();
+  if (!(settings.unused_input_seconds >= 0)) throw UsageError("--unused-input-time must be >= 0");
   std::filesystem::create_directories(settings.state_dir);
 
   const WorkerProgram worker(worker_option(vm));

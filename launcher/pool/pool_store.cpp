@@ -1,6 +1,11 @@
 // The coordinator's state in SQLite.
 #include "pool_store.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 
 #include "https_server.hpp"
@@ -71,6 +76,11 @@ CREATE TABLE IF NOT EXISTS events (
   time REAL NOT NULL,
   kind TEXT NOT NULL,
   text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inputs (
+  sha256 TEXT PRIMARY KEY,
+  bytes INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  received REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_job ON events(job, id);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, id);
 )sql";
@@ -79,10 +89,9 @@ constexpr const char* kVolunteerColumns =
     "id, name, address, agent_port, fingerprint, cpus, gpus, memory, state, last_seen";
 constexpr const char* kJobColumns =
     "id, name, kernel, ini, ranks, steps, state_bytes, state, message, submitted, step, "
-    "progress, restarts, checkpoint, final_step, awaited_step, awaited_since, peer_key, inputs, "
-    "device";
-constexpr const char* kGroupColumns =
-    "id, job, head, credential, ranks, restore_step, state, drain";
+    "progress, restarts, checkpoint, final_step, awaited_step, awaited_since, inputs, device, "
+    "owner, team";
+constexpr const char* kGroupColumns = "id, job, head, ranks, restore_step, state, drain";
 
 VolunteerRecord volunteer_from(const Statement& s) {
   VolunteerRecord v;
@@ -123,9 +132,10 @@ JobRecord job_from(const Statement& s) {
   j.final_step = optional_integer(s, 14);
   j.awaited_step = optional_integer(s, 15);
   j.awaited_since = s.real(16);
-  j.peer_key = s.text(17);
-  j.inputs = s.text(18);
-  j.device = s.text(19);
+  j.inputs = s.text(17);
+  j.device = s.text(18);
+  j.owner = s.text(19);
+  j.team = s.text(20);
   return j;
 }
 
@@ -139,46 +149,93 @@ void add_column_if_missing(Database& db, const std::string& table, const std::st
 
 }  // namespace
 
-bool token_role_valid(const std::string& role) {
-  return role == "scientist" || role == "volunteer" || role == "both";
+const char* to_string(TokenRole role) {
+  switch (role) {
+    case TokenRole::scientist:
+      return "scientist";
+    case TokenRole::volunteer:
+      return "volunteer";
+    case TokenRole::both:
+      return "both";
+    case TokenRole::operator_:
+      return "operator";
+  }
+  return "both";
+}
+
+TokenRole parse_token_role(const std::string& text) {
+  for (const TokenRole role :
+       {TokenRole::scientist, TokenRole::volunteer, TokenRole::both, TokenRole::operator_}) {
+    if (text == to_string(role)) return role;
+  }
+  throw UsageError("a token's role is scientist, volunteer, both or operator, not '" + text + "'");
 }
 
 double wall_clock() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-PoolStore::PoolStore(const std::filesystem::path& database) : db_(database) {
-  db_.execute(kSchema);
-  add_column_if_missing(db_, "tokens", "role", "TEXT NOT NULL DEFAULT 'both'");
-  add_column_if_missing(db_, "volunteers", "key_hash", "TEXT NOT NULL DEFAULT ''");
-  add_column_if_missing(db_, "jobs", "peer_key", "TEXT NOT NULL DEFAULT ''");
-  add_column_if_missing(db_, "jobs", "inputs", "TEXT NOT NULL DEFAULT '{}'");
-  add_column_if_missing(db_, "jobs", "device", "TEXT NOT NULL DEFAULT 'auto'");
+namespace {
+
+/// `database` made readable by its owner only before SQLite opens it: SQLite
+/// gives its -wal and -shm files the database's own permissions.
+const std::filesystem::path& private_file(const std::filesystem::path& database) {
+  const int fd = ::open(database.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw SystemError("cannot open " + database.string(), errno);
+  const bool narrowed = ::fchmod(fd, 0600) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!narrowed) throw SystemError("cannot make " + database.string() + " private", saved);
+  for (const char* journal : {"-wal", "-shm"}) {
+    std::error_code absent;
+    std::filesystem::permissions(
+        database.string() + journal,
+        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, absent);
+  }
+  return database;
 }
 
-std::string PoolStore::add_token(const std::string& name, const std::string& role) {
-  if (!token_role_valid(role)) {
-    throw UsageError("a token's role is scientist, volunteer or both, not '" + role + "'");
-  }
+TokenRecord token_from(const Statement& s) {
+  return TokenRecord{s.text(0), parse_token_role(s.text(1)), s.text(2)};
+}
+
+}  // namespace
+
+PoolStore::PoolStore(const std::filesystem::path& database) : db_(private_file(database)) {
+  db_.execute(kSchema);
+  add_column_if_missing(db_, "tokens", "role", "TEXT NOT NULL DEFAULT 'both'");
+  add_column_if_missing(db_, "tokens", "team", "TEXT NOT NULL DEFAULT ''");
+  add_column_if_missing(db_, "volunteers", "key_hash", "TEXT NOT NULL DEFAULT ''");
+  add_column_if_missing(db_, "jobs", "inputs", "TEXT NOT NULL DEFAULT '{}'");
+  add_column_if_missing(db_, "jobs", "device", "TEXT NOT NULL DEFAULT 'auto'");
+  add_column_if_missing(db_, "jobs", "owner", "TEXT NOT NULL DEFAULT ''");
+  add_column_if_missing(db_, "jobs", "team", "TEXT NOT NULL DEFAULT ''");
+  // Secrets that older pools stored in clear: derived from the pool's secret now.
+  add_column_if_missing(db_, "jobs", "peer_key", "TEXT NOT NULL DEFAULT ''");
+  db_.execute("UPDATE jobs SET peer_key = '' WHERE peer_key != ''");
+  db_.execute("UPDATE groups SET credential = '' WHERE credential != ''");
+}
+
+std::string PoolStore::add_token(const std::string& name, TokenRole role, const std::string& team) {
   const std::string token = random_hex(24);
-  db_.prepare("INSERT INTO tokens (name, hash, created, role) VALUES (?, ?, ?, ?)")
-      .bind_all(name, sha256_hex(token), wall_clock(), role)
+  db_.prepare("INSERT INTO tokens (name, hash, created, role, team) VALUES (?, ?, ?, ?, ?)")
+      .bind_all(name, sha256_hex(token), wall_clock(), std::string(to_string(role)), team)
       .run();
   return token;
 }
 
 std::optional<TokenRecord> PoolStore::token(const std::string& token) {
-  Statement s = db_.prepare("SELECT name, role FROM tokens WHERE hash = ?");
+  Statement s = db_.prepare("SELECT name, role, team FROM tokens WHERE hash = ?");
   s.bind_all(sha256_hex(token));
   if (!s.step()) return std::nullopt;
-  return TokenRecord{s.text(0), s.text(1)};
+  return token_from(s);
 }
 
 std::vector<TokenRecord> PoolStore::tokens() {
-  Statement s = db_.prepare("SELECT name, role FROM tokens ORDER BY name");
+  Statement s = db_.prepare("SELECT name, role, team FROM tokens ORDER BY name");
   std::vector<TokenRecord> all;
   while (s.step())
-    all.push_back(TokenRecord{s.text(0), s.text(1)});
+    all.push_back(token_from(s));
   return all;
 }
 
@@ -254,9 +311,9 @@ void PoolStore::forgive_silence(double now) {
 std::int64_t PoolStore::add_job(const JobRecord& j) {
   db_.prepare(
          "INSERT INTO jobs (name, kernel, ini, ranks, steps, state_bytes, state, message, "
-         "submitted, peer_key, inputs, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         "submitted, inputs, device, owner, team) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .bind_all(j.name, j.kernel, j.ini, j.ranks, j.steps, j.state_bytes, j.state, j.message,
-                j.submitted, j.peer_key, j.inputs, j.device)
+                j.submitted, j.inputs, j.device, j.owner, j.team)
       .run();
   return db_.last_insert_id();
 }
@@ -299,8 +356,8 @@ std::int64_t PoolStore::add_group(const GroupRecord& g) {
   return db_.transaction([&] {
     db_.prepare(
            "INSERT INTO groups (job, head, credential, ranks, restore_step, state, created) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind_all(g.job, g.head, g.credential, g.ranks, g.restore_step, g.state, wall_clock())
+           "VALUES (?, ?, '', ?, ?, ?, ?)")
+        .bind_all(g.job, g.head, g.ranks, g.restore_step, g.state, wall_clock())
         .run();
     const std::int64_t id = db_.last_insert_id();
     Statement insert = db_.prepare("INSERT INTO members (grp, volunteer, slots) VALUES (?, ?, ?)");
@@ -325,11 +382,10 @@ std::vector<GroupRecord> groups_where(Database& db, const std::string& condition
     g.id = s.integer(0);
     g.job = s.integer(1);
     g.head = s.integer(2);
-    g.credential = s.text(3);
-    g.ranks = s.integer(4);
-    g.restore_step = optional_integer(s, 5);
-    g.state = s.text(6);
-    g.drain = s.integer(7) != 0;
+    g.ranks = s.integer(3);
+    g.restore_step = optional_integer(s, 4);
+    g.state = s.text(5);
+    g.drain = s.integer(6) != 0;
     groups.push_back(std::move(g));
   }
   Statement members =
@@ -379,6 +435,45 @@ void PoolStore::end_group(std::int64_t group, const std::string& outcome) {
   db_.prepare("UPDATE groups SET state = 'ended', ended = ?, outcome = ? WHERE id = ?")
       .bind_all(wall_clock(), outcome, group)
       .run();
+}
+
+void PoolStore::add_input(const InputRecord& input) {
+  db_.prepare(
+         "INSERT INTO inputs (sha256, bytes, owner, received) VALUES (?, ?, ?, ?) "
+         "ON CONFLICT(sha256) DO NOTHING")
+      .bind_all(input.sha256, input.bytes, input.owner, input.received)
+      .run();
+}
+
+std::optional<InputRecord> PoolStore::input(const std::string& sha256) {
+  Statement s = db_.prepare("SELECT sha256, bytes, owner, received FROM inputs WHERE sha256 = ?");
+  s.bind_all(sha256);
+  if (!s.step()) return std::nullopt;
+  return InputRecord{s.text(0), s.integer(1), s.text(2), s.real(3)};
+}
+
+std::int64_t PoolStore::input_bytes_of(const std::string& owner) {
+  Statement s = db_.prepare("SELECT COALESCE(SUM(bytes), 0) FROM inputs WHERE owner = ?");
+  s.bind_all(owner);
+  s.step();
+  return s.integer(0);
+}
+
+std::vector<InputRecord> PoolStore::unused_inputs(double before) {
+  // A job names its inputs in its "inputs" JSON by their hashes.
+  Statement s = db_.prepare(
+      "SELECT sha256, bytes, owner, received FROM inputs WHERE received < ? AND NOT EXISTS "
+      "(SELECT 1 FROM jobs WHERE state NOT IN ('done', 'failed', 'cancelled') AND "
+      "instr(jobs.inputs, inputs.sha256) > 0) ORDER BY received");
+  s.bind_all(before);
+  std::vector<InputRecord> unused;
+  while (s.step())
+    unused.push_back({s.text(0), s.integer(1), s.text(2), s.real(3)});
+  return unused;
+}
+
+void PoolStore::remove_input(const std::string& sha256) {
+  db_.prepare("DELETE FROM inputs WHERE sha256 = ?").bind_all(sha256).run();
 }
 
 void PoolStore::add_event(std::int64_t job, const std::string& kind, const std::string& text,

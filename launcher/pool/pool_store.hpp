@@ -19,13 +19,29 @@ namespace spare::pool {
 /// Seconds since the epoch: persisted times must survive a restart.
 double wall_clock();
 
-/// A token's name and what it may do: "scientist" (jobs), "volunteer" (lend
-/// machines) or "both".
+/// What a token may do: submit and follow its own jobs (scientist), lend
+/// machines (volunteer), both, or run the pool (operator: every job, and the
+/// volunteers' names and addresses).
+enum class TokenRole { scientist, volunteer, both, operator_ };
+const char* to_string(TokenRole role);
+/// "scientist", "volunteer", "both" or "operator"; throws UsageError otherwise.
+TokenRole parse_token_role(const std::string& text);
+
+/// A token's name, its role, and its team: jobs belong to the token that
+/// submitted them, and are shared with the tokens of its team (if it has one).
 struct TokenRecord {
   std::string name;
-  std::string role;
+  TokenRole role = TokenRole::both;
+  std::string team;
 };
-bool token_role_valid(const std::string& role);
+
+/// An input file the pool keeps, by the SHA-256 of its bytes, and who sent it.
+struct InputRecord {
+  std::string sha256;
+  std::int64_t bytes = 0;
+  std::string owner;  // the token's name
+  double received = 0;
+};
 
 struct VolunteerRecord {
   std::int64_t id = 0;
@@ -61,11 +77,10 @@ struct JobRecord {
   /// next group waits until the pool holds it, so a graceful leave loses nothing.
   std::optional<std::int64_t> awaited_step;
   double awaited_since = 0;
-  /// What its volunteers show each other to exchange checkpoint copies; empty
-  /// for jobs submitted before partner copies (they keep only the pool's copy).
-  std::string peer_key;
   /// Its input files: {"SECTION.KEY": "SHA-256 of the content"}, as JSON.
   std::string inputs = "{}";
+  std::string owner;  // the name of the token that submitted it
+  std::string team;   // that token's team, which shares it; empty: none
 
   bool active() const { return state != "done" && state != "failed" && state != "cancelled"; }
 };
@@ -80,7 +95,6 @@ struct GroupRecord {
   std::int64_t id = 0;
   std::int64_t job = 0;
   std::int64_t head = 0;
-  std::string credential;
   std::int64_t ranks = 0;
   std::optional<std::int64_t> restore_step;
   std::string state;  // preparing | running | ended
@@ -95,12 +109,17 @@ struct EventRecord {
   std::string text;
 };
 
+/// The coordinator's state, in a database readable by its owner only (0600,
+/// its journal files too). It holds no secret in clear: tokens and volunteer
+/// keys as SHA-256 hashes; group credentials and peer keys are derived from
+/// the pool's secret (pool_secret.hpp), not stored.
 class PoolStore {
  public:
   explicit PoolStore(const std::filesystem::path& database);
 
   // Tokens: only their SHA-256 is kept.
-  std::string add_token(const std::string& name, const std::string& role);  // the new token
+  std::string add_token(const std::string& name, TokenRole role,
+                        const std::string& team = {});  // the new token
   std::optional<TokenRecord> token(const std::string& token);
   std::vector<TokenRecord> tokens();
   bool remove_token(const std::string& name);
@@ -135,6 +154,15 @@ class PoolStore {
   void end_group(std::int64_t group, const std::string& outcome);
   /// Every group ever formed for `job`, oldest first, with members.
   std::vector<GroupRecord> groups_of_job(std::int64_t job);
+
+  // Input files.
+  void add_input(const InputRecord& input);  // or, if known, keeps the first sender
+  std::optional<InputRecord> input(const std::string& sha256);
+  /// Bytes of the inputs `owner` sent.
+  std::int64_t input_bytes_of(const std::string& owner);
+  /// Inputs received before `before` that no job still active names.
+  std::vector<InputRecord> unused_inputs(double before);
+  void remove_input(const std::string& sha256);
 
   // The job's event log.
   /// `time` 0: now. Events forwarded from a group carry the time the head read them.

@@ -13,6 +13,7 @@
 #include "command_line.hpp"
 #include "commands.hpp"
 #include "https_client.hpp"
+#include "pool_messages.hpp"
 #include "spare/error.hpp"
 #include "spare/job_spec.hpp"
 #include "spare/machine.hpp"
@@ -192,9 +193,10 @@ int status_command(const std::vector<std::string>& args) {
              fmt::join(revisions, ", "));
   fmt::print("volunteers:\n");
   for (const json& v : pool_state.at("volunteers")) {
-    fmt::print("  {:>3} {:<28} {:<8} {} CPUs, {} GPUs, {}\n", v.value("id", 0), v.value("name", ""),
-               v.value("state", ""), v.value("cpus", 0), v.value("gpus", 0),
-               format_bytes(v.value("memory", std::uint64_t{0})));
+    // Names and addresses are shown to operators' tokens only.
+    fmt::print("  {:>3} {:<28} {:<8} {} CPUs, {} GPUs, {}\n", v.value("id", 0),
+               pool::printable(v.value("name", "-")), v.value("state", ""), v.value("cpus", 0),
+               v.value("gpus", 0), format_bytes(v.value("memory", std::uint64_t{0})));
   }
   fmt::print("jobs:\n");
   for (const json& j : jobs.at("jobs")) {
@@ -223,8 +225,9 @@ int logs_command(const std::vector<std::string>& args) {
     const json log =
         checked(client.get(fmt::format("/api/jobs/{}/log?after={}", id, after)), "logs");
     for (const json& e : log.at("events")) {
-      fmt::print("{} {:<10} {}\n", clock_time(e.value("time", 0.0)), e.value("kind", ""),
-                 e.value("text", ""));
+      // A group's output is a volunteer's to write: shown escaped, it drives no terminal.
+      fmt::print("{} {:<10} {}\n", clock_time(e.value("time", 0.0)),
+                 pool::printable(e.value("kind", "")), pool::printable(e.value("text", "")));
       after = e.value("id", after);
     }
     std::fflush(stdout);

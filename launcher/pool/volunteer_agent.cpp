@@ -34,6 +34,7 @@
 #include "input_store.hpp"
 #include "local_backend.hpp"
 #include "partner_copies.hpp"
+#include "pool_messages.hpp"
 #include "pool_store.hpp"
 #include "program_paths.hpp"
 #include "rank_environment.hpp"
@@ -475,12 +476,7 @@ void VolunteerAgent::Impl::register_with_pool() {
                {"cpus", options.cpus},     {"gpus", static_cast<int>(options.gpus.size())},
                {"memory", options.memory}, {"kernels", kernel_revisions(worker->kernels())}};
   if (fs::exists(key_file)) body["key"] = read_file_text(key_file);
-  HttpResponse reply = client().post("/api/volunteers", body);
-  while (reply.status == 409 && leave_requests == 0) {
-    log("the pool still counts this volunteer's name as live: " + reply.error_message());
-    sleep_seconds(heartbeat_timeout);
-    reply = client().post("/api/volunteers", body);
-  }
+  const HttpResponse reply = client().post("/api/volunteers", body);
   if (!reply.ok()) {
     throw Error(ExitCode::usage, fmt::format("the pool refused to register this volunteer: {}",
                                              reply.error_message()));
@@ -968,8 +964,8 @@ void VolunteerAgent::Impl::report_exit(const std::shared_ptr<GroupRun>& run, con
 
 void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
                                          httplib::Response& response) {
-  const json body = request_json(request);
-  const std::int64_t id = body.value("group", std::int64_t{0});
+  const LaunchRequest asked = parse_launch_request(request_json(request));
+  const std::int64_t id = asked.group;
   const std::string token = request.get_header_value("Authorization").substr(7);  // "Bearer "
   std::lock_guard lock(mutex);
   auto found = groups.find(id);
@@ -978,12 +974,7 @@ void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
   }
   GroupRun& run = *found->second;
   if (run.head) throw RequestError(403, "the group's head starts no daemon for itself");
-  std::vector<std::string> words;
-  try {
-    words = body.at("words").get<std::vector<std::string>>();
-  } catch (const json::exception&) {
-    throw RequestError(400, "a launch request carries {\"group\": ID, \"words\": [...]}");
-  }
+  const std::vector<std::string>& words = asked.words;
   const GuardSettings guard{options.worker.string(), run.job_dir.string(),
                             (run.job_dir / "refused.log").string(), gpu_list(options.gpus),
                             launch_places()};

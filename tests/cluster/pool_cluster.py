@@ -25,7 +25,8 @@ class PoolCluster:
     $SPARE_TEST_HEARTBEAT_TIMEOUT, which .ci/run raises for its sanitizer
     build, several times slower on the same two cores). Logs go to `logs`."""
 
-    def __init__(self, laptops=4, cpus=1, heartbeat_timeout=None, logs=None, agent_args=()):
+    def __init__(self, laptops=4, cpus=1, heartbeat_timeout=None, logs=None, agent_args=(),
+                 coordinator_args=()):
         if heartbeat_timeout is None:
             heartbeat_timeout = float(os.environ.get("SPARE_TEST_HEARTBEAT_TIMEOUT", "2.0"))
         self.logs = Path(logs or tempfile.mkdtemp(prefix="spare-pool-"))
@@ -33,6 +34,7 @@ class PoolCluster:
         self.state = self.logs / "pool-state"
         self.cpus = cpus
         self.agent_args = tuple(agent_args)  # every agent's extra options
+        self.coordinator_args = tuple(coordinator_args)  # the coordinator's extra options
         self.heartbeat_timeout = heartbeat_timeout
         self.cluster = LaptopCluster(laptops)
         self.agents = {}
@@ -43,6 +45,10 @@ class PoolCluster:
                                     "--state", self.state, env_pool=False).stdout.strip()
             self.volunteer_token = self.spare(
                 "pool", "token", "add", "volunteers", "--role", "volunteer", "--state",
+                self.state, env_pool=False).stdout.strip()
+            # The operator's: every job, and the volunteers' names and addresses.
+            self.operator_token = self.spare(
+                "pool", "token", "add", "operators", "--role", "operator", "--state",
                 self.state, env_pool=False).stdout.strip()
             self.start_coordinator(port=0)
             for k in self.cluster.laptops:
@@ -61,7 +67,7 @@ class PoolCluster:
         self.coordinator = subprocess.Popen(
             [SPARE, "pool", "--state", str(self.state), "--listen",
              f"{self.cluster.coordinator_address}:{port}",
-             "--heartbeat-timeout", str(self.heartbeat_timeout)],
+             "--heartbeat-timeout", str(self.heartbeat_timeout), *self.coordinator_args],
             stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
         log.close()
         url_line = self.coordinator.stdout.readline()
@@ -134,8 +140,10 @@ class PoolCluster:
     def status(self, job):
         return json.loads(self.spare("status", job, "--json").stdout)
 
-    def pool_status(self):
-        return json.loads(self.spare("status", "--json").stdout)
+    def pool_status(self, token=None):
+        """The pool as `spare status --json` shows it (to the operator by default)."""
+        return json.loads(self.spare("status", "--json", "--token",
+                                     token or self.operator_token).stdout)
 
     def events(self, job):
         """The job's event log as (kind, text) pairs."""

@@ -3,7 +3,11 @@
 // volunteer has a key of its own, and a volunteer that registers again keeps
 // its identity.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <fstream>
+
+#include "pool_secret.hpp"
 #include "pool_store.hpp"
 #include "spare/error.hpp"
 #include "support/temp_dir.hpp"
@@ -28,23 +32,26 @@ VolunteerRecord laptop(const std::string& name, int cpus) {
 TEST(PoolStore, TokensAreKeptOnlyAsHashesWithTheirRoles) {
   const testing::TempDir dir;
   PoolStore store(dir / "pool.db");
-  const std::string token = store.add_token("alice", "scientist");
+  const std::string token = store.add_token("alice", TokenRole::scientist, "lab");
   EXPECT_EQ(token.size(), 48u);
   ASSERT_TRUE(store.token(token));
   EXPECT_EQ(store.token(token)->name, "alice");
-  EXPECT_EQ(store.token(token)->role, "scientist");
+  EXPECT_EQ(store.token(token)->role, TokenRole::scientist);
+  EXPECT_EQ(store.token(token)->team, "lab");
   EXPECT_FALSE(store.token(token + "x"));
   EXPECT_FALSE(store.token(""));
   // The database holds the hash, never the token.
   Statement s = store.database().prepare("SELECT hash FROM tokens");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.text(0), sha256_hex(token));
-  EXPECT_THROW(store.add_token("alice", "both"), DatabaseError);
-  EXPECT_THROW(store.add_token("mallory", "root"), UsageError);
-  store.add_token("bob", "volunteer");
+  EXPECT_THROW(store.add_token("alice", TokenRole::both), DatabaseError);
+  EXPECT_THROW(parse_token_role("root"), UsageError);
+  EXPECT_EQ(parse_token_role("operator"), TokenRole::operator_);
+  store.add_token("bob", TokenRole::volunteer);
   ASSERT_EQ(store.tokens().size(), 2u);
   EXPECT_EQ(store.tokens()[1].name, "bob");
-  EXPECT_EQ(store.tokens()[1].role, "volunteer");
+  EXPECT_EQ(store.tokens()[1].role, TokenRole::volunteer);
+  EXPECT_EQ(store.tokens()[1].team, "");
   EXPECT_TRUE(store.remove_token("alice"));
   EXPECT_FALSE(store.remove_token("alice"));
   EXPECT_FALSE(store.token(token));
@@ -60,7 +67,7 @@ TEST(PoolStore, AStateDirectoryFromBeforeRolesGetsThem) {
   }
   PoolStore store(dir / "pool.db");
   ASSERT_EQ(store.tokens().size(), 1u);
-  EXPECT_EQ(store.tokens()[0].role, "both");  // what every token could do before
+  EXPECT_EQ(store.tokens()[0].role, TokenRole::both);  // what every token could do before
 }
 
 TEST(PoolStore, EachVolunteerHasAKeyOfItsOwn) {
@@ -125,7 +132,6 @@ TEST(PoolStore, EverythingCommittedSurvivesARestart) {
     GroupRecord group;
     group.job = job_id;
     group.head = a;
-    group.credential = "secret";
     group.ranks = 2;
     group.restore_step = 600;
     group.state = "preparing";
@@ -159,6 +165,92 @@ TEST(PoolStore, EverythingCommittedSurvivesARestart) {
   EXPECT_EQ(events[0].kind, "group");
   EXPECT_EQ(events[1].time, 42.0);
   EXPECT_EQ(store.events(job_id, events[0].id).size(), 1u);
+}
+
+mode_t permissions(const std::filesystem::path& file) {
+  struct stat s {};
+  EXPECT_EQ(::stat(file.c_str(), &s), 0) << file;
+  return s.st_mode & 0777;
+}
+
+TEST(PoolStore, TheDatabaseAndItsJournalAreTheOwnersOnly) {
+  const testing::TempDir dir;
+  {
+    std::ofstream(dir / "pool.db");  // made world-readable by an older Spare
+    std::filesystem::permissions(dir / "pool.db", std::filesystem::perms(0644));
+  }
+  PoolStore store(dir / "pool.db");
+  store.add_token("alice", TokenRole::scientist);  // the write-ahead log exists now
+  for (const char* file : {"pool.db", "pool.db-wal", "pool.db-shm"}) {
+    ASSERT_TRUE(std::filesystem::exists(dir / file)) << file;
+    EXPECT_EQ(permissions(dir / file), 0600u) << file;
+  }
+}
+
+TEST(PoolStore, AJobRemembersWhoSubmittedItAndItsTeam) {
+  const testing::TempDir dir;
+  std::int64_t id = 0;
+  {
+    PoolStore store(dir / "pool.db");
+    JobRecord job;
+    job.name = "heat";
+    job.kernel = "heat2d";
+    job.state = "queued";
+    job.owner = "alice";
+    job.team = "lab";
+    id = store.add_job(job);
+  }
+  PoolStore store(dir / "pool.db");
+  EXPECT_EQ(store.job(id)->owner, "alice");
+  EXPECT_EQ(store.job(id)->team, "lab");
+}
+
+TEST(PoolStore, InputsAreChargedToTheirSenderAndUnusedOnesFound) {
+  const testing::TempDir dir;
+  PoolStore store(dir / "pool.db");
+  const std::string named(64, 'a');
+  const std::string unnamed(64, 'b');
+  const std::string fresh(64, 'c');
+  store.add_input({named, 100, "alice", 10.0});
+  store.add_input({unnamed, 200, "alice", 10.0});
+  store.add_input({fresh, 300, "bob", 50.0});
+  store.add_input({unnamed, 999, "bob", 60.0});  // bob sent alice's bytes: still alice's
+  EXPECT_EQ(store.input_bytes_of("alice"), 300);
+  EXPECT_EQ(store.input_bytes_of("bob"), 300);
+  JobRecord job;
+  job.name = "heat";
+  job.kernel = "heat2d";
+  job.state = "running";
+  job.inputs = "{\"heat2d.initial_file\": \"" + named + "\"}";
+  const std::int64_t running = store.add_job(job);
+  // Before 40 s: only alice's unnamed input is old enough and named by no active job.
+  std::vector<InputRecord> unused = store.unused_inputs(40.0);
+  ASSERT_EQ(unused.size(), 1u);
+  EXPECT_EQ(unused[0].sha256, unnamed);
+  job = *store.job(running);
+  job.state = "done";
+  store.update_job(job);
+  EXPECT_EQ(store.unused_inputs(40.0).size(), 2u);  // a job that is over names nothing
+  store.remove_input(unnamed);
+  EXPECT_FALSE(store.input(unnamed));
+  EXPECT_EQ(store.input_bytes_of("alice"), 100);
+}
+
+TEST(PoolSecret, DerivesTheSameSecretsAfterARestartAndKeepsItsFilePrivate) {
+  const testing::TempDir dir;
+  const PoolSecret first = PoolSecret::load_or_create(dir / "pool.secret");
+  const std::string credential = first.derive("group-credential", 7);
+  EXPECT_EQ(credential.size(), 64u);
+  EXPECT_EQ(permissions(dir / "pool.secret"), 0600u);
+  const PoolSecret again = PoolSecret::load_or_create(dir / "pool.secret");
+  EXPECT_EQ(again.derive("group-credential", 7), credential);
+  EXPECT_NE(again.derive("group-credential", 8), credential);
+  EXPECT_NE(again.derive("peer-key", 7), credential);
+  const testing::TempDir other;
+  EXPECT_NE(PoolSecret::load_or_create(other / "pool.secret").derive("group-credential", 7),
+            credential);
+  std::ofstream(dir / "damaged.secret") << "not hex\n";
+  EXPECT_THROW(PoolSecret::load_or_create(dir / "damaged.secret"), Error);
 }
 
 }  // namespace

@@ -1,0 +1,140 @@
+"""The base of the pool's cluster tests: a PoolCluster per test on the laptop
+cluster, the job every chaos test runs, and what tests ask of the pool and of
+a laptop's private storage. Needs root; setUpModule exits 77 (skipped) otherwise."""
+
+import json
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import unittest
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "e2e"))
+
+import laptop_cluster  # noqa: E402
+from pool_cluster import SPARE, PoolCluster  # noqa: E402
+from spare_testing import result_digest, write_job  # noqa: E402
+
+# Long enough to kill a laptop mid-run on 2 shared cores, short for CI.
+INTERVAL = 300
+CHAOS_JOB = {
+    # Progress every 0.1 s: the step reported just before a kill is close to
+    # the step the kill interrupted, so lost work is measured tightly.
+    "job": {"name": "chaos", "kernel": "heat2d", "steps": "3000", "ranks": "auto",
+            "progress_interval": "0.1"},
+    "checkpoint": {"interval_steps": str(INTERVAL), "interval_seconds": "0", "keep": "2"},
+    "heat2d": {"nx": "192", "ny": "160", "init": "sine", "amplitude": "1.0"},
+}
+
+
+def setUpModule():
+    laptop_cluster.exit_unless_available()
+
+
+class PoolTestCase(unittest.TestCase):
+    laptops = 4
+    agent_args = ()  # options every volunteer's agent is started with
+    coordinator_args = ()  # options the coordinator is started with
+
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="spare-pool-test-"))
+        self.pool = PoolCluster(self.laptops, logs=self.tmp / "logs", agent_args=self.agent_args,
+                                coordinator_args=self.coordinator_args)
+        self.addCleanup(self.pool.close)
+        self.pool.wait_for_volunteers(self.laptops)
+
+    def tearDown(self):
+        # SPARE_KEEP_LOGS=1 keeps the coordinator's and agents' logs for a look.
+        if os.environ.get("SPARE_KEEP_LOGS"):
+            print(f"logs kept in {self.tmp / 'logs'}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def job_file(self, name="job.ini", **sections):
+        merged = {key: dict(value) for key, value in CHAOS_JOB.items()}
+        for key, value in sections.items():
+            merged.setdefault(key, {}).update(value)
+        return write_job(self.tmp / name, **merged)
+
+    def reference_digest(self, job_file):
+        """The same job run locally on one rank, with no failure."""
+        out = self.tmp / "reference"
+        done = subprocess.run([SPARE, "run", job_file, "--ranks", "1", "--output", out, "--fresh"],
+                              capture_output=True, text=True, timeout=600)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return result_digest(out)
+
+    def fetched_digest(self, job):
+        return result_digest(self.pool.fetch(job, self.tmp / f"result-{job}"))
+
+    def started_steps(self, job):
+        """Steps each group started from, in order, from the event log."""
+        return [int(re.search(r"started at step (\d+)", text).group(1))
+                for kind, text in self.pool.events(job) if kind == "start"]
+
+    def on_agent_mounts(self, k, argv, timeout=30):
+        """Runs argv on laptop k seeing its agent's private storage."""
+        pid = self.pool.agents[k].pid
+        return self.pool.cluster.exec(k, ["nsenter", f"--mount=/proc/{pid}/ns/mnt", *argv],
+                                      timeout=timeout)
+
+    def written_checkpoints(self, job):
+        return [int(re.search(r"step (\d+)", text).group(1))
+                for kind, text in self.pool.events(job) if kind == "checkpoint"]
+
+    def running_job(self):
+        """A long job, once running: (job, head laptop, member laptop, the head's group file)."""
+        job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
+        status = self.pool.wait_until(job, lambda s: s["state"] == "running" and s["step"] > 0,
+                                      what="running")
+        head = self.laptop_named(status["volunteers"][0])
+        member = self.laptop_named(status["volunteers"][1])
+        return job, head, member, self.group_file(head)
+
+    def laptop_named(self, name):
+        return next(k for k in self.pool.cluster.laptops
+                    if name.startswith(self.pool.cluster.laptop(k).netns + "@"))
+
+    def group_file(self, k):
+        listing = self.on_agent_mounts(
+            k, ["sh", "-c", f"ls {self.pool.cluster.laptop(k).storage}/jobs/*/group-*.json"])
+        self.assertEqual(listing.returncode, 0, listing.stderr)
+        return listing.stdout.split()[0]
+
+    def call(self, method, path, token, headers=None, body=None):
+        """One request to the coordinator; returns (status, JSON body)."""
+        return https_request(self.pool.url, method, path, token, headers, body)
+
+
+def https_request(url, method, path, token, headers=None, body=None, data=None, timeout=10):
+    """One HTTPS request to `url` (the coordinator or an agent; their
+    certificates are self-signed, so not checked here): `body` is sent as
+    JSON, `data` as raw bytes. Returns (status, the reply as JSON, or {})."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if body is not None:
+        data = json.dumps(body).encode()
+    request = urllib.request.Request(
+        url + path, method=method, data=data,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                 **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=timeout) as reply:
+            return reply.status, _json_or_empty(reply.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, _json_or_empty(refused.read())
+
+
+def _json_or_empty(raw):
+    try:
+        return json.loads(raw or b"{}")
+    except ValueError:
+        return {}
