@@ -4,7 +4,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
+#include <span>
 #include <stdexcept>
+
+#include "spare/checked_math.hpp"
 
 namespace spare {
 
@@ -15,8 +19,14 @@ Box Box::from_offset_count(const std::vector<Index>& offset, const std::vector<I
   Box box;
   box.ndim = static_cast<int>(offset.size());
   for (int d = 0; d < box.ndim; ++d) {
+    const std::optional<Index> end = checked_add(offset[d], count[d]);
+    if (count[d] < 0 || !end) {
+      throw std::invalid_argument(fmt::format(
+          "a box of count [{}] at offset [{}]: expected counts >= 0 that end within 63 bits",
+          fmt::join(count, ", "), fmt::join(offset, ", ")));
+    }
     box.lo[d] = offset[d];
-    box.hi[d] = offset[d] + count[d];
+    box.hi[d] = *end;
   }
   return box;
 }
@@ -27,10 +37,13 @@ Box Box::whole(const std::vector<Index>& shape) {
 
 Index Box::volume() const {
   if (ndim == 0) return 0;
-  Index v = 1;
+  Extents extents{};
   for (int d = 0; d < ndim; ++d)
-    v *= std::max<Index>(0, extent(d));
-  return v;
+    extents[d] = std::max<Index>(0, extent(d));
+  const std::optional<Index> v =
+      checked_product(std::span(extents.data(), static_cast<std::size_t>(ndim)));
+  if (!v) throw std::overflow_error("box " + to_string() + " has 2^63 points or more");
+  return *v;
 }
 
 bool Box::contains(const Box& other) const {

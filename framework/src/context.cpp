@@ -5,6 +5,8 @@
 // edge halo points arrive too (two hops), which stencils wider than a cross need.
 #include "spare/context.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <stdexcept>
 #include <unordered_map>
@@ -137,22 +139,28 @@ void Context::gather_all(const FieldBase& field, void* global) const {
                              "' is split along more than its first dimension");
     }
   }
-  // Blocks split along the first dimension only follow each other in global order.
-  const std::size_t element = dtype_size(field.dtype());
+  // Blocks split along the first dimension only follow each other in global
+  // order. Counted in elements, not bytes, so that MPI's int counts reach furthest.
+  const Index whole = Box::whole(decomposition.shape()).volume();
+  if (whole > kMaxGatherElements) {
+    throw std::length_error(
+        fmt::format("gather_all: field '{}' has {} values, more than MPI's int counts reach ({})",
+                    field.name(), whole, kMaxGatherElements));
+  }
   std::vector<int> counts(decomposition.nranks()), offsets(decomposition.nranks());
-  std::size_t total = 0;
+  int total = 0;
   for (int r = 0; r < decomposition.nranks(); ++r) {
-    counts[r] =
-        static_cast<int>(static_cast<std::size_t>(decomposition.block(r).volume()) * element);
-    offsets[r] = static_cast<int>(total);
-    total += static_cast<std::size_t>(counts[r]);
+    counts[r] = static_cast<int>(decomposition.block(r).volume());  // at most `whole`
+    offsets[r] = total;
+    total += counts[r];
   }
   std::vector<std::byte> mine;
-  mine.reserve(static_cast<std::size_t>(counts[impl_->comm.rank()]));
+  mine.reserve(static_cast<std::size_t>(counts[impl_->comm.rank()]) * dtype_size(field.dtype()));
   field.for_each_interior_row(
       [&](const std::byte* row, std::size_t bytes) { mine.insert(mine.end(), row, row + bytes); });
-  SPARE_MPI_CHECK(MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, global,
-                                 counts.data(), offsets.data(), MPI_BYTE, impl_->comm.get()));
+  const MPI_Datatype type = mpi_type(field.dtype());
+  SPARE_MPI_CHECK(MPI_Allgatherv(mine.data(), counts[impl_->comm.rank()], type, global,
+                                 counts.data(), offsets.data(), type, impl_->comm.get()));
 }
 
 double Context::max(double local) const {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "spare/error.hpp"
@@ -66,6 +67,11 @@ Decomposition::Decomposition(std::vector<Index> shape, int nranks, Index min_ext
     : shape_(std::move(shape)), nranks_(nranks) {
   if (shape_.empty() || shape_.size() > kMaxDims) {
     throw JobError(fmt::format("a grid has 1 to {} dimensions, not {}", kMaxDims, shape_.size()));
+  }
+  if (std::any_of(shape_.begin(), shape_.end(), [](Index extent) { return extent < 1; })) {
+    throw JobError(
+        fmt::format("a grid of [{}] points cannot be decomposed: expected every extent >= 1",
+                    fmt::join(shape_, ", ")));
   }
   if (nranks < 1) throw JobError(fmt::format("cannot decompose over {} ranks", nranks));
   min_extent = std::max<Index>(1, min_extent);

@@ -24,8 +24,8 @@ const std::vector<ParamSpec>& job_section_params() {
     p.push_back(ParamSpec::text("kernel", "the kernel to run (`spare kernels` lists them)", {}));
     p.push_back(ParamSpec::text("name", "the job's name; default: the job file's name", ""));
     p.push_back(ParamSpec::integer("steps", "steps to run in all", {}, {.min = 1}));
-    ParamSpec ranks =
-        ParamSpec::integer("ranks", "MPI ranks; auto: one per core of this machine", 0, {.min = 1});
+    ParamSpec ranks = ParamSpec::integer("ranks", "MPI ranks; auto: one per core of this machine",
+                                         0, {.min = 1, .max = kMaxJobRanks});
     ranks.keywords = {{"auto", std::int64_t{0}}};
     p.push_back(ranks);
     p.push_back(

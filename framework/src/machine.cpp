@@ -66,10 +66,10 @@ MachineInfo detect_machine() {
 }
 
 std::string format_bytes(std::uint64_t bytes) {
-  static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   double value = static_cast<double>(bytes);
   int unit = 0;
-  while (value >= 1024 && unit < 5) {
+  while (value >= 1024 && unit < 6) {
     value /= 1024;
     ++unit;
   }

@@ -97,9 +97,29 @@ bool in_range(const ParamRange& r, double value) {
   return true;
 }
 
-[[noreturn]] void reject(const ParamSpec& spec, std::string_view found) {
-  throw std::invalid_argument(
-      fmt::format("expected {}, found '{}'", describe_expected(spec), found));
+[[noreturn]] void reject(const ParamSpec& spec, std::string_view found,
+                         std::string_view note = {}) {
+  throw std::invalid_argument(fmt::format("expected {}, found '{}'{}{}", describe_expected(spec),
+                                          found, note.empty() ? "" : "; ", note));
+}
+
+/// Why `text` is not an integer, where a person may have meant one: "1e9" reads
+/// as a number elsewhere, and a value beyond int64 must not wrap into a small one.
+std::string integer_note(const std::string& text) {
+  const char* last = text.data() + text.size();
+  std::int64_t integer = 0;
+  const auto digits = std::from_chars(text.data(), last, integer);
+  if (digits.ec == std::errc::result_out_of_range && digits.ptr == last) {
+    return "more than a 64-bit integer holds";
+  }
+  double value = 0;
+  const auto number = std::from_chars(text.data(), last, value);
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  if (number.ec != std::errc() || number.ptr != last || value != std::floor(value) ||
+      std::fabs(value) >= kTwoTo63) {
+    return {};
+  }
+  return fmt::format("integers are written in digits: {}", static_cast<std::int64_t>(value));
 }
 
 }  // namespace
@@ -151,7 +171,9 @@ ParamValue parse_param(const ParamSpec& spec, std::string_view raw) {
     case ParamType::integer: {
       std::int64_t value = 0;
       auto [end, ec] = std::from_chars(first, last, value);
-      if (text.empty() || ec != std::errc() || end != last) reject(spec, text);
+      if (text.empty() || ec != std::errc() || end != last) {
+        reject(spec, text, integer_note(text));
+      }
       if (!in_range(spec.range, static_cast<double>(value))) reject(spec, text);
       return value;
     }

@@ -22,13 +22,14 @@ void State::allocate() {
   for (auto& field : fields_) {
     if (!field->allocated()) field->allocate();
   }
+  for (auto& workspace : workspaces_)
+    workspace->allocate();
 }
 
-std::uint64_t State::storage_bytes() const {
-  std::uint64_t bytes = 0;
-  for (const auto& field : fields_)
-    bytes += field->storage_bytes();
-  return bytes;
+void State::count_bytes(std::size_t bytes, const std::string& what) {
+  const std::optional<Index> total = checked_add(storage_bytes_, static_cast<Index>(bytes));
+  if (!total) throw state_too_large(what);
+  storage_bytes_ = *total;
 }
 
 FieldBase* State::find_field(const std::string& name) const {

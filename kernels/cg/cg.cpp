@@ -38,8 +38,12 @@ ConjugateGradient::ConjugateGradient(const ParamSet& p)
       tolerance_(p.real("tolerance")) {}
 
 void ConjugateGradient::declare(State& state) {
-  const Grid& grid =
-      state.add_grid(GridSpec{{n_, n_, n_}, {h_, h_, h_}, {h_, h_, h_}, {"z", "y", "x"}}, 1);
+  const Grid& grid = state.add_grid(GridSpec{.shape = {n_, n_, n_},
+                                             .origin = {h_, h_, h_},
+                                             .spacing = {h_, h_, h_},
+                                             .axes = {"z", "y", "x"},
+                                             .extent_params = {"n", "n", "n"}},
+                                    1);
   x_ = &state.add_field<double>("solution", grid, {.description = "the iterate x"});
   r_ = &state.add_field<double>("residual", grid, {.description = "r = f - A x"});
   p_ = &state.add_field<double>("direction", grid, {.description = "the search direction"});

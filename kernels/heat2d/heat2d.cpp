@@ -44,7 +44,8 @@ KernelInfo kernel_info() {
   info.cuda = true;
   info.create = [](const ParamSet& params) { return std::make_unique<Heat2d>(params); };
   info.work_per_step = [](const ParamSet& p) {
-    const double points = static_cast<double>(p.integer("nx") * p.integer("ny"));
+    const double points =
+        static_cast<double>(p.integer("nx")) * static_cast<double>(p.integer("ny"));
     return WorkPerStep{16.0 * points, 0.0, "16 bytes per point: read u, write the next u"};
   };
   return info;
@@ -83,8 +84,12 @@ Heat2d::Heat2d(const ParamSet& p)
 }
 
 void Heat2d::declare(State& state) {
-  const Grid& grid =
-      state.add_grid(GridSpec{{ny_, nx_}, {0.0, 0.0}, {dy_, dx_}, {"y", "x"}}, /*halo=*/1);
+  const Grid& grid = state.add_grid(GridSpec{.shape = {ny_, nx_},
+                                             .origin = {0.0, 0.0},
+                                             .spacing = {dy_, dx_},
+                                             .axes = {"y", "x"},
+                                             .extent_params = {"ny", "nx"}},
+                                    /*halo=*/1);
   u_ = &state.add_field<double>(
       "temperature", grid,
       {.checkpointed = true, .description = "temperature u(y, x)", .units = "K"});

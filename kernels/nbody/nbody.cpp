@@ -19,7 +19,9 @@ KernelInfo kernel_info() {
       "gravitational N-body: all pairs, softened, kick-drift-kick leapfrog, Plummer sphere; "
       "energy and momentum summed exactly";
   info.params = {
-      ParamSpec::integer("n", "particles", 4096, {.min = 2}),
+      // Every rank gathers all positions, 3 values a particle, through MPI's int counts.
+      ParamSpec::integer("n", "particles", 4096,
+                         {.min = 2, .max = Context::kMaxGatherElements / 3}),
       ParamSpec::real("dt", "time step", 1e-3, {.min = 1e-12}),
       ParamSpec::real("softening", "softening length epsilon", 0.01, {.min = 1e-12}),
       ParamSpec::integer("seed", "key of the random initial conditions", 1, {.min = 0}),
@@ -54,18 +56,19 @@ NBody::NBody(const ParamSet& p)
 
 void NBody::declare(State& state) {
   // Particles x components, split over the ranks by particle only.
-  const Grid& grid = state.add_grid(GridSpec{{n_, 3},
-                                             {0.0, 0.0},
-                                             {1.0, 1.0},
-                                             {"particle", "component"},
-                                             /*split_dims=*/1,
-                                             /*points=*/true},
+  const Grid& grid = state.add_grid(GridSpec{.shape = {n_, 3},
+                                             .origin = {0.0, 0.0},
+                                             .spacing = {1.0, 1.0},
+                                             .axes = {"particle", "component"},
+                                             .split_dims = 1,
+                                             .points = true,
+                                             .extent_params = {"n", ""}},
                                     0);
   position_ = &state.add_field<double>("position", grid, {.description = "x, y, z"});
   velocity_ = &state.add_field<double>("velocity", grid, {.description = "vx, vy, vz"});
   acceleration_ = &state.add_field<double>("acceleration", grid, {.checkpointed = false});
   initial_energy_ = &state.add_scalar<double>("initial_energy", 0.0);
-  all_positions_.resize(static_cast<std::size_t>(3 * n_));
+  all_positions_ = &state.add_workspace<double>("all_positions", 3 * n_);  // n is bounded
 }
 
 namespace {
@@ -133,11 +136,11 @@ void NBody::compute_accelerations(Context& context) {
     device_->accelerate(nullptr);  // one rank: every position is on its GPU already
   } else {
     if (device_) device_->download_positions(position_->data());
-    context.gather_all(*position_, all_positions_.data());
+    context.gather_all(*position_, all_positions_->data());
     if (device_) {
-      device_->accelerate(all_positions_.data());
+      device_->accelerate(all_positions_->data());
     } else {
-      accelerations_cpu(all_positions_.data(), n_, block.lo[0], block.hi[0], mass_, eps2_,
+      accelerations_cpu(all_positions_->data(), n_, block.lo[0], block.hi[0], mass_, eps2_,
                         acceleration_->data());
     }
   }
@@ -185,14 +188,14 @@ void NBody::sync_to_host(Context& /*context*/) {
 }
 
 NBody::Totals NBody::totals(Context& context) {
-  context.gather_all(*position_, all_positions_.data());
+  context.gather_all(*position_, all_positions_->data());
   const Box& block = position_->interior();
   // O(n^2): on the rank's GPU when it has one (the same bits).
   std::vector<double> phi(static_cast<std::size_t>(block.extent(0)));
   if (NBodyDevice* gpu = device(context)) {
-    gpu->potentials(all_positions_.data(), phi.data());
+    gpu->potentials(all_positions_->data(), phi.data());
   } else {
-    potentials_cpu(all_positions_.data(), n_, block.lo[0], block.hi[0], mass_, eps2_, phi.data());
+    potentials_cpu(all_positions_->data(), n_, block.lo[0], block.hi[0], mass_, eps2_, phi.data());
   }
   ExactSum kinetic, potential, momentum[3];
   for (Index i = 0; i < block.extent(0); ++i) {

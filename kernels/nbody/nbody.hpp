@@ -47,9 +47,9 @@ class NBody final : public Kernel {
   Field<double>* velocity_ = nullptr;
   Field<double>* acceleration_ = nullptr;  // of the current positions; not checkpointed
   double* initial_energy_ = nullptr;
-  bool accelerations_current_ = false;  // false after a restore
-  std::vector<double> all_positions_;
-  std::unique_ptr<NBodyDevice> device_;  // set when the rank computes on a GPU
+  bool accelerations_current_ = false;            // false after a restore
+  std::vector<double>* all_positions_ = nullptr;  // every rank's, gathered: a workspace
+  std::unique_ptr<NBodyDevice> device_;           // set when the rank computes on a GPU
 };
 
 KernelInfo kernel_info();

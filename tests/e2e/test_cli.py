@@ -35,6 +35,42 @@ class InvalidJobs(SpareTestCase):
         write_job(job, heat2d={"nx": "2000000", "ny": "2000000"})
         self.refused(job, says=["more than this machine's memory"])
 
+    def test_sizes_beyond_63_bits_are_refused_with_their_figures(self):
+        # 3 x 3689348814741910322 was planned as a state of 64 B and crashed the
+        # worker; 1e9 x 1e9 gave 2^64 - 2.4e18 bytes, negative as the pool's int64.
+        job = self.tmp / "job.ini"
+        write_job(job, heat2d={"nx": "3", "ny": "3689348814741910322"})
+        self.refused(job, says=[f"{job}: [heat2d] ny x nx = 3689348814741910322 x 3 points: "
+                                "2^63 points or more"])
+        write_job(job, heat2d={"nx": "1000000000", "ny": "1000000000"})
+        self.refused(job, says=[f"{job}: [heat2d] ny x nx = 1000000000 x 1000000000 points on 2 "
+                                "ranks need 2^63 bytes (8 EiB) of state or more"])
+        write_job(job, heat2d={"nx": "1e9"})
+        self.refused(job, says=["[heat2d] nx: expected an integer >= 3, found '1e9'; integers "
+                                "are written in digits: 1000000000"])
+        write_job(job, heat2d={"ny": "9223372036854775808"})
+        self.refused(job, says=["found '9223372036854775808'; more than a 64-bit integer holds"])
+        write_job(job, job={"kernel": "nbody"}, heat2d=None, nbody={"n": "1000000000"})
+        self.refused(job, says=["[nbody] n: expected an integer >= 2 and <= 715827882"])
+        self.refused(write_job(job), "--ranks", "100000",
+                     says=["[job] ranks: expected an integer >= 1 and <= 65536"])
+
+    def test_worker_plan_refuses_sizes_beyond_63_bits(self):
+        # The pool plans a submitted job with the worker's --plan, for any rank count.
+        worker = Path(SPARE).parent / "spare-worker"
+        job = write_job(self.tmp / "job.ini", heat2d={"nx": "3", "ny": "3689348814741910322"})
+        for ranks in ("1", "4"):
+            done = subprocess.run([str(worker), "--plan", str(job), "--ranks", ranks],
+                                  capture_output=True, text=True, cwd=self.tmp)
+            self.assertEqual(done.returncode, 3, done.stdout + done.stderr)
+            self.assertIn("ny x nx = 3689348814741910322 x 3 points",
+                          json.loads(done.stdout)["error"])
+        done = subprocess.run([str(worker), "--plan", str(write_job(job)), "--ranks", "100000"],
+                              capture_output=True, text=True, cwd=self.tmp)
+        self.assertEqual(done.returncode, 3, done.stdout + done.stderr)
+        self.assertIn("[job] ranks = 100000: expected 1 to 65536 ranks",
+                      json.loads(done.stdout)["error"])
+
     def test_overrides_are_checked_like_the_file(self):
         job = write_job(self.tmp / "job.ini")
         self.refused(job, "--set", "heat2d.cfl=1.5",

@@ -89,6 +89,19 @@ TEST(Decomposition, ImpossibleSplitsAreJobErrors) {
   EXPECT_THROW(Decomposition({8}, 0, 1), JobError);
 }
 
+TEST(Decomposition, ExtentsBelowOneAreJobErrors) {
+  for (const std::vector<Index>& shape : std::vector<std::vector<Index>>{{0, 5}, {5, -3}, {-1}}) {
+    try {
+      Decomposition(shape, 1);
+      FAIL() << "decomposed a shape of " << shape.size() << " extents with one below 1";
+    } catch (const JobError& e) {
+      EXPECT_NE(std::string(e.what()).find("expected every extent >= 1"), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_NO_THROW(Decomposition({1, 1}, 1));
+}
+
 TEST(Decomposition, SplitStart) {
   EXPECT_EQ(split_start(10, 3, 0), 0);
   EXPECT_EQ(split_start(10, 3, 1), 4);

@@ -1,6 +1,10 @@
-// Fields: haloed storage layout and the walk over interior rows.
+// Fields: haloed storage layout, the walk over interior rows, and sizes refused before they wrap.
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <string>
+
+#include "spare/error.hpp"
 #include "spare/state.hpp"
 
 namespace spare {
@@ -58,6 +62,107 @@ TEST(Field, SwapNeedsTheSameGrid) {
   EXPECT_EQ(a.at(0, 0), 2);
   EXPECT_THROW(a.swap_storage(c), std::logic_error);
   EXPECT_THROW(state.add_field<double>("a", g1), std::logic_error);
+}
+
+/// The message of the JobError `declare` throws; fails the test when it throws none.
+template <class Declare>
+std::string refusal(Declare&& declare) {
+  try {
+    declare();
+  } catch (const JobError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "declared without a JobError";
+  return {};
+}
+
+GridSpec particles(Index n) {
+  return {.shape = {n, 3},
+          .origin = {0, 0},
+          .spacing = {1, 1},
+          .axes = {"particle", "component"},
+          .split_dims = 1,
+          .extent_params = {"n", ""}};
+}
+
+TEST(Field, GridsOf2To63PointsAreRefusedWithTheirParameters) {
+  State state(0, 1);
+  const std::string message = refusal([&] {
+    state.add_grid({.shape = {3689348814741910322, 3},
+                    .origin = {0, 0},
+                    .spacing = {1, 1},
+                    .axes = {"y", "x"},
+                    .extent_params = {"ny", "nx"}},
+                   0);
+  });
+  EXPECT_NE(message.find("ny x nx = 3689348814741910322 x 3 points: 2^63 points or more"),
+            std::string::npos)
+      << message;
+  EXPECT_NO_THROW(state.add_grid(particles(3074457345618258602), 0));  // 2^63 - 2 points
+}
+
+TEST(Field, StorageWhoseBytesPass63BitsIsRefusedNotWrapped) {
+  State state(0, 1);
+  // 2^63 - 2 points fit in a grid; 8 bytes each do not.
+  const Grid& grid = state.add_grid(particles(3074457345618258602), 0);
+  const std::string message = refusal([&] { state.add_field<double>("position", grid); });
+  EXPECT_NE(message.find("n x 3 = 3074457345618258602 x 3 points need 2^63 bytes (8 EiB) of "
+                         "state or more"),
+            std::string::npos)
+      << message;
+  const Grid& largest = state.add_grid(particles(std::numeric_limits<Index>::max() / 24), 0);
+  EXPECT_EQ(state.add_field<double>("velocity", largest).storage_bytes(),
+            std::numeric_limits<Index>::max() / 24 * 24);
+}
+
+TEST(Field, StateWhoseSumPasses63BitsIsRefused) {
+  State state(0, 1);
+  // The finding's nx = ny = 1e9: one field of 8e18 bytes fits, two do not.
+  const Grid& grid = state.add_grid(
+      {.shape = {1000000000, 1000000000}, .origin = {0, 0}, .spacing = {1, 1}, .axes = {"y", "x"}},
+      0);
+  state.add_field<double>("u", grid);
+  EXPECT_EQ(state.storage_bytes(), 8000000000000000000u);
+  const std::string message = refusal([&] { state.add_field<double>("u_next", grid); });
+  EXPECT_NE(message.find("a grid of 1000000000 x 1000000000 points need 2^63 bytes"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(state.storage_bytes(), 8000000000000000000u);  // the refused field is not counted
+}
+
+TEST(Field, HaloedBlocksBeyondMpiIntsAreRefused) {
+  const auto grid = [](Index ny) {
+    return GridSpec{.shape = {ny, 3},
+                    .origin = {0, 0},
+                    .spacing = {1, 1},
+                    .axes = {"y", "x"},
+                    .extent_params = {"ny", "nx"}};
+  };
+  State state(0, 1);
+  const Index widest = std::numeric_limits<int>::max() - 2;  // with a halo of 1 on each side
+  EXPECT_NO_THROW(state.add_grid(grid(widest), 1));
+  const std::string message = refusal([&] { state.add_grid(grid(widest + 1), 1); });
+  EXPECT_NE(message.find("rank 0's block is 2147483646 points along y and a halo of 1 on each "
+                         "side, more than an MPI halo exchange can describe"),
+            std::string::npos)
+      << message;
+  EXPECT_NO_THROW(state.add_grid(grid(widest + 1), 0));  // no halo, no exchange
+}
+
+TEST(Field, WorkspacesAreCountedAndAllocatedWithTheFields) {
+  State state(0, 1);
+  const Grid& grid = state.add_grid(particles(10), 0);
+  state.add_field<double>("position", grid);
+  std::vector<double>& all = state.add_workspace<double>("all_positions", 30);
+  EXPECT_EQ(state.storage_bytes(), 2 * 30 * sizeof(double));
+  EXPECT_TRUE(all.empty());  // declared, not allocated: a plan touches no memory
+  state.allocate();
+  EXPECT_EQ(all.size(), 30u);
+  const std::string message =
+      refusal([&] { state.add_workspace<double>("huge", std::numeric_limits<Index>::max() / 4); });
+  EXPECT_NE(message.find("workspace 'huge' of 2305843009213693951 values need 2^63 bytes"),
+            std::string::npos)
+      << message;
 }
 
 }  // namespace

@@ -99,6 +99,15 @@ TEST(Heat2d, DeclaredDefaultsAreValid) {
   }
 }
 
+TEST(Heat2d, WorkPerStepOfGridsBeyond64BitsDoesNotWrap) {
+  ParamSet params;
+  for (const ParamSpec& spec : kernel_info().params)
+    params.set(spec.name, *spec.default_value);
+  params.set("nx", std::int64_t{1} << 32);  // nx * ny = 2^64: 0 in 64-bit integers
+  params.set("ny", std::int64_t{1} << 32);
+  EXPECT_DOUBLE_EQ(kernel_info().work_per_step(params).bytes, 16.0 * 0x1p64);
+}
+
 /// heat2d's parameters: the defaults, a 6 x 5 grid, and `changes` (as written in a job file).
 ParamSet params_with(const std::map<std::string, std::string>& changes) {
   ParamSet params;

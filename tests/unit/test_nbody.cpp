@@ -7,9 +7,13 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "nbody/nbody.hpp"
 #include "nbody/nbody_backend.hpp"
 #include "nbody/nbody_force.hpp"
 
@@ -77,6 +81,24 @@ TEST(NBody, PullIsNewtonsWithinItsRounding) {
     EXPECT_NEAR(ax, xj * pull, 6e-7 * std::fabs(xj * pull));
     EXPECT_NEAR(ay, yj * pull, 6e-7 * std::fabs(yj * pull));
     EXPECT_NEAR(az, zj * pull, 6e-7 * std::fabs(zj * pull));
+  }
+}
+
+TEST(NBody, ParticlesAreBoundedByWhatEveryRankCanGather) {
+  // Every rank gathers 3 values a particle through MPI's int counts.
+  const KernelInfo info = kernel_info();
+  const ParamSpec& n = info.params.front();
+  ASSERT_EQ(n.name, "n");
+  const std::int64_t most = std::numeric_limits<int>::max() / 3;
+  EXPECT_EQ(std::get<std::int64_t>(parse_param(n, std::to_string(most))), most);
+  for (const std::string& too_many : {std::to_string(most + 1), std::string("1000000000")}) {
+    try {
+      parse_param(n, too_many);
+      FAIL() << "accepted n = " << too_many;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("an integer >= 2 and <= 715827882"), std::string::npos)
+          << e.what();
+    }
   }
 }
 

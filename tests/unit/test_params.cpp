@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include "spare/params.hpp"
@@ -30,6 +31,28 @@ TEST(Params, IntegerRefusalsSayWhatWasExpected) {
           << e.what();
     }
   }
+}
+
+TEST(Params, IntegersBeyond64BitsOrInExponentsAreRefusedWithWhy) {
+  const ParamSpec spec = ParamSpec::integer("nx", "", 8, {.min = 3});
+  const auto message = [&](const char* text) {
+    try {
+      parse_param(spec, text);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    ADD_FAILURE() << "accepted '" << text << "'";
+    return std::string();
+  };
+  EXPECT_EQ(message("1e9"),
+            "expected an integer >= 3, found '1e9'; integers are written in digits: 1000000000");
+  EXPECT_EQ(message("9223372036854775808"),
+            "expected an integer >= 3, found '9223372036854775808'; more than a 64-bit integer "
+            "holds");
+  EXPECT_EQ(message("1e19"), "expected an integer >= 3, found '1e19'");  // no int64 to suggest
+  EXPECT_EQ(message("4.5"), "expected an integer >= 3, found '4.5'");
+  EXPECT_EQ(std::get<std::int64_t>(parse_param(spec, "9223372036854775807")),
+            std::numeric_limits<std::int64_t>::max());
 }
 
 TEST(Params, OpenBoundsExcludeTheLimit) {

@@ -19,10 +19,12 @@ struct Box {
   Extents lo{};
   Extents hi{};
 
+  /// Throws std::invalid_argument for a negative count or one whose end does not fit in Index.
   static Box from_offset_count(const std::vector<Index>& offset, const std::vector<Index>& count);
   static Box whole(const std::vector<Index>& shape);
 
   Index extent(int dim) const { return hi[dim] - lo[dim]; }
+  /// Throws std::overflow_error when the product does not fit in Index, never wraps.
   Index volume() const;
   bool empty() const { return volume() == 0; }
   bool contains(const Box& other) const;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <ranges>
 #include <type_traits>
 
 namespace spare {
@@ -25,6 +26,19 @@ constexpr std::optional<T> checked_add(T a, T b) {
   T sum{};
   if (__builtin_add_overflow(a, b, &sum)) return std::nullopt;
   return sum;
+}
+
+/// The product of every element of `factors` (1 for none), or nullopt if it
+/// does not fit in their type.
+template <std::ranges::input_range Range>
+constexpr std::optional<std::ranges::range_value_t<Range>> checked_product(const Range& factors) {
+  using T = std::ranges::range_value_t<Range>;
+  std::optional<T> product = T{1};
+  for (const T& factor : factors) {
+    product = checked_mul(*product, factor);
+    if (!product) break;
+  }
+  return product;
 }
 
 }  // namespace spare

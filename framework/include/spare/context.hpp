@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 
 #include "spare/device.hpp"
@@ -38,8 +39,12 @@ class Context {
 
   /// Every rank's interior of `field`, in global C order, into `global`
   /// (room for the whole dataset). The grid must be split along its first
-  /// dimension only, as particles are; throws std::logic_error otherwise.
+  /// dimension only, as particles are; throws std::logic_error otherwise, and
+  /// std::length_error for a dataset of more than kMaxGatherElements values.
   void gather_all(const FieldBase& field, void* global) const;
+  /// MPI counts are ints: a kernel that gathers a dataset bounds its size by
+  /// this in its parameters' ranges, so a job too large is refused when planned.
+  static constexpr Index kMaxGatherElements = std::numeric_limits<int>::max();
 
   /// Reductions over all ranks; all are exact, so results do not depend on
   /// the rank count. Sums of doubles go through ExactSum, never plain adds.

@@ -10,6 +10,7 @@
 
 #include "spare/box.hpp"
 #include "spare/dtype.hpp"
+#include "spare/error.hpp"
 #include "spare/grid.hpp"
 
 namespace spare {
@@ -20,8 +21,13 @@ struct FieldOptions {
   std::string units;
 };
 
+/// The error for a state whose bytes do not fit in 63 bits, held by `what`
+/// (describe_points of its grid): it could be neither counted nor allocated.
+JobError state_too_large(const std::string& what);
+
 class FieldBase {
  public:
+  /// Throws state_too_large when the haloed block's bytes do not fit in 63 bits.
   FieldBase(std::string name, DType dtype, const Grid& grid, FieldOptions options);
   virtual ~FieldBase() = default;
   FieldBase(const FieldBase&) = delete;
@@ -39,8 +45,8 @@ class FieldBase {
   Index storage_extent(int dim) const { return interior().extent(dim) + 2 * halo(); }
   /// Elements between neighbours along `dim` in storage.
   Index stride(int dim) const;
-  std::size_t storage_elements() const;
-  std::size_t storage_bytes() const { return storage_elements() * dtype_size(dtype_); }
+  std::size_t storage_elements() const { return storage_elements_; }
+  std::size_t storage_bytes() const { return storage_bytes_; }
 
   /// Calls fn(bytes, size) for each row of interior points (contiguous along
   /// the last dimension), in C order, whose first index is in [begin, end)
@@ -58,6 +64,8 @@ class FieldBase {
   DType dtype_;
   const Grid* grid_;
   FieldOptions options_;
+  std::size_t storage_elements_ = 0;
+  std::size_t storage_bytes_ = 0;
 };
 
 template <class Fn>

@@ -19,11 +19,19 @@ struct GridSpec {
   int split_dims = 0;             // leading dimensions split over ranks; 0: all
   bool points = false;            // rows are points (particles): XDMF shows a point cloud whose
                                   // coordinates are the grid's first dataset
+  /// The job parameters that set each extent, e.g. {"ny", "nx"} ("" for a fixed
+  /// one), so that a grid too large to hold names the keys to change.
+  std::vector<std::string> extent_params = {};
 };
+
+/// "ny x nx = 3 x 1000 points" from extent_params, or "a grid of 3 x 1000 points" without them.
+std::string describe_points(const GridSpec& spec);
 
 class Grid {
  public:
   /// Decomposes the grid over `nranks`; `halo` cells surround each block.
+  /// Throws JobError when the grid has 2^63 points or more, or when a haloed
+  /// block is wider than an MPI halo exchange can describe.
   Grid(GridSpec spec, Index halo, int rank, int nranks);
 
   const GridSpec& spec() const { return spec_; }

@@ -22,6 +22,10 @@ struct CheckpointPolicy {
   std::int64_t keep = 2;            // complete checkpoints kept on disk
 };
 
+/// The most ranks a job may have: planning declares every rank's state in
+/// turn, and a checkpoint's manifest holds one shard per rank within its bounds.
+inline constexpr std::int64_t kMaxJobRanks = 1 << 16;
+
 struct JobSpec {
   std::string source;  // the file it was read from, for messages
   std::string name;
