@@ -4,11 +4,16 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "spare/atomic_file.hpp"
+#include "spare/checked_math.hpp"
 #include "spare/error.hpp"
 #include "spare/output_layout.hpp"
 #include "spare/version.hpp"
@@ -109,6 +114,14 @@ std::optional<std::string> describe_job_mismatch(const RunDescription& found,
   return std::nullopt;
 }
 
+std::optional<Index> checked_data_bytes(DType dtype, const std::vector<Index>& extents) {
+  std::optional<Index> bytes = static_cast<Index>(dtype_size(dtype));
+  for (Index extent : extents) {
+    if (bytes) bytes = extent < 0 ? std::nullopt : checked_mul(*bytes, extent);
+  }
+  return bytes;
+}
+
 const DatasetRecord* Manifest::find_dataset(const std::string& name) const {
   for (const DatasetRecord& d : datasets) {
     if (d.name == name) return &d;
@@ -150,23 +163,285 @@ json scalar_to_json(const Scalar& s) {
   return out;
 }
 
-Scalar scalar_from_json(const json& s) {
-  Scalar scalar{s.at("name").get<std::string>(), std::int64_t{0}};
-  const std::string type = s.at("type").get<std::string>();
-  if (type == "i64") {
-    scalar.value = s.at("value").get<std::int64_t>();
-  } else if (type == "f64") {
-    scalar.value = s.at("value").get<double>();
-  } else if (type == "exact_sum") {
-    const auto words = s.at("words").get<std::vector<std::int64_t>>();
-    if (words.size() != static_cast<std::size_t>(ExactSum::kWords)) {
-      throw CheckpointError("scalar '" + scalar.name + "' has the wrong number of words");
+constexpr std::int64_t kInt64Min = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
+
+/// One JSON value of a manifest and where it lies in it ("shards[2].blocks[0].count"):
+/// every refusal names the manifest, the member, what was found and what was expected.
+/// Manifests come from untrusted volunteers, so nothing is taken on trust: not a
+/// type, a length, a count or the range of a number (nlohmann's get<int> wraps).
+/// The place is kept as the keys and indices that lead to the value, and spelt
+/// out only for a refusal: a manifest of many shards is read without a string
+/// built for each of its members.
+class Node {
+ public:
+  Node(const json& value, const std::string& source) : value_(&value), source_(&source) {}
+
+  const json& value() const { return *value_; }
+
+  [[noreturn]] void refuse(const std::string& found, const std::string& expected) const {
+    throw CheckpointError(
+        fmt::format("{}: {} is {}, expected {}", *source_, where(), found, expected));
+  }
+
+  bool has(const std::string& key) const { return value_->is_object() && value_->contains(key); }
+
+  Node at(const std::string& key) const {
+    if (!value_->is_object()) refuse(kind(), "an object");
+    const auto it = value_->find(key);
+    if (it == value_->end()) {
+      throw CheckpointError(
+          fmt::format("{}: {} is missing", *source_, child(*value_, &key).where()));
     }
+    return child(*it, &it.key());
+  }
+
+  /// Calls `fn` with each entry of an array of `least` to `most` of them.
+  template <class Fn>
+  void each(std::size_t least, std::size_t most, Fn&& fn) const {
+    if (!value_->is_array()) refuse(kind(), "an array");
+    const std::size_t n = value_->size();
+    if (n < least || n > most) {
+      refuse(fmt::format("an array of {} entries", n),
+             least == most ? fmt::format("{} entries", least)
+                           : fmt::format("{} to {} entries", least, most));
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      fn(child((*value_)[i], nullptr, i));
+  }
+
+  /// Calls `fn` with the key and value of each member of an object used as a
+  /// map (parameters, diagnostics): at most `most` of them, each key a name.
+  template <class Fn>
+  void each_entry(std::size_t most, Fn&& fn) const {
+    if (!value_->is_object()) refuse(kind(), "an object");
+    if (value_->size() > most) {
+      refuse(fmt::format("an object of {} members", value_->size()),
+             fmt::format("at most {}", most));
+    }
+    for (auto it = value_->begin(); it != value_->end(); ++it) {
+      const std::string& key = it.key();
+      if (key.empty() || key.size() > kMaxNameLength) {
+        refuse(fmt::format("an object with a key of {} characters", key.size()),
+               fmt::format("keys of 1 to {}", kMaxNameLength));
+      }
+      fn(key, child(*it, &key));
+    }
+  }
+
+  std::string text(std::size_t most) const {
+    if (!value_->is_string()) refuse(kind(), "a string");
+    const auto& text = value_->get_ref<const std::string&>();
+    if (text.size() > most) {
+      refuse(fmt::format("a string of {} characters", text.size()),
+             fmt::format("at most {}", most));
+    }
+    return text;
+  }
+
+  /// A name: 1 to kMaxNameLength characters.
+  std::string name() const {
+    std::string text = this->text(kMaxNameLength);
+    if (text.empty()) refuse("empty", "a name");
+    return text;
+  }
+
+  std::int64_t integer(std::int64_t least, std::int64_t most) const {
+    if (!value_->is_number_integer()) refuse(kind(), "an integer");
+    const bool too_large =
+        value_->is_number_unsigned() && value_->get<std::uint64_t>() > std::uint64_t{kInt64Max};
+    const std::int64_t v = too_large ? kInt64Max : value_->get<std::int64_t>();
+    if (too_large || v < least || v > most) {
+      refuse(value_->dump(), fmt::format("an integer from {} to {}", least, most));
+    }
+    return v;
+  }
+
+  double real() const {
+    if (!value_->is_number()) refuse(kind(), "a number");
+    return value_->get<double>();
+  }
+
+  bool boolean() const {
+    if (!value_->is_boolean()) refuse(kind(), "true or false");
+    return value_->get<bool>();
+  }
+
+  /// 1 to kMaxDims integers, each at least `least`: an offset, a count or a shape.
+  std::vector<Index> indices(Index least) const {
+    std::vector<Index> out;
+    each(1, kMaxDims, [&](const Node& item) { out.push_back(item.integer(least, kInt64Max)); });
+    return out;
+  }
+
+  std::string kind() const { return fmt::format("of type {}", value_->type_name()); }
+
+ private:
+  // A step from a value to one it holds: a member's key (in the JSON, which
+  // outlives every Node of it) or an array's index.
+  struct Step {
+    const std::string* key;
+    std::size_t index;
+  };
+  static constexpr std::size_t kMaxSteps = 8;  // the parsers below go 6 deep at most
+
+  Node child(const json& value, const std::string* key, std::size_t index = 0) const {
+    Node node = *this;
+    node.value_ = &value;
+    if (depth_ == kMaxSteps) throw std::logic_error("a manifest member nested too deep");
+    node.steps_[node.depth_++] = {key, index};
+    return node;
+  }
+
+  std::string where() const {
+    if (depth_ == 0) return "the manifest";
+    std::string text;
+    for (std::size_t i = 0; i < depth_; ++i) {
+      const Step& step = steps_[i];
+      if (step.key == nullptr) {
+        text += fmt::format("[{}]", step.index);
+      } else {
+        text += (i == 0 ? "" : ".") + *step.key;
+      }
+    }
+    return text;
+  }
+
+  const json* value_;
+  const std::string* source_;
+  std::array<Step, kMaxSteps> steps_{};
+  std::size_t depth_ = 0;
+};
+
+Scalar scalar_from_json(const Node& s) {
+  Scalar scalar{s.at("name").name(), std::int64_t{0}};
+  const Node type = s.at("type");
+  const std::string name = type.text(kMaxNameLength);
+  if (name == "i64") {
+    scalar.value = s.at("value").integer(kInt64Min, kInt64Max);
+  } else if (name == "f64") {
+    scalar.value = s.at("value").real();
+  } else if (name == "exact_sum") {
+    // Normalized digits are below 2^32 in magnitude and the flags 0 or 1; within
+    // these bounds from_words' carries cannot overflow.
+    std::vector<std::int64_t> words;
+    s.at("words").each(ExactSum::kWords, ExactSum::kWords, [&](const Node& word) {
+      const bool flag = words.size() >= static_cast<std::size_t>(ExactSum::kWords - 3);
+      const std::int64_t bound = flag ? 1 : std::int64_t{1} << 32;
+      words.push_back(word.integer(flag ? 0 : -bound, bound));
+    });
     scalar.value = ExactSum::from_words(words.data());
   } else {
-    throw CheckpointError("scalar '" + scalar.name + "' has unknown type '" + type + "'");
+    type.refuse("'" + name + "'", "i64, f64 or exact_sum");
   }
   return scalar;
+}
+
+/// The parameters, once they are within the manifest's bounds and of the types
+/// params_from_json takes.
+ParamSet parameters_from_json(const Node& parameters) {
+  parameters.each_entry(kMaxEntries, [](const std::string& /*name*/, const Node& value) {
+    const json& v = value.value();
+    if (v.is_string()) {
+      value.text(kMaxTextLength);
+    } else if (v.is_number_integer()) {
+      value.integer(kInt64Min, kInt64Max);
+    } else if (!v.is_boolean() && !v.is_number_float()) {
+      value.refuse(value.kind(), "a boolean, number or string");
+    }
+  });
+  return params_from_json(parameters.value());
+}
+
+DatasetRecord dataset_from_json(const Node& d) {
+  DatasetRecord record;
+  record.name = d.at("name").name();
+  const Node dtype = d.at("dtype");
+  const std::string dtype_text = dtype.text(kMaxNameLength);
+  try {
+    record.dtype = dtype_from_name(dtype_text);
+  } catch (const CheckpointError&) {
+    dtype.refuse("'" + dtype_text + "'", "f32, f64, i32, i64 or u64");
+  }
+  const Node shape = d.at("shape");
+  record.grid.shape = shape.indices(1);
+  // Every size derived from the shape (points, bytes, a block's bytes) then fits.
+  if (!checked_data_bytes(record.dtype, record.grid.shape)) {
+    shape.refuse(fmt::format("[{}] of {}", fmt::join(record.grid.shape, ", "), dtype_text),
+                 "a shape whose bytes fit in 63 bits");
+  }
+  const std::size_t ndim = record.grid.shape.size();
+  d.at("axes").each(
+      ndim, ndim, [&](const Node& axis) { record.grid.axes.push_back(axis.text(kMaxNameLength)); });
+  d.at("origin").each(ndim, ndim,
+                      [&](const Node& origin) { record.grid.origin.push_back(origin.real()); });
+  d.at("spacing").each(ndim, ndim,
+                       [&](const Node& spacing) { record.grid.spacing.push_back(spacing.real()); });
+  record.grid.split_dims = static_cast<int>(d.at("split_dims").integer(0, kMaxDims));
+  record.grid.points = d.at("points").boolean();
+  record.description = d.at("description").text(kMaxTextLength);
+  record.units = d.at("units").text(kMaxTextLength);
+  return record;
+}
+
+ShardRecord shard_from_node(const Node& s) {
+  ShardRecord shard;
+  shard.rank = static_cast<int>(s.at("rank").integer(0, kMaxRanks - 1));
+  // The writer names each shard by its rank; nothing else (no path, no other
+  // rank's name) is a shard of this rank.
+  const Node file = s.at("file");
+  shard.file = file.text(kMaxNameLength);
+  if (shard.file != shard_file_name(shard.rank)) {
+    file.refuse("'" + shard.file + "'",
+                fmt::format("'{}', rank {}'s shard", shard_file_name(shard.rank), shard.rank));
+  }
+  shard.bytes = static_cast<std::uint64_t>(s.at("bytes").integer(0, kInt64Max));
+  s.at("blocks").each(0, kMaxDatasets, [&](const Node& b) {
+    BlockRecord block;
+    const Node dataset = b.at("dataset");
+    block.dataset = dataset.name();
+    // A shard file holds one HDF5 dataset of each name, so one block of it.
+    if (std::any_of(shard.blocks.begin(), shard.blocks.end(),
+                    [&](const BlockRecord& other) { return other.dataset == block.dataset; })) {
+      dataset.refuse(fmt::format("'{}' again", block.dataset), "one block per dataset in a shard");
+    }
+    const Node count = b.at("count");
+    const std::vector<Index> offsets = b.at("offset").indices(0);
+    const std::vector<Index> counts = count.indices(1);  // a rank's block is never empty
+    if (counts.size() != offsets.size()) {
+      count.refuse(fmt::format("{} long", counts.size()),
+                   fmt::format("as long as the offset, {}", offsets.size()));
+    }
+    for (std::size_t d = 0; d < counts.size(); ++d) {
+      if (!checked_add(offsets[d], counts[d])) {
+        count.refuse(
+            fmt::format("[{}] at offset [{}]", fmt::join(counts, ", "), fmt::join(offsets, ", ")),
+            "a block that ends within 63 bits");
+      }
+    }
+    block.box = Box::from_offset_count(offsets, counts);
+    const Node digest = b.at("xxh3_128");
+    const std::string hex = digest.text(kMaxNameLength);
+    try {
+      block.digest = Digest::from_hex(hex);
+    } catch (const std::invalid_argument&) {
+      digest.refuse("'" + hex + "'", "32 lower-case hex digits");
+    }
+    shard.blocks.push_back(std::move(block));
+  });
+  return shard;
+}
+
+/// Runs `parse`, turning what nlohmann throws into a CheckpointError naming `source`.
+template <class Parse>
+auto parsing(const std::string& source, Parse&& parse) {
+  try {
+    return parse();
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CheckpointError(fmt::format("{}: malformed manifest: {}", source, e.what()));
+  }
 }
 
 }  // namespace
@@ -183,23 +458,7 @@ json shard_to_json(const ShardRecord& s) {
 }
 
 ShardRecord shard_from_json(const json& s, const std::string& source) {
-  ShardRecord shard;
-  shard.file = s.at("file").get<std::string>();
-  shard.rank = s.at("rank").get<int>();
-  shard.bytes = s.at("bytes").get<std::uint64_t>();
-  if (shard.file.empty() || shard.file.find('/') != std::string::npos) {
-    throw CheckpointError(
-        fmt::format("{}: shard file name '{}' is not a plain file name", source, shard.file));
-  }
-  for (const json& b : s.at("blocks")) {
-    BlockRecord block;
-    block.dataset = b.at("dataset").get<std::string>();
-    block.box = Box::from_offset_count(b.at("offset").get<std::vector<Index>>(),
-                                       b.at("count").get<std::vector<Index>>());
-    block.digest = Digest::from_hex(b.at("xxh3_128").get<std::string>());
-    shard.blocks.push_back(std::move(block));
-  }
-  return shard;
+  return parsing(source, [&] { return shard_from_node(Node(s, source)); });
 }
 
 json manifest_to_json(const Manifest& m) {
@@ -238,87 +497,317 @@ json manifest_to_json(const Manifest& m) {
 }
 
 Manifest manifest_from_json(const json& j, const std::string& source) {
-  try {
-    if (j.at("format").get<std::string>() != Manifest::kFormat) {
-      throw CheckpointError(fmt::format("{}: format '{}' is not {}", source,
-                                        j.at("format").get<std::string>(), Manifest::kFormat));
+  return parsing(source, [&] {
+    const Node root(j, source);
+    const std::string format = root.at("format").text(kMaxNameLength);
+    if (format != Manifest::kFormat) {
+      throw CheckpointError(
+          fmt::format("{}: format '{}' is not {}", source, format, Manifest::kFormat));
     }
     Manifest m;
-    m.run.spare_version = j.at("spare_version").get<std::string>();
-    m.run.job_name = j.at("job_name").get<std::string>();
-    m.run.kernel = j.at("kernel").get<std::string>();
-    m.run.kernel_revision = j.value("kernel_revision", 1);
-    m.run.params = params_from_json(j.at("parameters"));
-    m.run.step = j.at("step").get<std::int64_t>();
-    m.run.time = j.at("time").get<double>();
-    m.nranks = j.at("nranks").get<int>();
-    for (const json& s : j.at("scalars"))
-      m.scalars.push_back(scalar_from_json(s));
-    m.run.diagnostics = j.at("diagnostics").get<std::map<std::string, double>>();
-    for (const json& d : j.at("datasets")) {
-      DatasetRecord record;
-      record.name = d.at("name").get<std::string>();
-      record.dtype = dtype_from_name(d.at("dtype").get<std::string>());
-      record.grid.shape = d.at("shape").get<std::vector<Index>>();
-      record.grid.axes = d.at("axes").get<std::vector<std::string>>();
-      record.grid.origin = d.at("origin").get<std::vector<double>>();
-      record.grid.spacing = d.at("spacing").get<std::vector<double>>();
-      record.grid.split_dims = d.at("split_dims").get<int>();
-      record.grid.points = d.at("points").get<bool>();
-      record.description = d.at("description").get<std::string>();
-      record.units = d.at("units").get<std::string>();
-      m.datasets.push_back(std::move(record));
-    }
-    for (const json& s : j.at("shards"))
-      m.shards.push_back(shard_from_json(s, source));
+    m.run.spare_version = root.at("spare_version").text(kMaxNameLength);
+    m.run.job_name = root.at("job_name").text(kMaxTextLength);
+    m.run.kernel = root.at("kernel").name();
+    m.run.kernel_revision =
+        root.has("kernel_revision")
+            ? static_cast<int>(
+                  root.at("kernel_revision").integer(1, std::numeric_limits<int>::max()))
+            : 1;
+    m.run.params = parameters_from_json(root.at("parameters"));
+    m.run.step = root.at("step").integer(0, kInt64Max);
+    m.run.time = root.at("time").real();
+    m.nranks = static_cast<int>(root.at("nranks").integer(1, kMaxRanks));
+    root.at("scalars").each(0, kMaxEntries,
+                            [&](const Node& s) { m.scalars.push_back(scalar_from_json(s)); });
+    root.at("diagnostics").each_entry(kMaxEntries, [&](const std::string& name, const Node& value) {
+      m.run.diagnostics[name] = value.real();
+    });
+    root.at("datasets").each(0, kMaxDatasets, [&](const Node& d) {
+      m.datasets.push_back(dataset_from_json(d));
+      if (m.find_dataset(m.datasets.back().name) != &m.datasets.back()) {
+        d.at("name").refuse(fmt::format("'{}' again", m.datasets.back().name),
+                            "one dataset of each name");
+      }
+    });
+    // One shard per rank at most; with one block per dataset in a shard, a
+    // dataset has at most nranks blocks.
+    const Node shards = root.at("shards");
+    std::vector<bool> seen(static_cast<std::size_t>(m.nranks), false);
+    std::size_t blocks = 0;
+    shards.each(0, static_cast<std::size_t>(m.nranks), [&](const Node& s) {
+      ShardRecord shard = shard_from_node(s);
+      if (shard.rank >= m.nranks) {
+        s.at("rank").refuse(std::to_string(shard.rank), fmt::format("0 to {}", m.nranks - 1));
+      }
+      if (seen[static_cast<std::size_t>(shard.rank)]) {
+        s.at("rank").refuse(fmt::format("{} again", shard.rank), "one shard per rank");
+      }
+      seen[static_cast<std::size_t>(shard.rank)] = true;
+      blocks += shard.blocks.size();
+      if (blocks > kMaxBlocks) {
+        shards.refuse(fmt::format("more than {} blocks in all", kMaxBlocks),
+                      fmt::format("at most {}", kMaxBlocks));
+      }
+      m.shards.push_back(std::move(shard));
+    });
     return m;
-  } catch (const CheckpointError&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw CheckpointError(fmt::format("{}: malformed manifest: {}", source, e.what()));
+  });
+}
+
+namespace {
+
+/// A block and the shard that holds it, for messages.
+struct PlacedBlock {
+  const BlockRecord* block;
+  const ShardRecord* shard;
+};
+
+/// Checks that `blocks` cover `dataset` exactly once.
+///
+/// The blocks' boundaries, with the dataset's ends, cut each dimension at a
+/// sorted set of distinct coordinates; together these cuts split the dataset
+/// into a grid of cells, each of which lies wholly inside or wholly outside
+/// every block. The blocks cover the dataset exactly once if and only if every
+/// cell lies in exactly one block: each block marks the cells it spans, a cell
+/// marked twice is an overlap, a cell left unmarked a gap. Every cell is marked
+/// at most once before an overlap stops the check, so the work is the sort of
+/// the cuts, O(n log n), plus the number of cells.
+///
+/// Spare's blocks form a process grid (decomposition.cpp): p0 x p1 x p2 blocks
+/// make p0 x p1 x p2 cells, one per block. Any n blocks can make up to about
+/// (2n)^3 cells, so a layout of more than kCellsPerBlock cells per block is
+/// refused before any cell is allocated: the check costs at most a few bytes
+/// and steps per block, whatever a manifest claims. The slack above one cell
+/// per block admits tilings close to a grid (a row of blocks cut differently),
+/// checked exactly like the grids.
+void check_dataset_coverage(const DatasetRecord& dataset, const std::vector<PlacedBlock>& blocks,
+                            const std::string& source) {
+  const std::vector<Index>& shape = dataset.grid.shape;
+  const auto ndim = static_cast<int>(shape.size());
+  const Index whole = Box::whole(shape).volume();
+  const auto n = static_cast<Index>(blocks.size());
+  std::array<std::vector<Index>, kMaxDims> cuts;
+  Index cells = 1;
+  for (int d = 0; d < ndim; ++d) {
+    cuts[d] = {0, shape[d]};
+    for (const PlacedBlock& placed : blocks) {
+      cuts[d].push_back(placed.block->box.lo[d]);
+      cuts[d].push_back(placed.block->box.hi[d]);
+    }
+    std::sort(cuts[d].begin(), cuts[d].end());
+    cuts[d].erase(std::unique(cuts[d].begin(), cuts[d].end()), cuts[d].end());
+    const std::optional<Index> product = checked_mul(cells, static_cast<Index>(cuts[d].size()) - 1);
+    if (!product || *product > kCellsPerBlock * std::max<Index>(n, 1)) {
+      throw CheckpointError(fmt::format(
+          "{}: dataset '{}': its {} blocks cut it into more than {} cells, {} per block; the "
+          "blocks of a checkpoint form a process grid, one cell per block",
+          source, dataset.name, n, kCellsPerBlock * std::max<Index>(n, 1), kCellsPerBlock));
+    }
+    cells = *product;
+  }
+  // The cells in C order; a missing dimension is one cell wide.
+  std::array<Index, kMaxDims> stride{0, 0, 0}, extent{1, 1, 1};
+  for (int d = ndim - 1; d >= 0; --d) {
+    extent[d] = static_cast<Index>(cuts[d].size()) - 1;
+    stride[d] = d + 1 < ndim ? stride[d + 1] * extent[d + 1] : 1;
+  }
+  const auto cut_index = [&](int d, Index coordinate) {
+    return std::lower_bound(cuts[d].begin(), cuts[d].end(), coordinate) - cuts[d].begin();
+  };
+  std::vector<std::uint32_t> owner(static_cast<std::size_t>(cells), 0);  // 1 + block index
+  Index covered = 0;
+  for (std::size_t k = 0; k < blocks.size(); ++k) {
+    const Box& box = blocks[k].block->box;
+    std::array<Index, kMaxDims> lo{0, 0, 0}, hi{1, 1, 1};
+    for (int d = 0; d < ndim; ++d) {
+      lo[d] = cut_index(d, box.lo[d]);
+      hi[d] = cut_index(d, box.hi[d]);
+    }
+    for (Index a = lo[0]; a < hi[0]; ++a) {
+      for (Index b = lo[1]; b < hi[1]; ++b) {
+        for (Index c = lo[2]; c < hi[2]; ++c) {
+          std::uint32_t& cell =
+              owner[static_cast<std::size_t>(a * stride[0] + b * stride[1] + c * stride[2])];
+          if (cell != 0) {
+            const PlacedBlock& other = blocks[cell - 1];
+            throw CheckpointError(
+                fmt::format("{}: dataset '{}' has overlapping blocks at {} ({} and {})", source,
+                            dataset.name, box.intersect(other.block->box).to_string(),
+                            other.shard->file, blocks[k].shard->file));
+          }
+          cell = static_cast<std::uint32_t>(k + 1);
+        }
+      }
+    }
+    covered += box.volume();  // no overlap, inside the shape: the sum stays below the whole
+  }
+  if (covered != whole) {
+    const auto gap =
+        static_cast<Index>(std::find(owner.begin(), owner.end(), std::uint32_t{0}) - owner.begin());
+    Box hole;
+    hole.ndim = ndim;
+    for (int d = 0; d < ndim; ++d) {
+      const auto at = static_cast<std::size_t>(gap / stride[d] % extent[d]);
+      hole.lo[d] = cuts[d][at];
+      hole.hi[d] = cuts[d][at + 1];
+    }
+    throw CheckpointError(fmt::format(
+        "{}: dataset '{}' is not covered: its blocks hold {} of its {} points; none holds {}",
+        source, dataset.name, covered, whole, hole.to_string()));
   }
 }
 
+}  // namespace
+
 void check_coverage(const Manifest& m, const std::string& source) {
-  std::map<std::string, std::vector<const BlockRecord*>> blocks;
+  struct DatasetBlocks {
+    const DatasetRecord* dataset;
+    std::vector<PlacedBlock> blocks;
+  };
+  std::map<std::string, DatasetBlocks> blocks;
+  for (const DatasetRecord& dataset : m.datasets) {
+    // A manifest built in memory has not been through manifest_from_json's checks.
+    const std::vector<Index>& shape = dataset.grid.shape;
+    if (shape.empty() || shape.size() > kMaxDims || !checked_data_bytes(dataset.dtype, shape)) {
+      throw CheckpointError(
+          fmt::format("{}: dataset '{}' has shape [{}], expected 1 to {} extents "
+                      "whose bytes fit in 63 bits",
+                      source, dataset.name, fmt::join(shape, ", "), kMaxDims));
+    }
+    blocks.try_emplace(dataset.name, DatasetBlocks{&dataset, {}});
+  }
+  std::size_t total = 0;
   for (const ShardRecord& shard : m.shards) {
+    total += shard.blocks.size();
+    if (total > kMaxBlocks) {
+      throw CheckpointError(fmt::format("{}: more than {} blocks, expected at most {}", source,
+                                        kMaxBlocks, kMaxBlocks));
+    }
     for (const BlockRecord& block : shard.blocks) {
-      const DatasetRecord* dataset = m.find_dataset(block.dataset);
-      if (dataset == nullptr) {
+      const auto it = blocks.find(block.dataset);
+      if (it == blocks.end()) {
         throw CheckpointError(
             fmt::format("{}: {} holds a block of '{}', which is not a dataset "
                         "of this checkpoint",
                         source, shard.file, block.dataset));
       }
-      if (!Box::whole(dataset->grid.shape).contains(block.box) || block.box.empty()) {
+      const std::vector<Index>& shape = it->second.dataset->grid.shape;
+      // Inside the shape first: only then is the block's volume known to fit.
+      if (block.box.ndim != static_cast<int>(shape.size()) ||
+          !Box::whole(shape).contains(block.box) || block.box.empty()) {
         throw CheckpointError(fmt::format("{}: {} holds block {} of '{}', outside its shape [{}]",
                                           source, shard.file, block.box.to_string(), block.dataset,
-                                          fmt::join(dataset->grid.shape, ", ")));
+                                          fmt::join(shape, ", ")));
       }
-      blocks[block.dataset].push_back(&block);
+      it->second.blocks.push_back({&block, &shard});
     }
   }
-  for (const DatasetRecord& dataset : m.datasets) {
-    const auto& list = blocks[dataset.name];
-    Index covered = 0;
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      covered += list[i]->box.volume();
-      for (std::size_t k = 0; k < i; ++k) {
-        const Box overlap = list[i]->box.intersect(list[k]->box);
-        if (!overlap.empty()) {
-          throw CheckpointError(fmt::format("{}: dataset '{}' has overlapping blocks at {}", source,
-                                            dataset.name, overlap.to_string()));
-        }
-      }
-    }
-    const Index whole = Box::whole(dataset.grid.shape).volume();
-    if (covered != whole) {
-      throw CheckpointError(
-          fmt::format("{}: dataset '{}' is not covered: its blocks hold {} of its {} points",
-                      source, dataset.name, covered, whole));
-    }
-  }
+  for (const auto& [name, entry] : blocks)
+    check_dataset_coverage(*entry.dataset, entry.blocks, source);
 }
+
+std::optional<std::string> manifest_mismatch(const Manifest& m, const ExpectedCheckpoint& e) {
+  if (m.run.step != e.step) {
+    return fmt::format("its manifest is of step {}, its directory of step {}", m.run.step, e.step);
+  }
+  if (m.run.step < 0 || m.run.step > e.last_step) {
+    return fmt::format("step {} is beyond the job's steps, 0 to {}", m.run.step, e.last_step);
+  }
+  if (const std::optional<std::string> why = describe_job_mismatch(m.run, e.run)) {
+    return "it is another job's checkpoint: " + *why;
+  }
+  if (m.nranks < e.min_ranks || m.nranks > e.max_ranks) {
+    return fmt::format("it was written by {} ranks, the job runs on {} to {}", m.nranks,
+                       e.min_ranks, e.max_ranks);
+  }
+  const auto text = [](DType dtype, const std::vector<Index>& shape) {
+    return fmt::format("{} [{}]", dtype_name(dtype), fmt::join(shape, ", "));
+  };
+  for (const DatasetShape& wanted : e.datasets) {
+    const DatasetRecord* found = m.find_dataset(wanted.name);
+    if (found == nullptr) {
+      return fmt::format("it has no dataset '{}', the job's plan declares it as {}", wanted.name,
+                         text(wanted.dtype, wanted.shape));
+    }
+    if (found->dtype != wanted.dtype || found->grid.shape != wanted.shape) {
+      return fmt::format("its dataset '{}' is {}, the job's plan declares {}", wanted.name,
+                         text(found->dtype, found->grid.shape), text(wanted.dtype, wanted.shape));
+    }
+  }
+  for (const DatasetRecord& found : m.datasets) {
+    const bool planned = std::any_of(e.datasets.begin(), e.datasets.end(),
+                                     [&](const DatasetShape& d) { return d.name == found.name; });
+    if (!planned) {
+      return fmt::format("its dataset '{}' is not one the job's plan declares", found.name);
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+/// Counts what a JSON text holds without building it: the containers' depth,
+/// and values and keys together. nlohmann's parser callback could count while
+/// it builds, but it rescans a container's members after each nested object,
+/// which is quadratic in a long array of shards.
+class JsonBounds : public json::json_sax_t {
+ public:
+  // The deepest member of a manifest, a block's offset, is 6 containers deep;
+  // a manifest of kMaxBlocks blocks of kMaxRanks shards has about 1.5M values and keys.
+  static constexpr int kMaxDepth = 8;
+  static constexpr std::size_t kMaxValues = std::size_t{1} << 21;
+
+  explicit JsonBounds(const std::string& source) : source_(source) {}
+
+  bool null() override { return count(); }
+  bool boolean(bool /*value*/) override { return count(); }
+  bool number_integer(number_integer_t /*value*/) override { return count(); }
+  bool number_unsigned(number_unsigned_t /*value*/) override { return count(); }
+  bool number_float(number_float_t /*value*/, const string_t& /*text*/) override { return count(); }
+  bool string(string_t& /*value*/) override { return count(); }
+  bool binary(binary_t& /*value*/) override { return count(); }
+  bool key(string_t& /*value*/) override { return count(); }
+  bool start_object(std::size_t /*elements*/) override { return open(); }
+  bool start_array(std::size_t /*elements*/) override { return open(); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t /*position*/, const std::string& /*token*/,
+                   const nlohmann::detail::exception& /*error*/) override {
+    return false;  // json::parse, next, says it is no JSON
+  }
+
+ private:
+  bool count() {
+    if (++values_ <= kMaxValues) return true;
+    throw CheckpointError(fmt::format("{}: more than {} JSON values, expected at most {}", source_,
+                                      kMaxValues, kMaxValues));
+  }
+  bool open() {
+    if (++depth_ > kMaxDepth) {
+      throw CheckpointError(
+          fmt::format("{}: JSON nested {} deep, expected at most {}", source_, depth_, kMaxDepth));
+    }
+    return count();
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+
+  const std::string& source_;
+  int depth_ = 0;
+  std::size_t values_ = 0;
+};
+
+/// Throws CheckpointError if `text` holds JSON nested deeper or with more values
+/// than a manifest within the bounds has: no text, whatever its shape, then
+/// costs more to parse than such a manifest.
+void check_json_bounds(const std::string& text, const std::string& source) {
+  JsonBounds bounds(source);
+  json::sax_parse(text, &bounds);
+}
+
+}  // namespace
 
 void commit_manifest(const std::filesystem::path& checkpoint_dir, const Manifest& manifest) {
   json j = manifest_to_json(manifest);
@@ -328,14 +817,28 @@ void commit_manifest(const std::filesystem::path& checkpoint_dir, const Manifest
 
 Manifest read_manifest(const std::filesystem::path& checkpoint_dir) {
   const std::filesystem::path path = checkpoint_dir / kManifestName;
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw CheckpointError(
         fmt::format("{}: no {}: the checkpoint is incomplete (its writer "
                     "stopped before committing it)",
                     checkpoint_dir.string(), kManifestName));
   }
-  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  // Never more than one byte beyond what a manifest may have: a larger file is
+  // refused before it costs memory.
+  std::error_code error;
+  const std::uintmax_t size = std::filesystem::file_size(path, error);
+  std::string text(static_cast<std::size_t>(error ? kMaxManifestBytes + 1
+                                                  : std::min(size, kMaxManifestBytes + 1)),
+                   '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxManifestBytes) {
+    throw CheckpointError(fmt::format("{}: more than {} bytes, expected at most {}", path.string(),
+                                      kMaxManifestBytes, kMaxManifestBytes));
+  }
+  check_json_bounds(text, path.string());
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object() || !j.contains(kSelfDigestKey) ||
       !j[kSelfDigestKey].is_string()) {
     throw CheckpointError(

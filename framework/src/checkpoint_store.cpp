@@ -43,6 +43,18 @@ DatasetRecord dataset_record(const FieldBase& field) {
                        field.options().description, field.options().units};
 }
 
+}  // namespace
+
+std::vector<DatasetRecord> checkpoint_datasets(const State& state) {
+  std::vector<DatasetRecord> datasets;
+  for (const auto& field : state.fields()) {
+    if (field->options().checkpointed) datasets.push_back(dataset_record(*field));
+  }
+  return datasets;
+}
+
+namespace {
+
 /// Writes `field`'s interior into `dataset` slab by slab: each slab of whole
 /// rows is packed into `staging` (bounded, reused), digested while it is hot
 /// in cache, and written with one large write. Returns the block's digest.
@@ -231,9 +243,7 @@ CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescrip
       manifest.run = run;
       manifest.nranks = comm_.size();
       manifest.scalars.assign(state.scalars().begin(), state.scalars().end());
-      for (const auto& field : state.fields()) {
-        if (field->options().checkpointed) manifest.datasets.push_back(dataset_record(*field));
-      }
+      manifest.datasets = checkpoint_datasets(state);
       for (const std::string& text : records) {
         manifest.shards.push_back(shard_from_json(nlohmann::json::parse(text), dir.string()));
       }

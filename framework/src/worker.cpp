@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "spare/checkpoint_store.hpp"
 #include "spare/drain.hpp"
 #include "spare/error.hpp"
 #include "spare/events.hpp"
@@ -20,6 +21,7 @@
 #include "spare/kernel_schema.hpp"
 #include "spare/mpi.hpp"
 #include "spare/runner.hpp"
+#include "spare/state.hpp"
 
 namespace spare {
 
@@ -36,7 +38,8 @@ constexpr const char* kUsage =
     "Events go to stdout as lines \"SPARE-EVENT {json}\";\n"
     "SIGTERM, SIGINT or SIGUSR1 stop the job after a checkpoint at the next step.\n"
     "--describe prints the kernels compiled into this worker as JSON; --plan checks a\n"
-    "job for N ranks (decomposition, memory) and prints its plan as JSON.\n";
+    "job for N ranks (decomposition, memory) and prints its plan as JSON, with the\n"
+    "datasets its checkpoints hold (name, dtype, shape).\n";
 
 struct Arguments {
   std::string job, plan, source;
@@ -90,6 +93,15 @@ int plan(const Arguments& a, const KernelRegistry& registry) {
            {"largest_rank_bytes", p.largest_rank_bytes},
            {"process_grid", p.process_grid}};
     const KernelInfo& info = registry.at(spec.kernel);
+    // What every checkpoint of the job holds, whatever its rank count: the pool
+    // checks a checkpoint uploaded for the job against it.
+    State declared(0, static_cast<int>(*a.ranks));
+    info.create(spec.params)->declare(declared);
+    out["datasets"] = nlohmann::json::array();
+    for (const DatasetRecord& d : checkpoint_datasets(declared)) {
+      out["datasets"].push_back(
+          {{"name", d.name}, {"dtype", dtype_name(d.dtype)}, {"shape", d.grid.shape}});
+    }
     if (info.work_per_step) {
       const WorkPerStep work = info.work_per_step(spec.params);
       out["work"] = {{"bytes", work.bytes},

@@ -67,6 +67,17 @@ WorkerPlan WorkerProgram::plan(const JobSpec& spec, std::int64_t ranks) const {
   result.plan.state_bytes = reply.at("state_bytes").get<std::uint64_t>();
   result.plan.largest_rank_bytes = reply.at("largest_rank_bytes").get<std::uint64_t>();
   result.plan.process_grid = reply.at("process_grid").get<std::vector<int>>();
+  // A worker of this Spare reports them; without them the pool could not tell
+  // a checkpoint of the job from one of another shape.
+  if (!reply.contains("datasets")) {
+    throw Error(ExitCode::internal,
+                path_.string() + " --plan reports no datasets: it is a worker of an older Spare");
+  }
+  for (const auto& d : reply.at("datasets")) {
+    result.datasets.push_back({d.at("name").get<std::string>(),
+                               dtype_from_name(d.at("dtype").get<std::string>()),
+                               d.at("shape").get<std::vector<Index>>()});
+  }
   if (reply.contains("work")) {
     const auto& w = reply["work"];
     result.work =

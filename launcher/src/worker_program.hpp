@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "spare/checkpoint_manifest.hpp"
 #include "spare/job_plan.hpp"
 #include "spare/job_spec.hpp"
 #include "spare/kernel.hpp"
@@ -16,7 +18,8 @@ namespace spare::launcher {
 
 struct WorkerPlan {
   JobPlan plan;
-  std::optional<WorkPerStep> work;  // if the kernel declares it
+  std::optional<WorkPerStep> work;     // if the kernel declares it
+  std::vector<DatasetShape> datasets;  // what every checkpoint of the job holds
 };
 
 class WorkerProgram {
@@ -30,7 +33,8 @@ class WorkerProgram {
   const KernelRegistry& kernels() const;
 
   /// Checks `spec` for `ranks` ranks in the worker (decomposition, memory per
-  /// rank); throws JobError with the worker's message.
+  /// rank) and learns the datasets its checkpoints hold; throws JobError with
+  /// the worker's message.
   WorkerPlan plan(const JobSpec& spec, std::int64_t ranks) const;
 
  private:

@@ -256,6 +256,26 @@ TEST(CheckpointStore, OneShardVerifiesOnItsOwnWhereverItLies) {
   }
 }
 
+TEST(CheckpointStore, AGenuineCheckpointMeetsWhatItsJobExpectsAndOnlyAtItsStep) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  write_steps(world, dir.checkpoints(), {4});
+  if (world.rank() == 0) {
+    // What a pool knows of the job: its identity, steps, ranks and its plan's
+    // datasets (WORKER --plan lists checkpoint_datasets of the job's state).
+    ExpectedCheckpoint expected{4, run_at(0), 10, {}, 1, world.size()};
+    const TestState planned(0, world.size());
+    for (const DatasetRecord& d : checkpoint_datasets(planned.state))
+      expected.datasets.push_back({d.name, d.dtype, d.grid.shape});
+    EXPECT_EQ(expected.datasets.size(), 2u);  // scratch is not checkpointed
+    const Manifest manifest = read_manifest(dir.checkpoints() / checkpoint_dir_name(4));
+    EXPECT_EQ(manifest_mismatch(manifest, expected), std::nullopt);
+    expected.step = 999999999999999999;  // the same files uploaded as another step
+    EXPECT_EQ(manifest_mismatch(manifest, expected).value_or(""),
+              "its manifest is of step 4, its directory of step 999999999999999999");
+  }
+}
+
 TEST(CheckpointStore, FlippedBitFallsBackAndQuarantines) {
   const mpi::Comm world = mpi::Comm::world();
   const SharedDir dir(world);

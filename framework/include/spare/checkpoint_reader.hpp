@@ -23,7 +23,8 @@ struct MemoryLayout {
 class CheckpointReader {
  public:
   /// Reads the manifest and checks coverage and that every shard exists with
-  /// its recorded size. Throws CheckpointError naming what is wrong.
+  /// its recorded size, large enough for the blocks it lists. Throws
+  /// CheckpointError naming what is wrong.
   explicit CheckpointReader(std::filesystem::path dir);
 
   const std::filesystem::path& dir() const { return dir_; }
@@ -34,13 +35,16 @@ class CheckpointReader {
   void verify_block(const ShardRecord& shard, const BlockRecord& block) const;
   void verify_all() const;
 
-  /// Hands the block's data to `sink` slab by slab (each slab a box of whole
-  /// rows, in order), then checks the digest of all of it.
+  /// Hands the block's data to `sink` slab by slab (boxes of at most kSlabBytes,
+  /// each contiguous in C order, in order), then checks the digest of all of it.
+  /// Before anything is allocated or read, the shard's dataset must have the
+  /// block's element type and extents and store exactly the block's bytes.
   void stream_block(const ShardRecord& shard, const BlockRecord& block,
                     const std::function<void(const Box&, const void*)>& sink) const;
 
   /// Reads `region` (global indices, inside the block) into `destination`.
-  /// No digest check: the block was verified as a whole beforehand.
+  /// No digest check: the block was verified as a whole beforehand; its
+  /// dataset's type, extents and storage are checked as in stream_block.
   void read_region(const ShardRecord& shard, const BlockRecord& block, const Box& region,
                    void* destination, const MemoryLayout& layout) const;
 
@@ -53,8 +57,10 @@ class CheckpointReader {
 };
 
 /// Checks one shard file, wherever it lies, against its record in `manifest`:
-/// its size, then every block's digest. For shards gathered one at a time from
-/// several places before the checkpoint is whole. Throws CheckpointError.
+/// its size (which must hold its blocks' bytes), then every block's digest. For
+/// shards gathered one at a time from several places before the checkpoint is
+/// whole. Memory stays within one slab whatever the file or manifest declares.
+/// Throws CheckpointError.
 void verify_shard_file(const Manifest& manifest, const ShardRecord& shard,
                        const std::filesystem::path& file);
 

@@ -22,6 +22,11 @@
 
 namespace spare {
 
+/// The datasets a checkpoint of `state` records: its checkpointed fields, in
+/// the order they were declared. A state that is declared but not allocated
+/// (a plan's) gives the same as the running job's.
+std::vector<DatasetRecord> checkpoint_datasets(const State& state);
+
 struct CheckpointWriteStats {
   std::int64_t step = 0;
   std::uint64_t bytes = 0;  // data bytes of all shards

@@ -1,0 +1,169 @@
+// Reading shards that may come from untrusted volunteers: nothing is allocated
+// or read on the strength of a size until the file bears it out, and every
+// read goes through a bounded slab, whatever the block's shape.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include "spare/checkpoint_reader.hpp"
+#include "spare/error.hpp"
+#include "spare/h5.hpp"
+#include "spare/output_layout.hpp"
+#include "support/temp_dir.hpp"
+
+namespace spare {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <class Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const CheckpointError& e) {
+    return e.what();
+  }
+  return {};
+}
+
+/// Commits a checkpoint in `dir` of one shard whose dataset "u" of f64 is
+/// declared as `dims`. `values` are written into it, if given (else it is
+/// declared only, as a forged shard is); `digest` is what the manifest records.
+/// Datasets named in `padding` are written too (as many doubles as `values`
+/// or 2000) and not listed: they only make the file larger.
+Manifest one_shard_checkpoint(const fs::path& dir, const std::vector<Index>& dims,
+                              const std::vector<double>* values, const Digest& digest,
+                              const std::vector<std::string>& padding = {}) {
+  const fs::path path = dir / shard_file_name(0);
+  {
+    h5::File file = h5::File::create(path);
+    h5::Dataset u = file.create_dataset("u", DType::f64, dims);
+    if (values != nullptr) {
+      const h5::Dataspace all(dims);
+      u.write(values->data(), DType::f64, all, all);
+    }
+    const std::vector<double> filler(2000, 1.0);
+    for (const std::string& name : padding) {
+      h5::Dataset pad = file.create_dataset(name, DType::f64, std::vector<Index>{2000});
+      const h5::Dataspace all(std::vector<Index>{2000});
+      pad.write(filler.data(), DType::f64, all, all);
+    }
+    file.close();
+  }
+  const std::size_t ndim = dims.size();
+  Manifest m;
+  m.run = {"test", "job", "test-kernel", {}, 1, 0.5};
+  m.nranks = 1;
+  m.datasets = {{"u",
+                 DType::f64,
+                 {dims, std::vector<double>(ndim, 0.0), std::vector<double>(ndim, 1.0),
+                  std::vector<std::string>(ndim, "x")},
+                 "",
+                 ""}};
+  m.shards = {{shard_file_name(0), 0, fs::file_size(path), {{"u", Box::whole(dims), digest}}}};
+  commit_manifest(dir, m);
+  return m;
+}
+
+/// Limits this process's address space to what it uses now plus `spare` bytes.
+void limit_address_space(std::size_t spare) {
+  std::size_t pages = 0;
+  std::ifstream("/proc/self/statm") >> pages;
+  const auto limit =
+      static_cast<rlim_t>(pages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) + spare);
+  const rlimit bound{limit, limit};
+  if (::setrlimit(RLIMIT_AS, &bound) != 0) std::_Exit(3);
+}
+
+TEST(CheckpointReader, AHugeBlockDeclaredInATinyShardIsRefusedBeforeAnyAllocation) {
+  // The probe's upload: 1.4 kB of HDF5 declaring [1, 250e6] doubles, 2 GB.
+  const testing::TempDir dir;
+  const Manifest m = one_shard_checkpoint(dir.path(), {1, 250000000}, nullptr, Digest{});
+  EXPECT_LT(m.shards[0].bytes, 4096u);
+  const fs::path shard = dir / shard_file_name(0);
+  // In a child with 256 MiB of address space to spare, a 2 GB buffer would fail.
+  EXPECT_EXIT(
+      {
+        limit_address_space(256u << 20);
+        try {
+          verify_shard_file(m, m.shards[0], shard);
+        } catch (const CheckpointError& e) {
+          std::fprintf(stderr, "refused: %s\n", e.what());
+          std::_Exit(0);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "failed otherwise: %s\n", e.what());
+          std::_Exit(2);
+        }
+        std::_Exit(1);
+      },
+      ::testing::ExitedWithCode(0),
+      "refused: .*shard-00000.h5 dataset 'u': block \\[0:1, 0:250000000\\) needs 2000000000 "
+      "bytes");
+  // Opened as a checkpoint, it is refused when the reader checks the shards' sizes.
+  EXPECT_NE(error_of([&] { CheckpointReader reader(dir.path()); })
+                .find("block [0:1, 0:250000000) needs 2000000000 bytes with the blocks before it, "
+                      "more than the shard's " +
+                      std::to_string(m.shards[0].bytes)),
+            std::string::npos);
+}
+
+TEST(CheckpointReader, AShardStoresEveryByteOfItsBlock) {
+  // A block of zeros that was never written: HDF5 would read it as its fill
+  // value, and the digest of zeros would match. The file is large enough,
+  // padded with another dataset; the dataset's own storage is not.
+  const testing::TempDir dir;
+  const std::vector<double> zeros(1000, 0.0);
+  const Digest of_zeros = digest_bytes(zeros.data(), zeros.size() * sizeof(double));
+  const Manifest m = one_shard_checkpoint(dir.path(), {1, 1000}, nullptr, of_zeros, {"pad"});
+  ASSERT_GT(m.shards[0].bytes, 8000u);
+  const std::string refused = error_of([&] { CheckpointReader(dir.path()).verify_all(); });
+  EXPECT_NE(refused.find("shard-00000.h5 dataset 'u': stores 0 bytes of data, its block "
+                         "[0:1, 0:1000) of f64 needs 8000"),
+            std::string::npos)
+      << refused;
+
+  // Written, the same block verifies.
+  const testing::TempDir good;
+  one_shard_checkpoint(good.path(), {1, 1000}, &zeros, of_zeros);
+  EXPECT_NO_THROW(CheckpointReader(good.path()).verify_all());
+}
+
+TEST(CheckpointReader, SlabsStayWithinTheStagingBufferWhateverTheShape) {
+  // One index of the first dimension is 19.2 MB, more than a slab: the slabs
+  // split the second dimension instead, and still follow the block in C order.
+  const std::vector<Index> dims{2, 3, 800000};
+  std::vector<double> values(2 * 3 * 800000);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<double>(i) * 0.5;
+  const testing::TempDir dir;
+  one_shard_checkpoint(dir.path(), dims, &values,
+                       digest_bytes(values.data(), values.size() * sizeof(double)));
+  const CheckpointReader reader(dir.path());
+  const ShardRecord& shard = reader.manifest().shards[0];
+  std::vector<double> read(values.size(), -1.0);
+  std::vector<Box> slabs;
+  Index next = 0;  // where the next slab must start, in C order
+  reader.stream_block(shard, shard.blocks[0], [&](const Box& slab, const void* data) {
+    slabs.push_back(slab);
+    const Index start = (slab.lo[0] * dims[1] + slab.lo[1]) * dims[2] + slab.lo[2];
+    EXPECT_EQ(start, next) << slab.to_string();
+    EXPECT_LE(static_cast<std::size_t>(slab.volume()) * sizeof(double),
+              CheckpointReader::kSlabBytes)
+        << slab.to_string();
+    std::memcpy(read.data() + start, data,
+                static_cast<std::size_t>(slab.volume()) * sizeof(double));
+    next = start + slab.volume();
+  });
+  EXPECT_EQ(slabs.size(), 4u);  // two of the three 6.4 MB rows per slab
+  EXPECT_EQ(slabs[1].to_string(), "[0:1, 2:3, 0:800000)");
+  EXPECT_EQ(next, static_cast<Index>(values.size()));
+  EXPECT_EQ(read, values);
+}
+
+}  // namespace
+}  // namespace spare
