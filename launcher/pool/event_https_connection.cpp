@@ -618,6 +618,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     answer_ = std::move(answer);
     close_after_ = answer_.close || !keep_alive_;
     ServerReply& reply = answer_.reply;
+    if ((reply.status >= 100 && reply.status < 200) || reply.status == 204 ||
+        reply.status == 304) {
+      reply.body.clear();  // these have no body (RFC 9110), and Beast refuses one
+      answer_.file.reset();
+    }
     tcp_layer().expires_after(after(core_.limits.body_idle_seconds));
     if (!answer_.file && reply.body.size() <= kSlab) {
       small_reply_.emplace();

@@ -1,10 +1,11 @@
 // The pool's HTTPS server under volunteers' load: N simulated agents, each
 // with one kept-alive HttpsClient (its own thread), post a heartbeat-sized
 // JSON request every --interval seconds (0: back to back) to a server in this
-// process, for --seconds. Prints requests/s and latency percentiles per N.
+// process, for --seconds after 3 s of warm-up. Prints requests/s, latency
+// percentiles and the CPU the server used, per N.
 //
 //   spare-bench-https [--clients 10,100,1000] [--interval 0.5] [--seconds 10]
-//                     [--server event|httplib]
+//                     [--server event|httplib] [--timeline 1]
 //
 // --server httplib measures the old cpp-httplib server (a thread of 8 per
 // kept-alive connection) with the same route, for comparison.
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +45,7 @@ struct Options {
   double interval = 0.5;
   double seconds = 10;
   std::string server = "event";
+  bool timeline = false;  // also the percentiles of each second
 };
 
 Options parse(int argc, char** argv) {
@@ -61,6 +64,8 @@ Options parse(int argc, char** argv) {
       options.interval = std::stod(value);
     } else if (name == "--seconds") {
       options.seconds = std::stod(value);
+    } else if (name == "--timeline") {
+      options.timeline = value != "0";
     } else if (name == "--server" && (value == "event" || value == "httplib")) {
       options.server = value;
     } else {
@@ -139,6 +144,13 @@ class BenchServer {
   int port_ = 0;
 };
 
+double thread_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+}
+
 double percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   const auto at = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
@@ -149,50 +161,72 @@ void run(const Options& options, int clients, const fs::path& dir) {
   BenchServer server(options.server, dir, clients);
   std::mutex merged_mutex;
   std::vector<double> latencies;  // seconds
+  std::vector<std::vector<double>> by_second(static_cast<std::size_t>(options.seconds) + 2);
   std::atomic<long long> failures{0};
   std::atomic<int> connected{0};
   std::atomic<int> unconnected{0};
-  // Everyone connects (one handshake each), then the clock starts for all.
+  std::atomic<long long> client_cpu_us{0};  // the clients' share of the process's CPU
+  std::atomic<long long> late_connections{0};
+  // Everyone connects (one handshake each), then the requests start for all.
+  // HttpsClient drops a connection idle for over 2 s, so the first round
+  // connects again: the first seconds are a warm-up, not measured.
   const Clock::time_point start = Clock::now() + std::chrono::milliseconds(2000 + 3 * clients);
+  const Clock::time_point measured = start + std::chrono::seconds(3);
   const auto interval =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.interval));
-  const Clock::time_point end = start + std::chrono::duration_cast<Clock::duration>(
-                                            std::chrono::duration<double>(options.seconds));
+  const Clock::time_point end = measured + std::chrono::duration_cast<Clock::duration>(
+                                               std::chrono::duration<double>(options.seconds));
 
   std::vector<std::thread> threads;
   threads.reserve(static_cast<std::size_t>(clients));
   for (int i = 0; i < clients; ++i) {
     threads.emplace_back([&, i] {
       std::vector<double> mine;
+      std::vector<std::pair<std::size_t, double>> timeline;  // (second of the run, latency)
       const std::string path = fmt::format("/api/volunteers/{}/heartbeat", i);
       const nlohmann::json body = {{"jobs", {1, 2, 3}}, {"holdings", {{"1", {"step-10"}}}}};
       try {
         spare::pool::HttpsClient client(server.url(), server.fingerprint(), kToken, 10.0);
         client.post(path, body);
         ++connected;
+        if (Clock::now() > start) ++late_connections;
+        std::optional<double> cpu_before;
         // Spread the agents evenly over one interval, as their start times would be.
         Clock::time_point next = start + interval * i / std::max(clients, 1);
         while (next < end) {
           std::this_thread::sleep_until(next);
           const Clock::time_point sent = Clock::now();
+          const bool recorded = sent >= measured;
+          if (recorded && !cpu_before) cpu_before = thread_cpu_seconds();
           try {
             const spare::pool::HttpResponse response = client.post(path, body);
             if (!response.ok()) ++failures;
           } catch (const std::exception&) {
             ++failures;
           }
-          mine.push_back(std::chrono::duration<double>(Clock::now() - sent).count());
+          if (recorded) {
+            mine.push_back(std::chrono::duration<double>(Clock::now() - sent).count());
+            timeline.emplace_back(
+                static_cast<std::size_t>(std::chrono::duration<double>(sent - measured).count()),
+                mine.back());
+          }
           next = options.interval > 0 ? next + interval : Clock::now();
+        }
+        if (cpu_before) {
+          client_cpu_us += static_cast<long long>(1e6 * (thread_cpu_seconds() - *cpu_before));
         }
       } catch (const std::exception& error) {
         if (unconnected++ == 0) std::fprintf(stderr, "client %d: %s\n", i, error.what());
       }
       const std::lock_guard lock(merged_mutex);
       latencies.insert(latencies.end(), mine.begin(), mine.end());
+      for (const auto& [second, latency] : timeline) {
+        by_second[std::min(second, by_second.size() - 1)].push_back(latency);
+      }
     });
   }
   rusage before{};
-  std::this_thread::sleep_until(start);
+  std::this_thread::sleep_until(measured);
   getrusage(RUSAGE_SELF, &before);
   for (std::thread& thread : threads)
     thread.join();
@@ -203,15 +237,27 @@ void run(const Options& options, int clients, const fs::path& dir) {
            1e-6 * static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec);
   };
   std::sort(latencies.begin(), latencies.end());
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - measured).count();
+  const double process_cpu = cpu(after) - cpu(before);
+  const double server_cpu = process_cpu - 1e-6 * static_cast<double>(client_cpu_us.load());
   std::printf(
-      "server %s, %d clients (%d connected), interval %.2f s: %zu requests in %.1f s = %.0f req/s; "
-      "latency p50 %.2f ms, p99 %.2f ms, max %.1f ms; %lld failed; CPU (server and clients) "
-      "%.0f%% of a core\n",
-      options.server.c_str(), clients, connected.load(), options.interval, latencies.size(),
-      elapsed, static_cast<double>(latencies.size()) / elapsed, 1e3 * percentile(latencies, 0.5),
-      1e3 * percentile(latencies, 0.99), 1e3 * (latencies.empty() ? 0 : latencies.back()),
-      failures.load(), 100 * (cpu(after) - cpu(before)) / elapsed);
+      "server %s, %d clients (%d connected, %lld late), interval %.2f s: %zu requests in %.1f s = "
+      "%.0f req/s; latency p50 %.2f ms, p99 %.2f ms, max %.1f ms; %lld failed; CPU: server %.0f%%, "
+      "clients %.0f%% of a core\n",
+      options.server.c_str(), clients, connected.load(), late_connections.load(), options.interval,
+      latencies.size(), elapsed, static_cast<double>(latencies.size()) / elapsed,
+      1e3 * percentile(latencies, 0.5), 1e3 * percentile(latencies, 0.99),
+      1e3 * (latencies.empty() ? 0 : latencies.back()), failures.load(), 100 * server_cpu / elapsed,
+      100 * (process_cpu - server_cpu) / elapsed);
+  if (options.timeline) {
+    for (std::size_t second = 0; second < by_second.size(); ++second) {
+      std::vector<double>& in = by_second[second];
+      std::sort(in.begin(), in.end());
+      if (in.empty()) continue;
+      std::printf("  second %zu: %zu requests, p50 %.2f ms, p99 %.2f ms\n", second, in.size(),
+                  1e3 * percentile(in, 0.5), 1e3 * percentile(in, 0.99));
+    }
+  }
   std::fflush(stdout);
 }
 
