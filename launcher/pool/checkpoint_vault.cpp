@@ -9,6 +9,7 @@
 #include "https_server.hpp"
 #include "spare/checkpoint_catalog.hpp"
 #include "spare/checkpoint_reader.hpp"
+#include "spare/error.hpp"
 #include "spare/output_layout.hpp"
 #include "spare/result_file.hpp"
 
@@ -51,20 +52,6 @@ fs::path CheckpointVault::file_path(std::int64_t job, const std::string& step_di
   return checkpoints(job) / step_dir / file;
 }
 
-std::optional<std::vector<std::string>> CheckpointVault::listed_shards(std::int64_t job,
-                                                                       std::int64_t step) const {
-  const fs::path dir = checkpoints(job) / checkpoint_dir_name(step);
-  if (!fs::exists(dir / kManifestName)) return std::nullopt;
-  try {
-    std::vector<std::string> shards;
-    for (const ShardRecord& shard : read_manifest(dir).shards)
-      shards.push_back(fs::path(shard.file).filename().string());
-    return shards;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
 std::vector<std::string> CheckpointVault::files(std::int64_t job,
                                                 const std::string& step_dir) const {
   std::vector<std::string> names;
@@ -89,27 +76,46 @@ std::optional<std::string> shard_problem(const Manifest& manifest, const ShardRe
   }
 }
 
-bool CheckpointVault::verify(std::int64_t job, const std::string& step_dir,
-                             std::string& problem) const {
+CheckpointVault::Verification CheckpointVault::verify(
+    std::int64_t job, const std::string& step_dir,
+    const std::optional<ExpectedCheckpoint>& expected) const {
+  Verification found;
   const fs::path dir = file_path(job, step_dir, kManifestName).parent_path();
-  if (!fs::exists(dir / kManifestName)) return false;
+  std::error_code missing;
+  if (!fs::exists(dir / kManifestName, missing)) return found;
   Manifest manifest;
   try {
-    manifest = CheckpointReader(dir).manifest();  // covers the domain, every shard here and whole
-  } catch (const std::exception&) {
-    return false;  // a shard has not arrived yet (or the manifest is unreadable)
+    manifest = read_manifest(dir);
+    if (expected) {
+      if (std::optional<std::string> why = manifest_mismatch(manifest, *expected)) {
+        throw CheckpointError(*why);
+      }
+    }
+  } catch (const std::exception& e) {
+    // A volunteer's manifest that is not this job's at this step, or not a manifest.
+    found.problem = fmt::format("its manifest was refused: {}", e.what());
+    std::error_code ignored;
+    fs::remove(dir / kManifestName, ignored);
+    return found;
   }
-  bool complete = true;
+  bool all_here = true;
+  for (const ShardRecord& shard : manifest.shards) {
+    found.shards.push_back(fs::path(shard.file).filename().string());
+    all_here = all_here && fs::exists(dir / found.shards.back(), missing);
+  }
+  // Every byte is read once, when the last shard has come: not at every arrival.
+  if (!all_here) return found;
+  found.complete = true;
   for (const ShardRecord& shard : manifest.shards) {
     const fs::path file = dir / fs::path(shard.file).filename();
     if (const std::optional<std::string> why = shard_problem(manifest, shard, file)) {
-      if (problem.empty()) problem = *why;
+      if (found.problem.empty()) found.problem = *why;
       std::error_code ignored;
-      fs::remove(file, ignored);  // a volunteer's copy can be uploaded again
-      complete = false;
+      fs::remove(file, ignored);
+      found.complete = false;
     }
   }
-  return complete;
+  return found;
 }
 
 void CheckpointVault::make_room_for_step(std::int64_t job, std::int64_t step,
@@ -126,7 +132,9 @@ void CheckpointVault::make_room_for_step(std::int64_t job, std::int64_t step,
   }
 }
 
-void CheckpointVault::prune(std::int64_t job, std::int64_t newest, std::int64_t keep) const {
+std::vector<std::int64_t> CheckpointVault::prune(std::int64_t job, std::int64_t newest,
+                                                 std::int64_t keep) const {
+  std::vector<std::int64_t> removed;
   const std::vector<CheckpointEntry> entries = list_checkpoints(checkpoints(job));
   std::int64_t complete_seen = 0;
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
@@ -136,8 +144,10 @@ void CheckpointVault::prune(std::int64_t job, std::int64_t newest, std::int64_t 
     if ((complete && complete_seen > keep) || (!complete && it->step < newest)) {
       std::error_code ignored;
       fs::remove_all(it->dir, ignored);
+      removed.push_back(it->step);
     }
   }
+  return removed;
 }
 
 void CheckpointVault::write_result(std::int64_t job, std::int64_t step) const {

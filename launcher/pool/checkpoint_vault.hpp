@@ -37,14 +37,21 @@ class CheckpointVault {
                                   const std::string& file) const;
   /// The files held of a checkpoint, by name.
   std::vector<std::string> files(std::int64_t job, const std::string& step_dir) const;
-  /// The shard files the manifest held of checkpoint `step` lists; nullopt
-  /// without a readable manifest.
-  std::optional<std::vector<std::string>> listed_shards(std::int64_t job, std::int64_t step) const;
 
-  /// True if the checkpoint is complete here and verifies. A shard that fails
-  /// verification is deleted (a volunteer's copy can be uploaded again) and
-  /// `problem` says why.
-  bool verify(std::int64_t job, const std::string& step_dir, std::string& problem) const;
+  /// What verify() found of a checkpoint.
+  struct Verification {
+    bool complete = false;            // the manifest and every shard it lists are here and verify
+    std::vector<std::string> shards;  // the manifest's shard files, once it is believed
+    std::string problem;              // why an upload was discarded, if one was
+  };
+  /// Checks what has arrived of a checkpoint, reading nothing of a shard
+  /// before its manifest is believed: read within bounds (read_manifest),
+  /// and, with `expected`, a checkpoint of that job at that step
+  /// (manifest_mismatch). A manifest that fails is deleted, as is a shard that
+  /// fails verify_shard_file (a volunteer's copy can be uploaded again);
+  /// `problem` says why. Shards not here yet leave it incomplete.
+  Verification verify(std::int64_t job, const std::string& step_dir,
+                      const std::optional<ExpectedCheckpoint>& expected) const;
 
   /// Before a file of checkpoint `step` is received: if no file of that step
   /// is here yet and `max_incomplete` steps are already arriving (not yet
@@ -52,8 +59,9 @@ class CheckpointVault {
   /// cannot pile up.
   void make_room_for_step(std::int64_t job, std::int64_t step, std::size_t max_incomplete) const;
 
-  /// Keeps the `keep` newest complete checkpoints of `job` up to `newest`, removes older ones.
-  void prune(std::int64_t job, std::int64_t newest, std::int64_t keep) const;
+  /// Keeps the `keep` newest complete checkpoints of `job` up to `newest`,
+  /// removes older ones; returns the steps removed.
+  std::vector<std::int64_t> prune(std::int64_t job, std::int64_t newest, std::int64_t keep) const;
 
   /// Merges the checkpoint at `step` into result.h5 (+ result.xdmf for grids).
   void write_result(std::int64_t job, std::int64_t step) const;

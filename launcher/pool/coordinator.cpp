@@ -8,11 +8,13 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
 #include "file_transfer.hpp"
 #include "group_planner.hpp"
+#include "job_checkpoints.hpp"
 #include "spare/checkpoint_catalog.hpp"
 #include "spare/error.hpp"
 #include "spare/events.hpp"
@@ -28,12 +30,14 @@ using nlohmann::json;
 
 namespace {
 
-std::int64_t path_number(const httplib::Request& request, std::size_t index) {
-  try {
-    return std::stoll(request.matches[index].str());
-  } catch (const std::exception&) {
+std::int64_t path_number(const ServerRequest& request, std::size_t index) {
+  std::int64_t value = 0;
+  const std::string& text = request.matches.at(index);
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
     throw RequestError(400, "malformed number in " + request.path);
   }
+  return value;
 }
 
 /// How long a queued job waits for the checkpoint its drained group wrote.
@@ -51,7 +55,7 @@ bool job_error_is_final(int code) {
 /// any token (the pool's overview).
 enum class Audience { volunteers, scientists, anyone };
 
-Audience audience_of(const httplib::Request& request) {
+Audience audience_of(const ServerRequest& request) {
   const std::string& path = request.path;
   if (path.starts_with("/api/volunteers") || path.starts_with("/api/groups")) {
     return Audience::volunteers;
@@ -103,6 +107,14 @@ std::int64_t query_number(const std::string& text, const char* name) {
   return value;
 }
 
+/// The body's length as its Content-Length says (0 if it does not: chunked).
+std::uint64_t announced_length(const ServerRequest& request) {
+  std::uint64_t length = 0;
+  const std::string text = request.header("Content-Length");
+  std::from_chars(text.data(), text.data() + text.size(), length);
+  return length;
+}
+
 /// The address a registration came from, as a volunteer names it (an IPv4
 /// peer may show as ::ffff:a.b.c.d).
 std::string peer_address(const std::string& remote) {
@@ -113,8 +125,12 @@ std::string peer_address(const std::string& remote) {
   return remote;
 }
 
-/// The largest manifest a volunteer may upload; shards are bounded by the job's plan.
-constexpr std::uint64_t kMaxManifestBytes = 32ULL << 20;
+/// The largest bodies of the messages: a heartbeat lists the shards a
+/// volunteer holds, an event batch up to kMaxListLength lines.
+constexpr std::size_t kHeartbeatBytes = 4 << 20;
+constexpr std::size_t kEventBatchBytes = 4 << 20;
+constexpr std::size_t kSubmissionBytes = kMaxJobFileBytes + (64 << 10);
+
 /// Steps of a job that may be arriving (not yet complete) at once in the vault.
 constexpr std::size_t kMaxIncompleteSteps = 3;
 
@@ -142,21 +158,27 @@ Coordinator::Coordinator(CoordinatorOptions options, const launcher::WorkerProgr
       inputs_(options_.state_dir / "inputs"),
       server_(
           identity_,
-          [this](const std::string& token, const httplib::Request& request) {
+          [this](const ServerRequest& request) {
             std::optional<TokenRecord> known;
             {
               std::lock_guard lock(mutex_);
-              known = store_.token(token);
+              known = store_.token(request.bearer_token);
             }
             if (!known) throw RequestError(401, "the token was refused");
             const Audience audience = audience_of(request);
             if (admits(audience, known->role)) return;
-            throw RequestError(403, fmt::format("token '{}' is a {} token; {} {} needs a {} token",
-                                                known->name, to_string(known->role), request.method,
-                                                request.path, audience_name(audience)));
+            throw RequestError(
+                403, fmt::format("token '{}' is a {} token; {} {} needs a {} token", known->name,
+                                 to_string(known->role), method_name(request.method), request.path,
+                                 audience_name(audience)));
           },
-          [this](const std::string& refusal) { log_("refused: " + refusal); }) {
+          [this](const std::string& line) { log_(line); }, options_.state_dir / "spool",
+          options_.server_limits) {
   store_.forgive_silence(wall_clock());
+  // The manifests the vault holds of active jobs, checked again, before any request is served.
+  for (const JobRecord& job : store_.jobs()) {
+    if (job.active()) recall_manifests(job);
+  }
   add_routes();
   port_ = server_.bind(options_.listen);
   // A coordinator killed while a job was finishing picks the work up again.
@@ -185,9 +207,9 @@ void Coordinator::stop() {
 }
 
 void Coordinator::add_routes() {
-  httplib::Server& r = server_.routes();
+  EventHttpsServer& r = server_;
 
-  r.Get("/api/pool", [this](const httplib::Request& req, httplib::Response& res) {
+  r.route(HttpMethod::get, "/api/pool", [this](ServerRequest& req) {
     const Caller who = caller(req);
     std::lock_guard lock(mutex_);
     const double now = wall_clock();
@@ -204,56 +226,58 @@ void Coordinator::add_routes() {
                       {"step", j.step},
                       {"steps", j.steps}});
     }
-    reply_json(res, 200,
-               {{"version", kVersion},
-                {"kernels", kernel_revisions(worker_.kernels())},
-                {"volunteers", volunteers},
-                {"jobs", jobs},
-                {"heartbeat_timeout", options_.heartbeat_timeout}});
+    return ServerReply::json(200, {{"version", kVersion},
+                                   {"kernels", kernel_revisions(worker_.kernels())},
+                                   {"volunteers", volunteers},
+                                   {"jobs", jobs},
+                                   {"heartbeat_timeout", options_.heartbeat_timeout}});
   });
-  r.Post("/api/volunteers", [this](const httplib::Request& req, httplib::Response& res) {
-    reply_json(res, 200,
-               register_volunteer(parse_registration(request_json(req)), req.remote_addr));
+  r.route(HttpMethod::post, "/api/volunteers", [this](ServerRequest& req) {
+    return ServerReply::json(
+        200, register_volunteer(parse_registration(req.json()), req.remote_address));
   });
-  r.Post(R"(/api/volunteers/(\d+)/heartbeat)",
-         [this](const httplib::Request& req, httplib::Response& res) {
-           const std::int64_t volunteer = path_number(req, 1);
-           require_caller(req, volunteer);
-           reply_json(res, 200, heartbeat(volunteer, parse_heartbeat(request_json(req))));
-         });
-  r.Post(R"(/api/volunteers/(\d+)/leave)",
-         [this](const httplib::Request& req, httplib::Response& res) {
-           const std::int64_t volunteer = path_number(req, 1);
-           require_caller(req, volunteer);
-           reply_json(res, 200, leave(volunteer));
-         });
-  r.Post(R"(/api/groups/(\d+)/ready)", [this](const httplib::Request& req, httplib::Response& res) {
+  r.route(HttpMethod::post, R"(/api/volunteers/(\d+)/heartbeat)",
+          [this](ServerRequest& req) {
+            const std::int64_t volunteer = path_number(req, 1);
+            require_caller(req, volunteer);
+            return ServerReply::json(200, heartbeat(volunteer, parse_heartbeat(req.json())));
+          },
+          {.max_body = kHeartbeatBytes});
+  r.route(HttpMethod::post, R"(/api/volunteers/(\d+)/leave)", [this](ServerRequest& req) {
+    const std::int64_t volunteer = path_number(req, 1);
+    require_caller(req, volunteer);
+    return ServerReply::json(200, leave(volunteer));
+  });
+  r.route(HttpMethod::post, R"(/api/groups/(\d+)/ready)", [this](ServerRequest& req) {
     const std::int64_t group = path_number(req, 1);
     const std::int64_t volunteer = calling_volunteer(req);
     require_group_member(group, volunteer, /*head_only=*/false);
     group_ready(group, volunteer);
-    reply_json(res, 200, {{"ok", true}});
+    return ServerReply::json(200, {{"ok", true}});
   });
-  r.Post(R"(/api/groups/(\d+)/events)",
-         [this](const httplib::Request& req, httplib::Response& res) {
-           const std::int64_t group = path_number(req, 1);
-           require_group_member(group, calling_volunteer(req), /*head_only=*/true);
-           group_events(group, parse_group_events(request_json(req)));
-           reply_json(res, 200, {{"ok", true}});
-         });
-  r.Post(R"(/api/groups/(\d+)/exit)", [this](const httplib::Request& req, httplib::Response& res) {
+  r.route(HttpMethod::post, R"(/api/groups/(\d+)/events)",
+          [this](ServerRequest& req) {
+            const std::int64_t group = path_number(req, 1);
+            require_group_member(group, calling_volunteer(req), /*head_only=*/true);
+            group_events(group, parse_group_events(req.json()));
+            return ServerReply::json(200, {{"ok", true}});
+          },
+          {.max_body = kEventBatchBytes});
+  r.route(HttpMethod::post, R"(/api/groups/(\d+)/exit)", [this](ServerRequest& req) {
     const std::int64_t group = path_number(req, 1);
-    const GroupExit exit = parse_group_exit(request_json(req));
+    const GroupExit exit = parse_group_exit(req.json());
     // Any member may say it could not prepare; how the group ended is the head's to say.
     require_group_member(group, calling_volunteer(req),
                          /*head_only=*/exit.outcome != GroupOutcome::unprepared);
     group_exit(group, exit);
-    reply_json(res, 200, {{"ok", true}});
+    return ServerReply::json(200, {{"ok", true}});
   });
-  r.Post("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
-    reply_json(res, 201, submit(parse_submission(request_json(req)), caller(req)));
-  });
-  r.Get("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+  r.route(HttpMethod::post, "/api/jobs",
+          [this](ServerRequest& req) {
+            return ServerReply::json(201, submit(parse_submission(req.json()), caller(req)));
+          },
+          {.max_body = kSubmissionBytes});
+  r.route(HttpMethod::get, "/api/jobs", [this](ServerRequest& req) {
     const Caller who = caller(req);
     std::vector<std::int64_t> ids;
     {
@@ -265,102 +289,106 @@ void Coordinator::add_routes() {
     json jobs = json::array();
     for (std::int64_t id : ids)
       jobs.push_back(job_status(who, id));
-    reply_json(res, 200, {{"jobs", jobs}});
+    return ServerReply::json(200, {{"jobs", jobs}});
   });
-  r.Get(R"(/api/jobs/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
-    reply_json(res, 200, job_status(caller(req), path_number(req, 1)));
+  r.route(HttpMethod::get, R"(/api/jobs/(\d+))", [this](ServerRequest& req) {
+    return ServerReply::json(200, job_status(caller(req), path_number(req, 1)));
   });
-  r.Post(R"(/api/jobs/(\d+)/cancel)", [this](const httplib::Request& req, httplib::Response& res) {
-    reply_json(res, 200, cancel(caller(req), path_number(req, 1)));
+  r.route(HttpMethod::post, R"(/api/jobs/(\d+)/cancel)", [this](ServerRequest& req) {
+    return ServerReply::json(200, cancel(caller(req), path_number(req, 1)));
   });
-  r.Get(R"(/api/jobs/(\d+)/log)", [this](const httplib::Request& req, httplib::Response& res) {
+  r.route(HttpMethod::get, R"(/api/jobs/(\d+)/log)", [this](ServerRequest& req) {
     const Caller who = caller(req);
     const std::int64_t job = path_number(req, 1);
-    const std::int64_t after =
-        req.has_param("after") ? query_number(req.get_param_value("after"), "after") : 0;
+    const auto asked = req.query.find("after");
+    const std::int64_t after = asked == req.query.end() ? 0 : query_number(asked->second, "after");
     std::lock_guard lock(mutex_);
     visible_job(who, job);
     json events = json::array();
     for (const EventRecord& e : store_.events(job, after)) {
       events.push_back({{"id", e.id}, {"time", e.time}, {"kind", e.kind}, {"text", e.text}});
     }
-    reply_json(res, 200, {{"events", events}});
+    return ServerReply::json(200, {{"events", events}});
   });
-  r.Get(R"(/api/jobs/(\d+)/result/([A-Za-z0-9._-]+))",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          const Caller who = caller(req);
-          const std::int64_t job = path_number(req, 1);
-          {
-            std::lock_guard lock(mutex_);
-            const JobRecord record = visible_job(who, job);
-            if (record.state != "done") {
-              throw RequestError(
-                  409, fmt::format("job {} has no result yet: it is {}", job, record.state));
+  r.route(HttpMethod::get, R"(/api/jobs/(\d+)/result/([A-Za-z0-9._-]+))",
+          [this](ServerRequest& req) {
+            const Caller who = caller(req);
+            const std::int64_t job = path_number(req, 1);
+            {
+              std::lock_guard lock(mutex_);
+              const JobRecord record = visible_job(who, job);
+              if (record.state != "done") {
+                throw RequestError(
+                    409, fmt::format("job {} has no result yet: it is {}", job, record.state));
+              }
             }
-          }
-          serve_file(res, vault_.result_file(job, req.matches[2].str()));
-        });
-  r.Get(R"(/api/inputs/([0-9a-f]{64}))",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          const fs::path file = inputs_.path(req.matches[1].str());
-          if (!fs::exists(file)) throw RequestError(404, "the pool has no such input");
-          reply_json(res, 200, {{"bytes", fs::file_size(file)}});
-        });
-  r.Put(R"(/api/inputs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res,
-                                                const httplib::ContentReader& content) {
-    const Caller who = caller(req);
-    const std::string hex = req.matches[1].str();
-    const std::uint64_t room = input_room(who);
-    receive_file(
-        content, inputs_.path(hex), [&](const fs::path& received) { check_content(received, hex); },
-        room);
-    const auto bytes = static_cast<std::int64_t>(fs::file_size(inputs_.path(hex)));
+            return ServerReply::file_of(vault_.result_file(job, req.matches[2]));
+          });
+  r.route(HttpMethod::get, R"(/api/inputs/([0-9a-f]{64}))", [this](ServerRequest& req) {
+    const fs::path file = inputs_.path(req.matches[1]);
+    if (!fs::exists(file)) throw RequestError(404, "the pool has no such input");
+    return ServerReply::json(200, {{"bytes", fs::file_size(file)}});
+  });
+  r.route(HttpMethod::put, R"(/api/inputs/([0-9a-f]{64}))",
+          [this](ServerRequest& req) {
+            const Caller who = caller(req);
+            const std::string hex = req.matches[1];
+            const auto bytes = static_cast<std::int64_t>(fs::file_size(req.body_file));
+            check_content(req.body_file, hex);
+            keep_received_file(req.body_file, inputs_.path(hex));
+            {
+              std::lock_guard lock(mutex_);
+              store_.add_input({hex, bytes, who.token_name, wall_clock()});
+            }
+            log_(fmt::format("input {} received from {} ({} bytes)", hex, printable(who.token_name),
+                             bytes));
+            return ServerReply::json(200, {{"ok", true}});
+          },
+          {.max_body = std::numeric_limits<std::size_t>::max(),
+           .stream_body_to_file = true,
+           .body_limit = [this](const ServerRequest& req) {
+             return input_room(caller(req), announced_length(req));
+           }});
+  r.route(HttpMethod::get, R"(/api/jobs/(\d+)/inputs/([0-9a-f]{64}))", [this](ServerRequest& req) {
+    const std::int64_t job = path_number(req, 1);
+    const std::string hex = req.matches[2];
+    require_job_member(job, calling_volunteer(req));
     {
       std::lock_guard lock(mutex_);
-      store_.add_input({hex, bytes, who.token_name, wall_clock()});
+      const json inputs = json::parse(job_or_404(job).inputs);
+      const bool named =
+          std::any_of(inputs.begin(), inputs.end(), [&](const json& h) { return h == hex; });
+      if (!named) throw RequestError(404, fmt::format("job {} has no input {}", job, hex));
     }
-    log_(
-        fmt::format("input {} received from {} ({} bytes)", hex, printable(who.token_name), bytes));
-    reply_json(res, 200, {{"ok", true}});
+    return ServerReply::file_of(inputs_.path(hex));
   });
-  r.Get(R"(/api/jobs/(\d+)/inputs/([0-9a-f]{64}))",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          const std::int64_t job = path_number(req, 1);
-          const std::string hex = req.matches[2].str();
-          require_job_member(job, calling_volunteer(req));
-          {
-            std::lock_guard lock(mutex_);
-            const json inputs = json::parse(job_or_404(job).inputs);
-            const bool named =
-                std::any_of(inputs.begin(), inputs.end(), [&](const json& h) { return h == hex; });
-            if (!named) throw RequestError(404, fmt::format("job {} has no input {}", job, hex));
-          }
-          serve_file(res, inputs_.path(hex));
-        });
-  r.Get(R"(/api/jobs/(\d+)/checkpoints/(step-\d+))",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          const std::int64_t job = path_number(req, 1);
-          require_job_member(job, calling_volunteer(req));
-          reply_json(res, 200, {{"files", vault_.files(job, req.matches[2].str())}});
-        });
-  r.Get(R"(/api/jobs/(\d+)/checkpoints/(step-\d+)/([A-Za-z0-9._-]+))",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          const std::int64_t job = path_number(req, 1);
-          require_job_member(job, calling_volunteer(req));
-          serve_file(res, vault_.file_path(job, req.matches[2].str(), req.matches[3].str()));
-        });
-  r.Put(R"(/api/jobs/(\d+)/checkpoints/(step-\d+)/([A-Za-z0-9._-]+))",
-        [this](const httplib::Request& req, httplib::Response& res,
-               const httplib::ContentReader& content) {
-          const std::int64_t job = path_number(req, 1);
-          require_job_member(job, calling_volunteer(req));
-          const std::string step_dir = req.matches[2].str();
-          const std::string file = req.matches[3].str();
-          const std::uint64_t limit = checkpoint_upload_limit(job, step_dir, file);
-          receive_file(content, vault_.file_path(job, step_dir, file), {}, limit);
-          checkpoint_file_arrived(job, step_dir);
-          reply_json(res, 200, {{"ok", true}});
-        });
+  r.route(HttpMethod::get, R"(/api/jobs/(\d+)/checkpoints/(step-\d+))", [this](ServerRequest& req) {
+    const std::int64_t job = path_number(req, 1);
+    require_job_member(job, calling_volunteer(req));
+    return ServerReply::json(200, {{"files", vault_.files(job, req.matches[2])}});
+  });
+  r.route(HttpMethod::get, R"(/api/jobs/(\d+)/checkpoints/(step-\d+)/([A-Za-z0-9._-]+))",
+          [this](ServerRequest& req) {
+            const std::int64_t job = path_number(req, 1);
+            require_job_member(job, calling_volunteer(req));
+            return ServerReply::file_of(vault_.file_path(job, req.matches[2], req.matches[3]));
+          });
+  r.route(HttpMethod::put, R"(/api/jobs/(\d+)/checkpoints/(step-\d+)/([A-Za-z0-9._-]+))",
+          [this](ServerRequest& req) {
+            const std::int64_t job = path_number(req, 1);
+            const std::string step_dir = req.matches[2];
+            keep_received_file(req.body_file, vault_.file_path(job, step_dir, req.matches[3]));
+            checkpoint_file_arrived(job, step_dir);
+            return ServerReply::json(200, {{"ok", true}});
+          },
+          {.max_body = std::numeric_limits<std::size_t>::max(),
+           .stream_body_to_file = true,
+           // Who may upload, and how much, is known before a byte of the body is read.
+           .body_limit = [this](const ServerRequest& req) {
+             const std::int64_t job = path_number(req, 1);
+             require_job_member(job, calling_volunteer(req));
+             return checkpoint_upload_limit(job, req.matches[2], req.matches[3]);
+           }});
 }
 
 void Coordinator::check_kernel_revisions(const std::string& name,
@@ -437,12 +465,11 @@ json Coordinator::register_volunteer(const Registration& r, const std::string& r
           {"heartbeat_timeout", options_.heartbeat_timeout}};
 }
 
-Coordinator::Caller Coordinator::caller(const httplib::Request& request) {
-  const std::string header = request.get_header_value("Authorization");
+Coordinator::Caller Coordinator::caller(const ServerRequest& request) {
   std::optional<TokenRecord> token;
-  if (header.size() > 7) {
+  {
     std::lock_guard lock(mutex_);
-    token = store_.token(header.substr(7));  // the authorizer checked the scheme
+    token = store_.token(request.bearer_token);
   }
   if (!token) throw RequestError(401, "the token was refused");
   return {token->name, token->role, token->team};
@@ -461,18 +488,18 @@ JobRecord Coordinator::visible_job(const Caller& who, std::int64_t id) {
   return job;
 }
 
-std::uint64_t Coordinator::input_room(const Caller& who) {
+std::uint64_t Coordinator::input_room(const Caller& who, std::uint64_t announced) {
   std::lock_guard lock(mutex_);
-  const std::int64_t used = store_.input_bytes_of(who.token_name);
-  if (used >= options_.input_quota) {
-    throw RequestError(
-        413, fmt::format("token {} keeps {} of inputs in the pool, its quota is {}: "
-                         "inputs no running job names are removed after {:.0f} s",
-                         printable(who.token_name), format_bytes(static_cast<std::uint64_t>(used)),
-                         format_bytes(static_cast<std::uint64_t>(options_.input_quota)),
-                         options_.unused_input_seconds));
+  const auto used = static_cast<std::uint64_t>(store_.input_bytes_of(who.token_name));
+  const auto quota = static_cast<std::uint64_t>(options_.input_quota);
+  if (used + announced > quota || used >= quota) {
+    throw RequestError(413, fmt::format("token {} keeps {} of inputs in the pool and its quota is "
+                                        "{}: this one does not fit; inputs no running job names "
+                                        "are removed {:.0f} s after they came",
+                                        printable(who.token_name), format_bytes(used),
+                                        format_bytes(quota), options_.unused_input_seconds));
   }
-  return static_cast<std::uint64_t>(options_.input_quota - used);
+  return quota - used;
 }
 
 std::uint64_t Coordinator::checkpoint_upload_limit(std::int64_t job_id, const std::string& step_dir,
@@ -500,8 +527,8 @@ void Coordinator::refuse(const std::string& reason) {
   throw RequestError(403, reason);
 }
 
-std::int64_t Coordinator::calling_volunteer(const httplib::Request& request) {
-  const std::string header = request.get_header_value(kVolunteerHeader);
+std::int64_t Coordinator::calling_volunteer(const ServerRequest& request) {
+  const std::string header = request.header(kVolunteerHeader);
   const std::size_t colon = header.find(':');
   std::int64_t id = 0;
   if (colon != std::string::npos) {
@@ -516,10 +543,10 @@ std::int64_t Coordinator::calling_volunteer(const httplib::Request& request) {
   refuse(
       fmt::format("{} {} is a volunteer's request: it needs the \"{}: ID:KEY\" "
                   "header its agent was given when it registered",
-                  request.method, request.path, kVolunteerHeader));
+                  method_name(request.method), request.path, kVolunteerHeader));
 }
 
-void Coordinator::require_caller(const httplib::Request& request, std::int64_t volunteer) {
+void Coordinator::require_caller(const ServerRequest& request, std::int64_t volunteer) {
   const std::int64_t caller = calling_volunteer(request);
   if (caller != volunteer) {
     refuse(fmt::format("volunteer {} may not speak for volunteer {}", caller, volunteer));
@@ -775,6 +802,10 @@ json Coordinator::submit(const Submission& submission, const Caller& who) {
   job.submitted = wall_clock();
   job.owner = who.token_name;
   job.team = who.team;
+  // Its identity as its checkpoints record it, with the pool's copies of its
+  // inputs (their bytes, not their paths), and the datasets its plan declares.
+  job.checkpoints =
+      to_json(JobCheckpoints{describe_run(spec, worker_.kernels()), plan.datasets}).dump();
   job.id = store_.add_job(job);
   note(job.id, "submitted",
        fmt::format("{} ({}, {} steps) submitted by {}", job.name, job.kernel, job.steps,
@@ -837,6 +868,7 @@ json Coordinator::cancel(const Caller& who, std::int64_t id) {
 
 void Coordinator::checkpoint_file_arrived(std::int64_t job_id, const std::string& step_dir) {
   const std::int64_t step = std::stoll(step_dir.substr(5));
+  std::optional<ExpectedCheckpoint> expected;
   {
     // Every volunteer sends its copy of the manifest: once the checkpoint is
     // held, later copies need no second reading of every shard.
@@ -846,24 +878,51 @@ void Coordinator::checkpoint_file_arrived(std::int64_t job_id, const std::string
       finish_if_ready(job);
       return;
     }
+    if (!job.checkpoints.empty()) {
+      expected = expected_checkpoint(job_checkpoints_from_json(json::parse(job.checkpoints)), step,
+                                     job.steps);
+    }
   }
-  // Verification reads every byte: done without the lock.
-  std::string problem;
-  const bool complete = vault_.verify(job_id, step_dir, problem);
+  // Verification reads the manifest and, once all are here, every shard's
+  // bytes: done without the lock.
+  const CheckpointVault::Verification found = vault_.verify(job_id, step_dir, expected);
   std::lock_guard lock(mutex_);
   JobRecord job = job_or_404(job_id);
-  if (!problem.empty()) {
+  if (!found.problem.empty()) {
     note(job_id, "warning",
-         fmt::format("{} arrived corrupt and was discarded: {}", step_dir, problem));
+         fmt::format("{} arrived corrupt and was discarded: {}", step_dir, found.problem));
   }
-  if (!complete) return;
+  if (!found.shards.empty()) believed_manifests_[job_id][step] = found.shards;
+  if (!found.complete) return;
   if (!job.checkpoint || step > *job.checkpoint) {
     job.checkpoint = step;
     store_.update_job(job);
     note(job_id, "stored", fmt::format("checkpoint at step {} is held by the pool", step));
-    vault_.prune(job_id, step, options_.keep_checkpoints);
+    for (const std::int64_t removed : vault_.prune(job_id, step, options_.keep_checkpoints))
+      believed_manifests_[job_id].erase(removed);
   }
   finish_if_ready(job);
+}
+
+void Coordinator::recall_manifests(const JobRecord& job) {
+  for (const CheckpointEntry& entry : list_checkpoints(vault_.checkpoints(job.id))) {
+    if (entry.state != CheckpointState::complete) continue;
+    std::optional<ExpectedCheckpoint> expected;
+    if (!job.checkpoints.empty()) {
+      expected = expected_checkpoint(job_checkpoints_from_json(json::parse(job.checkpoints)),
+                                     entry.step, job.steps);
+    }
+    try {
+      const Manifest manifest = read_manifest(entry.dir);
+      if (expected && manifest_mismatch(manifest, *expected)) continue;
+      std::vector<std::string>& shards = believed_manifests_[job.id][entry.step];
+      for (const ShardRecord& shard : manifest.shards)
+        shards.push_back(fs::path(shard.file).filename().string());
+    } catch (const std::exception& e) {
+      log_(fmt::format("job {}: the pool's manifest of {} is unusable: {}", job.id,
+                       entry.dir.filename().string(), e.what()));
+    }
+  }
 }
 
 void Coordinator::finish_if_ready(JobRecord& job) {
@@ -963,23 +1022,19 @@ std::optional<std::int64_t> Coordinator::restore_point(const JobRecord& job, dou
     for (const auto& [step, files] : held_by(v.id, job.id))
       on_volunteers[step].insert(files.begin(), files.end());
   }
-  std::set<std::int64_t> candidates;
-  for (const auto& [step, files] : on_volunteers)
-    candidates.insert(step);
-  for (const CheckpointEntry& entry : list_checkpoints(vault_.checkpoints(job.id))) {
-    if (entry.state == CheckpointState::complete) candidates.insert(entry.step);
-  }
+  // Only steps whose manifest the pool holds and believes (checked when it
+  // arrived, off the lock): no manifest is read here, under the lock.
+  const std::map<std::int64_t, std::vector<std::string>>& believed = believed_manifests_[job.id];
   const std::set<std::int64_t>& failed = ungatherable_[job.id];
-  for (auto step = candidates.rbegin(); step != candidates.rend(); ++step) {
-    if (failed.count(*step)) continue;
-    const std::optional<std::vector<std::string>> listed = vault_.listed_shards(job.id, *step);
-    if (!listed) continue;
-    const std::vector<std::string> in_vault = vault_.files(job.id, checkpoint_dir_name(*step));
-    const std::set<std::string>& held = on_volunteers[*step];
-    const bool gatherable = std::all_of(listed->begin(), listed->end(), [&](const std::string& f) {
+  for (auto entry = believed.rbegin(); entry != believed.rend(); ++entry) {
+    const auto& [step, listed] = *entry;
+    if (failed.count(step)) continue;
+    const std::vector<std::string> in_vault = vault_.files(job.id, checkpoint_dir_name(step));
+    const std::set<std::string>& held = on_volunteers[step];
+    const bool gatherable = std::all_of(listed.begin(), listed.end(), [&](const std::string& f) {
       return held.count(f) || std::find(in_vault.begin(), in_vault.end(), f) != in_vault.end();
     });
-    if (gatherable) return *step;
+    if (gatherable) return step;
   }
   return std::nullopt;
 }

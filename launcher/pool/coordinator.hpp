@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint_vault.hpp"
-#include "https_server.hpp"
+#include "event_https_server.hpp"
 #include "input_store.hpp"
 #include "pool_messages.hpp"
 #include "pool_secret.hpp"
@@ -37,6 +37,7 @@ struct CoordinatorOptions {
   std::int64_t max_restarts = 20;  // a job that fails more often than this is given up
   std::int64_t input_quota = std::int64_t{4} << 30;  // bytes of inputs one token may keep here
   double unused_input_seconds = 3600;  // an input no active job names is removed this long after
+  ServerLimits server_limits;          // deadlines and caps of the HTTPS server
 };
 
 class Coordinator {
@@ -65,7 +66,7 @@ class Coordinator {
     TokenRole role = TokenRole::scientist;
     std::string team;
   };
-  Caller caller(const httplib::Request& request);
+  Caller caller(const ServerRequest& request);
   /// A job is its submitter's and its team's; operators see every job.
   static bool may_see(const Caller& who, const JobRecord& job);
 
@@ -78,9 +79,9 @@ class Coordinator {
                               const std::map<std::string, int>& kernels) const;
   // Who may ask what of a volunteer's resources; each throws RequestError (403).
   /// The volunteer that sent `request`, by its kVolunteerHeader and its key.
-  std::int64_t calling_volunteer(const httplib::Request& request);
+  std::int64_t calling_volunteer(const ServerRequest& request);
   /// `request` comes from `volunteer` itself.
-  void require_caller(const httplib::Request& request, std::int64_t volunteer);
+  void require_caller(const ServerRequest& request, std::int64_t volunteer);
   /// `volunteer` is a member (or, with head_only, the head) of `group`.
   void require_group_member(std::int64_t group, std::int64_t volunteer, bool head_only);
   /// `volunteer` has been a member of a group of `job`.
@@ -95,8 +96,9 @@ class Coordinator {
   nlohmann::json submit(const Submission& submission, const Caller& who);
   nlohmann::json job_status(const Caller& who, std::int64_t job);
   nlohmann::json cancel(const Caller& who, std::int64_t job);
-  /// How many more bytes of inputs `who` may send (RequestError 413 at its quota).
-  std::uint64_t input_room(const Caller& who);
+  /// How many more bytes of inputs `who` may send; RequestError 413 if
+  /// `announced` more would exceed its quota.
+  std::uint64_t input_room(const Caller& who, std::uint64_t announced);
   /// The most bytes an upload of `file` to `step_dir` of `job` may have; makes
   /// room for a new step. Throws RequestError: 409 once the job is over, 403
   /// for a step beyond the job's last.
@@ -127,6 +129,8 @@ class Coordinator {
   /// [{address, agent_port, fingerprint, name, files}] of the reachable
   /// volunteers other than `except` that hold shards of `job` at `step`.
   nlohmann::json shard_holders(std::int64_t job, std::int64_t step, std::int64_t except);
+  /// Fills believed_manifests_ for `job` from the vault (at start).
+  void recall_manifests(const JobRecord& job);
   /// Writes the result once the final checkpoint is held (state finishing -> done).
   void finish_if_ready(JobRecord& job);
   void note(std::int64_t job, const std::string& kind, const std::string& text, double time = 0);
@@ -140,12 +144,16 @@ class Coordinator {
   PoolStore store_;
   CheckpointVault vault_;
   InputStore inputs_;
-  HttpsServer server_;
+  EventHttpsServer server_;
   int port_ = 0;
   std::map<std::int64_t, double> not_before_;  // job -> when a failed job may be tried again
   /// The shards each volunteer holds, as its latest heartbeat said. Not
   /// stored: after a restart the next heartbeats tell it again.
   std::map<std::int64_t, ShardHoldings> holdings_;
+  /// job -> step -> the shard files of the manifest the pool holds of it,
+  /// read and checked when it arrived (off the lock): restore_point reads no
+  /// manifest under the lock. Filled again from the vault at start.
+  std::map<std::int64_t, std::map<std::int64_t, std::vector<std::string>>> believed_manifests_;
   /// job -> steps a group could not gather (a copy missing or damaged
   /// everywhere): they are not tried again.
   std::map<std::int64_t, std::set<std::int64_t>> ungatherable_;

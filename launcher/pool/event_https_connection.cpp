@@ -352,12 +352,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!has_body_) {
       return on_strand([this, answer = run_handler()]() mutable { send(std::move(answer)); });
     }
+    body_limit_ = route_->options.max_body;
+    if (route_->options.body_limit) {
+      // The route's own say on this request, before its body is read.
+      std::optional<Answer> refused;
+      try {
+        body_limit_ = std::min<std::uint64_t>(body_limit_, route_->options.body_limit(request_));
+      } catch (const RequestError& error) {
+        log("refusal", fmt::format("{} from {}: {}", request_line(), peer_, error.what()));
+        refused = refusal(error.status(), error.what(), true);
+      } catch (const std::exception& error) {
+        refused = refusal(500, error.what(), true);
+      }
+      if (refused) {
+        return on_strand(
+            [this, answer = std::move(*refused)]() mutable { send(std::move(answer)); });
+      }
+    }
     const boost::optional<std::uint64_t> length = header_parser_->content_length();
-    if (length && *length > route_->options.max_body) {
+    if (length && *length > body_limit_) {
       const std::string what = fmt::format(
-          "{}: a body of {} bytes is over this route's limit of "
+          "{}: a body of {} bytes is over this request's limit of "
           "{} bytes",
-          request_line(), *length, route_->options.max_body);
+          request_line(), *length, body_limit_);
       log("refusal", fmt::format("refused a request from {}: {}", peer_, what));
       return on_strand(
           [this, answer = refusal(413, what, true)]() mutable { send(std::move(answer)); });
@@ -443,7 +460,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void begin_body() {
     body_parser_.emplace(std::move(*header_parser_));
     header_parser_.reset();
-    body_parser_->body_limit(route_->options.max_body);
+    body_parser_->body_limit(body_limit_);
     if (iequals(request_.header("Expect"), "100-continue")) {
       // The client waits for this before it sends the body (curl does, for large ones).
       interim_.emplace(http::status::continue_, version_);
@@ -470,9 +487,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         // A length given is the size; a chunked body grows, to one byte past
         // the limit at most, which the parser refuses before it is written.
         const boost::optional<std::uint64_t> length = body_parser_->content_length();
-        const std::size_t ceiling = options.max_body == std::numeric_limits<std::size_t>::max()
-                                        ? options.max_body
-                                        : options.max_body + 1;
+        const std::size_t ceiling = body_limit_ == std::numeric_limits<std::uint64_t>::max()
+                                        ? static_cast<std::size_t>(body_limit_)
+                                        : static_cast<std::size_t>(body_limit_ + 1);
         const std::size_t size = length ? static_cast<std::size_t>(*length)
                                         : std::min(ceiling, std::max(kFirstBodyPiece, 2 * filled_));
         request_.body.resize(size);
@@ -506,7 +523,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (ec == http::error::body_limit) {
       const std::string what = fmt::format("{}: the body is over this route's limit of {} bytes",
-                                           request_line(), route_->options.max_body);
+                                           request_line(), body_limit_);
       log("refusal", fmt::format("refused a request from {}: {}", peer_, what));
       return send(refusal(413, what, true));
     }
@@ -618,8 +635,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     answer_ = std::move(answer);
     close_after_ = answer_.close || !keep_alive_;
     ServerReply& reply = answer_.reply;
-    if ((reply.status >= 100 && reply.status < 200) || reply.status == 204 ||
-        reply.status == 304) {
+    if ((reply.status >= 100 && reply.status < 200) || reply.status == 204 || reply.status == 304) {
       reply.body.clear();  // these have no body (RFC 9110), and Beast refuses one
       answer_.file.reset();
     }
@@ -736,6 +752,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // strand does not touch it (each hand-over is a post, which orders them).
   ServerRequest request_;
   const Route* route_ = nullptr;
+  std::uint64_t body_limit_ = 0;  // the route's max_body, or less as its body_limit said
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool has_body_ = false;

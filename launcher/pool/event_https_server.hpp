@@ -27,6 +27,12 @@ struct RouteOptions {
   /// Uploads: the body goes to a file in the spool directory as it arrives
   /// (ServerRequest::body_file), never into memory.
   bool stream_body_to_file = false;
+  /// If set: called once the route is matched and the request authorized,
+  /// before the body is read, on a handler thread. Returns the most bytes
+  /// this request's body may have (max_body still caps it); throws
+  /// RequestError to refuse the request before any of its body is read (a
+  /// quota, a volunteer that may not upload there).
+  std::function<std::uint64_t(const ServerRequest&)> body_limit;
 };
 
 /// Runs once a request's headers are read, before its body is, on a handler

@@ -1,25 +1,16 @@
-// Files over the HTTPS API, streamed rather than held in memory: checkpoint
-// shards can be as large as a volunteer's share of the job's state.
+// Uploads kept: the HTTPS server streams a request body into its spool
+// directory (never into memory); a handler that accepts it moves it to where
+// it belongs, durably.
 #pragma once
 
-#include <cstdint>
 #include <filesystem>
-#include <functional>
-
-#include <httplib.h>
 
 namespace spare::pool {
 
-/// Answers with the file's bytes, read in slabs; 404 (RequestError) if it does not exist.
-void serve_file(httplib::Response& response, const std::filesystem::path& file);
-
-/// Writes the request body to `target`: a temporary name (mode 0600), fsync,
-/// rename. The target's directory is created if needed. A body of more than
-/// `max_bytes` is refused (RequestError 413) as soon as it is seen to be.
-/// `check`, if given, sees the temporary file before the rename; what it
-/// throws discards the file.
-void receive_file(const httplib::ContentReader& content, const std::filesystem::path& target,
-                  const std::function<void(const std::filesystem::path&)>& check = {},
-                  std::uint64_t max_bytes = UINT64_MAX);
+/// Moves a complete upload `received` to `target` (mode 0600): fsync, rename,
+/// fsync of the directory, which is created if needed. Across file systems
+/// it is copied to a temporary name beside `target` first, so `target` is
+/// whole or absent at every instant.
+void keep_received_file(const std::filesystem::path& received, const std::filesystem::path& target);
 
 }  // namespace spare::pool

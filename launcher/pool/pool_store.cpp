@@ -90,7 +90,7 @@ constexpr const char* kVolunteerColumns =
 constexpr const char* kJobColumns =
     "id, name, kernel, ini, ranks, steps, state_bytes, state, message, submitted, step, "
     "progress, restarts, checkpoint, final_step, awaited_step, awaited_since, inputs, device, "
-    "owner, team";
+    "owner, team, checkpoints";
 constexpr const char* kGroupColumns = "id, job, head, ranks, restore_step, state, drain";
 
 VolunteerRecord volunteer_from(const Statement& s) {
@@ -136,6 +136,7 @@ JobRecord job_from(const Statement& s) {
   j.device = s.text(18);
   j.owner = s.text(19);
   j.team = s.text(20);
+  j.checkpoints = s.text(21);
   return j;
 }
 
@@ -210,6 +211,7 @@ PoolStore::PoolStore(const std::filesystem::path& database) : db_(private_file(d
   add_column_if_missing(db_, "jobs", "device", "TEXT NOT NULL DEFAULT 'auto'");
   add_column_if_missing(db_, "jobs", "owner", "TEXT NOT NULL DEFAULT ''");
   add_column_if_missing(db_, "jobs", "team", "TEXT NOT NULL DEFAULT ''");
+  add_column_if_missing(db_, "jobs", "checkpoints", "TEXT NOT NULL DEFAULT ''");
   // Secrets that older pools stored in clear: derived from the pool's secret now.
   add_column_if_missing(db_, "jobs", "peer_key", "TEXT NOT NULL DEFAULT ''");
   db_.execute("UPDATE jobs SET peer_key = '' WHERE peer_key != ''");
@@ -311,9 +313,10 @@ void PoolStore::forgive_silence(double now) {
 std::int64_t PoolStore::add_job(const JobRecord& j) {
   db_.prepare(
          "INSERT INTO jobs (name, kernel, ini, ranks, steps, state_bytes, state, message, "
-         "submitted, inputs, device, owner, team) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         "submitted, inputs, device, owner, team, checkpoints) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .bind_all(j.name, j.kernel, j.ini, j.ranks, j.steps, j.state_bytes, j.state, j.message,
-                j.submitted, j.inputs, j.device, j.owner, j.team)
+                j.submitted, j.inputs, j.device, j.owner, j.team, j.checkpoints)
       .run();
   return db_.last_insert_id();
 }

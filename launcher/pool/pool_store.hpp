@@ -81,6 +81,9 @@ struct JobRecord {
   std::string inputs = "{}";
   std::string owner;  // the name of the token that submitted it
   std::string team;   // that token's team, which shares it; empty: none
+  /// What its checkpoints must be (job_checkpoints.hpp), as JSON; empty for
+  /// jobs submitted before it was kept (only their steps are checked).
+  std::string checkpoints;
 
   bool active() const { return state != "done" && state != "failed" && state != "cancelled"; }
 };

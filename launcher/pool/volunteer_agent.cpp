@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -28,9 +29,9 @@
 #include "checkpoint_vault.hpp"
 #include "child_process.hpp"
 #include "daemon_command.hpp"
+#include "event_https_server.hpp"
 #include "file_transfer.hpp"
 #include "https_client.hpp"
-#include "https_server.hpp"
 #include "input_store.hpp"
 #include "local_backend.hpp"
 #include "partner_copies.hpp"
@@ -166,9 +167,13 @@ constexpr std::size_t kPartnerCopiesKept = 2;
 constexpr int kPartnerWaitPasses = 25;
 
 /// A peer's request for a checkpoint copy: /copies/JOB/STEP_DIR/FILE.
-const std::regex& copy_path_pattern() {
-  static const std::regex pattern(R"(/copies/(\d{1,18})/(step-\d+)/([A-Za-z0-9._-]+))");
-  return pattern;
+std::string copy_path_pattern() {
+  return R"(/copies/(\d{1,18})/(step-\d+)/([A-Za-z0-9._-]+))";
+}
+
+/// The job a copy request is about (the pattern allows 18 digits at most).
+std::int64_t copy_job(const ServerRequest& request) {
+  return std::stoll(request.matches.at(1));
 }
 
 /// Where a checkpoint copy of job `job` goes: a partner's storage, or a peer's.
@@ -233,7 +238,7 @@ struct VolunteerAgent::Impl {
   std::optional<launcher::WorkerProgram> worker;
   TlsIdentity identity;
   std::string orted_program;
-  std::unique_ptr<HttpsServer> server;
+  std::unique_ptr<EventHttpsServer> server;
   std::thread server_thread;
   int agent_port = 0;
 
@@ -276,9 +281,9 @@ struct VolunteerAgent::Impl {
   /// (kept in the job's directory); empty if this volunteer has none.
   std::string peer_key(std::int64_t job) const;
   /// Lets /launch through with a group's credential and /copies/JOB/... with JOB's peer key.
-  void authorize(const std::string& token, const httplib::Request& request);
-  void receive_copy(const httplib::Request& request, const httplib::ContentReader& content);
-  void serve_copy(const httplib::Request& request, httplib::Response& response);
+  void authorize(const ServerRequest& request);
+  /// Keeps a partner's upload, if this volunteer's own manifest says it is what it claims.
+  void receive_copy(const ServerRequest& request);
   /// Sends a checkpoint this volunteer wrote to the next member of the job's
   /// group; nothing to do in a group of one, or once the group is over.
   /// False if the partner cannot take it yet (it has not committed that step).
@@ -305,7 +310,7 @@ struct VolunteerAgent::Impl {
   void trim_input_cache();
   void run_head(const std::shared_ptr<GroupRun>& run);
   void report_exit(const std::shared_ptr<GroupRun>& run, const json& exit);
-  void launch_daemon(const httplib::Request& request, httplib::Response& response);
+  ServerReply launch_daemon(const ServerRequest& request);
   void upload_loop();
   /// The uploader's client of the pool: one TLS session for all its uploads,
   /// a new one after an error or after this volunteer registered again.
@@ -353,24 +358,33 @@ void VolunteerAgent::leave() {
 }
 
 void VolunteerAgent::Impl::start_server() {
-  server = std::make_unique<HttpsServer>(
-      identity,
-      [this](const std::string& token, const httplib::Request& request) {
-        authorize(token, request);
+  // Heads and partners are the only ones who talk to an agent: few connections.
+  ServerLimits limits;
+  limits.handler_threads = 4;
+  limits.max_connections = 256;
+  server = std::make_unique<EventHttpsServer>(
+      identity, [this](const ServerRequest& request) { authorize(request); },
+      [this](const std::string& line) { log(line); }, options.storage / "spool", limits);
+  server->route(HttpMethod::post, "/launch",
+                [this](ServerRequest& req) { return launch_daemon(req); });
+  server->route(
+      HttpMethod::put, copy_path_pattern(),
+      [this](ServerRequest& req) {
+        receive_copy(req);
+        return ServerReply::json(200, {{"ok", true}});
       },
-      [this](const std::string& refusal) { log("refused a request: " + refusal); });
-  server->routes().Post("/launch", [this](const httplib::Request& req, httplib::Response& res) {
-    launch_daemon(req, res);
+      {.max_body = std::numeric_limits<std::size_t>::max(),
+       .stream_body_to_file = true,
+       // The size this volunteer's own manifest gives the file, before a byte of it is read.
+       .body_limit = [this](const ServerRequest& req) {
+         return PartnerCopies(job_dir(copy_job(req)))
+             .admissible_bytes(req.matches[2], req.matches[3]);
+       }});
+  server->route(HttpMethod::get, copy_path_pattern(), [this](ServerRequest& req) {
+    // Its own shards, or a partner's copy: the asker checks either against the manifest.
+    return ServerReply::file_of(
+        PartnerCopies(job_dir(copy_job(req))).served_file(req.matches[2], req.matches[3]));
   });
-  server->routes().Put(R"(/copies/\d+/step-\d+/[A-Za-z0-9._-]+)",
-                       [this](const httplib::Request& req, httplib::Response& res,
-                              const httplib::ContentReader& content) {
-                         receive_copy(req, content);
-                         reply_json(res, 200, {{"ok", true}});
-                       });
-  server->routes().Get(
-      R"(/copies/\d+/step-\d+/[A-Za-z0-9._-]+)",
-      [this](const httplib::Request& req, httplib::Response& res) { serve_copy(req, res); });
   agent_port = server->bind(options.address + ":0");
   server_thread = std::thread([this] { server->serve(); });
 }
@@ -382,9 +396,11 @@ std::string VolunteerAgent::Impl::peer_key(std::int64_t job) const {
   return read_file_text(file);
 }
 
-void VolunteerAgent::Impl::authorize(const std::string& token, const httplib::Request& request) {
+void VolunteerAgent::Impl::authorize(const ServerRequest& request) {
+  const std::string& token = request.bearer_token;
   std::smatch copy;
-  if (std::regex_match(request.path, copy, copy_path_pattern())) {
+  static const std::regex copies(copy_path_pattern());
+  if (std::regex_match(request.path, copy, copies)) {
     const std::int64_t job = std::stoll(copy[1].str());
     const std::string key = peer_key(job);
     if (key.empty() || !constant_time_equal(token, key)) {
@@ -399,38 +415,24 @@ void VolunteerAgent::Impl::authorize(const std::string& token, const httplib::Re
   throw RequestError(401, "the token was refused");
 }
 
-void VolunteerAgent::Impl::receive_copy(const httplib::Request& request,
-                                        const httplib::ContentReader& content) {
-  std::smatch copy;
-  std::regex_match(request.path, copy, copy_path_pattern());  // authorize() matched it
-  const std::int64_t job = std::stoll(copy[1].str());
-  const std::string step_dir = copy[2].str();
-  const std::string file = copy[3].str();
+void VolunteerAgent::Impl::receive_copy(const ServerRequest& request) {
+  const std::int64_t job = copy_job(request);
+  const std::string& step_dir = request.matches[2];
+  const std::string& file = request.matches[3];
   const PartnerCopies copies(job_dir(job));
-  const std::uint64_t limit = copies.admissible_bytes(step_dir, file);
   try {
-    receive_file(
-        content, copies.path(step_dir, file),
-        [&](const fs::path& received) { copies.check(step_dir, file, received); }, limit);
+    copies.check(step_dir, file, request.body_file);
   } catch (const RequestError& refused) {
     log(fmt::format("refused a partner's copy of job {} {}/{} from {}: {}", job, step_dir, file,
-                    request.remote_addr, refused.what()));
+                    request.remote_address, refused.what()));
     throw;
   }
+  keep_received_file(request.body_file, copies.path(step_dir, file));
   if (file == kManifestName) {
     log(fmt::format("holds a partner's copy of job {} {} (from {})", job, step_dir,
-                    request.remote_addr));
+                    request.remote_address));
     copies.prune(kPartnerCopiesKept);
   }
-}
-
-void VolunteerAgent::Impl::serve_copy(const httplib::Request& request,
-                                      httplib::Response& response) {
-  std::smatch copy;
-  std::regex_match(request.path, copy, copy_path_pattern());
-  const std::int64_t job = std::stoll(copy[1].str());
-  // Its own shards, or a partner's copy: the asker checks either against the manifest.
-  serve_file(response, PartnerCopies(job_dir(job)).served_file(copy[2].str(), copy[3].str()));
 }
 
 bool VolunteerAgent::Impl::push_to_partner(std::int64_t job, const fs::path& step_path) {
@@ -962,11 +964,10 @@ void VolunteerAgent::Impl::report_exit(const std::shared_ptr<GroupRun>& run, con
   }
 }
 
-void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
-                                         httplib::Response& response) {
-  const LaunchRequest asked = parse_launch_request(request_json(request));
+ServerReply VolunteerAgent::Impl::launch_daemon(const ServerRequest& request) {
+  const LaunchRequest asked = parse_launch_request(request.json());
   const std::int64_t id = asked.group;
-  const std::string token = request.get_header_value("Authorization").substr(7);  // "Bearer "
+  const std::string& token = request.bearer_token;
   std::lock_guard lock(mutex);
   auto found = groups.find(id);
   if (found == groups.end() || !constant_time_equal(found->second->credential, token)) {
@@ -986,7 +987,7 @@ void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
     argv.insert(argv.end(), {"-mca", "orte_fork_agent",
                              worker_guard_agent(options.guard_program.string(), guard)});
   } catch (const LaunchRefused& refused) {
-    log(fmt::format("group {}: {} (asked by {})", id, refused.what(), request.remote_addr));
+    log(fmt::format("group {}: {} (asked by {})", id, refused.what(), request.remote_address));
     throw RequestError(403, refused.what());
   }
   launcher::ChildOptions child;
@@ -998,8 +999,9 @@ void VolunteerAgent::Impl::launch_daemon(const httplib::Request& request,
   child.log_file = run.job_dir / "daemon.log";
   child.working_directory = run.job_dir;
   run.processes.push_back(std::make_unique<launcher::ChildProcess>(argv, child));
-  log(fmt::format("group {}: Open MPI daemon started for the head ({})", id, request.remote_addr));
-  reply_json(response, 200, {{"pid", run.processes.back()->pid()}});
+  log(fmt::format("group {}: Open MPI daemon started for the head ({})", id,
+                  request.remote_address));
+  return ServerReply::json(200, {{"pid", run.processes.back()->pid()}});
 }
 
 HttpsClient& VolunteerAgent::Impl::upload_client() {

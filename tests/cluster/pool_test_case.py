@@ -89,9 +89,12 @@ class PoolTestCase(unittest.TestCase):
         return [int(re.search(r"step (\d+)", text).group(1))
                 for kind, text in self.pool.events(job) if kind == "checkpoint"]
 
-    def running_job(self):
-        """A long job, once running: (job, head laptop, member laptop, the head's group file)."""
-        job = self.pool.submit(self.job_file(job={"steps": "1000000"}))
+    def running_job(self, **sections):
+        """A long job, once running: (job, head laptop, member laptop, the head's
+        group file). `sections` override the job file's, as in job_file()."""
+        sections.setdefault("job", {})
+        sections["job"] = {"steps": "1000000", **sections["job"]}
+        job = self.pool.submit(self.job_file(**sections))
         status = self.pool.wait_until(job, lambda s: s["state"] == "running" and s["step"] > 0,
                                       what="running")
         head = self.laptop_named(status["volunteers"][0])

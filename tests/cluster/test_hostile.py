@@ -5,8 +5,12 @@ lying in its heartbeats, a scientist with another's job number, anyone at the
 port). Each failed on fb4db34. Needs root; exits 77 (skipped) otherwise."""
 
 import hashlib
+import http.client
 import json
+import os
+import socket
 import sqlite3
+import ssl
 import stat
 import subprocess
 import sys
@@ -38,7 +42,8 @@ class HostileHead(PoolTestCase):
     laptops = 2
 
     def test_an_uploaded_library_and_ld_preload_run_nothing_on_a_member(self):
-        job, head, member, group_file = self.running_job()
+        # Checkpoints kept long enough for the test to aim at one.
+        job, head, member, group_file = self.running_job(checkpoint={"keep": "1000"})
         self.wait_for_member_checkpoint(job, member)
         marker = self.tmp / "the-library-ran"
         library = self.build_library(marker)
@@ -219,6 +224,108 @@ class HostileVolunteer(PoolTestCase):
         self.pool.spare("cancel", job)
 
 
+class AnyoneAtThePort(PoolTestCase):
+    """Finding 3: slow connections without a token held every server thread."""
+    laptops = 2
+
+    def test_slow_connections_without_a_token_starve_nobody(self):
+        job = self.running_job()[0]
+        # From a laptop of its own, as a stranger on the network would.
+        k = self.pool.cluster.add_laptop()
+        attacker = self.pool.cluster.start(
+            k, [sys.executable, HERE / "slow_client.py", self.pool.cluster.coordinator_address,
+                str(self.pool.port), "100", "20"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        time.sleep(3.0)  # the connections are open and trickling
+        started = time.monotonic()
+        status = self.pool.status(job)
+        answered_in = time.monotonic() - started
+        # Answered while the slow ones still hold their sockets: they hold no
+        # thread, so nobody waits for their handshake deadline (10 s).
+        self.assertLess(answered_in, 5.0)
+        self.assertEqual(status["state"], "running")
+        report = json.loads(attacker.communicate(timeout=60)[0].decode().splitlines()[-1])
+        # The server closed every one: beyond its per-address cap at once, the
+        # others at the handshake deadline.
+        self.assertEqual(report["closed"] + report["refused"], 100, report)
+        self.assertTrue(all(after < 15 for after in report["closed_after"]), report)
+        # No volunteer was declared lost meanwhile, and the job never restarted.
+        self.assertTrue(all(v["state"] == "live" for v in self.pool.pool_status()["volunteers"]))
+        self.assertEqual(self.pool.status(job)["restarts"], 0)
+        log = (self.pool.logs / "pool.log").read_text()
+        self.assertIn("handshake", log)
+        self.pool.spare("cancel", job)
+
+
+class Limits(PoolTestCase):
+    """Finding 9: no quotas or limits; bodies held in memory whatever their size."""
+    laptops = 2
+    coordinator_args = ("--input-quota", "1M")
+
+    def coordinator_memory(self):
+        """The coordinator's resident set's high-water mark, in bytes."""
+        status = Path(f"/proc/{self.pool.coordinator.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines()
+                        if line.startswith("VmHWM:"))) * 1024
+
+    def announce_body(self, path, token, size, method="POST"):
+        """POST headers announcing a body of `size` bytes, and the answer read
+        before any of it is sent: what the server decides from the headers alone."""
+        host, port = self.pool.url[len("https://"):].rsplit(":", 1)
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        with socket.create_connection((host, int(port)), timeout=30) as raw:
+            with context.wrap_socket(raw) as tls:
+                tls.sendall((f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
+                             f"Authorization: Bearer {token}\r\n"
+                             f"Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n")
+                            .encode())
+                reply = http.client.HTTPResponse(tls)
+                reply.begin()
+                return reply.status, json.loads(reply.read() or b"{}")
+
+    def test_bodies_quotas_and_checkpoint_uploads_have_limits(self):
+        before = self.coordinator_memory()
+        # A 50 MB JSON body and a 100 MB job file are refused before they are read.
+        for path, token, size in (("/api/jobs", self.pool.token, 100 << 20),
+                                  ("/api/volunteers", self.pool.volunteer_token, 50 << 20)):
+            code, body = self.announce_body(path, token, size)
+            self.assertEqual(code, 413, (path, body))
+            self.assertIn("over this request's limit", body["error"])
+        self.assertLess(self.coordinator_memory() - before, 32 << 20)
+        # Inputs: 1M per token here; the second 600K input is over it.
+        first = os.urandom(600 << 10)
+        code, body = https_request(self.pool.url, "PUT",
+                                   f"/api/inputs/{hashlib.sha256(first).hexdigest()}",
+                                   self.pool.token, data=first, timeout=60)
+        self.assertEqual(code, 200, body)
+        code, body = self.announce_body(f"/api/inputs/{'1' * 64}", self.pool.token, 600 << 10,
+                                        method="PUT")
+        self.assertEqual(code, 413, body)
+        self.assertIn("token scientists keeps 600.00 KiB of inputs in the pool and its quota is "
+                      "1.00 MiB", body["error"])
+        self.assertEqual(len(list((self.pool.state / "inputs").glob("*"))), 1)
+        self.assertEqual(list((self.pool.state / "spool").glob("*")), [])  # nothing half-kept
+        # Checkpoints: only for steps the job can reach, only while it is active.
+        job, head = self.running_job()[:2]
+        storage = self.pool.cluster.laptop(head).storage
+        key = self.on_agent_mounts(head, ["cat", f"{storage}/volunteer.key"]).stdout.strip()
+        volunteer = next(v["id"] for v in self.pool.pool_status()["volunteers"]
+                         if self.laptop_named(v["name"]) == head)
+        as_head = {"X-Spare-Volunteer": f"{volunteer}:{key}"}
+        code, body = self.call("PUT", f"/api/jobs/{job}/checkpoints/step-999999999999999999/"
+                               "MANIFEST.json", self.pool.volunteer_token, headers=as_head,
+                               body={})
+        self.assertEqual(code, 403, body)
+        self.assertIn("cannot have a checkpoint at step 999999999999999999", body["error"])
+        self.pool.spare("cancel", job)
+        code, body = self.call("PUT", f"/api/jobs/{job}/checkpoints/step-600/shard-00000.h5",
+                               self.pool.volunteer_token, headers=as_head, body={})
+        self.assertEqual(code, 409, body)
+        self.assertIn("it takes no more checkpoints", body["error"])
+
+
 class HostileScientist(PoolTestCase):
     """Findings 10 and 11: a scientist with a token reads or stops another's job."""
     laptops = 2
@@ -255,6 +362,18 @@ class HostileScientist(PoolTestCase):
                          True)
         self.assertIn("submitted by scientists", self.pool.spare("logs", alices).stdout)
         self.pool.spare("cancel", alices)
+
+    def test_sizes_that_overflow_are_refused_with_their_figures(self):
+        # What the probe submitted straight to the pool: its own check skipped.
+        for sizes, expected in (({"nx": "3", "ny": "3689348814741910322"},
+                                 "2^63 points or more"),
+                                ({"nx": "1000000000", "ny": "1000000000"},
+                                 "need 2^63 bytes (8 EiB) of state or more")):
+            ini = self.job_file(heat2d=sizes).read_text()
+            code, body = self.call("POST", "/api/jobs", self.pool.token, body={"ini": ini})
+            self.assertEqual(code, 422, body)
+            self.assertIn(expected, body["error"])
+        self.assertEqual(self.call("GET", "/api/jobs", self.pool.token)[1]["jobs"], [])
 
     def test_malformed_queries_are_400_and_messages_hide_the_pools_paths(self):
         import h5py

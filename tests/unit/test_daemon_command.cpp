@@ -108,7 +108,7 @@ TEST(DaemonCommand, ChecksTheValuesOfAllowedParameters) {
             "refused: MCA parameter 'orte_tmpdir_base' = '/etc': expected a directory inside /tmp");
   EXPECT_EQ(refusal("btl_vader_backing_directory", "/etc").substr(0, 62),
             "refused: MCA parameter 'btl_vader_backing_directory' = '/etc':");
-  EXPECT_EQ(refusal("orte_tmpdir_base", "/tmp/../etc").substr(0, 55),
+  EXPECT_EQ(refusal("orte_tmpdir_base", "/tmp/../etc").substr(0, 56),
             "refused: MCA parameter 'orte_tmpdir_base' = '/tmp/../etc");
   EXPECT_EQ(refusal("orte_tmpdir_base", "/tmp/spare"), "accepted");
   EXPECT_EQ(refusal("plm_rsh_no_tree_spawn", "0").substr(0, 56),
