@@ -15,7 +15,7 @@ packages=(
   libeigen3-dev librandom123-dev               # CPU array expressions; Philox
   libxxhash-dev libhwloc-dev                   # shard digests; core counting
   libsqlite3-dev libssl-dev libcpp-httplib-dev # the pool: coordinator state, TLS, HTTPS
-  libgtest-dev python3 python3-h5py python3-numpy  # tests
+  libgtest-dev python3 python3-h5py python3-numpy python3-xxhash  # tests
   iproute2                                     # the laptop cluster's namespaces (tests)
 )
 

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <regex>
 
-#include "https_server.hpp"
+#include "request_error.hpp"
 #include "spare/checkpoint_catalog.hpp"
 #include "spare/checkpoint_reader.hpp"
 #include "spare/error.hpp"

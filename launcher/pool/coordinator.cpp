@@ -207,7 +207,7 @@ void Coordinator::stop() {
 }
 
 void Coordinator::add_routes() {
-  EventHttpsServer& r = server_;
+  HttpsServer& r = server_;
 
   r.route(HttpMethod::get, "/api/pool", [this](ServerRequest& req) {
     const Caller who = caller(req);

@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint_vault.hpp"
-#include "event_https_server.hpp"
+#include "https_server.hpp"
 #include "input_store.hpp"
 #include "pool_messages.hpp"
 #include "pool_secret.hpp"
@@ -144,7 +144,7 @@ class Coordinator {
   PoolStore store_;
   CheckpointVault vault_;
   InputStore inputs_;
-  EventHttpsServer server_;
+  HttpsServer server_;
   int port_ = 0;
   std::map<std::int64_t, double> not_before_;  // job -> when a failed job may be tried again
   /// The shards each volunteer holds, as its latest heartbeat said. Not

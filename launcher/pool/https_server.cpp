@@ -1,127 +1,231 @@
-// The pool's HTTPS server: httplib's SSLServer with a bearer-token check
-// before any route runs, and errors answered as JSON.
+// HttpsServer: the listening socket, the connection caps, the thread
+// pools and stop(). What one connection does is in https_connection.cpp.
 #include "https_server.hpp"
 
-#include <sys/socket.h>
-
-#include <cctype>
-#include <cerrno>
-#include <charconv>
-#include <chrono>
-#include <exception>
-#include <optional>
-#include <thread>
-
-#include <fmt/format.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <charconv>
+#include <chrono>
+#include <exception>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "https_connection.hpp"
 #include "sigpipe_blocked.hpp"
 #include "spare/error.hpp"
 
 namespace spare::pool {
 
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace detail {
+
 namespace {
-
-constexpr std::string_view bearer_prefix = "Bearer ";
-
-// The scheme name is case-insensitive (RFC 9110); the token is not.
-std::optional<std::string> bearer_token(const httplib::Request& request) {
-  const std::string header = request.get_header_value("Authorization");
-  if (header.size() <= bearer_prefix.size()) return std::nullopt;
-  for (std::size_t i = 0; i < bearer_prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) !=
-        std::tolower(static_cast<unsigned char>(bearer_prefix[i]))) {
-      return std::nullopt;
-    }
-  }
-  return header.substr(bearer_prefix.size());
-}
-
+constexpr std::size_t kLogLinesPerSecond = 10;  // of each kind
 }  // namespace
 
-HttpsServer::HttpsServer(const TlsIdentity& identity,
-                         std::function<bool(const std::string&)> accepts,
-                         std::function<void(const std::string&)> on_refused)
-    : HttpsServer(
-          identity,
-          [accepts = std::move(accepts)](const std::string& token, const httplib::Request&) {
-            if (!accepts(token)) throw RequestError(401, "the token was refused");
-          },
-          std::move(on_refused)) {}
+ServerCore::ServerCore(ServerLimits limits_in, RequestAuthorizer authorize_in,
+                       std::function<void(const std::string&)> log_in,
+                       std::filesystem::path spool_in)
+    : limits(limits_in),
+      authorize(std::move(authorize_in)),
+      log(std::move(log_in), kLogLinesPerSecond),
+      spool_dir(std::move(spool_in)),
+      tls(asio::ssl::context::tls_server) {}
 
-HttpsServer::HttpsServer(const TlsIdentity& identity, Authorizer authorize,
-                         std::function<void(const std::string&)> on_refused) {
+bool ServerCore::admit_request() {
+  const std::size_t places =
+      static_cast<std::size_t>(limits.handler_threads) + limits.max_queued_requests;
+  if (in_handler_pool_.fetch_add(1) >= places) {
+    --in_handler_pool_;
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::string> ServerCore::admit_connection(const std::string& address) {
+  const std::lock_guard lock(connections_mutex_);
+  if (stopping) return std::string();
+  if (connection_count_ >= limits.max_connections) {
+    return fmt::format("{} connections are open (max_connections)", connection_count_);
+  }
+  std::size_t& from_address = per_address_[address];
+  if (from_address >= limits.max_connections_per_address) {
+    return fmt::format("{} connections from {} are open (max_connections_per_address)",
+                       from_address, address);
+  }
+  ++from_address;
+  ++connection_count_;
+  return std::nullopt;
+}
+
+bool ServerCore::track(Connection* connection, std::weak_ptr<Connection> handle) {
+  const std::lock_guard lock(connections_mutex_);
+  // stop() sets `stopping` before it sweeps under this lock: a connection
+  // either is swept or sees it here.
+  if (stopping) return false;
+  connections_.emplace(connection, std::move(handle));
+  return true;
+}
+
+void ServerCore::release_connection(Connection* connection, const std::string& address) {
+  const std::lock_guard lock(connections_mutex_);
+  connections_.erase(connection);
+  --connection_count_;
+  const auto from_address = per_address_.find(address);
+  if (from_address != per_address_.end() && --from_address->second == 0) {
+    per_address_.erase(from_address);
+  }
+}
+
+std::vector<std::shared_ptr<Connection>> ServerCore::open_connections() {
+  std::vector<std::shared_ptr<Connection>> open;
+  const std::lock_guard lock(connections_mutex_);
+  for (const auto& [pointer, handle] : connections_) {
+    if (std::shared_ptr<Connection> connection = handle.lock())
+      open.push_back(std::move(connection));
+  }
+  return open;
+}
+
+}  // namespace detail
+
+struct HttpsServer::Impl {
+  Impl(ServerLimits limits, RequestAuthorizer authorize,
+       std::function<void(const std::string&)> log, std::filesystem::path spool)
+      : core(limits, std::move(authorize), std::move(log), std::move(spool)) {}
+
+  void accept() {
+    acceptor.async_accept(
+        asio::make_strand(core.io),
+        [this](const error_code& ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+  }
+
+  void on_accept(const error_code& ec, tcp::socket socket) {
+    if (core.stopping || !acceptor.is_open()) return;
+    if (ec) {
+      // Out of descriptors, most likely: a pause, not a busy loop of failures.
+      core.log("accept",
+               fmt::format("cannot accept a connection: {}; trying again in 0.1 s", ec.message()));
+      retry.expires_after(std::chrono::milliseconds(100));
+      retry.async_wait([this](const error_code& waited) {
+        if (!waited && !core.stopping) accept();
+      });
+      return;
+    }
+    error_code unknown;
+    const tcp::endpoint peer = socket.remote_endpoint(unknown);
+    if (!unknown) admit(std::move(socket), peer);
+    accept();
+  }
+
+  void admit(tcp::socket socket, const tcp::endpoint& peer) {
+    asio::ip::address address = peer.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    }
+    const std::string name = address.to_string();
+    if (const std::optional<std::string> refused = core.admit_connection(name)) {
+      if (!refused->empty()) {
+        core.log("connections",
+                 fmt::format("refused a connection from {}:{}: {}", name, peer.port(), *refused));
+      }
+      error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    detail::start_connection(core, std::move(socket), name, peer.port());
+  }
+
+  // On the acceptor's strand.
+  void shut_down() {
+    error_code ignored;
+    acceptor.close(ignored);
+    retry.cancel();
+    for (const auto& connection : core.open_connections())
+      detail::close_connection(connection);
+  }
+
+  void run_io() {
+    for (;;) {
+      try {
+        core.io.run();
+        return;
+      } catch (const std::exception& error) {
+        // A bug in a completion handler: say so and keep serving the others.
+        core.log("internal", fmt::format("the HTTPS server's event loop caught: {}", error.what()));
+      }
+    }
+  }
+
+  detail::ServerCore core;
+  tcp::acceptor acceptor{asio::make_strand(core.io)};
+  asio::steady_timer retry{acceptor.get_executor()};
+  std::atomic<bool> stop_requested{false};
+};
+
+HttpsServer::HttpsServer(const TlsIdentity& identity, RequestAuthorizer authorize,
+                         std::function<void(const std::string&)> log,
+                         std::filesystem::path spool_dir, ServerLimits limits) {
+  const auto positive = [](double seconds) { return seconds > 0; };
+  if (limits.io_threads < 1 || limits.handler_threads < 1 || limits.disk_threads < 1 ||
+      !positive(limits.handshake_seconds) || !positive(limits.header_seconds) ||
+      !positive(limits.body_idle_seconds) || !positive(limits.keep_alive_seconds) ||
+      limits.max_connections < 1 || limits.max_connections_per_address < 1) {
+    throw UsageError(
+        "the HTTPS server's limits must be positive: threads at least 1, deadlines above 0 s, "
+        "connection caps at least 1");
+  }
+  std::error_code spool_failure;
+  std::filesystem::create_directories(spool_dir, spool_failure);
+  if (spool_failure) {
+    throw SystemError("cannot create the upload spool directory " + spool_dir.string(),
+                      spool_failure.value());
+  }
+  impl_ =
+      std::make_unique<Impl>(limits, std::move(authorize), std::move(log), std::move(spool_dir));
+
+  SSL_CTX* context = impl_->core.tls.native_handle();
   ERR_clear_error();
-  server_ = std::make_unique<httplib::SSLServer>(identity.certificate.c_str(),
-                                                 identity.private_key.c_str());
-  if (!server_->is_valid()) {
+  if (SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) != 1) {
+    throw Error(ExitCode::internal,
+                "cannot require TLS 1.2 of the HTTPS server: " + detail::take_openssl_errors());
+  }
+  // Renegotiation lets one client make the server redo handshakes at will.
+  SSL_CTX_set_options(context, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_use_certificate_chain_file(context, identity.certificate.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(context, identity.private_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(context) != 1) {
     throw Error(ExitCode::internal,
                 fmt::format("cannot serve HTTPS with certificate {} and key {}: {}",
                             identity.certificate.string(), identity.private_key.string(),
                             detail::take_openssl_errors()));
   }
-  if (SSL_CTX_set_min_proto_version(server_->ssl_context(), TLS1_2_VERSION) != 1) {
-    throw Error(ExitCode::internal,
-                "cannot require TLS 1.2 of the HTTPS server: " + detail::take_openssl_errors());
-  }
-  server_->set_tcp_nodelay(true);  // no Nagle delay between a response's headers and body
-  // httplib's default sets SO_REUSEPORT, with which a second server binds the same
-  // port and silently takes half the connections. SO_REUSEADDR alone still allows a
-  // restart while old connections linger in TIME_WAIT; if it cannot be set, bind()
-  // reports the port as in use.
-  server_->set_socket_options([](socket_t sock) {
-    const int on = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  });
-
-  server_->set_pre_routing_handler(
-      [authorize = std::move(authorize), on_refused = std::move(on_refused)](
-          const httplib::Request& request, httplib::Response& response) {
-        const std::optional<std::string> token = bearer_token(request);
-        int status = 401;
-        std::string reason = "this request needs an \"Authorization: Bearer TOKEN\" header";
-        if (token) {
-          try {
-            authorize(*token, request);
-            return httplib::Server::HandlerResponse::Unhandled;
-          } catch (const RequestError& refusal) {
-            status = refusal.status();
-            reason = refusal.what();
-          }
-        }
-        if (status == 401) response.set_header("WWW-Authenticate", "Bearer");
-        reply_error(response, status, reason);
-        if (on_refused) {
-          try {
-            on_refused(fmt::format("{} {} from {}:{}: {}", request.method, request.path,
-                                   request.remote_addr, request.remote_port, reason));
-          } catch (...) {
-            // A failure to log must not change the answer.
-          }
-        }
-        return httplib::Server::HandlerResponse::Handled;
-      });
-
-  server_->set_exception_handler(
-      [](const httplib::Request&, httplib::Response& response, std::exception_ptr failure) {
-        try {
-          std::rethrow_exception(failure);
-        } catch (const RequestError& error) {
-          reply_error(response, error.status(), error.what());
-        } catch (const std::exception& error) {
-          reply_error(response, 500, error.what());
-        } catch (...) {
-          reply_error(response, 500, "unknown error");
-        }
-      });
 }
 
 HttpsServer::~HttpsServer() = default;
 
-httplib::Server& HttpsServer::routes() {
-  return *server_;
+void HttpsServer::route(HttpMethod method, const std::string& pattern, RouteHandler handler,
+                        RouteOptions options) {
+  std::regex compiled;
+  try {
+    compiled = std::regex(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& error) {
+    throw Error(ExitCode::internal,
+                fmt::format("the route pattern \"{}\" is not a regular expression: {}", pattern,
+                            error.what()));
+  }
+  impl_->core.routes.push_back({method, std::move(compiled), std::move(handler), options});
 }
 
 int HttpsServer::bind(const std::string& address) {
@@ -142,76 +246,68 @@ int HttpsServer::bind(const std::string& address) {
         "\"{}\" is not an address to listen on: expected HOST:PORT (port 0: any free port)",
         address));
   }
-
-  errno = 0;  // httplib reports failure only as false; errno says why
-  const int bound =
-      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
-  if (bound < 0) {
-    if (errno != 0) throw SystemError(fmt::format("cannot listen on {}", address), errno);
-    throw Error(
-        ExitCode::usage,
-        fmt::format("cannot listen on {}: the host is not an address of this machine", address));
+  if (impl_->acceptor.is_open()) {
+    throw Error(ExitCode::internal, fmt::format("cannot listen on {}: the HTTPS server listens "
+                                                "already",
+                                                address));
   }
-  return bound;
+
+  tcp::resolver resolver(impl_->core.io);
+  error_code failure;
+  const tcp::resolver::results_type found = resolver.resolve(
+      host, std::to_string(port), tcp::resolver::passive | tcp::resolver::numeric_service, failure);
+  if (failure || found.empty()) {
+    throw Error(ExitCode::usage,
+                fmt::format("cannot listen on {}: the host is not an address of this machine ({})",
+                            address, failure ? failure.message() : "no address"));
+  }
+  const tcp::endpoint endpoint = found.begin()->endpoint();
+  tcp::acceptor& acceptor = impl_->acceptor;
+  const auto refuse = [&](const error_code& ec) {
+    error_code ignored;
+    acceptor.close(ignored);
+    throw SystemError(fmt::format("cannot listen on {}", address), ec.value());
+  };
+  if (acceptor.open(endpoint.protocol(), failure)) refuse(failure);
+  // SO_REUSEADDR (not SO_REUSEPORT, with which a second server would share the
+  // port): a restart binds while old connections linger in TIME_WAIT.
+  acceptor.set_option(tcp::acceptor::reuse_address(true), failure);
+  if (acceptor.bind(endpoint, failure)) refuse(failure);
+  if (acceptor.listen(asio::socket_base::max_listen_connections, failure)) refuse(failure);
+  return acceptor.local_endpoint().port();
 }
 
 void HttpsServer::serve() {
-  // httplib's worker threads start inside listen_after_bind() and inherit this mask.
+  // Every thread started here inherits the mask; Asio also sends with
+  // MSG_NOSIGNAL, so this guards handlers that write to pipes.
   detail::SigpipeBlocked sigpipe_blocked;
-  // Publish serving_ before reading stop_requested_ (stop() does the reverse):
-  // with both sequentially consistent, one of the two sees the other.
-  serving_ = true;
-  if (stop_requested_) {
-    serving_ = false;
-    return;
+  Impl& impl = *impl_;
+  if (impl.stop_requested) return;
+  if (!impl.acceptor.is_open()) {
+    throw Error(ExitCode::internal, "the HTTPS server was asked to serve before bind()");
   }
-  const bool accepted_until_stopped = server_->listen_after_bind();
-  serving_ = false;
-  if (!accepted_until_stopped) {
-    throw Error(ExitCode::internal, "the HTTPS server failed to accept connections");
-  }
+  const ServerLimits& limits = impl.core.limits;
+  impl.core.handlers.emplace(static_cast<std::size_t>(limits.handler_threads));
+  impl.core.disk.emplace(static_cast<std::size_t>(limits.disk_threads));
+  // A stop() from now on is queued on the acceptor's strand and runs in the
+  // event loop, after this accept has started.
+  impl.accept();
+  std::vector<std::thread> io_threads;
+  for (int i = 1; i < limits.io_threads; ++i)
+    io_threads.emplace_back([&impl] { impl.run_io(); });
+  impl.run_io();
+  for (std::thread& thread : io_threads)
+    thread.join();
+  // The loop ran out of work: no task is left on the pools either.
+  impl.core.handlers->join();
+  impl.core.disk->join();
 }
 
 void HttpsServer::stop() {
-  if (stop_requested_.exchange(true)) return;  // httplib's stop() must run once
-  // httplib's stop() is a no-op until its accept loop is running.
-  while (serving_ && !server_->is_running()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  server_->stop();
-}
-
-void reply_json(httplib::Response& response, int status, const nlohmann::json& body) {
-  response.status = status;
-  // Replace invalid UTF-8 (a file name in a message, say) rather than fail to answer.
-  response.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                       "application/json");
-}
-
-void reply_error(httplib::Response& response, int status, const std::string& message) {
-  reply_json(response, status, {{"error", message}});
-}
-
-nlohmann::json request_json(const httplib::Request& request) {
-  nlohmann::json body;
-  try {
-    body = nlohmann::json::parse(request.body);
-  } catch (const nlohmann::json::parse_error& error) {
-    throw RequestError(400, fmt::format("{} {}: the body is not JSON: {}", request.method,
-                                        request.path, error.what()));
-  }
-  if (!body.is_object()) {
-    throw RequestError(400, fmt::format("{} {}: the body must be a JSON object, not {}",
-                                        request.method, request.path, body.type_name()));
-  }
-  return body;
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  // Hashing first makes the comparison's length fixed, so neither length leaks.
-  const std::string hash_a = sha256_hex(a);
-  const std::string hash_b = sha256_hex(b);
-  return CRYPTO_memcmp(hash_a.data(), hash_b.data(), hash_a.size()) == 0;
+  Impl& impl = *impl_;
+  if (impl.stop_requested.exchange(true)) return;
+  impl.core.stopping = true;
+  asio::post(impl.acceptor.get_executor(), [&impl] { impl.shut_down(); });
 }
 
 }  // namespace spare::pool

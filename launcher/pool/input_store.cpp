@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <regex>
 
-#include "https_server.hpp"
+#include "request_error.hpp"
 #include "tls_identity.hpp"
 
 namespace spare::pool {

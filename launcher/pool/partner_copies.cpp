@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "checkpoint_vault.hpp"
-#include "https_server.hpp"
+#include "request_error.hpp"
 #include "shard_holdings.hpp"
 #include "spare/checkpoint_catalog.hpp"
 #include "spare/checkpoint_manifest.hpp"

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <limits>
 
-#include "https_server.hpp"
+#include "request_error.hpp"
 
 namespace spare::pool {
 

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <chrono>
 
-#include "https_server.hpp"
+#include "request_error.hpp"
 #include "spare/error.hpp"
 #include "tls_identity.hpp"
 

@@ -1,9 +1,11 @@
-// Decoding of request targets for EventHttpsServer.
+// Decoding of request targets for HttpsServer.
 #include "request_target.hpp"
 
 #include <fmt/format.h>
 
-#include "https_server.hpp"  // RequestError
+#include <algorithm>
+
+#include "request_error.hpp"  // RequestError
 
 namespace spare::pool::detail {
 
@@ -71,6 +73,12 @@ RequestTarget parse_request_target(std::string_view target) {
         400, fmt::format("the request target \"{}\" does not start with '/'", excerpt(target)));
   }
   const std::size_t question = target.find('?');
+  // Routes are std::regex patterns, which libstdc++ matches recursively, a
+  // frame per character: a long path would overflow a handler's stack.
+  if (std::min(question, target.size()) > kMaxPathBytes) {
+    throw RequestError(414, fmt::format("the request's path is longer than {} bytes: \"{}\"",
+                                        kMaxPathBytes, excerpt(target)));
+  }
   RequestTarget parsed;
   parsed.path = decoded_or_refuse(target.substr(0, question), false, target, "path");
   if (question == std::string_view::npos) return parsed;

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "https_server.hpp"  // RequestError
+#include "request_error.hpp"  // RequestError
 
 namespace spare::pool {
 

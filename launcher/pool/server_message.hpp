@@ -1,4 +1,4 @@
-// What EventHttpsServer hands a route handler (ServerRequest) and what the
+// What HttpsServer hands a route handler (ServerRequest) and what the
 // handler answers (ServerReply): plain values, with no trace of the transport.
 #pragma once
 

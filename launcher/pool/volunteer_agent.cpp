@@ -29,7 +29,7 @@
 #include "checkpoint_vault.hpp"
 #include "child_process.hpp"
 #include "daemon_command.hpp"
-#include "event_https_server.hpp"
+#include "https_server.hpp"
 #include "file_transfer.hpp"
 #include "https_client.hpp"
 #include "input_store.hpp"
@@ -238,7 +238,7 @@ struct VolunteerAgent::Impl {
   std::optional<launcher::WorkerProgram> worker;
   TlsIdentity identity;
   std::string orted_program;
-  std::unique_ptr<EventHttpsServer> server;
+  std::unique_ptr<HttpsServer> server;
   std::thread server_thread;
   int agent_port = 0;
 
@@ -362,7 +362,7 @@ void VolunteerAgent::Impl::start_server() {
   ServerLimits limits;
   limits.handler_threads = 4;
   limits.max_connections = 256;
-  server = std::make_unique<EventHttpsServer>(
+  server = std::make_unique<HttpsServer>(
       identity, [this](const ServerRequest& request) { authorize(request); },
       [this](const std::string& line) { log(line); }, options.storage / "spool", limits);
   server->route(HttpMethod::post, "/launch",

@@ -25,8 +25,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <httplib.h>
 
-#include "event_https_server.hpp"
 #include "https_client.hpp"
 #include "https_server.hpp"
 #include "tls_identity.hpp"
@@ -97,7 +97,7 @@ class BenchServer {
       // Every simulated agent comes from 127.0.0.1.
       limits.max_connections_per_address = static_cast<std::size_t>(clients) + 16;
       limits.max_connections = limits.max_connections_per_address;
-      auto server = std::make_unique<spare::pool::EventHttpsServer>(
+      auto server = std::make_unique<spare::pool::HttpsServer>(
           identity_,
           [](const spare::pool::ServerRequest& request) {
             if (!spare::pool::constant_time_equal(request.bearer_token, kToken)) {
@@ -114,17 +114,30 @@ class BenchServer {
       thread_ = std::thread([s = server.get()] { s->serve(); });
       event_ = std::move(server);
     } else {
-      auto server = std::make_unique<spare::pool::HttpsServer>(
-          identity_,
-          [](const std::string& token) { return spare::pool::constant_time_equal(token, kToken); });
-      server->routes().Post(
-          kRoute, [](const httplib::Request& request, httplib::Response& response) {
-            spare::pool::reply_json(
-                response, 200, heartbeat(request.matches[1], spare::pool::request_json(request)));
+      // cpp-httplib's own server, as the pool served before: a thread of a
+      // small pool per keep-alive connection.
+      auto server = std::make_unique<httplib::SSLServer>(identity_.certificate.c_str(),
+                                                         identity_.private_key.c_str());
+      server->set_pre_routing_handler(
+          [](const httplib::Request& request, httplib::Response& response) {
+            if (spare::pool::constant_time_equal(request.get_header_value("Authorization"),
+                                                 std::string("Bearer ") + kToken)) {
+              return httplib::Server::HandlerResponse::Unhandled;
+            }
+            response.status = 401;
+            return httplib::Server::HandlerResponse::Handled;
           });
-      port_ = server->bind("127.0.0.1:0");
+      server->Post(kRoute, [](const httplib::Request& request, httplib::Response& response) {
+        response.set_content(
+            heartbeat(request.matches[1], nlohmann::json::parse(request.body)).dump(),
+            "application/json");
+      });
+      port_ = server->bind_to_any_port("127.0.0.1");
       stop_ = [s = server.get()] { s->stop(); };
-      thread_ = std::thread([s = server.get()] { s->serve(); });
+      thread_ = std::thread([s = server.get()] { s->listen_after_bind(); });
+      // Its stop() does nothing before its accept loop runs.
+      while (!server->is_running())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       httplib_ = std::move(server);
     }
   }
@@ -137,8 +150,8 @@ class BenchServer {
 
  private:
   spare::pool::TlsIdentity identity_;
-  std::unique_ptr<spare::pool::EventHttpsServer> event_;
-  std::unique_ptr<spare::pool::HttpsServer> httplib_;
+  std::unique_ptr<spare::pool::HttpsServer> event_;
+  std::unique_ptr<httplib::SSLServer> httplib_;
   std::function<void()> stop_;
   std::thread thread_;
   int port_ = 0;

@@ -224,6 +224,116 @@ class HostileVolunteer(PoolTestCase):
         self.pool.spare("cancel", job)
 
 
+class ForgedCheckpoints(PoolTestCase):
+    """Findings 5, 6 and 7: a volunteer of the job uploads checkpoints that lie."""
+    laptops = 2
+    # The pool's group writes no checkpoint of its own while the test forges them.
+    QUIET = {"checkpoint": {"interval_steps": "100000000", "interval_seconds": "0"}}
+
+    def setUp(self):
+        super().setUp()
+        self.job, head = self.running_job(**self.QUIET)[:2]
+        self.head = head
+        storage = self.pool.cluster.laptop(head).storage
+        key = self.on_agent_mounts(head, ["cat", f"{storage}/volunteer.key"]).stdout.strip()
+        volunteer = next(v["id"] for v in self.pool.pool_status()["volunteers"]
+                         if self.laptop_named(v["name"]) == head)
+        self.as_member = {"X-Spare-Volunteer": f"{volunteer}:{key}"}
+        # A genuine checkpoint of the same job at step 300, written here by spare run.
+        local = self.tmp / "local"
+        subprocess.run([SPARE, "run", self.job_file(**self.QUIET), "--ranks", "1", "--output",
+                        local, "--set", "job.steps=300", "--set", "checkpoint.interval_steps=300"],
+                       check=True, capture_output=True, timeout=300)
+        self.genuine = local / "checkpoints" / "step-000000000300"
+        self.addCleanup(lambda: self.pool.spare("cancel", self.job, expect=None))
+
+    def upload(self, step_dir, name, data):
+        return https_request(self.pool.url, "PUT",
+                             f"/api/jobs/{self.job}/checkpoints/{step_dir}/{name}",
+                             self.pool.volunteer_token, headers=self.as_member, data=data,
+                             timeout=120)
+
+    def events(self):
+        return "\n".join(text for _, text in self.pool.events(self.job))
+
+    def coordinator_memory(self):
+        status = Path(f"/proc/{self.pool.coordinator.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines()
+                        if line.startswith("VmHWM:"))) * 1024
+
+    def test_a_genuine_manifest_under_another_step_is_refused(self):
+        manifest = (self.genuine / "MANIFEST.json").read_bytes()
+        shard = (self.genuine / "shard-00000.h5").read_bytes()
+        self.assertEqual(self.upload("step-000000000600", "shard-00000.h5", shard)[0], 200)
+        self.assertEqual(self.upload("step-000000000600", "MANIFEST.json", manifest)[0], 200)
+        self.assertIn("step-000000000600 arrived corrupt and was discarded: its manifest was "
+                      "refused", self.events())
+        self.assertFalse((self.pool.state / "jobs" / str(self.job) / "checkpoints" /
+                          "step-000000000600" / "MANIFEST.json").exists())
+        self.assertIsNone(self.pool.status(self.job)["checkpoint"])
+
+    def test_a_shard_declaring_a_huge_block_is_refused_without_allocating_it(self):
+        import h5py
+        forged = self.tmp / "forged.h5"
+        with h5py.File(forged, "w") as f:  # 2 GB declared, never written: a small file
+            f.create_dataset("temperature", shape=(1, 250_000_000), dtype="f8")
+        self.assertLess(forged.stat().st_size, 16 << 10)
+        before = self.coordinator_memory()
+        self.assertEqual(self.upload("step-000000000300", "shard-00000.h5",
+                                     forged.read_bytes())[0], 200)
+        self.assertEqual(self.upload("step-000000000300", "MANIFEST.json",
+                                     (self.genuine / "MANIFEST.json").read_bytes())[0], 200)
+        self.assertIn("step-000000000300 arrived corrupt and was discarded", self.events())
+        self.assertLess(self.coordinator_memory() - before, 256 << 20)
+        self.assertIsNone(self.pool.status(self.job)["checkpoint"])
+        # The real shard then completes the checkpoint: the pool still takes honest ones.
+        self.assertEqual(self.upload("step-000000000300", "shard-00000.h5",
+                                     (self.genuine / "shard-00000.h5").read_bytes())[0], 200)
+        self.assertEqual(self.pool.status(self.job)["checkpoint"], 300)
+
+    def test_a_manifest_of_fifty_thousand_blocks_freezes_nothing(self):
+        import threading
+        import xxhash
+        manifest = json.loads((self.genuine / "MANIFEST.json").read_text())
+        manifest.pop("manifest_xxh3_128")
+        dataset = manifest["datasets"][0]["name"]
+        manifest["nranks"] = 50_000
+        manifest["shards"] = [
+            {"file": f"shard-{r:05d}.h5", "rank": r, "bytes": 4096,
+             "blocks": [{"dataset": dataset, "offset": [0, 0], "count": [1, 1],
+                         "xxh3_128": "0" * 32}]} for r in range(50_000)]
+        canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=False)
+        manifest["manifest_xxh3_128"] = xxhash.xxh3_128_hexdigest(canonical.encode())
+        data = json.dumps(manifest).encode()
+        upload = threading.Thread(
+            target=lambda: self.upload("step-000000000300", "MANIFEST.json", data))
+        upload.start()
+        slowest = self.slowest_status(lambda: upload.is_alive())
+        upload.join()
+        self.assertIn("its manifest was refused", self.events())
+        # A laptop drops off: re-forming the group looks for the newest checkpoint
+        # it can gather, which once read every manifest held, under the pool's lock.
+        member = next(k for k in self.pool.cluster.laptops if k != self.head)
+        self.pool.kill_laptop(member)
+        deadline = time.monotonic() + 8
+        slowest = max(slowest, self.slowest_status(lambda: time.monotonic() < deadline))
+        # The probe saw the whole API frozen for 5 s; a heartbeat timeout is 2.
+        self.assertLess(slowest, 1.5)
+        status = self.pool.wait_until(self.job, lambda s: s["state"] == "running" and
+                                      s["restarts"] == 1, what="re-formed on one laptop")
+        self.assertEqual(status["ranks"], 1)
+
+    def slowest_status(self, go_on):
+        """The longest a `spare status` took while go_on() held (once at least)."""
+        slowest = 0.0
+        while go_on() or slowest == 0.0:
+            started = time.monotonic()
+            self.pool.status(self.job)
+            slowest = max(slowest, time.monotonic() - started)
+        return slowest
+
+
 class AnyoneAtThePort(PoolTestCase):
     """Finding 3: slow connections without a token held every server thread."""
     laptops = 2

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "https_server.hpp"
+#include "request_error.hpp"
 #include "support/temp_dir.hpp"
 
 namespace spare::pool {

@@ -1,6 +1,6 @@
-// One connection of EventHttpsServer: its TLS handshake, its requests over
+// One connection of HttpsServer: its TLS handshake, its requests over
 // keep-alive, their bodies and replies, and the deadline of each phase.
-#include "event_https_connection.hpp"
+#include "https_connection.hpp"
 
 #include <fcntl.h>
 #include <strings.h>

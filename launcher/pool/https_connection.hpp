@@ -1,4 +1,4 @@
-// One TLS connection of EventHttpsServer, from accept to close, and the state
+// One TLS connection of HttpsServer, from accept to close, and the state
 // its connections share (ServerCore). Internal to the server.
 //
 //   accept ─ handshake ─┬─ headers ─ [handler pool: authorize, route] ─┬─ reply ──┐
@@ -28,7 +28,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "event_https_server.hpp"
+#include "https_server.hpp"
 #include "log_throttle.hpp"
 
 namespace spare::pool::detail {

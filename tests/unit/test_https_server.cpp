@@ -1,4 +1,4 @@
-// A real EventHttpsServer on 127.0.0.1 with short deadlines, asked by the
+// A real HttpsServer on 127.0.0.1 with short deadlines, asked by the
 // project's HttpsClient, by a raw TLS client (to see headers and to send what
 // HttpsClient would not: no body after its length, chunks, 100-continue) and
 // by raw TCP sockets (slowloris, caps).
@@ -25,8 +25,8 @@
 
 #include <fmt/format.h>
 
-#include "event_https_server.hpp"
 #include "https_client.hpp"
+#include "https_server.hpp"
 #include "request_target.hpp"
 #include "support/temp_dir.hpp"
 #include "tls_identity.hpp"
@@ -272,8 +272,8 @@ class Server {
 
   ~Server() { stop(); }
 
-  EventHttpsServer& operator*() { return server_; }
-  EventHttpsServer* operator->() { return &server_; }
+  HttpsServer& operator*() { return server_; }
+  HttpsServer* operator->() { return &server_; }
 
   void start() {
     port_ = server_.bind("127.0.0.1:0");
@@ -325,7 +325,7 @@ class Server {
   std::atomic<int> authorized_{0};
   std::mutex mutex_;
   std::vector<std::string> log_;
-  EventHttpsServer server_;
+  HttpsServer server_;
   int port_ = 0;
   std::thread serving_;
 };
@@ -336,7 +336,7 @@ ServerReply hello(ServerRequest&) {
 
 // ---- decoding ----
 
-TEST(EventHttpsTarget, PathAndQueryAreSplitAndDecoded) {
+TEST(HttpsRequestTarget, PathAndQueryAreSplitAndDecoded) {
   const detail::RequestTarget target =
       detail::parse_request_target("/jobs/a%20b/x+y?after=5&name=a+b%26c&flag&&empty=");
   EXPECT_EQ(target.path, "/jobs/a b/x+y");  // '+' is a space in a query only
@@ -346,7 +346,7 @@ TEST(EventHttpsTarget, PathAndQueryAreSplitAndDecoded) {
   EXPECT_EQ(detail::parse_request_target("/plain").query.size(), 0u);
 }
 
-TEST(EventHttpsTarget, MalformedTargetsAre400) {
+TEST(HttpsRequestTarget, MalformedTargetsAre400) {
   for (const char* bad : {"no-slash", "/a%2", "/a%zz", "/a%00b", "/x?%zz=1", "/x?=value",
                           "/x?a=%G0", "http://host/x"}) {
     try {
@@ -358,7 +358,20 @@ TEST(EventHttpsTarget, MalformedTargetsAre400) {
   }
 }
 
-TEST(EventHttpsMessages, JsonRepliesReplaceInvalidUtf8AndErrorsCarryTheirMessage) {
+TEST(HttpsRequestTarget, APathLongerThanRoutesCanMatchSafelyIs414) {
+  // std::regex matches recursively: a route tried on a 16 KiB path overflowed
+  // a sanitized build's stack (tests/fuzz/findings/route_regex_depth.cpp).
+  const std::string longest = "/" + std::string(detail::kMaxPathBytes - 1, 'a');
+  EXPECT_EQ(detail::parse_request_target(longest + "?x=1").path, longest);
+  try {
+    detail::parse_request_target(longest + "a");
+    ADD_FAILURE() << "a path of " << longest.size() + 1 << " bytes was accepted";
+  } catch (const RequestError& error) {
+    EXPECT_EQ(error.status(), 414);
+  }
+}
+
+TEST(HttpsMessages, JsonRepliesReplaceInvalidUtf8AndErrorsCarryTheirMessage) {
   const ServerReply reply = ServerReply::json(200, {{"name", std::string("caf\xe9")}});
   EXPECT_EQ(nlohmann::json::parse(reply.body)["name"], "caf\xef\xbf\xbd");
   const ServerReply error = ServerReply::error(409, "taken");
@@ -382,7 +395,7 @@ TEST(EventHttpsMessages, JsonRepliesReplaceInvalidUtf8AndErrorsCarryTheirMessage
 
 // ---- routes and answers ----
 
-TEST(EventHttps, RoutesCaptureAndQueriesAreDecoded) {
+TEST(HttpsServer, RoutesCaptureAndQueriesAreDecoded) {
   Server server;
   server->route(HttpMethod::get, R"(/jobs/(\d+)/files/([a-z ]+))", [](ServerRequest& request) {
     return ServerReply::json(200, {{"matches", request.matches},
@@ -405,7 +418,22 @@ TEST(EventHttps, RoutesCaptureAndQueriesAreDecoded) {
   EXPECT_EQ(body["token"], good_token);
 }
 
-TEST(EventHttps, AMalformedQueryIs400BeforeAnyHandler) {
+TEST(HttpsServer, ALongPathIs414AndTheServerServesOn) {
+  Server server;
+  server->route(HttpMethod::get, R"(/api/jobs/(\d+)/checkpoints/(step-\d+)/([A-Za-z0-9._-]+))",
+                hello);
+  server->route(HttpMethod::get, "/hello", hello);
+  server.start();
+  HttpsClient peer = server.client();
+  // Within the 16 KiB a request line may have, and long enough to overflow a
+  // sanitized build's stack in std::regex before the limit.
+  const HttpResponse refused =
+      peer.get("/api/jobs/1/checkpoints/step-1/" + std::string(15000, 'a'));
+  EXPECT_EQ(refused.status, 414) << refused.body;
+  EXPECT_EQ(server.client().get("/hello").status, 200);
+}
+
+TEST(HttpsServer, AMalformedQueryIs400BeforeAnyHandler) {
   Server server;
   std::atomic<int> handled{0};
   server->route(HttpMethod::get, "/hello", [&](ServerRequest& request) {
@@ -423,7 +451,7 @@ TEST(EventHttps, AMalformedQueryIs400BeforeAnyHandler) {
   EXPECT_EQ(handled, 1);
 }
 
-TEST(EventHttps, UnknownPathsAre404AndOtherMethods405) {
+TEST(HttpsServer, UnknownPathsAre404AndOtherMethods405) {
   Server server;
   server->route(HttpMethod::get, "/hello", hello);
   server->route(HttpMethod::put, "/hello", hello);
@@ -446,7 +474,7 @@ TEST(EventHttps, UnknownPathsAre404AndOtherMethods405) {
   EXPECT_EQ(unknown->status, 405);
 }
 
-TEST(EventHttps, ATokenIsNeededUnknownOnesAre401AndTheAuthorizerSays403) {
+TEST(HttpsServer, ATokenIsNeededUnknownOnesAre401AndTheAuthorizerSays403) {
   Server server;
   std::atomic<int> handled{0};
   server->route(HttpMethod::get, "/hello", hello);
@@ -492,7 +520,7 @@ TEST(EventHttps, ATokenIsNeededUnknownOnesAre401AndTheAuthorizerSays403) {
   EXPECT_NE(server.logged({"POST /hello from 127.0.0.1:", "may not POST"}), "");
 }
 
-TEST(EventHttps, HandlerErrorsBecomeTheirStatusWithAJsonError) {
+TEST(HttpsServer, HandlerErrorsBecomeTheirStatusWithAJsonError) {
   Server server;
   server->route(HttpMethod::get, "/teapot",
                 [](ServerRequest&) -> ServerReply { throw RequestError(418, "short and stout"); });
@@ -519,7 +547,7 @@ TEST(EventHttps, HandlerErrorsBecomeTheirStatusWithAJsonError) {
   EXPECT_EQ(peer.post("/echo", sent).json()["got"], sent);
 }
 
-TEST(EventHttps, KeepAliveServesManyRequestsOverOneConnection) {
+TEST(HttpsServer, KeepAliveServesManyRequestsOverOneConnection) {
   Server server;
   server->route(HttpMethod::post, "/whoami", [](ServerRequest& request) {
     return ServerReply::json(200, {{"port", request.remote_port}, {"body", request.json()}});
@@ -537,7 +565,7 @@ TEST(EventHttps, KeepAliveServesManyRequestsOverOneConnection) {
   }
 }
 
-TEST(EventHttps, PipelinedRequestsAreAnsweredInOrderAndConnectionCloseIsHonoured) {
+TEST(HttpsServer, PipelinedRequestsAreAnsweredInOrderAndConnectionCloseIsHonoured) {
   Server server;
   server->route(HttpMethod::get, R"(/n/(\d+))", [](ServerRequest& request) {
     return ServerReply::json(200, {{"n", request.matches[1]}});
@@ -557,7 +585,7 @@ TEST(EventHttps, PipelinedRequestsAreAnsweredInOrderAndConnectionCloseIsHonoured
   EXPECT_TRUE(raw.closed_within(1.0));
 }
 
-TEST(EventHttps, PythonsUrllibIsServedAsTheClusterTestsAskIt) {
+TEST(HttpsServer, PythonsUrllibIsServedAsTheClusterTestsAskIt) {
   Server server;
   RouteOptions upload;
   upload.stream_body_to_file = true;
@@ -610,7 +638,7 @@ print(call("GET", "/hello", "wrong"))
 
 // ---- limits on what a request may be ----
 
-TEST(EventHttps, AJsonBodyOverTheLimitIs413BeforeItIsRead) {
+TEST(HttpsServer, AJsonBodyOverTheLimitIs413BeforeItIsRead) {
   Server server;
   std::atomic<int> handled{0};
   server->route(HttpMethod::post, "/echo", [&](ServerRequest& request) {
@@ -651,7 +679,7 @@ TEST(EventHttps, AJsonBodyOverTheLimitIs413BeforeItIsRead) {
       "");
 }
 
-TEST(EventHttps, AChunkedJsonBodyWithinTheLimitArrivesWhole) {
+TEST(HttpsServer, AChunkedJsonBodyWithinTheLimitArrivesWhole) {
   Server server;
   server->route(HttpMethod::post, "/echo", [](ServerRequest& request) {
     return ServerReply::json(200, {{"got", request.json()}});
@@ -672,7 +700,7 @@ TEST(EventHttps, AChunkedJsonBodyWithinTheLimitArrivesWhole) {
   EXPECT_EQ(nlohmann::json::parse(got->body)["got"]["text"].get<std::string>().size(), 30000u);
 }
 
-TEST(EventHttps, HeadersOverTheLimitAre431) {
+TEST(HttpsServer, HeadersOverTheLimitAre431) {
   ServerLimits limits = short_limits();
   limits.max_header_bytes = 4096;
   Server server(limits);
@@ -687,7 +715,7 @@ TEST(EventHttps, HeadersOverTheLimitAre431) {
   EXPECT_NE(server.logged({"refused a request from 127.0.0.1:", "exceed 4096 bytes"}), "");
 }
 
-TEST(EventHttps, ExpectContinueIsAnsweredBeforeTheBody) {
+TEST(HttpsServer, ExpectContinueIsAnsweredBeforeTheBody) {
   Server server;
   server->route(HttpMethod::post, "/echo", [](ServerRequest& request) {
     return ServerReply::json(200, {{"got", request.json()}});
@@ -710,7 +738,7 @@ TEST(EventHttps, ExpectContinueIsAnsweredBeforeTheBody) {
 
 // ---- files ----
 
-TEST(EventHttps, AStreamedUploadArrivesInTheSpoolAndTheHandlerRenamesIt) {
+TEST(HttpsServer, AStreamedUploadArrivesInTheSpoolAndTheHandlerRenamesIt) {
   Server server;
   std::mutex mutex;
   std::vector<std::string> seen;  // what each handler saw, checked below
@@ -762,7 +790,7 @@ TEST(EventHttps, AStreamedUploadArrivesInTheSpoolAndTheHandlerRenamesIt) {
                                       "dropped body=0 in_spool=true"}));
 }
 
-TEST(EventHttps, AStreamedUploadOverItsLimitIs413AndLeavesNothing) {
+TEST(HttpsServer, AStreamedUploadOverItsLimitIs413AndLeavesNothing) {
   Server server;
   std::atomic<int> handled{0};
   RouteOptions upload;
@@ -799,7 +827,7 @@ TEST(EventHttps, AStreamedUploadOverItsLimitIs413AndLeavesNothing) {
   EXPECT_EQ(files_in(server.spool()), 0u);
 }
 
-TEST(EventHttps, AStreamedDownloadIsByteExact) {
+TEST(HttpsServer, AStreamedDownloadIsByteExact) {
   Server server;
   const std::string content = random_bytes(6 * (1 << 20) + 77, 11);
   std::ofstream(server.dir() / "result.bin", std::ios::binary) << content;
@@ -820,7 +848,7 @@ TEST(EventHttps, AStreamedDownloadIsByteExact) {
   EXPECT_EQ(peer.download("/files/result.bin", destination).status, 200);
 }
 
-TEST(EventHttps, ALargeReplyStreamsAndANoContentReplyHasNoBody) {
+TEST(HttpsServer, ALargeReplyStreamsAndANoContentReplyHasNoBody) {
   Server server;
   const std::string log_text(3 << 20, 'e');  // over the server's slab: sent in pieces
   server->route(HttpMethod::get, "/log", [&](ServerRequest&) {
@@ -840,7 +868,7 @@ TEST(EventHttps, ALargeReplyStreamsAndANoContentReplyHasNoBody) {
   EXPECT_EQ(peer.get("/log").status, 200);  // the connection goes on after both
 }
 
-TEST(EventHttps, AReaderThatTakesNothingIsClosedAtTheResponseDeadline) {
+TEST(HttpsServer, AReaderThatTakesNothingIsClosedAtTheResponseDeadline) {
   Server server;
   const fs::path big = server.dir() / "big.bin";
   std::ofstream(big, std::ios::binary) << std::string(48 << 20, 'b');  // beyond socket buffers
@@ -859,7 +887,7 @@ TEST(EventHttps, AReaderThatTakesNothingIsClosedAtTheResponseDeadline) {
 
 // ---- slow and silent clients ----
 
-TEST(EventHttps, SlowlorisConnectionsDoNotDelayARequestAndCloseAtTheHandshakeDeadline) {
+TEST(HttpsServer, SlowlorisConnectionsDoNotDelayARequestAndCloseAtTheHandshakeDeadline) {
   ServerLimits limits = short_limits();
   limits.handshake_seconds = 0.8;
   Server server(limits);
@@ -910,7 +938,7 @@ TEST(EventHttps, SlowlorisConnectionsDoNotDelayARequestAndCloseAtTheHandshakeDea
   EXPECT_EQ(peer.get("/hello").status, 200);
 }
 
-TEST(EventHttps, HeaderBodyAndKeepAliveDeadlinesCloseTheConnection) {
+TEST(HttpsServer, HeaderBodyAndKeepAliveDeadlinesCloseTheConnection) {
   Server server;
   server->route(HttpMethod::get, "/hello", hello);
   server->route(HttpMethod::post, "/echo", [](ServerRequest& request) {
@@ -941,7 +969,7 @@ TEST(EventHttps, HeaderBodyAndKeepAliveDeadlinesCloseTheConnection) {
   EXPECT_EQ(server.logged({"keep-alive"}), "");  // an idle close is no news
 }
 
-TEST(EventHttps, ConnectionsBeyondTheCapsAreClosedAtOnce) {
+TEST(HttpsServer, ConnectionsBeyondTheCapsAreClosedAtOnce) {
   ServerLimits limits = short_limits();
   limits.handshake_seconds = 5;  // the connections held open must outlive the test
   limits.max_connections_per_address = 3;
@@ -987,7 +1015,7 @@ TEST(EventHttps, ConnectionsBeyondTheCapsAreClosedAtOnce) {
   EXPECT_EQ(status, 200);
 }
 
-TEST(EventHttps, AFullHandlerQueueIs503WithRetryAfterAtOnce) {
+TEST(HttpsServer, AFullHandlerQueueIs503WithRetryAfterAtOnce) {
   ServerLimits limits = short_limits();
   limits.handler_threads = 2;
   limits.max_queued_requests = 0;
@@ -1041,7 +1069,7 @@ TEST(EventHttps, AFullHandlerQueueIs503WithRetryAfterAtOnce) {
 
 // ---- stopping ----
 
-TEST(EventHttps, StopBeforeServeEndsServe) {
+TEST(HttpsServer, StopBeforeServeEndsServe) {
   Server server;
   server->bind("127.0.0.1:0");
   server->stop();
@@ -1049,7 +1077,7 @@ TEST(EventHttps, StopBeforeServeEndsServe) {
   server->stop();   // and again: nothing
 }
 
-TEST(EventHttps, StopClosesIdleAndBusyConnectionsPromptly) {
+TEST(HttpsServer, StopClosesIdleAndBusyConnectionsPromptly) {
   ServerLimits limits;  // deadlines far beyond the test's wait
   limits.handshake_seconds = limits.header_seconds = limits.body_idle_seconds =
       limits.keep_alive_seconds = 30;
@@ -1093,7 +1121,7 @@ TEST(EventHttps, StopClosesIdleAndBusyConnectionsPromptly) {
   slow_client.join();
 }
 
-TEST(EventHttps, BindFailuresNameTheAddressAndTheReason) {
+TEST(HttpsServer, BindFailuresNameTheAddressAndTheReason) {
   Server server;
   server.start();
   Server second;

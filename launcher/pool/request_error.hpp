@@ -1,0 +1,28 @@
+// What a route handler throws to answer a client's mistake, and the pieces of
+// authentication the pool's servers share.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace spare::pool {
+
+/// A client's mistake: handlers throw it, the server answers `status` with its message.
+class RequestError : public std::runtime_error {
+ public:
+  RequestError(int status, const std::string& what) : std::runtime_error(what), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
+/// The header a volunteer's agent sends to the coordinator with each request:
+/// "ID:KEY", the id and key the coordinator gave it when it registered.
+inline constexpr const char* kVolunteerHeader = "X-Spare-Volunteer";
+
+/// Whether two secrets are equal, in a time that depends on neither's content or length.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace spare::pool
