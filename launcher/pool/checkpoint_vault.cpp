@@ -34,12 +34,18 @@ fs::path CheckpointVault::checkpoints(std::int64_t job) const {
 }
 
 void check_checkpoint_file_name(const std::string& step_dir, const std::string& file) {
-  static const std::regex step_name(R"(step-[0-9]{1,20})");
-  static const std::regex file_name(R"(MANIFEST\.json|shard-[0-9]{1,9}\.h5)");
-  if (!std::regex_match(step_dir, step_name)) {
-    throw RequestError(400, fmt::format("'{}' is not a checkpoint name (step-NNN)", step_dir));
+  static const std::regex step_name(R"(step-[0-9]{12,18})");
+  static const std::regex file_name(R"(MANIFEST\.json|shard-[0-9]{5,9}\.h5)");
+  // One name for each step, as the ranks write it: step-100 and step-0100
+  // would be two directories of one step.
+  if (!std::regex_match(step_dir, step_name) ||
+      step_dir != checkpoint_dir_name(std::stoll(step_dir.substr(5)))) {
+    throw RequestError(400, fmt::format("'{}' is not a checkpoint name (step- and the step in "
+                                        "12 digits or more, as step-000000000300)",
+                                        step_dir));
   }
-  if (!std::regex_match(file, file_name)) {
+  if (!std::regex_match(file, file_name) ||
+      (file != kManifestName && file != shard_file_name(std::stoi(file.substr(6))))) {
     throw RequestError(400, fmt::format("'{}' is not a checkpoint file (MANIFEST.json or "
                                         "shard-NNNNN.h5)",
                                         file));

@@ -1187,7 +1187,9 @@ void Coordinator::supervisor_loop() {
   while (!stopping_) {
     try {
       supervise();
-      if (const double now = wall_clock(); now - inputs_checked > 10) {
+      // Often enough that an unused input goes within half its time again.
+      const double period = std::clamp(options_.unused_input_seconds / 2, 0.5, 10.0);
+      if (const double now = wall_clock(); now - inputs_checked > period) {
         inputs_checked = now;
         remove_unused_inputs(now);
       }

@@ -430,10 +430,57 @@ class Limits(PoolTestCase):
         self.assertEqual(code, 403, body)
         self.assertIn("cannot have a checkpoint at step 999999999999999999", body["error"])
         self.pool.spare("cancel", job)
-        code, body = self.call("PUT", f"/api/jobs/{job}/checkpoints/step-600/shard-00000.h5",
+        code, body = self.call("PUT", f"/api/jobs/{job}/checkpoints/step-000000000600/"
+                               "shard-00000.h5",
                                self.pool.volunteer_token, headers=as_head, body={})
         self.assertEqual(code, 409, body)
         self.assertIn("it takes no more checkpoints", body["error"])
+
+    def test_uploads_that_never_complete_do_not_pile_up(self):
+        job, head = self.running_job(
+            checkpoint={"interval_steps": "100000000", "interval_seconds": "0"})[:2]
+        storage = self.pool.cluster.laptop(head).storage
+        key = self.on_agent_mounts(head, ["cat", f"{storage}/volunteer.key"]).stdout.strip()
+        volunteer = next(v["id"] for v in self.pool.pool_status()["volunteers"]
+                         if self.laptop_named(v["name"]) == head)
+        as_head = {"X-Spare-Volunteer": f"{volunteer}:{key}"}
+        # Shards of eight steps whose manifests never come.
+        for step in range(100, 900, 100):
+            code, body = https_request(
+                self.pool.url, "PUT", f"/api/jobs/{job}/checkpoints/step-{step:012d}/shard-00000.h5",
+                self.pool.volunteer_token, headers=as_head, data=os.urandom(64 << 10))
+            self.assertEqual(code, 200, body)
+        arriving = sorted(p.name for p in
+                          (self.pool.state / "jobs" / str(job) / "checkpoints").iterdir())
+        self.assertEqual(arriving, [f"step-{s:012d}" for s in (600, 700, 800)])
+        # Nor under another name for one step: a step has one directory.
+        code, body = https_request(
+            self.pool.url, "PUT", f"/api/jobs/{job}/checkpoints/step-800/shard-00000.h5",
+            self.pool.volunteer_token, headers=as_head, data=b"x")
+        self.assertEqual(code, 400, body)
+        self.pool.spare("cancel", job)
+
+
+class UnusedInputs(PoolTestCase):
+    """Finding 9: inputs no job names were kept for ever."""
+    laptops = 1
+    coordinator_args = ("--unused-input-time", "1")
+
+    def test_an_input_no_job_names_is_removed(self):
+        data = os.urandom(100 << 10)
+        sha = hashlib.sha256(data).hexdigest()
+        code, body = https_request(self.pool.url, "PUT", f"/api/inputs/{sha}", self.pool.token,
+                                   data=data)
+        self.assertEqual(code, 200, body)
+        kept = self.pool.state / "inputs" / sha
+        self.assertTrue(kept.exists())
+        deadline = time.time() + 10
+        while kept.exists():
+            self.assertLess(time.time(), deadline, "the unused input was kept")
+            time.sleep(0.2)
+        self.assertEqual(self.call("GET", f"/api/inputs/{sha}", self.pool.token)[0], 404)
+        log = (self.pool.logs / "pool.log").read_text()
+        self.assertIn(f"input {sha} of scientists removed: no active job names it", log)
 
 
 class HostileScientist(PoolTestCase):
