@@ -10,29 +10,21 @@
 #include "spare/decomposition.hpp"
 #include "spare/error.hpp"
 #include "spare/output_layout.hpp"
+#include "support/checkpoint_error_of.hpp"
 #include "support/manifests.hpp"
 #include "support/temp_dir.hpp"
 
 namespace spare {
 namespace {
 
-/// The message `fn` throws as a CheckpointError, or "" if it throws none.
-template <class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const CheckpointError& e) {
-    return e.what();
-  }
-  return {};
-}
+using testing::checkpoint_error_of;
 
 std::string coverage_error(const Manifest& m) {
-  return error_of([&] { check_coverage(m, "ckpt"); });
+  return checkpoint_error_of([&] { check_coverage(m, "ckpt"); });
 }
 
 std::string parse_error(const nlohmann::json& j) {
-  return error_of([&] { manifest_from_json(j, "ckpt"); });
+  return checkpoint_error_of([&] { manifest_from_json(j, "ckpt"); });
 }
 
 /// Dataset "u" of `shape` split over `nranks` ranks as a job's state is.
@@ -265,17 +257,19 @@ TEST(Manifest, ParsingRefusesWhatNoJobWrites) {
 TEST(Manifest, AnOversizedOrDeeplyNestedFileIsRefusedBeforeItIsParsed) {
   const testing::TempDir dir;
   std::ofstream(dir / kManifestName) << std::string(kMaxManifestBytes + 1, ' ');
-  EXPECT_NE(error_of([&] { read_manifest(dir.path()); }).find("more than 33554432 bytes"),
-            std::string::npos);
+  EXPECT_NE(
+      checkpoint_error_of([&] { read_manifest(dir.path()); }).find("more than 33554432 bytes"),
+      std::string::npos);
   std::ofstream(dir / kManifestName) << std::string(1000, '[') << std::string(1000, ']');
-  EXPECT_NE(error_of([&] { read_manifest(dir.path()); }).find("JSON nested 9 deep"),
+  EXPECT_NE(checkpoint_error_of([&] { read_manifest(dir.path()); }).find("JSON nested 9 deep"),
             std::string::npos);
   std::string zeros = "[0";
   for (int i = 0; i < (1 << 21); ++i)
     zeros += ",0";
   std::ofstream(dir / kManifestName) << zeros << "]";
-  EXPECT_NE(error_of([&] { read_manifest(dir.path()); }).find("more than 2097152 JSON values"),
-            std::string::npos);
+  EXPECT_NE(
+      checkpoint_error_of([&] { read_manifest(dir.path()); }).find("more than 2097152 JSON values"),
+      std::string::npos);
 }
 
 TEST(Manifest, DamagedManifestIsRefused) {

@@ -14,6 +14,7 @@
 #include "spare/error.hpp"
 #include "spare/h5.hpp"
 #include "spare/output_layout.hpp"
+#include "support/checkpoint_error_of.hpp"
 #include "support/temp_dir.hpp"
 
 namespace spare {
@@ -21,15 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const CheckpointError& e) {
-    return e.what();
-  }
-  return {};
-}
+using testing::checkpoint_error_of;
 
 /// Commits a checkpoint in `dir` of one shard whose dataset "u" of f64 is
 /// declared as `dims`. `values` are written into it, if given (else it is
@@ -105,7 +98,7 @@ TEST(CheckpointReader, AHugeBlockDeclaredInATinyShardIsRefusedBeforeAnyAllocatio
       "refused: .*shard-00000.h5 dataset 'u': block \\[0:1, 0:250000000\\) needs 2000000000 "
       "bytes");
   // Opened as a checkpoint, it is refused when the reader checks the shards' sizes.
-  EXPECT_NE(error_of([&] { CheckpointReader reader(dir.path()); })
+  EXPECT_NE(checkpoint_error_of([&] { CheckpointReader reader(dir.path()); })
                 .find("block [0:1, 0:250000000) needs 2000000000 bytes with the blocks before it, "
                       "more than the shard's " +
                       std::to_string(m.shards[0].bytes)),
@@ -121,7 +114,8 @@ TEST(CheckpointReader, AShardStoresEveryByteOfItsBlock) {
   const Digest of_zeros = digest_bytes(zeros.data(), zeros.size() * sizeof(double));
   const Manifest m = one_shard_checkpoint(dir.path(), {1, 1000}, nullptr, of_zeros, {"pad"});
   ASSERT_GT(m.shards[0].bytes, 8000u);
-  const std::string refused = error_of([&] { CheckpointReader(dir.path()).verify_all(); });
+  const std::string refused =
+      checkpoint_error_of([&] { CheckpointReader(dir.path()).verify_all(); });
   EXPECT_NE(refused.find("shard-00000.h5 dataset 'u': stores 0 bytes of data, its block "
                          "[0:1, 0:1000) of f64 needs 8000"),
             std::string::npos)
