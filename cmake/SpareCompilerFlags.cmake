@@ -25,8 +25,14 @@ target_compile_options(spare_deterministic_fp INTERFACE
 # Sanitizers apply to the whole build: an instrumented library linked into an
 # uninstrumented program hides nothing but breaks the runtime's assumptions.
 # nvcc does not take them: CUDA sources are left uninstrumented.
+# With SPARE_FUZZ the code also gets libFuzzer's coverage instrumentation
+# (fuzzer-no-link); only the fuzz targets link libFuzzer itself (tests/fuzz).
 if(SPARE_SANITIZE)
+  set(_spare_compiled_sanitizers ${SPARE_SANITIZE})
+  if(SPARE_FUZZ)
+    set(_spare_compiled_sanitizers fuzzer-no-link,${SPARE_SANITIZE})
+  endif()
   add_compile_options(
-    "$<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=${SPARE_SANITIZE};-fno-omit-frame-pointer;-fno-sanitize-recover=all>")
+    "$<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=${_spare_compiled_sanitizers};-fno-omit-frame-pointer;-fno-sanitize-recover=all>")
   add_link_options(-fsanitize=${SPARE_SANITIZE})
 endif()

@@ -18,3 +18,19 @@ option(SPARE_BUILD_TESTS "Build the tests and benchmarks (default: on when Googl
        ${_spare_tests_default})
 
 set(SPARE_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,undefined")
+
+# Fuzzing (tests/fuzz, run by tests/fuzz/run.sh): libFuzzer targets, built with
+# clang; the libraries they link get coverage instrumentation and, unless
+# SPARE_SANITIZE says otherwise, AddressSanitizer and UBSan.
+option(SPARE_FUZZ "Build the libFuzzer targets in tests/fuzz (clang only, without CUDA)" OFF)
+if(SPARE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "SPARE_FUZZ needs clang's libFuzzer: configure with CC=clang CXX=clang++")
+  endif()
+  if(SPARE_WITH_CUDA)
+    message(FATAL_ERROR "SPARE_FUZZ builds without CUDA: add -DSPARE_WITH_CUDA=OFF")
+  endif()
+  if(NOT SPARE_SANITIZE)
+    set(SPARE_SANITIZE address,undefined)
+  endif()
+endif()

@@ -108,7 +108,7 @@ void check_path(const std::string& base_url, const std::string& path) {
 nlohmann::json HttpResponse::json() const {
   try {
     return nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // out_of_range too: 1e400
     throw Error(ExitCode::run_failed,
                 fmt::format("{} answered HTTP {} with a body that is not JSON ({}): \"{}\"", url,
                             status, error.what(), excerpt(body)));

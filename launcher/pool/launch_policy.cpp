@@ -140,6 +140,13 @@ bool path_inside(std::string_view path, std::string_view dir) {
 
 McaDecision judge_mca_parameter(std::string_view name, std::string_view value,
                                 const LaunchPlaces& places) {
+  // Every parameter is a name (btl_tcp_if_include): a family's prefix is
+  // followed by nothing else either. Its bytes are not repeated in the reason.
+  if (name.empty() || !all_of_chars(name, "_")) {
+    return {McaVerdict::refuse,
+            "refused: an MCA parameter's name holds characters other than "
+            "letters, digits and '_'"};
+  }
   const auto rule = std::find_if(kRules.begin(), kRules.end(),
                                  [&](const ParameterRule& r) { return r.name == name; });
   ValueKind kind = ValueKind::network;

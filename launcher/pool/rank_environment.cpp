@@ -11,9 +11,18 @@ namespace {
 
 struct VariableRule {
   std::string_view name;
-  bool prefix;  // the rule covers every variable whose name starts with `name`
+  bool numbered;  // the rule covers `name` followed by digits too (PMIX_SERVER_URI21)
   ValueKind kind;
 };
+
+bool only_digits(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool rule_covers(const VariableRule& rule, std::string_view name) {
+  if (!rule.numbered) return name == rule.name;
+  return name.starts_with(rule.name) && only_digits(name.substr(rule.name.size()));
+}
 
 // What a daemon of Open MPI 4.1 sets for a rank, besides its MCA parameters
 // (OMPI_MCA_*, judged like the daemon's own), as captured on the laptop cluster.
@@ -81,9 +90,11 @@ bool judge_rank_variable(std::string_view entry, const LaunchPlaces& places) {
   const std::string_view name = name_of(entry);
   const std::string_view value = value_of(entry);
   const std::string shown(name);
-  const auto rule = std::find_if(kRankVariables.begin(), kRankVariables.end(), [&](const auto& r) {
-    return r.prefix ? name.starts_with(r.name) : name == r.name;
-  });
+  if (entry.find('=') == std::string_view::npos) {
+    refuse("'" + shown + "' was forwarded without a value (expected NAME=VALUE)");
+  }
+  const auto rule = std::find_if(kRankVariables.begin(), kRankVariables.end(),
+                                 [&](const VariableRule& r) { return rule_covers(r, name); });
   if (rule != kRankVariables.end()) {
     if (!value_fits(rule->kind, value, places)) {
       refuse(shown + " = '" + std::string(value) + "': expected " +

@@ -38,7 +38,8 @@ nlohmann::json ServerRequest::json() const {
   nlohmann::json parsed;
   try {
     parsed = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {
+    // parse_error, and out_of_range for a number beyond a double (1e400).
     throw RequestError(400, fmt::format("{} {}: the body is not JSON: {}", method_name(method),
                                         path, error.what()));
   }

@@ -29,9 +29,9 @@
 #include "checkpoint_vault.hpp"
 #include "child_process.hpp"
 #include "daemon_command.hpp"
-#include "https_server.hpp"
 #include "file_transfer.hpp"
 #include "https_client.hpp"
+#include "https_server.hpp"
 #include "input_store.hpp"
 #include "local_backend.hpp"
 #include "partner_copies.hpp"
@@ -215,7 +215,18 @@ std::int64_t parse_byte_size(const std::string& text) {
     throw UsageError(
         fmt::format("'{}' is not a size: expected a number with K, M, G or T, e.g. 8G", text));
   }
-  return static_cast<std::int64_t>(value * scale);
+  const double bytes = value * scale;
+  // Below one byte would be 0, which --memory reads as "all there is"; 2^63
+  // and beyond do not fit an int64 (the cast would be undefined).
+  if (bytes < 1) {
+    throw UsageError(
+        fmt::format("'{}' is less than one byte: expected at least 1 (e.g. 8G)", text));
+  }
+  if (bytes >= 0x1p63) {
+    throw UsageError(
+        fmt::format("'{}' is too large: a size must be below 8 EiB (2^63 bytes)", text));
+  }
+  return static_cast<std::int64_t>(bytes);
 }
 
 /// What the agent does for one group.

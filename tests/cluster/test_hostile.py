@@ -320,9 +320,12 @@ class ForgedCheckpoints(PoolTestCase):
         slowest = max(slowest, self.slowest_status(lambda: time.monotonic() < deadline))
         # The probe saw the whole API frozen for 5 s; a heartbeat timeout is 2.
         self.assertLess(slowest, 1.5)
-        status = self.pool.wait_until(self.job, lambda s: s["state"] == "running" and
-                                      s["restarts"] == 1, what="re-formed on one laptop")
-        self.assertEqual(status["ranks"], 1)
+        # mpirun's exit may be reported before the laptop is declared lost: one
+        # restart or two, then the group on the head alone.
+        status = self.pool.wait_until(
+            self.job, lambda s: s["state"] == "running" and s["ranks"] == 1 and
+            s["restarts"] >= 1, what="re-formed on one laptop")
+        self.assertEqual([self.laptop_named(v) for v in status["volunteers"]], [self.head])
 
     def slowest_status(self, go_on):
         """The longest a `spare status` took while go_on() held (once at least)."""

@@ -116,6 +116,13 @@ TEST(DaemonCommand, ChecksTheValuesOfAllowedParameters) {
   EXPECT_EQ(refusal("ess_base_jobid", "12;rm").substr(0, 46),
             "refused: MCA parameter 'ess_base_jobid' = '12;");
   EXPECT_EQ(refusal("btl_tcp_if_include", "10.201.3.0/24"), "accepted");
+  // Found by fuzz_daemon_command: a family's prefix followed by any bytes.
+  for (const std::string name : {"btl_tcp_x y;z", "oob_tcp_)", "btl_vader_\xc3\xa9", ""}) {
+    EXPECT_EQ(refusal(name, "1"),
+              "refused: an MCA parameter's name holds characters other than letters, digits "
+              "and '_'")
+        << name;
+  }
   EXPECT_EQ(refusal("mca_base_component_path", "/tmp"),
             "refused: MCA parameter 'mca_base_component_path' is not allowed");
   EXPECT_EQ(refusal("mca_base_param_files", "/tmp/p.conf"),
@@ -178,6 +185,14 @@ TEST(ByteSize, ReadsUnitsAndRefusesJunk) {
   for (const char* bad : {"", "G", "-1G", "8X", "0", "lots"}) {
     EXPECT_THROW(parse_byte_size(bad), UsageError) << bad;
   }
+  // Found by fuzz_names: beyond an int64 (the cast was undefined, and gave a
+  // negative size), and below one byte (0, which --memory reads as "all").
+  for (const char* bad : {"1e25", "9999999999999999999T", "9.3e18", "0.5", "0.9B", "1e-300G"}) {
+    EXPECT_THROW(parse_byte_size(bad), UsageError) << bad;
+  }
+  EXPECT_EQ(parse_byte_size("1"), 1);
+  EXPECT_EQ(parse_byte_size("8388607T"), 8388607LL << 40);  // 2^63 - 2^40
+  EXPECT_THROW(parse_byte_size("8388608T"), UsageError);    // 2^63
 }
 
 TEST(WorkerGuard, RunsOnlyTheVolunteersOwnWorkerOnTheGroupsJob) {

@@ -151,6 +151,14 @@ TEST(RankEnvironment, LoaderAndPluginVariablesFromTheHeadRefuseTheRank) {
             std::string::npos);
   EXPECT_NE(with("PMIX_SERVER_TMPDIR=/tmp/../etc").find("PMIX_SERVER_TMPDIR"), std::string::npos);
   EXPECT_NE(with("OMPI_COMM_WORLD_RANK=1;x").find("OMPI_COMM_WORLD_RANK"), std::string::npos);
+  // Found by fuzz_daemon_command: a numbered name with anything after it, an
+  // entry without a value, and a family's MCA name with any bytes after it.
+  EXPECT_NE(with("PMIX_SERVER_URI;x=pmix-server.1;tcp4://127.0.0.1:1").find("PMIX_SERVER_URI;x"),
+            std::string::npos);
+  EXPECT_EQ(with("OMPI_MCA_btl_tcp_if_include"),
+            "refused to start the rank: 'OMPI_MCA_btl_tcp_if_include' was forwarded without a "
+            "value (expected NAME=VALUE)");
+  EXPECT_NE(with("OMPI_MCA_btl_tcp_a b=1").find("name holds characters"), std::string::npos);
   // Anything else the head forwards is dropped: the worker does not see it.
   std::vector<std::string> received = kDaemonGaveTheRank;
   received.insert(received.end(), {"FOO=bar", "HDF5_PLUGIN_PATH=/tmp/evil",
