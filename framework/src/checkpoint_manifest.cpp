@@ -2,10 +2,16 @@
 // form (compact, keys sorted), so a damaged manifest is refused, not believed.
 #include "spare/checkpoint_manifest.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -432,16 +438,45 @@ ShardRecord shard_from_node(const Node& s) {
   return shard;
 }
 
-/// Runs `parse`, turning what nlohmann throws into a CheckpointError naming `source`.
+/// Runs `parse`, turning what nlohmann throws into a CheckpointError naming
+/// `source`. Running out of memory is no fault of the manifest's: it goes on.
 template <class Parse>
 auto parsing(const std::string& source, Parse&& parse) {
   try {
     return parse();
   } catch (const CheckpointError&) {
     throw;
+  } catch (const std::bad_alloc&) {
+    throw;
   } catch (const std::exception& e) {
     throw CheckpointError(fmt::format("{}: malformed manifest: {}", source, e.what()));
   }
+}
+
+/// N of a format "spare-checkpoint-N", if `format` is one.
+std::optional<long> format_version(std::string_view format) {
+  constexpr std::string_view family = "spare-checkpoint-";
+  if (!format.starts_with(family)) return std::nullopt;
+  const std::string_view digits = format.substr(family.size());
+  long version = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
+  if (error != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return version;
+}
+
+/// Refuses a manifest in another format than the one this Spare writes. A
+/// later version of it is not damage: a newer Spare reads it, so it is kept.
+void check_format(const std::string& format, const std::string& source) {
+  if (format == Manifest::kFormat) return;
+  const std::optional<long> version = format_version(format);
+  if (version && *version > *format_version(Manifest::kFormat)) {
+    throw CheckpointError(fmt::format("{}: format '{}' is newer than {}, which this Spare ({}) "
+                                      "reads: restore it with a newer Spare",
+                                      source, format, Manifest::kFormat, kVersion),
+                          CheckpointFault::unsupported);
+  }
+  throw CheckpointError(
+      fmt::format("{}: format '{}' is not {}", source, format, Manifest::kFormat));
 }
 
 }  // namespace
@@ -499,11 +534,7 @@ json manifest_to_json(const Manifest& m) {
 Manifest manifest_from_json(const json& j, const std::string& source) {
   return parsing(source, [&] {
     const Node root(j, source);
-    const std::string format = root.at("format").text(kMaxNameLength);
-    if (format != Manifest::kFormat) {
-      throw CheckpointError(
-          fmt::format("{}: format '{}' is not {}", source, format, Manifest::kFormat));
-    }
+    check_format(root.at("format").text(kMaxNameLength), source);
     Manifest m;
     m.run.spare_version = root.at("spare_version").text(kMaxNameLength);
     m.run.job_name = root.at("job_name").text(kMaxTextLength);
@@ -807,6 +838,45 @@ void check_json_bounds(const std::string& text, const std::string& source) {
   json::sax_parse(text, &bounds);
 }
 
+/// The manifest's bytes, never more than one beyond what a manifest may have:
+/// a larger file is refused before it costs memory. A manifest that is not
+/// there leaves the checkpoint incomplete; one that cannot be read may be whole.
+std::string read_manifest_text(const std::filesystem::path& checkpoint_dir,
+                               const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    throw CheckpointError(
+        fmt::format("{}: no {}: the checkpoint is incomplete (its writer "
+                    "stopped before committing it)",
+                    checkpoint_dir.string(), kManifestName));
+  }
+  const auto unreadable = [&](const char* call, int error) {
+    return CheckpointError(
+        fmt::format("{}: cannot {} it: {}", path.string(), call, std::strerror(error)),
+        CheckpointFault::unreadable);
+  };
+  if (fd < 0) throw unreadable("open", errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) throw unreadable("stat", errno);
+  std::string text(
+      static_cast<std::size_t>(std::min<std::uintmax_t>(info.st_size, kMaxManifestBytes + 1)),
+      '\0');
+  std::size_t filled = 0;
+  while (filled < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + filled, text.size() - filled);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw unreadable("read", errno);
+    if (n == 0) break;
+    filled += static_cast<std::size_t>(n);
+  }
+  text.resize(filled);
+  return text;
+}
+
 }  // namespace
 
 void commit_manifest(const std::filesystem::path& checkpoint_dir, const Manifest& manifest) {
@@ -817,33 +887,23 @@ void commit_manifest(const std::filesystem::path& checkpoint_dir, const Manifest
 
 Manifest read_manifest(const std::filesystem::path& checkpoint_dir) {
   const std::filesystem::path path = checkpoint_dir / kManifestName;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw CheckpointError(
-        fmt::format("{}: no {}: the checkpoint is incomplete (its writer "
-                    "stopped before committing it)",
-                    checkpoint_dir.string(), kManifestName));
-  }
-  // Never more than one byte beyond what a manifest may have: a larger file is
-  // refused before it costs memory.
-  std::error_code error;
-  const std::uintmax_t size = std::filesystem::file_size(path, error);
-  std::string text(static_cast<std::size_t>(error ? kMaxManifestBytes + 1
-                                                  : std::min(size, kMaxManifestBytes + 1)),
-                   '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  const std::string text = read_manifest_text(checkpoint_dir, path);
   if (text.size() > kMaxManifestBytes) {
     throw CheckpointError(fmt::format("{}: more than {} bytes, expected at most {}", path.string(),
                                       kMaxManifestBytes, kMaxManifestBytes));
   }
   check_json_bounds(text, path.string());
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object() || !j.contains(kSelfDigestKey) ||
-      !j[kSelfDigestKey].is_string()) {
-    throw CheckpointError(
+  const auto not_a_manifest = [&] {
+    return CheckpointError(
         fmt::format("{}: not a manifest (damaged or truncated JSON)", path.string()));
+  };
+  if (j.is_discarded() || !j.is_object()) throw not_a_manifest();
+  // Before the digest: a newer format may digest itself otherwise, or not at all.
+  if (j.contains("format") && j["format"].is_string()) {
+    check_format(j["format"].get<std::string>(), path.string());
   }
+  if (!j.contains(kSelfDigestKey) || !j[kSelfDigestKey].is_string()) throw not_a_manifest();
   const std::string recorded = j[kSelfDigestKey].get<std::string>();
   j.erase(kSelfDigestKey);
   if (self_digest(j).hex() != recorded) {

@@ -1,5 +1,7 @@
 // Reading a checkpoint: structure first (manifest, coverage, shard sizes),
-// then data, slab by slab, each block checked against its digest.
+// then data, slab by slab, each block checked against its digest. What is
+// wrong with the files is CheckpointFault::corrupt; a failure of the system or
+// library reading them is CheckpointFault::unreadable: the files may be whole.
 //
 // Shards may come from untrusted volunteers, so nothing is allocated or read
 // on the strength of a size the manifest or the HDF5 file declares until the
@@ -36,6 +38,17 @@ std::string where(const std::filesystem::path& dir, const ShardRecord& shard,
   return fmt::format("{}: shard {} dataset '{}'", dir.string(), shard.file, block.dataset);
 }
 
+/// A shard that HDF5 could not read, as a CheckpointError: corrupt if the fault
+/// lies in the file's bytes, unreadable if in the system or library under them.
+CheckpointError shard_error(const std::string& where, const h5::H5Error& error) {
+  if (error.origin() == h5::ErrorOrigin::file_contents) {
+    return CheckpointError(fmt::format("{}: damaged: {}", where, error.what()),
+                           CheckpointFault::corrupt);
+  }
+  return CheckpointError(fmt::format("{}: cannot be read: {}", where, error.what()),
+                         CheckpointFault::unreadable);
+}
+
 const DatasetRecord& dataset_of(const Manifest& manifest, const std::filesystem::path& dir,
                                 const ShardRecord& shard, const BlockRecord& block) {
   const DatasetRecord* record = manifest.find_dataset(block.dataset);
@@ -52,9 +65,14 @@ void check_shard_size(const Manifest& manifest, const std::filesystem::path& dir
                       const std::filesystem::path& path, const ShardRecord& shard) {
   std::error_code error;
   const auto size = std::filesystem::file_size(path, error);
-  if (error) {
+  if (error == std::errc::no_such_file_or_directory) {
     throw CheckpointError(
         fmt::format("{}: shard {} is missing ({})", dir.string(), shard.file, error.message()));
+  }
+  if (error) {
+    throw CheckpointError(fmt::format("{}: shard {} cannot be read: {}: {}", dir.string(),
+                                      shard.file, path.string(), error.message()),
+                          CheckpointFault::unreadable);
   }
   if (size != shard.bytes) {
     throw CheckpointError(
@@ -174,7 +192,7 @@ void stream_shard_block(const Manifest& manifest, const std::filesystem::path& d
                     sink(global, buffer.data());
                   });
   } catch (const h5::H5Error& e) {
-    throw CheckpointError(fmt::format("{}: unreadable: {}", where(dir, shard, block), e.what()));
+    throw shard_error(where(dir, shard, block), e);
   }
   const Digest found = digest.finish();
   if (found != block.digest) {
@@ -229,7 +247,7 @@ void CheckpointReader::read_region(const ShardRecord& shard, const BlockRecord& 
     memory.select(shifted(region, layout.origin));
     open.dataset.read(destination, open.dtype, memory, file_space);
   } catch (const h5::H5Error& e) {
-    throw CheckpointError(fmt::format("{}: unreadable: {}", where(dir_, shard, block), e.what()));
+    throw shard_error(where(dir_, shard, block), e);
   }
 }
 

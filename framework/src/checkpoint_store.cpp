@@ -12,18 +12,24 @@
 // records and commits MANIFEST.json (temporary file, fsync, rename, fsync).
 // Restore: rank 0 picks the newest complete checkpoint and checks its
 // structure; the ranks verify the blocks' digests between them; then each
-// rank reads only the parts of blocks its own block overlaps. Any failure
-// quarantines the checkpoint and falls back to the previous one.
+// rank reads only the parts of blocks its own block overlaps. A corrupt
+// checkpoint is quarantined and the previous one tried; one that could not be
+// read (an I/O error, no memory) stops the run and is kept, with the others.
 #include "spare/checkpoint_store.hpp"
 
 #include <fmt/format.h>
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <new>
+#include <optional>
 
 #include "spare/atomic_file.hpp"
 #include "spare/checkpoint_catalog.hpp"
@@ -174,6 +180,158 @@ fs::path quarantine_name(const fs::path& dir) {
     target = fmt::format("{}{}-{}", dir.string(), kQuarantineSuffix, n);
   }
   return target;
+}
+
+/// Why a checkpoint was not restored, on one rank or as every rank agrees.
+struct RestoreFailure {
+  CheckpointFault fault = CheckpointFault::corrupt;
+  std::string reason;
+};
+
+/// How `fn` failed, if it did. Only the checks that throw CheckpointError can
+/// find a checkpoint corrupt; anything else (no memory, a failed system call,
+/// a library error) says only that it could not be read.
+template <class Fn>
+std::optional<RestoreFailure> restore_failure_of(Fn&& fn) {
+  try {
+    fn();
+    return std::nullopt;
+  } catch (const CheckpointError& e) {
+    return RestoreFailure{e.fault(), e.what()};
+  } catch (const std::bad_alloc&) {
+    return RestoreFailure{CheckpointFault::unreadable, "out of memory while reading it"};
+  } catch (const std::exception& e) {
+    return RestoreFailure{CheckpointFault::unreadable, e.what()};
+  }
+}
+
+/// Whose failure the ranks act on when several fail, lightest first: a rank
+/// that could not read the checkpoint outweighs one that found it corrupt,
+/// since quarantining it would lose its work to a fault that may pass.
+/// Corruption is acted on only when it is all that any rank found.
+constexpr std::array kFaultsByWeight{CheckpointFault::corrupt, CheckpointFault::unsupported,
+                                     CheckpointFault::unreadable};
+
+int weight(const std::optional<RestoreFailure>& failure) {
+  if (!failure) return 0;
+  const auto at = std::find(kFaultsByWeight.begin(), kFaultsByWeight.end(), failure->fault);
+  return 1 + static_cast<int>(at - kFaultsByWeight.begin());
+}
+
+/// Collective: the failure every rank acts on, with the reason of the lowest
+/// rank that had a failure of that weight; nothing if no rank failed.
+std::optional<RestoreFailure> agree_on_failure(const mpi::Comm& comm,
+                                               const std::optional<RestoreFailure>& local) {
+  const int agreed = comm.max(weight(local));
+  if (agreed == 0) return std::nullopt;
+  const bool counts = weight(local) == agreed;
+  const std::string reason = agree_on_error(comm, counts ? local->reason : std::string());
+  return RestoreFailure{kFaultsByWeight[static_cast<std::size_t>(agreed - 1)], reason};
+}
+
+/// Why the run stops at a checkpoint that is not corrupt, and that it is kept.
+std::string describe_kept(const std::string& checkpoint, const RestoreFailure& failure) {
+  const char* what = failure.fault == CheckpointFault::unsupported
+                         ? "is of a newer format than this Spare reads"
+                         : "could not be read";
+  return fmt::format(
+      "checkpoint {} {}: {}; it is not known to be corrupt, so it and every other checkpoint "
+      "are kept as they are: once the cause is fixed, run again to resume from it",
+      checkpoint, what, failure.reason);
+}
+
+/// Collective: restores the checkpoint in `dir` (under `root`) into `state`;
+/// nothing on success, else why not. Throws CollectiveError if the checkpoint
+/// is another job's: that is no reason to try an older one.
+std::optional<RestoreFailure> try_restore(const mpi::Comm& comm, const fs::path& root,
+                                          const fs::path& dir, State& state,
+                                          const RunDescription& wanted, RunDescription& found) {
+  // Rank 0 checks structure and identity before anyone reads data.
+  std::optional<RestoreFailure> failure;
+  std::string foreign;  // why the checkpoint is another job's
+  if (comm.rank() == 0) {
+    failure = restore_failure_of([&] {
+      const CheckpointReader reader(dir);
+      const Manifest& m = reader.manifest();
+      if (auto mismatch = describe_job_mismatch(m.run, wanted)) {
+        foreign = *mismatch;
+        return;
+      }
+      for (const auto& field : state.fields()) {
+        if (!field->options().checkpointed) continue;
+        const DatasetRecord* d = m.find_dataset(field->name());
+        if (d == nullptr || d->dtype != field->dtype() ||
+            d->grid.shape != field->grid().spec().shape) {
+          foreign =
+              fmt::format("it has no dataset '{}' of {} [{}]", field->name(),
+                          dtype_name(field->dtype()), fmt::join(field->grid().spec().shape, ", "));
+          return;
+        }
+      }
+    });
+  }
+  comm.broadcast(foreign, 0);
+  if (!foreign.empty()) {
+    throw CollectiveError(
+        ExitCode::checkpoint,
+        fmt::format("{} belongs to another job: {}; run with --fresh to discard its checkpoints, "
+                    "or choose another output directory",
+                    root.parent_path().string(), foreign));
+  }
+  failure = agree_on_failure(comm, failure);
+  if (failure) return failure;
+
+  const auto on_every_rank = [&](auto&& step) {
+    return agree_on_failure(comm, restore_failure_of(step));
+  };
+  std::unique_ptr<CheckpointReader> reader;
+  failure = on_every_rank([&] { reader = std::make_unique<CheckpointReader>(dir); });
+  if (failure) return failure;
+  const Manifest& m = reader->manifest();
+
+  // Every block is verified by one rank, in turn.
+  failure = on_every_rank([&] {
+    std::size_t index = 0;
+    for (const ShardRecord& shard : m.shards) {
+      for (const BlockRecord& block : shard.blocks) {
+        if (index++ % static_cast<std::size_t>(comm.size()) ==
+            static_cast<std::size_t>(comm.rank())) {
+          reader->verify_block(shard, block);
+        }
+      }
+    }
+  });
+  if (failure) return failure;
+
+  failure = on_every_rank([&] {
+    for (const auto& field : state.fields()) {
+      if (!field->options().checkpointed) continue;
+      const Box& interior = field->interior();
+      MemoryLayout layout{storage_extents(*field), interior.offset()};
+      for (Index& o : layout.origin)
+        o -= field->halo();
+      for (const ShardRecord& shard : m.shards) {
+        for (const BlockRecord& block : shard.blocks) {
+          if (block.dataset != field->name()) continue;
+          const Box overlap = block.box.intersect(interior);
+          if (!overlap.empty()) {
+            reader->read_region(shard, block, overlap, field->raw_data(), layout);
+          }
+        }
+      }
+    }
+    for (Scalar& scalar : state.scalars()) {
+      auto it = std::find_if(m.scalars.begin(), m.scalars.end(),
+                             [&](const Scalar& s) { return s.name == scalar.name; });
+      if (it == m.scalars.end() || it->value.index() != scalar.value.index()) {
+        throw CheckpointError("it has no scalar '" + scalar.name + "' of the right type");
+      }
+      scalar.value = it->value;
+    }
+  });
+  if (failure) return failure;
+  found = m.run;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -344,8 +502,12 @@ std::optional<RestoredCheckpoint> CheckpointStore::restore_latest(State& state,
     const fs::path dir = root_ / candidate;
 
     RunDescription found;
-    const std::string failure = try_restore(dir, state, wanted, found);
-    if (failure.empty()) return RestoredCheckpoint{found.step, found.time, dir};
+    const std::optional<RestoreFailure> failure =
+        try_restore(comm_, root_, dir, state, wanted, found);
+    if (!failure) return RestoredCheckpoint{found.step, found.time, dir};
+    if (failure->fault != CheckpointFault::corrupt) {
+      throw CollectiveError(ExitCode::checkpoint, describe_kept(candidate, *failure));
+    }
 
     fs::path target;
     const std::string error = on_each_storage([&] {
@@ -356,101 +518,13 @@ std::optional<RestoredCheckpoint> CheckpointStore::restore_latest(State& state,
       events_.warning(
           fmt::format("checkpoint {} is unusable and was not restored: {}; it is kept "
                       "as {} and the previous checkpoint is tried",
-                      candidate, failure, target.filename().string()));
+                      candidate, failure->reason, target.filename().string()));
     }
     if (!error.empty()) {
       throw CollectiveError(ExitCode::checkpoint,
                             "cannot quarantine " + dir.string() + ": " + error);
     }
   }
-}
-
-std::string CheckpointStore::try_restore(const fs::path& dir, State& state,
-                                         const RunDescription& wanted, RunDescription& found) {
-  // Rank 0 checks structure and identity before anyone reads data.
-  std::string verdict;  // "" or "unusable:<why>" or "foreign:<why>"
-  if (comm_.rank() == 0) {
-    try {
-      const CheckpointReader reader(dir);
-      const Manifest& m = reader.manifest();
-      if (auto mismatch = describe_job_mismatch(m.run, wanted)) {
-        verdict = "foreign:" + *mismatch;
-      }
-      for (const auto& field : state.fields()) {
-        if (!verdict.empty() || !field->options().checkpointed) continue;
-        const DatasetRecord* d = m.find_dataset(field->name());
-        if (d == nullptr || d->dtype != field->dtype() ||
-            d->grid.shape != field->grid().spec().shape) {
-          verdict =
-              fmt::format("foreign:it has no dataset '{}' of {} [{}]", field->name(),
-                          dtype_name(field->dtype()), fmt::join(field->grid().spec().shape, ", "));
-        }
-      }
-    } catch (const CheckpointError& e) {
-      verdict = std::string("unusable:") + e.what();
-    }
-  }
-  comm_.broadcast(verdict, 0);
-  if (verdict.starts_with("foreign:")) {
-    throw CollectiveError(
-        ExitCode::checkpoint,
-        fmt::format("{} belongs to another job: {}; run with --fresh to discard its checkpoints, "
-                    "or choose another output directory",
-                    root_.parent_path().string(), verdict.substr(8)));
-  }
-  if (!verdict.empty()) return verdict.substr(9);
-
-  std::unique_ptr<CheckpointReader> reader;
-  std::string error = error_of([&] { reader = std::make_unique<CheckpointReader>(dir); });
-  error = agree_on_error(comm_, error);
-  if (!error.empty()) return error;
-  const Manifest& m = reader->manifest();
-
-  // Every block is verified by one rank, in turn.
-  error = error_of([&] {
-    std::size_t index = 0;
-    for (const ShardRecord& shard : m.shards) {
-      for (const BlockRecord& block : shard.blocks) {
-        if (index++ % static_cast<std::size_t>(comm_.size()) ==
-            static_cast<std::size_t>(comm_.rank())) {
-          reader->verify_block(shard, block);
-        }
-      }
-    }
-  });
-  error = agree_on_error(comm_, error);
-  if (!error.empty()) return error;
-
-  error = error_of([&] {
-    for (const auto& field : state.fields()) {
-      if (!field->options().checkpointed) continue;
-      const Box& interior = field->interior();
-      MemoryLayout layout{storage_extents(*field), interior.offset()};
-      for (Index& o : layout.origin)
-        o -= field->halo();
-      for (const ShardRecord& shard : m.shards) {
-        for (const BlockRecord& block : shard.blocks) {
-          if (block.dataset != field->name()) continue;
-          const Box overlap = block.box.intersect(interior);
-          if (!overlap.empty()) {
-            reader->read_region(shard, block, overlap, field->raw_data(), layout);
-          }
-        }
-      }
-    }
-    for (Scalar& scalar : state.scalars()) {
-      auto it = std::find_if(m.scalars.begin(), m.scalars.end(),
-                             [&](const Scalar& s) { return s.name == scalar.name; });
-      if (it == m.scalars.end() || it->value.index() != scalar.value.index()) {
-        throw CheckpointError("it has no scalar '" + scalar.name + "' of the right type");
-      }
-      scalar.value = it->value;
-    }
-  });
-  error = agree_on_error(comm_, error);
-  if (!error.empty()) return error;
-  found = m.run;
-  return {};
 }
 
 }  // namespace spare

@@ -19,20 +19,57 @@ void silence_hdf5_once() {
   (void)silenced;
 }
 
-herr_t collect_error(unsigned /*n*/, const H5E_error2_t* error, void* data) {
-  auto* text = static_cast<std::string*>(data);
-  if (error->desc != nullptr && error->desc[0] != '\0') {
-    if (!text->empty()) *text += "; ";
-    *text += error->desc;
+/// Where the failure recorded by an error stack's innermost entry lies.
+ErrorOrigin origin_of(hid_t major, hid_t minor) {
+  if (major == H5I_INVALID_HID) return ErrorOrigin::library;  // it recorded nothing
+  if (major == H5E_RESOURCE) return ErrorOrigin::memory;
+  // The file drivers' failed system calls: their text carries errno.
+  const bool failed_call = minor == H5E_READERROR || minor == H5E_WRITEERROR ||
+                           minor == H5E_SEEKERROR || minor == H5E_CLOSEERROR ||
+                           minor == H5E_CANTOPENFILE || minor == H5E_CANTCLOSEFILE ||
+                           minor == H5E_CANTLOCKFILE || minor == H5E_CANTUNLOCKFILE;
+  if (minor == H5E_SYSERRSTR ||
+      (failed_call && (major == H5E_IO || major == H5E_VFL || major == H5E_FILE))) {
+    return ErrorOrigin::system;
   }
+#ifdef H5E_ID
+  const hid_t identifiers = H5E_ID;  // HDF5 1.12 and later
+#else
+  const hid_t identifiers = H5E_ATOM;
+#endif
+  if (major == H5E_FUNC || major == H5E_INTERNAL || major == H5E_PLIST || major == H5E_PLUGIN ||
+      major == H5E_CONTEXT || major == H5E_ERROR || major == identifiers) {
+    return ErrorOrigin::library;
+  }
+  return ErrorOrigin::file_contents;
+}
+
+/// The error stack as one line, outermost call first, and its innermost entry.
+struct ErrorStack {
+  std::string text;
+  hid_t major = H5I_INVALID_HID;
+  hid_t minor = H5I_INVALID_HID;
+};
+
+herr_t collect_error(unsigned /*n*/, const H5E_error2_t* error, void* data) {
+  auto* stack = static_cast<ErrorStack*>(data);
+  if (error->desc != nullptr && error->desc[0] != '\0') {
+    if (!stack->text.empty()) stack->text += "; ";
+    for (const char* c = error->desc; *c != '\0'; ++c)
+      stack->text += *c == '\n' ? ' ' : *c;  // the drivers' texts hold a ctime() line
+  }
+  // Walked downward, each entry is deeper than the one before.
+  stack->major = error->maj_num;
+  stack->minor = error->min_num;
   return 0;
 }
 
 [[noreturn]] void throw_h5(const std::string& what) {
-  std::string stack;
+  ErrorStack stack;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &stack);
   H5Eclear2(H5E_DEFAULT);
-  throw H5Error(stack.empty() ? what : what + ": " + stack);
+  throw H5Error(stack.text.empty() ? what : what + ": " + stack.text,
+                origin_of(stack.major, stack.minor));
 }
 
 template <class T>
@@ -204,7 +241,8 @@ std::string Location::read_string_attribute(const std::string& name) const {
   Id stored(checked(H5Aget_type(attribute.get()), "H5Aget_type"));
   if (checked(H5Tis_variable_str(stored.get()), "H5Tis_variable_str") <= 0) {
     throw H5Error(
-        fmt::format("attribute '{}' of {} is not a variable-length string", name, describe()));
+        fmt::format("attribute '{}' of {} is not a variable-length string", name, describe()),
+        ErrorOrigin::file_contents);
   }
   Id type = string_type();
   char* text = nullptr;
@@ -297,7 +335,7 @@ DType Dataset::dtype() const {
     if (size == 4 && is_signed) return DType::i32;
     if (size == 8) return is_signed ? DType::i64 : DType::u64;
   }
-  throw H5Error(describe() + " has an element type Spare does not use");
+  throw H5Error(describe() + " has an element type Spare does not use", ErrorOrigin::file_contents);
 }
 
 std::vector<Index> Dataset::dims() const {

@@ -106,6 +106,23 @@ def result_digest(output, datasets=("temperature",)):
     return digest.hexdigest()
 
 
+# Built with the tests (tests/mpi/CMakeLists.txt): preloaded, it makes reads of
+# the file named by SPARE_TEST_EIO_PATH fail with EIO.
+EIO_SHIM = Path(os.environ.get("SPARE_BUILD_DIR", ".")) / "tests" / "support" / \
+    "libspare_test_eio_shim.so"
+
+
+def failing_reads_of(path):
+    """The environment of a run on a disk that cannot read `path` (EIO)."""
+    if not EIO_SHIM.is_file():
+        raise AssertionError(f"{EIO_SHIM} is not built: cmake --build the tests first")
+    env = dict(os.environ, LD_PRELOAD=str(EIO_SHIM), SPARE_TEST_EIO_PATH=str(Path(path).resolve()))
+    # AddressSanitizer insists on loading first; the shim only forwards to it.
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
+                                                 "verify_asan_link_order=0"]))
+    return env
+
+
 def flip_byte(shard, dataset, at=16):
     """Flips one byte inside `dataset`'s data in the HDF5 file `shard`."""
     with h5py.File(shard, "r") as f:
@@ -126,10 +143,11 @@ class SpareTestCase(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def spare(self, *args, expect=0, timeout=600):
-        """Runs spare to the end; checks its exit code; returns the CompletedProcess."""
+    def spare(self, *args, expect=0, timeout=600, env=None):
+        """Runs spare to the end (in `env`, if given); checks its exit code;
+        returns the CompletedProcess."""
         done = subprocess.run([SPARE, *map(str, args)], capture_output=True, text=True,
-                              timeout=timeout, cwd=self.tmp)
+                              timeout=timeout, cwd=self.tmp, env=env)
         if expect is not None:
             self.assertEqual(done.returncode, expect,
                              f"spare {' '.join(map(str, args))}\nstdout:\n{done.stdout}\n"

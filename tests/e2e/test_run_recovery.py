@@ -7,7 +7,7 @@ import signal
 import unittest
 
 from spare_testing import (SpareTestCase, command_name, complete_checkpoints, descendants,
-                           flip_byte, kill_tree, result_digest, write_job)
+                           failing_reads_of, flip_byte, kill_tree, result_digest, write_job)
 
 # Long enough to be interrupted several times on two busy cores.
 LONG = {"job": {"steps": "3000"}, "checkpoint": {"interval_steps": "200", "keep": "2"},
@@ -81,6 +81,30 @@ class Recovery(SpareTestCase):
         self.assertIn("warning: checkpoint step-000000000200 is unusable", run.stderr)
         self.assertIn("resumed from the checkpoint at step 150", run.stderr)
         self.assertTrue((out / "checkpoints" / "step-000000000200.corrupt").is_dir())
+        self.assertEqual(result_digest(out), self.reference(job, "--set", "job.steps=300"))
+
+    def test_a_read_error_fails_the_run_and_every_checkpoint_is_kept(self):
+        job = write_job(self.tmp / "job.ini", job={"steps": "200"},
+                        checkpoint={"interval_steps": "50", "keep": "3"})
+        out = self.tmp / "out"
+        self.spare("run", job, "--output", out)
+        self.assertEqual(complete_checkpoints(out), [100, 150, 200])
+        checkpoints = out / "checkpoints"
+        before = sorted(p.name for p in checkpoints.iterdir())
+        victim = checkpoints / "step-000000000200" / "shard-00001.h5"
+        # The disk fails to read one shard of the newest checkpoint: not its fault.
+        failed = self.spare("run", job, "--set", "job.steps=300", "--output", out, expect=4,
+                            env=failing_reads_of(victim))
+        said = failed.stdout + failed.stderr
+        self.assertIn("checkpoint step-000000000200 could not be read", said)
+        self.assertIn(str(victim.resolve()), said)
+        self.assertIn("Input/output error", said)
+        self.assertNotIn("unusable", said)
+        self.assertEqual(sorted(p.name for p in checkpoints.iterdir()), before)
+        self.assertEqual(complete_checkpoints(out), [100, 150, 200])
+        # Once it reads again, the run resumes from it, as if nothing had happened.
+        run = self.spare("run", job, "--set", "job.steps=300", "--output", out)
+        self.assertIn("resumed from the checkpoint at step 200", run.stderr)
         self.assertEqual(result_digest(out), self.reference(job, "--set", "job.steps=300"))
 
     def test_truncated_and_missing_shards_are_named(self):

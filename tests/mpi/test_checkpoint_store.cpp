@@ -1,12 +1,17 @@
 // Checkpoints written by all ranks of the world and restored by every smaller
 // group (N-to-M), plus the ways a checkpoint goes bad: a flipped bit, a
-// truncated or missing shard, a missing manifest, another job's checkpoint.
+// truncated or missing shard, a missing manifest, another job's checkpoint;
+// and a disk that fails to read one (EIO, from tests/support/eio_shim.cpp,
+// which CTest preloads), which must not cost the checkpoint.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "spare/checkpoint_catalog.hpp"
@@ -308,6 +313,125 @@ TEST(CheckpointStore, FlippedBitFallsBackAndQuarantines) {
   const Restored again = restore(world, dir.checkpoints());
   EXPECT_EQ(again.step, 2);
   EXPECT_EQ(again.mismatches, 0);
+}
+
+/// While it lives, reads of `file` fail with EIO on every rank (the shim reads
+/// SPARE_TEST_EIO_PATH at each call). `active()` says, the same on every rank,
+/// whether the shim is preloaded and really fails them.
+class FailingReads {
+ public:
+  FailingReads(const mpi::Comm& comm, const fs::path& file) : comm_(comm) {
+    ::setenv("SPARE_TEST_EIO_PATH", fs::canonical(file).c_str(), 1);
+    const int fd = ::open(file.c_str(), O_RDONLY);
+    char byte = 0;
+    const bool failed = fd >= 0 && ::pread(fd, &byte, 1, 0) < 0 && errno == EIO;
+    if (fd >= 0) ::close(fd);
+    active_ = comm.max(failed ? 0 : 1) == 0;
+  }
+  ~FailingReads() {
+    ::unsetenv("SPARE_TEST_EIO_PATH");
+    comm_.barrier();
+  }
+  FailingReads(const FailingReads&) = delete;
+  FailingReads& operator=(const FailingReads&) = delete;
+  bool active() const { return active_; }
+
+ private:
+  const mpi::Comm& comm_;
+  bool active_ = false;
+};
+
+constexpr const char* kNoShim =
+    "reads do not fail: run under CTest, which preloads libspare_test_eio_shim.so";
+
+/// What restore_latest throws on `comm` as a CollectiveError ("" if it throws none).
+std::string restore_error(const mpi::Comm& comm, const fs::path& root, ExitCode& code) {
+  TestState s(comm.rank(), comm.size());
+  const EventSink quiet(false);
+  CheckpointStore store(root, comm, 5, quiet);
+  try {
+    store.restore_latest(s.state, run_at(0));
+  } catch (const CollectiveError& e) {
+    code = e.code();
+    return e.what();
+  }
+  return {};
+}
+
+/// The names in `root`, sorted: checkpoints, quarantined ones and anything else.
+std::vector<std::string> names_in(const fs::path& root) {
+  std::vector<std::string> names;
+  for (const auto& item : fs::directory_iterator(root))
+    names.push_back(item.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(CheckpointStore, AReadErrorStopsTheRestoreAndQuarantinesNothing) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  write_steps(world, dir.checkpoints(), {1, 2});
+  const fs::path newest = dir.checkpoints() / checkpoint_dir_name(2);
+  const std::vector<std::string> before = names_in(dir.checkpoints());
+  // The manifest is read by rank 0 first; the last shard by whichever rank verifies it.
+  for (const std::string& victim :
+       {std::string(kManifestName), shard_file_name(world.size() - 1)}) {
+    SCOPED_TRACE(victim);
+    ExitCode code = ExitCode::ok;
+    std::string error;
+    {
+      const FailingReads failing(world, newest / victim);
+      ASSERT_TRUE(failing.active()) << kNoShim;
+      error = restore_error(world, dir.checkpoints(), code);
+    }
+    EXPECT_EQ(code, ExitCode::checkpoint);
+    EXPECT_NE(error.find("checkpoint step-000000000002 could not be read"), std::string::npos)
+        << error;
+    EXPECT_NE(error.find(victim), std::string::npos) << error;
+    EXPECT_NE(error.find("Input/output error"), std::string::npos) << error;
+    EXPECT_NE(error.find("kept as they are"), std::string::npos) << error;
+    world.barrier();
+    EXPECT_EQ(names_in(dir.checkpoints()), before);  // nothing renamed, nothing removed
+  }
+  // Once the disk reads again, the run resumes from the newest checkpoint.
+  const Restored r = restore(world, dir.checkpoints());
+  EXPECT_EQ(r.step, 2);
+  EXPECT_EQ(r.mismatches, 0);
+  if (world.rank() == 0) {
+    EXPECT_EQ(r.warnings.find("unusable"), std::string::npos) << r.warnings;
+  }
+}
+
+TEST(CheckpointStore, AReadErrorOnOneRankOutweighsDamageFoundByAnother) {
+  const mpi::Comm world = mpi::Comm::world();
+  const SharedDir dir(world);
+  write_steps(world, dir.checkpoints(), {1, 2});
+  const fs::path newest = dir.checkpoints() / checkpoint_dir_name(2);
+  // Blocks are verified round-robin (u, tag of shard 0, then shard 1, ...): on
+  // two or more ranks one rank finds shard 0's tag damaged while another
+  // cannot read the last shard; on one rank the read fails first.
+  if (world.rank() == 0) flip_data_byte(newest / shard_file_name(0), "tag");
+  world.barrier();
+  ExitCode code = ExitCode::ok;
+  std::string error;
+  {
+    const FailingReads failing(world, newest / shard_file_name(world.size() - 1));
+    ASSERT_TRUE(failing.active()) << kNoShim;
+    error = restore_error(world, dir.checkpoints(), code);
+  }
+  EXPECT_EQ(code, ExitCode::checkpoint);
+  EXPECT_NE(error.find("Input/output error"), std::string::npos) << error;
+  world.barrier();
+  EXPECT_TRUE(fs::exists(newest));
+  // Read without the fault, the damage is found: quarantined, the previous one restored.
+  const Restored r = restore(world, dir.checkpoints());
+  EXPECT_EQ(r.step, 1);
+  EXPECT_EQ(r.mismatches, 0);
+  if (world.rank() == 0) {
+    EXPECT_NE(r.warnings.find("dataset 'tag': digest mismatch"), std::string::npos) << r.warnings;
+    EXPECT_TRUE(fs::exists(newest.string() + ".corrupt"));
+    EXPECT_FALSE(fs::exists(newest));
+  }
 }
 
 TEST(CheckpointStore, TruncatedMissingAndUncommittedAreNeverUsed) {

@@ -1,6 +1,7 @@
-// The message a piece of test code throws as a CheckpointError.
+// What a piece of test code throws as a CheckpointError: its message, its fault.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "spare/error.hpp"
@@ -16,6 +17,17 @@ std::string checkpoint_error_of(Fn&& fn) {
     return e.what();
   }
   return {};
+}
+
+/// The fault of the CheckpointError `fn` throws, or nothing if it throws none.
+template <class Fn>
+std::optional<CheckpointFault> checkpoint_fault_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const CheckpointError& e) {
+    return e.fault();
+  }
+  return std::nullopt;
 }
 
 }  // namespace spare::testing

@@ -1,16 +1,21 @@
 // Manifests: round trip, coverage (gaps, overlaps, strays, bounded work), the
-// bounds on what one may hold, self-check, and the tie to its job and step.
+// bounds on what one may hold, self-check, the tie to its job and step, and
+// which refusals are damage (corrupt) and which are not.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 #include "spare/checkpoint_manifest.hpp"
 #include "spare/decomposition.hpp"
 #include "spare/error.hpp"
 #include "spare/output_layout.hpp"
 #include "support/checkpoint_error_of.hpp"
+#include "support/file_descriptors.hpp"
 #include "support/manifests.hpp"
 #include "support/temp_dir.hpp"
 
@@ -18,6 +23,7 @@ namespace spare {
 namespace {
 
 using testing::checkpoint_error_of;
+using testing::checkpoint_fault_of;
 
 std::string coverage_error(const Manifest& m) {
   return checkpoint_error_of([&] { check_coverage(m, "ckpt"); });
@@ -300,6 +306,52 @@ TEST(Manifest, DamagedManifestIsRefused) {
   } catch (const CheckpointError& e) {
     EXPECT_NE(std::string(e.what()).find("the checkpoint is incomplete"), std::string::npos);
   }
+}
+
+TEST(Manifest, OnlyDamageIsCorruptANewerFormatOrAFailedReadIsNot) {
+  const testing::TempDir dir;
+  commit_manifest(dir.path(), testing::two_shard_manifest());
+  const auto path = dir / kManifestName;
+  const auto read = [&] { read_manifest(dir.path()); };
+  EXPECT_EQ(checkpoint_fault_of(read), std::nullopt);
+  nlohmann::json committed;
+  std::ifstream(path) >> committed;
+  const auto with_format = [&](const std::string& format) {
+    nlohmann::json changed = committed;
+    changed["format"] = format;
+    std::ofstream(path) << changed.dump(1);
+  };
+
+  // A later Spare's manifest may digest itself otherwise: it is kept for that Spare.
+  with_format("spare-checkpoint-2");
+  EXPECT_EQ(checkpoint_fault_of(read), CheckpointFault::unsupported);
+  EXPECT_NE(checkpoint_error_of(read).find("format 'spare-checkpoint-2' is newer than "
+                                           "spare-checkpoint-1, which this Spare"),
+            std::string::npos)
+      << checkpoint_error_of(read);
+  nlohmann::json newer = manifest_to_json(testing::two_shard_manifest());
+  newer["format"] = "spare-checkpoint-12";
+  EXPECT_EQ(checkpoint_fault_of([&] { manifest_from_json(newer, "ckpt"); }),
+            CheckpointFault::unsupported);
+  for (const char* damaged :
+       {"spare-checkpoint-0", "spare-checkpoint-", "spare-chekpoint-1", "spare-checkpoint-1x"}) {
+    with_format(damaged);
+    EXPECT_EQ(checkpoint_fault_of(read), CheckpointFault::corrupt) << damaged;
+  }
+
+  // A manifest that is missing leaves the checkpoint incomplete; one that
+  // cannot be opened (here: no file descriptor left) may be whole.
+  std::filesystem::remove(path);
+  EXPECT_EQ(checkpoint_fault_of(read), CheckpointFault::corrupt);
+  commit_manifest(dir.path(), testing::two_shard_manifest());
+  EXPECT_EXIT(
+      {
+        testing::use_up_file_descriptors();
+        const std::optional<CheckpointFault> fault = checkpoint_fault_of(read);
+        std::fprintf(stderr, "%s\n", checkpoint_error_of(read).c_str());
+        std::_Exit(fault == CheckpointFault::unreadable ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "MANIFEST.json: cannot open it: Too many open files");
 }
 
 TEST(Manifest, JobMismatchNamesTheParameter) {

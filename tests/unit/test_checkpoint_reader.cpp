@@ -1,6 +1,7 @@
 // Reading shards that may come from untrusted volunteers: nothing is allocated
 // or read on the strength of a size until the file bears it out, and every
-// read goes through a bounded slab, whatever the block's shape.
+// read goes through a bounded slab, whatever the block's shape. Damage is
+// CheckpointFault::corrupt; a read that fails is not.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -9,12 +10,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "spare/checkpoint_reader.hpp"
 #include "spare/error.hpp"
 #include "spare/h5.hpp"
 #include "spare/output_layout.hpp"
 #include "support/checkpoint_error_of.hpp"
+#include "support/file_descriptors.hpp"
 #include "support/temp_dir.hpp"
 
 namespace spare {
@@ -23,6 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 
 using testing::checkpoint_error_of;
+using testing::checkpoint_fault_of;
 
 /// Commits a checkpoint in `dir` of one shard whose dataset "u" of f64 is
 /// declared as `dims`. `values` are written into it, if given (else it is
@@ -157,6 +161,44 @@ TEST(CheckpointReader, SlabsStayWithinTheStagingBufferWhateverTheShape) {
   EXPECT_EQ(slabs[1].to_string(), "[0:1, 2:3, 0:800000)");
   EXPECT_EQ(next, static_cast<Index>(values.size()));
   EXPECT_EQ(read, values);
+}
+
+TEST(CheckpointReader, DamageIsCorruptAndAFailedReadIsNot) {
+  std::vector<double> values(1000);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = 0.25 * static_cast<double>(i);
+  const Digest digest = digest_bytes(values.data(), values.size() * sizeof(double));
+  const testing::TempDir dir;
+  one_shard_checkpoint(dir.path(), {1, 1000}, &values, digest);
+  const fs::path shard = dir / shard_file_name(0);
+  const auto verify = [&] { CheckpointReader(dir.path()).verify_all(); };
+  EXPECT_EQ(checkpoint_fault_of(verify), std::nullopt);
+
+  // A process that can open no more files cannot open the shard: no fault of
+  // the shard's, whose bytes HDF5 never saw.
+  EXPECT_EXIT(
+      {
+        const CheckpointReader reader(dir.path());
+        testing::use_up_file_descriptors();
+        const auto read = [&] { reader.verify_all(); };
+        const std::optional<CheckpointFault> fault = checkpoint_fault_of(read);
+        std::fprintf(stderr, "%s\n", checkpoint_error_of(read).c_str());
+        std::_Exit(fault == CheckpointFault::unreadable ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0),
+      "shard-00000.h5 dataset 'u': cannot be read: .*errno = 24, error message = 'Too many open "
+      "files'");
+
+  // Bytes that do not match their digest, or a file HDF5 cannot decode, are damage.
+  const testing::TempDir other;
+  one_shard_checkpoint(other.path(), {1, 1000}, &values, Digest{});
+  EXPECT_EQ(checkpoint_fault_of([&] { CheckpointReader(other.path()).verify_all(); }),
+            CheckpointFault::corrupt);
+  std::fstream(shard, std::ios::in | std::ios::out | std::ios::binary).write("DAMAGED!", 8);
+  EXPECT_EQ(checkpoint_fault_of(verify), CheckpointFault::corrupt);
+  EXPECT_NE(checkpoint_error_of(verify).find("shard-00000.h5 dataset 'u': damaged: "),
+            std::string::npos)
+      << checkpoint_error_of(verify);
 }
 
 }  // namespace

@@ -56,15 +56,14 @@ class CheckpointStore {
   void finish_background_work();
 
   /// Collective. Restores the newest checkpoint that verifies into `state`.
-  /// A checkpoint that fails verification is reported, quarantined, and the
-  /// one before it is tried. Returns nothing if there is none to restore.
-  /// Throws CheckpointError if the checkpoints belong to another job.
+  /// A corrupt checkpoint (CheckpointFault::corrupt) is reported, quarantined,
+  /// and the one before it is tried. Returns nothing if there is none to restore.
+  /// Throws CollectiveError (ExitCode::checkpoint) if the checkpoints belong to
+  /// another job, or if the newest could not be read or is of a newer format:
+  /// then every checkpoint is left as it is, for a run that can read it.
   std::optional<RestoredCheckpoint> restore_latest(State& state, const RunDescription& wanted);
 
  private:
-  /// Collective: "" on success, else why the checkpoint is unusable.
-  std::string try_restore(const std::filesystem::path& dir, State& state,
-                          const RunDescription& wanted, RunDescription& found);
   void remove_old_checkpoints(std::int64_t newest_step);
 
   /// Collective: runs `manage` on one rank per storage; all learn the first error.

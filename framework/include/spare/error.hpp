@@ -41,10 +41,26 @@ class JobError : public Error {
   explicit JobError(const std::string& message) : Error(ExitCode::invalid_job, message) {}
 };
 
+/// What a checkpoint that cannot be used says about itself. Only a corrupt one
+/// is set aside for the one before it: a checkpoint that could not be read may
+/// be whole, and setting it aside would lose its work to a passing fault.
+enum class CheckpointFault {
+  corrupt,      // not what was committed: a digest or structure that does not match
+  unreadable,   // reading it failed: an I/O error, no memory, a library failure
+  unsupported,  // written in a newer format than this Spare reads
+};
+
 /// A checkpoint that cannot be used: names the checkpoint, shard and dataset.
+/// The checks that find damage throw it as it comes; a failure to read says so.
 class CheckpointError : public Error {
  public:
-  explicit CheckpointError(const std::string& message) : Error(ExitCode::checkpoint, message) {}
+  explicit CheckpointError(const std::string& message,
+                           CheckpointFault fault = CheckpointFault::corrupt)
+      : Error(ExitCode::checkpoint, message), fault_(fault) {}
+  CheckpointFault fault() const noexcept { return fault_; }
+
+ private:
+  CheckpointFault fault_;
 };
 
 /// An error every rank of a group raised together, at the same point, after

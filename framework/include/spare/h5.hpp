@@ -1,6 +1,7 @@
 // HDF5 as RAII values. A copy adds a reference, a move leaves the source
 // empty, destructors never throw. Every failing call throws H5Error with the
-// HDF5 error stack, the call and the file or object it was about.
+// HDF5 error stack, the call and the file or object it was about, and where
+// the failure lies (the file's contents, or the system or library under it).
 #pragma once
 
 #include <hdf5.h>
@@ -16,9 +17,24 @@
 
 namespace spare::h5 {
 
+/// Where a failure HDF5 reports lies, from the innermost entry of its error
+/// stack, where it was detected (the entries above repeat it in their terms:
+/// a failed read surfaces as "unable to locate file signature").
+enum class ErrorOrigin {
+  file_contents,  // the bytes of the file: a structure or value HDF5 cannot decode
+  system,         // the system under HDF5: a failed open, read, seek or lock (errno in the text)
+  memory,         // HDF5 could not allocate memory
+  library,        // HDF5 itself: initialisation, identifiers, property lists, plugins
+};
+
 class H5Error : public Error {
  public:
-  explicit H5Error(const std::string& message) : Error(ExitCode::internal, message) {}
+  H5Error(const std::string& message, ErrorOrigin origin)
+      : Error(ExitCode::internal, message), origin_(origin) {}
+  ErrorOrigin origin() const noexcept { return origin_; }
+
+ private:
+  ErrorOrigin origin_;
 };
 
 /// A reference-counted HDF5 identifier of any kind.
