@@ -58,7 +58,10 @@ fi
 root=$PWD
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/spare-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
-export ASAN_OPTIONS=detect_leaks=1:symbolize=1
+# Parsers refuse most inputs by throwing, and ASan's fake stacks (for
+# stack-use-after-return) make each throw cost ~8 ms: without them a target
+# that throws on every input runs 10x as many inputs. Everything else is checked.
+export ASAN_OPTIONS=detect_leaks=1:symbolize=1:detect_stack_use_after_return=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:symbolize=1
 export ASAN_SYMBOLIZER_PATH=/usr/bin/llvm-symbolizer-16
 
