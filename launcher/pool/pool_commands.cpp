@@ -83,7 +83,14 @@ int pool_command(const std::vector<std::string>& args) {
       "bytes of job inputs each token may keep in the pool (e.g. 500M, 4G)")(
       "unused-input-time", po::value<double>()->default_value(3600),
       "seconds after which an input that no active job names is removed")(
-      "worker", po::value<std::string>(), "the worker program that checks submitted jobs");
+      "worker", po::value<std::string>(), "the worker program that checks submitted jobs")(
+      "max-connections",
+      po::value<std::size_t>()->default_value(pool::ServerLimits{}.max_connections),
+      "open connections at most; more are closed at once")(
+      "max-connections-per-address",
+      po::value<std::size_t>()->default_value(pool::ServerLimits{}.max_connections_per_address),
+      "open connections from one address at most (agents behind one NAT share one; "
+      "`spare bench pool` raises it, its volunteers all come from 127.0.0.1)");
   const po::variables_map vm = parse_command_line(args, options, {}, "spare pool");
   if (vm.count("help")) {
     print_help(
@@ -105,6 +112,13 @@ int pool_command(const std::vector<std::string>& args) {
   settings.input_quota = pool::parse_byte_size(vm["input-quota"].as<std::string>());
   settings.unused_input_seconds = vm["unused-input-time"].as<double>();
   if (!(settings.unused_input_seconds >= 0)) throw UsageError("--unused-input-time must be >= 0");
+  settings.server_limits.max_connections = vm["max-connections"].as<std::size_t>();
+  settings.server_limits.max_connections_per_address =
+      vm["max-connections-per-address"].as<std::size_t>();
+  if (settings.server_limits.max_connections < 1 ||
+      settings.server_limits.max_connections_per_address < 1) {
+    throw UsageError("--max-connections and --max-connections-per-address must be >= 1");
+  }
   std::filesystem::create_directories(settings.state_dir);
 
   const WorkerProgram worker(worker_option(vm));

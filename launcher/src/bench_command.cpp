@@ -223,6 +223,27 @@ int bench_kernel(const po::variables_map& vm, const WorkerProgram& worker,
   return 0;
 }
 
+/// `spare bench pool`: spare-bench-pool, told which `spare` runs it (the
+/// pool, the tokens, the scientist's commands are this program).
+int bench_pool(const po::variables_map& vm) {
+  std::vector<std::string> argv{sibling_program("spare-bench-pool", "SPARE_BENCH_POOL").string(),
+                                "--spare", fs::read_symlink("/proc/self/exe").string()};
+  const auto pass = [&](const char* name, const std::string& value) {
+    argv.insert(argv.end(), {std::string("--") + name, value});
+  };
+  if (vm.count("volunteers")) pass("volunteers", vm["volunteers"].as<std::string>());
+  for (const char* name : {"seconds", "warmup", "interval"}) {
+    if (vm.count(name)) pass(name, fmt::format("{}", vm[name].as<double>()));
+  }
+  if (vm.count("jobs")) pass("jobs", std::to_string(vm["jobs"].as<int>()));
+  if (vm.count("worker")) pass("worker", vm["worker"].as<std::string>());
+  ChildOptions options;
+  options.capture_stdout = false;
+  options.parent_death_signal = SIGTERM;
+  ChildProcess child(argv, options);
+  return child.wait() == 0 ? 0 : static_cast<int>(ExitCode::run_failed);
+}
+
 int bench_overhead(const po::variables_map& vm, std::int64_t ranks, int cores) {
   const auto size = vm["size"].as<std::int64_t>();
   const auto steps = vm["steps"].as<std::int64_t>();
@@ -287,13 +308,22 @@ int bench_command(const std::vector<std::string>& args) {
       "scratch directory, on the disk to measure; removed afterwards")(
       "set", po::value<std::vector<std::string>>()->composing(),
       "KERNEL: override a key of the benchmark's job, e.g. heat2d.nx=4096")(
-      "worker", po::value<std::string>(), "KERNEL: the worker program with the kernel")(
+      "worker", po::value<std::string>(),
+      "KERNEL: the worker program with the kernel; pool: the pool's worker")(
       "device", po::value<std::string>()->default_value("cpu"),
       "KERNEL: cpu, or cuda: on the GPU (one rank unless --ranks), against the GPU's "
-      "ceilings; exits 77 without a usable GPU");
+      "ceilings; exits 77 without a usable GPU")(
+      "volunteers", po::value<std::string>(),
+      "pool: simulated volunteers, or a list for a curve, one pool each (default 10,100,1000)")(
+      "seconds", po::value<double>(), "pool: seconds measured (default 10)")(
+      "warmup", po::value<double>(), "pool: seconds of warm-up before (default 5)")(
+      "jobs", po::value<int>(), "pool: small heat2d jobs submitted (default 2)")(
+      "interval", po::value<double>(),
+      "pool: seconds between a volunteer's heartbeats (default: the pool's, from its "
+      "registration reply)");
   const po::variables_map vm = parse_command_line(args, options, {"which"}, "spare bench");
   if (vm.count("help") || !vm.count("which")) {
-    print_help("spare bench checkpoint|overhead|KERNEL [options]",
+    print_help("spare bench checkpoint|overhead|pool|KERNEL [options]",
                "  checkpoint  Spare's checkpoint write rate / a raw sequential write + fsync of\n"
                "              the same bytes on the same disk (target >= 0.7)\n"
                "  overhead    heat2d's step loop under Spare / the same stencil as a plain MPI\n"
@@ -303,6 +333,11 @@ int bench_command(const std::vector<std::string>& args) {
                "              memory-bound kernels, multiply-add throughput for compute-bound;\n"
                "              with --device cuda, device-to-device copy bandwidth and FP32\n"
                "              FMA throughput of the GPU\n"
+               "  pool        a real `spare pool` on this machine under N simulated volunteers\n"
+               "              (TLS, tokens, heartbeats): heartbeats/s, their p50/p99 latency,\n"
+               "              volunteers falsely declared lost, the pool's CPU and fsyncs/s,\n"
+               "              and how long `spare status --json` takes (targets, 2 cores:\n"
+               "              10,000 volunteers, p99 < 250 ms, none lost, status < 1 s)\n"
                "Each prints the measured rates and the ratio on its last line.",
                options);
     return vm.count("help") ? 0 : static_cast<int>(ExitCode::usage);
@@ -317,6 +352,7 @@ int bench_command(const std::vector<std::string>& args) {
       vm.count("ranks") ? vm["ranks"].as<std::int64_t>() : (gpu ? 1 : machine.cores);
   if (ranks < 1) throw UsageError("spare bench: --ranks must be at least 1");
   const std::string which = vm["which"].as<std::string>();
+  if (which == "pool") return bench_pool(vm);
   if (which == "checkpoint") return bench_checkpoint(vm, ranks, machine.cores);
   if (which == "overhead") return bench_overhead(vm, ranks, machine.cores);
   const WorkerProgram worker(worker_option(vm));
@@ -324,7 +360,7 @@ int bench_command(const std::vector<std::string>& args) {
     return bench_kernel(vm, worker, which, ranks, machine.cores, gpu);
   }
   throw UsageError("spare bench: unknown benchmark '" + which +
-                   "'; expected checkpoint, overhead or a kernel (`spare kernels`)");
+                   "'; expected checkpoint, overhead, pool or a kernel (`spare kernels`)");
 }
 
 }  // namespace spare::launcher

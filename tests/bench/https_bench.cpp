@@ -29,6 +29,7 @@
 
 #include "https_client.hpp"
 #include "https_server.hpp"
+#include "load_tools.hpp"
 #include "tls_identity.hpp"
 
 namespace {
@@ -54,12 +55,7 @@ Options parse(int argc, char** argv) {
     const std::string name = argv[i];
     const std::string value = argv[i + 1];
     if (name == "--clients") {
-      options.clients.clear();
-      for (std::size_t at = 0; at <= value.size();) {
-        const std::size_t comma = std::min(value.find(',', at), value.size());
-        options.clients.push_back(std::stoi(value.substr(at, comma - at)));
-        at = comma + 1;
-      }
+      options.clients = spare::bench::count_list(value);
     } else if (name == "--interval") {
       options.interval = std::stod(value);
     } else if (name == "--seconds") {
@@ -157,19 +153,6 @@ class BenchServer {
   int port_ = 0;
 };
 
-double thread_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_THREAD, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
-}
-
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto at = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(at, sorted.size() - 1)];
-}
-
 void run(const Options& options, int clients, const fs::path& dir) {
   BenchServer server(options.server, dir, clients);
   std::mutex merged_mutex;
@@ -210,7 +193,7 @@ void run(const Options& options, int clients, const fs::path& dir) {
           std::this_thread::sleep_until(next);
           const Clock::time_point sent = Clock::now();
           const bool recorded = sent >= measured;
-          if (recorded && !cpu_before) cpu_before = thread_cpu_seconds();
+          if (recorded && !cpu_before) cpu_before = spare::bench::cpu_seconds(RUSAGE_THREAD);
           try {
             const spare::pool::HttpResponse response = client.post(path, body);
             if (!response.ok()) ++failures;
@@ -226,7 +209,8 @@ void run(const Options& options, int clients, const fs::path& dir) {
           next = options.interval > 0 ? next + interval : Clock::now();
         }
         if (cpu_before) {
-          client_cpu_us += static_cast<long long>(1e6 * (thread_cpu_seconds() - *cpu_before));
+          client_cpu_us += static_cast<long long>(
+              1e6 * (spare::bench::cpu_seconds(RUSAGE_THREAD) - *cpu_before));
         }
       } catch (const std::exception& error) {
         if (unconnected++ == 0) std::fprintf(stderr, "client %d: %s\n", i, error.what());
@@ -238,20 +222,14 @@ void run(const Options& options, int clients, const fs::path& dir) {
       }
     });
   }
-  rusage before{};
   std::this_thread::sleep_until(measured);
-  getrusage(RUSAGE_SELF, &before);
+  const double cpu_before = spare::bench::cpu_seconds(RUSAGE_SELF);
   for (std::thread& thread : threads)
     thread.join();
-  rusage after{};
-  getrusage(RUSAGE_SELF, &after);
-  const auto cpu = [](const rusage& r) {
-    return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
-           1e-6 * static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec);
-  };
+  const double cpu_after = spare::bench::cpu_seconds(RUSAGE_SELF);
   std::sort(latencies.begin(), latencies.end());
   const double elapsed = std::chrono::duration<double>(Clock::now() - measured).count();
-  const double process_cpu = cpu(after) - cpu(before);
+  const double process_cpu = cpu_after - cpu_before;
   const double server_cpu = process_cpu - 1e-6 * static_cast<double>(client_cpu_us.load());
   std::printf(
       "server %s, %d clients (%d connected, %lld late), interval %.2f s: %zu requests in %.1f s = "
@@ -259,7 +237,8 @@ void run(const Options& options, int clients, const fs::path& dir) {
       "clients %.0f%% of a core\n",
       options.server.c_str(), clients, connected.load(), late_connections.load(), options.interval,
       latencies.size(), elapsed, static_cast<double>(latencies.size()) / elapsed,
-      1e3 * percentile(latencies, 0.5), 1e3 * percentile(latencies, 0.99),
+      1e3 * spare::bench::percentile(latencies, 0.5),
+      1e3 * spare::bench::percentile(latencies, 0.99),
       1e3 * (latencies.empty() ? 0 : latencies.back()), failures.load(), 100 * server_cpu / elapsed,
       100 * (process_cpu - server_cpu) / elapsed);
   if (options.timeline) {
@@ -268,7 +247,8 @@ void run(const Options& options, int clients, const fs::path& dir) {
       std::sort(in.begin(), in.end());
       if (in.empty()) continue;
       std::printf("  second %zu: %zu requests, p50 %.2f ms, p99 %.2f ms\n", second, in.size(),
-                  1e3 * percentile(in, 0.5), 1e3 * percentile(in, 0.99));
+                  1e3 * spare::bench::percentile(in, 0.5),
+                  1e3 * spare::bench::percentile(in, 0.99));
     }
   }
   std::fflush(stdout);
@@ -280,18 +260,14 @@ int main(int argc, char** argv) {
   try {
     const Options options = parse(argc, argv);
     // Two descriptors a client (its socket and the server's): raise the soft limit.
-    rlimit files{};
-    if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
-      files.rlim_cur = files.rlim_max;
-      setrlimit(RLIMIT_NOFILE, &files);
-    }
+    const rlim_t files = spare::bench::raise_open_file_limit();
     char pattern[] = "/tmp/spare-bench-https-XXXXXX";
     if (!mkdtemp(pattern)) throw spare::SystemError("mkdtemp", errno);
     const fs::path dir = pattern;
     for (const int clients : options.clients) {
-      if (2 * static_cast<rlim_t>(clients) + 64 > files.rlim_cur) {
+      if (2 * static_cast<rlim_t>(clients) + 64 > files) {
         std::printf("%d clients: skipped, %llu descriptors at most\n", clients,
-                    static_cast<unsigned long long>(files.rlim_cur));
+                    static_cast<unsigned long long>(files));
         continue;
       }
       run(options, clients, dir);
