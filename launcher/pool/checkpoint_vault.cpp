@@ -71,14 +71,16 @@ std::vector<std::string> CheckpointVault::files(std::int64_t job,
   return names;
 }
 
-std::optional<std::string> shard_problem(const Manifest& manifest, const ShardRecord& shard,
-                                         const fs::path& file) {
+std::optional<ShardProblem> shard_problem(const Manifest& manifest, const ShardRecord& shard,
+                                          const fs::path& file) {
   std::lock_guard lock(hdf5_mutex);
   try {
     verify_shard_file(manifest, shard, file);
     return std::nullopt;
+  } catch (const CheckpointError& e) {
+    return ShardProblem{e.what(), e.fault()};
   } catch (const std::exception& e) {
-    return std::string(e.what());
+    return ShardProblem{e.what(), CheckpointFault::unreadable};  // no memory, a library failure
   }
 }
 
@@ -97,7 +99,11 @@ CheckpointVault::Verification CheckpointVault::verify(
         throw CheckpointError(*why);
       }
     }
-  } catch (const std::exception& e) {
+  } catch (const CheckpointError& e) {
+    if (e.fault() == CheckpointFault::unreadable) {
+      found.problem = fmt::format("its manifest could not be read (kept): {}", e.what());
+      return found;
+    }
     // A volunteer's manifest that is not this job's at this step, or not a manifest.
     found.problem = fmt::format("its manifest was refused: {}", e.what());
     std::error_code ignored;
@@ -114,11 +120,16 @@ CheckpointVault::Verification CheckpointVault::verify(
   found.complete = true;
   for (const ShardRecord& shard : manifest.shards) {
     const fs::path file = dir / fs::path(shard.file).filename();
-    if (const std::optional<std::string> why = shard_problem(manifest, shard, file)) {
-      if (found.problem.empty()) found.problem = *why;
+    if (const std::optional<ShardProblem> problem = shard_problem(manifest, shard, file)) {
+      found.complete = false;
+      const bool corrupt = problem->fault != CheckpointFault::unreadable;
+      if (found.problem.empty()) {
+        found.problem =
+            corrupt ? problem->why : "a shard could not be read (kept): " + problem->why;
+      }
+      if (!corrupt) continue;
       std::error_code ignored;
       fs::remove(file, ignored);
-      found.complete = false;
     }
   }
   return found;

@@ -14,13 +14,21 @@
 #include <vector>
 
 #include "spare/checkpoint_manifest.hpp"
+#include "spare/error.hpp"
 
 namespace spare::pool {
 
+/// Why a shard cannot be used, and whether it is corrupt (not what was
+/// committed) or could not be read (it may be whole: it is kept).
+struct ShardProblem {
+  std::string why;
+  CheckpointFault fault = CheckpointFault::corrupt;
+};
+
 /// Why the shard at `file` does not match its record in `manifest` (see
 /// verify_shard_file), or nullopt if it does. Safe to call from several threads.
-std::optional<std::string> shard_problem(const Manifest& manifest, const ShardRecord& shard,
-                                         const std::filesystem::path& file);
+std::optional<ShardProblem> shard_problem(const Manifest& manifest, const ShardRecord& shard,
+                                          const std::filesystem::path& file);
 
 /// Checks that `step_dir` is a checkpoint's name ("step-" + digits) and `file`
 /// one of its files (MANIFEST.json or shard-NNNNN.h5), so neither can name
@@ -49,7 +57,9 @@ class CheckpointVault {
   /// and, with `expected`, a checkpoint of that job at that step
   /// (manifest_mismatch). A manifest that fails is deleted, as is a shard that
   /// fails verify_shard_file (a volunteer's copy can be uploaded again);
-  /// `problem` says why. Shards not here yet leave it incomplete.
+  /// `problem` says why. A file that could not be read (an I/O error, no
+  /// memory: CheckpointFault::unreadable) is kept, for the next arrival to try
+  /// again. Shards not here yet leave it incomplete.
   Verification verify(std::int64_t job, const std::string& step_dir,
                       const std::optional<ExpectedCheckpoint>& expected) const;
 

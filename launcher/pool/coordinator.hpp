@@ -1,8 +1,11 @@
 // The pool's coordinator (`spare pool`): the HTTPS API that volunteers,
-// their agents and scientists talk to, and the supervisor that forms groups
-// for queued jobs, watches heartbeats, and re-forms a group from the
-// volunteers still there when one is lost. All state is in SQLite and the
-// checkpoint vault, so the coordinator can be killed at any moment.
+// their agents and scientists talk to, and the supervisor's clock. The pool's
+// logic is PoolStateMachine's: a handler checks who asks and parses a typed
+// message, applies one event under the lock, commits what it changed in one
+// transaction, answers, and then does the slow work the event asked for
+// (merging a result, pruning checkpoints) without the lock. All state is in
+// SQLite and the checkpoint vault, so the coordinator can be killed at any
+// moment.
 #pragma once
 
 #include <atomic>
@@ -22,6 +25,7 @@
 #include "input_store.hpp"
 #include "pool_messages.hpp"
 #include "pool_secret.hpp"
+#include "pool_state_machine.hpp"
 #include "pool_store.hpp"
 #include "shard_holdings.hpp"
 #include "worker_program.hpp"
@@ -29,6 +33,8 @@
 namespace spare::pool {
 
 struct CoordinatorOptions {
+  /// The machine's settings (heartbeat timeout, restarts, checkpoints kept).
+  PoolSettings pool_settings() const;
   std::filesystem::path state_dir;
   std::string listen = "127.0.0.1:7350";
   double heartbeat_interval = 0.5;  // seconds between an agent's heartbeats
@@ -70,6 +76,14 @@ class Coordinator {
   /// A job is its submitter's and its team's; operators see every job.
   static bool may_see(const Caller& who, const JobRecord& job);
 
+  /// With mutex_ held: commits what an event did and logs its lines; returns
+  /// the effects, to perform once the lock is released. If the commit fails
+  /// the machine is loaded again from what was committed, and it throws.
+  std::vector<PoolEffect> commit(Applied applied);
+  /// Without the lock: merges results and prunes checkpoints, then applies
+  /// the events that say so.
+  void perform(std::vector<PoolEffect> effects);
+
   // Handlers (called with the request's path parameters and typed message).
   /// `remote`: the address the registration came from, which it must name.
   nlohmann::json register_volunteer(const Registration& registration, const std::string& remote);
@@ -89,13 +103,8 @@ class Coordinator {
   /// Logs the refusal, then throws it as RequestError (403).
   [[noreturn]] void refuse(const std::string& reason);
   nlohmann::json heartbeat(std::int64_t volunteer, const Heartbeat& beat);
-  nlohmann::json leave(std::int64_t volunteer);
-  void group_ready(std::int64_t group, std::int64_t volunteer);
-  void group_events(std::int64_t group, const GroupEvents& events);
-  void group_exit(std::int64_t group, const GroupExit& exit);
   nlohmann::json submit(const Submission& submission, const Caller& who);
   nlohmann::json job_status(const Caller& who, std::int64_t job);
-  nlohmann::json cancel(const Caller& who, std::int64_t job);
   /// How many more bytes of inputs `who` may send; RequestError 413 if
   /// `announced` more would exceed its quota.
   std::uint64_t input_room(const Caller& who, std::uint64_t announced);
@@ -111,52 +120,28 @@ class Coordinator {
   std::string without_pool_paths(const std::string& message) const;
 
   // With mutex_ held.
-  JobRecord job_or_404(std::int64_t job);
+  const JobRecord& job_or_404(std::int64_t job);
   /// The job if `who` may see it, else RequestError 404 as if there were none.
-  JobRecord visible_job(const Caller& who, std::int64_t job);
-  GroupRecord group_or_404(std::int64_t group);
-  void end_group_and_requeue(const GroupRecord& group, const std::string& why);
-  void form_groups(double now);
-  nlohmann::json group_descriptor(const GroupRecord& group, std::int64_t volunteer);
-  /// The shards of `job` that `volunteer`'s latest heartbeat said it holds, by step.
-  const StepShards& held_by(std::int64_t volunteer, std::int64_t job) const;
-  /// A volunteer that heartbeats (live or leaving) and was heard from lately.
-  bool reachable(const VolunteerRecord& volunteer, double now) const;
-  /// The newest checkpoint of `job` a new group can gather: one whose manifest
-  /// the pool holds and each of whose shards the pool or a reachable volunteer
-  /// holds; nullopt if there is none (the job starts over).
-  std::optional<std::int64_t> restore_point(const JobRecord& job, double now);
-  /// [{address, agent_port, fingerprint, name, files}] of the reachable
-  /// volunteers other than `except` that hold shards of `job` at `step`.
-  nlohmann::json shard_holders(std::int64_t job, std::int64_t step, std::int64_t except);
-  /// Fills believed_manifests_ for `job` from the vault (at start).
-  void recall_manifests(const JobRecord& job);
-  /// Writes the result once the final checkpoint is held (state finishing -> done).
-  void finish_if_ready(JobRecord& job);
-  void note(std::int64_t job, const std::string& kind, const std::string& text, double time = 0);
+  const JobRecord& visible_job(const Caller& who, std::int64_t job);
+  nlohmann::json group_descriptor(const GroupView& view, std::int64_t volunteer);
+  /// Tells the machine of the complete checkpoints the vault holds of `job` (at start).
+  Applied recall_checkpoints(const JobRecord& job, double now);
 
   CoordinatorOptions options_;
   const launcher::WorkerProgram& worker_;
   std::function<void(const std::string&)> log_;
   TlsIdentity identity_;
   PoolSecret secret_;
-  std::mutex mutex_;  // guards store_: handlers run on the server's threads
+  std::mutex mutex_;  // guards store_ and machine_: handlers run on the server's threads
   PoolStore store_;
+  PoolStateMachine machine_;
+  /// Jobs whose result is being merged (by one thread, off the lock).
+  std::set<std::int64_t> writing_results_;
+  std::mutex vault_mutex_;  // one upload at a time makes room in a job's vault
   CheckpointVault vault_;
   InputStore inputs_;
   HttpsServer server_;
   int port_ = 0;
-  std::map<std::int64_t, double> not_before_;  // job -> when a failed job may be tried again
-  /// The shards each volunteer holds, as its latest heartbeat said. Not
-  /// stored: after a restart the next heartbeats tell it again.
-  std::map<std::int64_t, ShardHoldings> holdings_;
-  /// job -> step -> the shard files of the manifest the pool holds of it,
-  /// read and checked when it arrived (off the lock): restore_point reads no
-  /// manifest under the lock. Filled again from the vault at start.
-  std::map<std::int64_t, std::map<std::int64_t, std::vector<std::string>>> believed_manifests_;
-  /// job -> steps a group could not gather (a copy missing or damaged
-  /// everywhere): they are not tried again.
-  std::map<std::int64_t, std::set<std::int64_t>> ungatherable_;
   std::atomic<bool> stopping_{false};
   std::thread supervisor_;
 };

@@ -77,10 +77,10 @@ void PartnerCopies::check(const std::string& step_dir, const std::string& file,
                                           "volunteer's group committed",
                                           step_dir));
     }
-  } else if (const std::optional<std::string> problem =
+  } else if (const std::optional<ShardProblem> problem =
                  shard_problem(manifest, listed_shard(manifest, step_dir, file), received)) {
     throw RequestError(
-        422, fmt::format("{}/{} does not match the manifest: {}", step_dir, file, *problem));
+        422, fmt::format("{}/{} does not match the manifest: {}", step_dir, file, problem->why));
   }
 }
 

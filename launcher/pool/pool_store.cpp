@@ -7,6 +7,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <map>
+
+#include <fmt/format.h>
 
 #include "request_error.hpp"
 #include "spare/error.hpp"
@@ -86,12 +89,26 @@ CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, id);
 )sql";
 
 constexpr const char* kVolunteerColumns =
-    "id, name, address, agent_port, fingerprint, cpus, gpus, memory, state, last_seen";
+    "id, name, address, agent_port, fingerprint, cpus, gpus, memory, state, last_seen, key_hash";
 constexpr const char* kJobColumns =
     "id, name, kernel, ini, ranks, steps, state_bytes, state, message, submitted, step, "
     "progress, restarts, checkpoint, final_step, awaited_step, awaited_since, inputs, device, "
     "owner, team, checkpoints";
-constexpr const char* kGroupColumns = "id, job, head, ranks, restore_step, state, drain";
+constexpr const char* kGroupColumns =
+    "id, job, head, ranks, restore_step, state, drain, created, ended, outcome";
+
+/// A state as the database spells it; a word it does not know is a damaged
+/// or newer database, which is not guessed at.
+template <class State>
+State state_from(std::optional<State> state, const Statement& s, int column, const char* table) {
+  if (!state) {
+    throw DatabaseError(
+        fmt::format("pool.db: {} has a row in state '{}', which this version of "
+                    "Spare does not know",
+                    table, s.text(column)));
+  }
+  return *state;
+}
 
 VolunteerRecord volunteer_from(const Statement& s) {
   VolunteerRecord v;
@@ -103,8 +120,9 @@ VolunteerRecord volunteer_from(const Statement& s) {
   v.cpus = static_cast<int>(s.integer(5));
   v.gpus = static_cast<int>(s.integer(6));
   v.memory = s.integer(7);
-  v.state = s.text(8);
+  v.state = state_from(parse_volunteer_state(s.text(8)), s, 8, "volunteers");
   v.last_seen = s.real(9);
+  v.key_hash = s.text(10);
   return v;
 }
 
@@ -122,7 +140,7 @@ JobRecord job_from(const Statement& s) {
   j.ranks = s.integer(4);
   j.steps = s.integer(5);
   j.state_bytes = s.integer(6);
-  j.state = s.text(7);
+  j.state = state_from(parse_job_state(s.text(7)), s, 7, "jobs");
   j.message = s.text(8);
   j.submitted = s.real(9);
   j.step = s.integer(10);
@@ -246,140 +264,12 @@ bool PoolStore::remove_token(const std::string& name) {
   return db_.changes() > 0;
 }
 
-std::int64_t PoolStore::register_volunteer(const VolunteerRecord& v, const std::string& key) {
-  db_.prepare(
-         "INSERT INTO volunteers (name, address, agent_port, fingerprint, cpus, gpus, memory, "
-         "state, last_seen, key_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) "
-         "DO UPDATE SET address = excluded.address, agent_port = excluded.agent_port, "
-         "fingerprint = excluded.fingerprint, cpus = excluded.cpus, gpus = excluded.gpus, "
-         "memory = excluded.memory, state = excluded.state, last_seen = excluded.last_seen, "
-         "key_hash = excluded.key_hash")
-      .bind_all(v.name, v.address, v.agent_port, v.fingerprint, v.cpus, v.gpus, v.memory, v.state,
-                v.last_seen, sha256_hex(key))
-      .run();
-  Statement s = db_.prepare("SELECT id FROM volunteers WHERE name = ?");
-  s.bind_all(v.name);
-  s.step();
-  return s.integer(0);
-}
-
-bool PoolStore::volunteer_key_matches(std::int64_t id, const std::string& key) {
-  Statement s = db_.prepare("SELECT key_hash FROM volunteers WHERE id = ?");
-  s.bind_all(id);
-  if (!s.step()) return false;
-  const std::string stored = s.text(0);
-  return !stored.empty() && constant_time_equal(stored, sha256_hex(key));
-}
-
-std::optional<VolunteerRecord> PoolStore::volunteer_named(const std::string& name) {
-  Statement s =
-      db_.prepare(std::string("SELECT ") + kVolunteerColumns + " FROM volunteers WHERE name = ?");
-  s.bind_all(name);
-  if (!s.step()) return std::nullopt;
-  return volunteer_from(s);
-}
-
-std::optional<VolunteerRecord> PoolStore::volunteer(std::int64_t id) {
-  Statement s =
-      db_.prepare(std::string("SELECT ") + kVolunteerColumns + " FROM volunteers WHERE id = ?");
-  s.bind_all(id);
-  if (!s.step()) return std::nullopt;
-  return volunteer_from(s);
-}
-
-std::vector<VolunteerRecord> PoolStore::volunteers() {
-  Statement s =
-      db_.prepare(std::string("SELECT ") + kVolunteerColumns + " FROM volunteers ORDER BY id");
-  std::vector<VolunteerRecord> all;
-  while (s.step())
-    all.push_back(volunteer_from(s));
-  return all;
-}
-
-void PoolStore::touch_volunteer(std::int64_t id, double now) {
-  db_.prepare("UPDATE volunteers SET last_seen = ? WHERE id = ?").bind_all(now, id).run();
-}
-
-void PoolStore::set_volunteer_state(std::int64_t id, const std::string& state) {
-  db_.prepare("UPDATE volunteers SET state = ? WHERE id = ?").bind_all(state, id).run();
-}
-
-void PoolStore::forgive_silence(double now) {
-  db_.prepare("UPDATE volunteers SET last_seen = ? WHERE state IN ('live', 'leaving')")
-      .bind_all(now)
-      .run();
-}
-
-std::int64_t PoolStore::add_job(const JobRecord& j) {
-  db_.prepare(
-         "INSERT INTO jobs (name, kernel, ini, ranks, steps, state_bytes, state, message, "
-         "submitted, inputs, device, owner, team, checkpoints) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind_all(j.name, j.kernel, j.ini, j.ranks, j.steps, j.state_bytes, j.state, j.message,
-                j.submitted, j.inputs, j.device, j.owner, j.team, j.checkpoints)
-      .run();
-  return db_.last_insert_id();
-}
-
-std::optional<JobRecord> PoolStore::job(std::int64_t id) {
-  Statement s = db_.prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
-  s.bind_all(id);
-  if (!s.step()) return std::nullopt;
-  return job_from(s);
-}
-
-std::vector<JobRecord> PoolStore::jobs() {
-  Statement s = db_.prepare(std::string("SELECT ") + kJobColumns + " FROM jobs ORDER BY id");
-  std::vector<JobRecord> all;
-  while (s.step())
-    all.push_back(job_from(s));
-  return all;
-}
-
-std::vector<JobRecord> PoolStore::jobs_in_state(const std::string& state) {
-  Statement s =
-      db_.prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE state = ? ORDER BY id");
-  s.bind_all(state);
-  std::vector<JobRecord> found;
-  while (s.step())
-    found.push_back(job_from(s));
-  return found;
-}
-
-void PoolStore::update_job(const JobRecord& j) {
-  db_.prepare(
-         "UPDATE jobs SET state = ?, message = ?, step = ?, progress = ?, restarts = ?, "
-         "checkpoint = ?, final_step = ?, awaited_step = ?, awaited_since = ? WHERE id = ?")
-      .bind_all(j.state, j.message, j.step, j.progress, j.restarts, j.checkpoint, j.final_step,
-                j.awaited_step, j.awaited_since, j.id)
-      .run();
-}
-
-std::int64_t PoolStore::add_group(const GroupRecord& g) {
-  return db_.transaction([&] {
-    db_.prepare(
-           "INSERT INTO groups (job, head, credential, ranks, restore_step, state, created) "
-           "VALUES (?, ?, '', ?, ?, ?, ?)")
-        .bind_all(g.job, g.head, g.ranks, g.restore_step, g.state, wall_clock())
-        .run();
-    const std::int64_t id = db_.last_insert_id();
-    Statement insert = db_.prepare("INSERT INTO members (grp, volunteer, slots) VALUES (?, ?, ?)");
-    for (const MemberRecord& m : g.members) {
-      insert.reset();
-      insert.bind_all(id, m.volunteer, m.slots).run();
-    }
-    return id;
-  });
-}
-
 namespace {
 
-std::vector<GroupRecord> groups_where(Database& db, const std::string& condition,
-                                      std::optional<std::int64_t> parameter) {
-  Statement s = db.prepare(std::string("SELECT ") + kGroupColumns + " FROM groups WHERE " +
-                           condition + " ORDER BY id");
-  if (parameter) s.bind_all(*parameter);
+std::vector<GroupRecord> all_groups(Database& db) {
+  Statement s = db.prepare(std::string("SELECT ") + kGroupColumns + " FROM groups ORDER BY id");
   std::vector<GroupRecord> groups;
+  std::map<std::int64_t, std::size_t> index;
   while (s.step()) {
     GroupRecord g;
     g.id = s.integer(0);
@@ -387,57 +277,111 @@ std::vector<GroupRecord> groups_where(Database& db, const std::string& condition
     g.head = s.integer(2);
     g.ranks = s.integer(3);
     g.restore_step = optional_integer(s, 4);
-    g.state = s.text(5);
+    g.state = state_from(parse_group_state(s.text(5)), s, 5, "groups");
     g.drain = s.integer(6) != 0;
+    g.created = s.real(7);
+    g.ended = s.is_null(8) ? 0.0 : s.real(8);
+    g.outcome = s.text(9);
+    index[g.id] = groups.size();
     groups.push_back(std::move(g));
   }
   Statement members =
-      db.prepare("SELECT volunteer, slots, ready FROM members WHERE grp = ? ORDER BY volunteer");
-  for (GroupRecord& g : groups) {
-    members.reset();
-    members.bind_all(g.id);
-    while (members.step()) {
-      g.members.push_back(
-          {members.integer(0), static_cast<int>(members.integer(1)), members.integer(2) != 0});
-    }
+      db.prepare("SELECT grp, volunteer, slots, ready FROM members ORDER BY grp, volunteer");
+  while (members.step()) {
+    const auto group = index.find(members.integer(0));
+    if (group == index.end()) continue;
+    groups[group->second].members.push_back(
+        {members.integer(1), static_cast<int>(members.integer(2)), members.integer(3) != 0});
   }
   return groups;
 }
 
 }  // namespace
 
-std::optional<GroupRecord> PoolStore::group(std::int64_t id) {
-  auto found = groups_where(db_, "id = ?", id);
-  if (found.empty()) return std::nullopt;
-  return std::move(found.front());
+PoolSnapshot PoolStore::load() {
+  PoolSnapshot snapshot;
+  Statement volunteers =
+      db_.prepare(std::string("SELECT ") + kVolunteerColumns + " FROM volunteers ORDER BY id");
+  while (volunteers.step())
+    snapshot.volunteers.push_back(volunteer_from(volunteers));
+  Statement jobs = db_.prepare(std::string("SELECT ") + kJobColumns + " FROM jobs ORDER BY id");
+  while (jobs.step())
+    snapshot.jobs.push_back(job_from(jobs));
+  snapshot.groups = all_groups(db_);
+  return snapshot;
 }
 
-std::vector<GroupRecord> PoolStore::open_groups() {
-  return groups_where(db_, "state != 'ended'", std::nullopt);
-}
-
-std::vector<GroupRecord> PoolStore::groups_of_job(std::int64_t job) {
-  return groups_where(db_, "job = ?", job);
-}
-
-void PoolStore::set_member_ready(std::int64_t group, std::int64_t volunteer) {
-  db_.prepare("UPDATE members SET ready = 1 WHERE grp = ? AND volunteer = ?")
-      .bind_all(group, volunteer)
-      .run();
-}
-
-void PoolStore::set_group_state(std::int64_t group, const std::string& state) {
-  db_.prepare("UPDATE groups SET state = ? WHERE id = ?").bind_all(state, group).run();
-}
-
-void PoolStore::set_group_drain(std::int64_t group) {
-  db_.prepare("UPDATE groups SET drain = 1 WHERE id = ?").bind_all(group).run();
-}
-
-void PoolStore::end_group(std::int64_t group, const std::string& outcome) {
-  db_.prepare("UPDATE groups SET state = 'ended', ended = ?, outcome = ? WHERE id = ?")
-      .bind_all(wall_clock(), outcome, group)
-      .run();
+void PoolStore::commit(const PoolChanges& changes) {
+  if (changes.empty()) return;
+  db_.transaction([&] {
+    if (!changes.volunteers.empty()) {
+      Statement upsert = db_.prepare(
+          "INSERT INTO volunteers (id, name, address, agent_port, fingerprint, cpus, gpus, "
+          "memory, state, last_seen, key_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+          "ON CONFLICT(id) DO UPDATE SET name = excluded.name, address = excluded.address, "
+          "agent_port = excluded.agent_port, fingerprint = excluded.fingerprint, "
+          "cpus = excluded.cpus, gpus = excluded.gpus, memory = excluded.memory, "
+          "state = excluded.state, last_seen = excluded.last_seen, key_hash = excluded.key_hash");
+      for (const VolunteerRecord& v : changes.volunteers) {
+        upsert.reset();
+        upsert
+            .bind_all(v.id, v.name, v.address, v.agent_port, v.fingerprint, v.cpus, v.gpus,
+                      v.memory, to_string(v.state), v.last_seen, v.key_hash)
+            .run();
+      }
+    }
+    if (!changes.jobs.empty()) {
+      Statement upsert = db_.prepare(
+          "INSERT INTO jobs (id, name, kernel, ini, ranks, steps, state_bytes, state, message, "
+          "submitted, step, progress, restarts, checkpoint, final_step, awaited_step, "
+          "awaited_since, inputs, device, owner, team, checkpoints) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+          "ON CONFLICT(id) DO UPDATE SET state = excluded.state, message = excluded.message, "
+          "step = excluded.step, progress = excluded.progress, restarts = excluded.restarts, "
+          "checkpoint = excluded.checkpoint, final_step = excluded.final_step, "
+          "awaited_step = excluded.awaited_step, awaited_since = excluded.awaited_since");
+      for (const JobRecord& j : changes.jobs) {
+        upsert.reset();
+        upsert
+            .bind_all(j.id, j.name, j.kernel, j.ini, j.ranks, j.steps, j.state_bytes,
+                      to_string(j.state), j.message, j.submitted, j.step, j.progress, j.restarts,
+                      j.checkpoint, j.final_step, j.awaited_step, j.awaited_since, j.inputs,
+                      j.device, j.owner, j.team, j.checkpoints)
+            .run();
+      }
+    }
+    if (!changes.groups.empty()) {
+      Statement upsert = db_.prepare(
+          "INSERT INTO groups (id, job, head, credential, ranks, restore_step, state, drain, "
+          "created, ended, outcome) VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?) "
+          "ON CONFLICT(id) DO UPDATE SET state = excluded.state, drain = excluded.drain, "
+          "ended = excluded.ended, outcome = excluded.outcome");
+      Statement member = db_.prepare(
+          "INSERT INTO members (grp, volunteer, slots, ready) VALUES (?, ?, ?, ?) "
+          "ON CONFLICT(grp, volunteer) DO UPDATE SET ready = excluded.ready");
+      for (const GroupRecord& g : changes.groups) {
+        upsert.reset();
+        upsert
+            .bind_all(g.id, g.job, g.head, g.ranks, g.restore_step, to_string(g.state),
+                      g.drain ? 1 : 0, g.created,
+                      g.state == GroupState::ended ? std::optional<double>(g.ended) : std::nullopt,
+                      g.outcome)
+            .run();
+        for (const MemberRecord& m : g.members) {
+          member.reset();
+          member.bind_all(g.id, m.volunteer, m.slots, m.ready ? 1 : 0).run();
+        }
+      }
+    }
+    if (!changes.notes.empty()) {
+      Statement insert =
+          db_.prepare("INSERT INTO events (job, time, kind, text) VALUES (?, ?, ?, ?)");
+      for (const JobNote& n : changes.notes) {
+        insert.reset();
+        insert.bind_all(n.job, n.time, n.kind, n.text).run();
+      }
+    }
+  });
 }
 
 void PoolStore::add_input(const InputRecord& input) {
@@ -477,13 +421,6 @@ std::vector<InputRecord> PoolStore::unused_inputs(double before) {
 
 void PoolStore::remove_input(const std::string& sha256) {
   db_.prepare("DELETE FROM inputs WHERE sha256 = ?").bind_all(sha256).run();
-}
-
-void PoolStore::add_event(std::int64_t job, const std::string& kind, const std::string& text,
-                          double time) {
-  db_.prepare("INSERT INTO events (job, time, kind, text) VALUES (?, ?, ?, ?)")
-      .bind_all(job, time > 0 ? time : wall_clock(), kind, text)
-      .run();
 }
 
 std::vector<EventRecord> PoolStore::events(std::int64_t job, std::int64_t after_id) {

@@ -1,7 +1,8 @@
 // The coordinator's durable state in SQLite: tokens, volunteers, jobs, the
-// groups formed for them and their members, and each job's event log. Every
-// change is one transaction, so a coordinator killed at any instant restarts
-// with every accepted job and every completed checkpoint it had.
+// groups formed for them and their members, each job's event log, and the
+// inputs. What one event of PoolStateMachine changed is committed in one
+// transaction (commit), so a coordinator killed at any instant restarts with
+// the state as it was after some event, never between two of its changes.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pool_states.hpp"
 #include "sqlite_db.hpp"
 
 namespace spare::pool {
@@ -52,8 +54,10 @@ struct VolunteerRecord {
   int cpus = 0;
   int gpus = 0;
   std::int64_t memory = 0;  // bytes it lends
-  std::string state;        // live | leaving | lost | gone
+  VolunteerState state = VolunteerState::live;
+  /// When it was last heard from. Soft: committed only with another change.
   double last_seen = 0;
+  std::string key_hash;  // SHA-256 of the key it was issued when it registered
 };
 
 struct JobRecord {
@@ -65,7 +69,7 @@ struct JobRecord {
   std::string device = "auto";  // [job] device: cuda takes only volunteers that lend GPUs
   std::int64_t steps = 0;
   std::int64_t state_bytes = 0;
-  std::string state;  // queued | starting | running | finishing | done | failed | cancelled
+  JobState state = JobState::queued;
   std::string message;
   double submitted = 0;
   std::int64_t step = 0;
@@ -85,7 +89,7 @@ struct JobRecord {
   /// jobs submitted before it was kept (only their steps are checked).
   std::string checkpoints;
 
-  bool active() const { return state != "done" && state != "failed" && state != "cancelled"; }
+  bool active() const { return is_active(state); }
 };
 
 struct MemberRecord {
@@ -100,9 +104,12 @@ struct GroupRecord {
   std::int64_t head = 0;
   std::int64_t ranks = 0;
   std::optional<std::int64_t> restore_step;
-  std::string state;  // preparing | running | ended
+  GroupState state = GroupState::preparing;
   bool drain = false;
   std::vector<MemberRecord> members;
+  double created = 0;
+  double ended = 0;     // once ended
+  std::string outcome;  // how it ended
 };
 
 struct EventRecord {
@@ -110,6 +117,34 @@ struct EventRecord {
   double time = 0;
   std::string kind;
   std::string text;
+};
+
+/// A line of a job's event log, as an event adds it.
+struct JobNote {
+  std::int64_t job = 0;
+  std::string kind;
+  std::string text;
+  double time = 0;
+};
+
+/// What one event changed: records new or changed (by id, as they are now)
+/// and lines for the job logs.
+struct PoolChanges {
+  std::vector<VolunteerRecord> volunteers;
+  std::vector<JobRecord> jobs;
+  std::vector<GroupRecord> groups;  // with their members
+  std::vector<JobNote> notes;
+
+  bool empty() const {
+    return volunteers.empty() && jobs.empty() && groups.empty() && notes.empty();
+  }
+};
+
+/// Every record, as a coordinator starts from them.
+struct PoolSnapshot {
+  std::vector<VolunteerRecord> volunteers;
+  std::vector<JobRecord> jobs;
+  std::vector<GroupRecord> groups;  // every group ever formed, with members
 };
 
 /// The coordinator's state, in a database readable by its owner only (0600,
@@ -127,36 +162,11 @@ class PoolStore {
   std::vector<TokenRecord> tokens();
   bool remove_token(const std::string& name);
 
-  // Volunteers. Each has a key of its own, issued when it registers (only its
-  // SHA-256 is kept): requests about a volunteer must carry it.
-  /// By name: re-registering keeps the id and replaces the key.
-  std::int64_t register_volunteer(const VolunteerRecord& volunteer, const std::string& key);
-  bool volunteer_key_matches(std::int64_t id, const std::string& key);
-  std::optional<VolunteerRecord> volunteer_named(const std::string& name);
-  std::optional<VolunteerRecord> volunteer(std::int64_t id);
-  std::vector<VolunteerRecord> volunteers();
-  void touch_volunteer(std::int64_t id, double now);
-  void set_volunteer_state(std::int64_t id, const std::string& state);
-  /// After a restart every volunteer gets a full timeout to be heard from again.
-  void forgive_silence(double now);
-
-  // Jobs.
-  std::int64_t add_job(const JobRecord& job);
-  std::optional<JobRecord> job(std::int64_t id);
-  std::vector<JobRecord> jobs();
-  std::vector<JobRecord> jobs_in_state(const std::string& state);  // oldest first
-  void update_job(const JobRecord& job);
-
-  // Groups.
-  std::int64_t add_group(const GroupRecord& group);  // with its members
-  std::optional<GroupRecord> group(std::int64_t id);
-  std::vector<GroupRecord> open_groups();  // not ended
-  void set_member_ready(std::int64_t group, std::int64_t volunteer);
-  void set_group_state(std::int64_t group, const std::string& state);
-  void set_group_drain(std::int64_t group);
-  void end_group(std::int64_t group, const std::string& outcome);
-  /// Every group ever formed for `job`, oldest first, with members.
-  std::vector<GroupRecord> groups_of_job(std::int64_t job);
+  /// Everything but tokens, inputs and the event logs.
+  PoolSnapshot load();
+  /// Writes `changes` in one transaction: all of them or, if it throws (or
+  /// the process dies), none.
+  void commit(const PoolChanges& changes);
 
   // Input files.
   void add_input(const InputRecord& input);  // or, if known, keeps the first sender
@@ -167,10 +177,7 @@ class PoolStore {
   std::vector<InputRecord> unused_inputs(double before);
   void remove_input(const std::string& sha256);
 
-  // The job's event log.
-  /// `time` 0: now. Events forwarded from a group carry the time the head read them.
-  void add_event(std::int64_t job, const std::string& kind, const std::string& text,
-                 double time = 0);
+  // The job's event log (written by commit).
   std::vector<EventRecord> events(std::int64_t job, std::int64_t after_id = 0);
 
   Database& database() { return db_; }

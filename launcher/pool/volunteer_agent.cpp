@@ -759,7 +759,7 @@ bool VolunteerAgent::Impl::gather_checkpoint(const std::shared_ptr<GroupRun>& ru
     std::vector<std::string> failures;
     // A copy is taken only if it matches the manifest; else the next place is asked.
     const auto accept = [&](const std::string& source) {
-      const std::optional<std::string> problem = shard_problem(manifest, shard, target);
+      const std::optional<ShardProblem> problem = shard_problem(manifest, shard, target);
       if (!problem) {
         ++sources[source];
         if (source != "this volunteer") {
@@ -767,9 +767,11 @@ bool VolunteerAgent::Impl::gather_checkpoint(const std::shared_ptr<GroupRun>& ru
         }
         return true;
       }
-      log(fmt::format("group {}: {}'s copy of {}/{} is corrupt ({}); trying other copies", run->id,
-                      source, step_dir, name, *problem));
-      failures.push_back(fmt::format("{}: {}", source, *problem));
+      log(fmt::format(
+          "group {}: {}'s copy of {}/{} {} ({}); trying other copies", run->id, source, step_dir,
+          name, problem->fault == CheckpointFault::unreadable ? "could not be read" : "is corrupt",
+          problem->why));
+      failures.push_back(fmt::format("{}: {}", source, problem->why));
       std::error_code ignored;
       fs::remove(target, ignored);
       return false;

@@ -1,5 +1,5 @@
-// The pool's copy of checkpoints: what names an upload may have, and how
-// many steps may be arriving at once.
+// The pool's copy of checkpoints: what names an upload may have, how many
+// steps may be arriving at once, and which refused files are deleted.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,7 +7,10 @@
 
 #include "checkpoint_vault.hpp"
 #include "request_error.hpp"
+#include "spare/digest.hpp"
 #include "spare/output_layout.hpp"
+#include "support/file_descriptors.hpp"
+#include "support/one_shard_checkpoint.hpp"
 #include "support/temp_dir.hpp"
 
 namespace spare::pool {
@@ -62,6 +65,38 @@ TEST(CheckpointVault, AtMostSoManyStepsAreArrivingAtOnce) {
   std::sort(left.begin(), left.end());
   EXPECT_EQ(left, (std::vector<std::string>{checkpoint_dir_name(100), checkpoint_dir_name(600),
                                             checkpoint_dir_name(700), checkpoint_dir_name(800)}));
+}
+
+TEST(CheckpointVault, ACorruptUploadIsDeletedAndOneThatCouldNotBeReadIsKept) {
+  const testing::TempDir dir;
+  const CheckpointVault vault(dir.path());
+  const std::string step_dir = checkpoint_dir_name(100);
+  const std::filesystem::path step = vault.checkpoints(7) / step_dir;
+  std::filesystem::create_directories(step);
+  std::vector<double> values(1000, 0.5);
+  testing::one_shard_checkpoint(step, {1, 1000}, &values,
+                                digest_bytes(values.data(), values.size() * sizeof(double)));
+  const std::filesystem::path shard = step / shard_file_name(0);
+  EXPECT_TRUE(vault.verify(7, step_dir, std::nullopt).complete);
+  // The pool out of file descriptors reads nothing: the upload may be whole, and stays.
+  EXPECT_EXIT(
+      {
+        testing::use_up_file_descriptors();
+        const CheckpointVault::Verification found = vault.verify(7, step_dir, std::nullopt);
+        std::fprintf(stderr, "%s\n", found.problem.c_str());
+        const bool kept =
+            std::filesystem::exists(step / kManifestName) && std::filesystem::exists(shard);
+        std::_Exit(!found.complete && kept ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "could not be read \\(kept\\)");
+  // Bytes that do not match their digest are deleted, for a good copy to come.
+  values[3] = 2.0;
+  testing::one_shard_checkpoint(step, {1, 1000}, &values, {});
+  const CheckpointVault::Verification damaged = vault.verify(7, step_dir, std::nullopt);
+  EXPECT_FALSE(damaged.complete);
+  EXPECT_NE(damaged.problem.find("shard-00000.h5"), std::string::npos) << damaged.problem;
+  EXPECT_FALSE(std::filesystem::exists(shard));
+  EXPECT_TRUE(std::filesystem::exists(step / kManifestName));
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ VolunteerRecord volunteer(std::int64_t id, int cpus, int gpus, std::int64_t memo
   v.cpus = cpus;
   v.gpus = gpus;
   v.memory = memory;
-  v.state = "live";
+  v.state = VolunteerState::live;
   return v;
 }
 

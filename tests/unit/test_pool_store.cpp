@@ -1,7 +1,6 @@
 // The coordinator's durable state: what a restarted coordinator reads back is
-// what was committed, tokens are kept only as hashes with their roles, each
-// volunteer has a key of its own, and a volunteer that registers again keeps
-// its identity.
+// what was committed, all of one commit or nothing of it, and tokens are kept
+// only as hashes with their roles.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -24,8 +23,9 @@ VolunteerRecord laptop(const std::string& name, int cpus) {
   v.fingerprint = "sha256:" + std::string(64, 'a');
   v.cpus = cpus;
   v.memory = 1 << 30;
-  v.state = "live";
+  v.state = VolunteerState::live;
   v.last_seen = 100.0;
+  v.key_hash = sha256_hex("key of " + name);
   return v;
 }
 
@@ -70,101 +70,127 @@ TEST(PoolStore, AStateDirectoryFromBeforeRolesGetsThem) {
   EXPECT_EQ(store.tokens()[0].role, TokenRole::both);  // what every token could do before
 }
 
-TEST(PoolStore, EachVolunteerHasAKeyOfItsOwn) {
-  const testing::TempDir dir;
-  PoolStore store(dir / "pool.db");
-  const std::int64_t a = store.register_volunteer(laptop("lap1", 2), "key-a");
-  const std::int64_t b = store.register_volunteer(laptop("lap2", 2), "key-b");
-  EXPECT_TRUE(store.volunteer_key_matches(a, "key-a"));
-  EXPECT_FALSE(store.volunteer_key_matches(a, "key-b"));
-  EXPECT_FALSE(store.volunteer_key_matches(b, "key-a"));
-  EXPECT_FALSE(store.volunteer_key_matches(a, ""));
-  EXPECT_FALSE(store.volunteer_key_matches(99, "key-a"));
-  // Registering again (a restarted agent) replaces the key.
-  EXPECT_EQ(store.register_volunteer(laptop("lap1", 2), "key-a2"), a);
-  EXPECT_FALSE(store.volunteer_key_matches(a, "key-a"));
-  EXPECT_TRUE(store.volunteer_key_matches(a, "key-a2"));
-}
-
-TEST(PoolStore, AVolunteerThatRegistersAgainKeepsItsId) {
-  const testing::TempDir dir;
-  PoolStore store(dir / "pool.db");
-  const std::int64_t first = store.register_volunteer(laptop("lap1", 2), "k1");
-  const std::int64_t second = store.register_volunteer(laptop("lap2", 4), "k2");
-  EXPECT_NE(first, second);
-  VolunteerRecord again = laptop("lap1", 8);
-  again.address = "10.0.0.9";
-  EXPECT_EQ(store.register_volunteer(again, "k3"), first);
-  const std::optional<VolunteerRecord> v = store.volunteer(first);
-  ASSERT_TRUE(v);
-  EXPECT_EQ(v->cpus, 8);
-  EXPECT_EQ(v->address, "10.0.0.9");
-  store.set_volunteer_state(first, "lost");
-  store.forgive_silence(500.0);
-  EXPECT_EQ(store.volunteer(first)->last_seen, 100.0);  // lost ones are not forgiven
-  EXPECT_EQ(store.volunteer(second)->last_seen, 500.0);
-}
-
 TEST(PoolStore, EverythingCommittedSurvivesARestart) {
   const testing::TempDir dir;
-  std::int64_t job_id = 0;
-  std::int64_t group_id = 0;
   {
     PoolStore store(dir / "pool.db");
-    const std::int64_t a = store.register_volunteer(laptop("lap1", 1), "k1");
-    const std::int64_t b = store.register_volunteer(laptop("lap2", 1), "k2");
+    VolunteerRecord a = laptop("lap1", 1);
+    a.id = 1;
+    VolunteerRecord b = laptop("lap2", 1);
+    b.id = 2;
+    b.state = VolunteerState::lost;
     JobRecord job;
+    job.id = 7;
     job.name = "chaos";
     job.kernel = "heat2d";
     job.ini = "[job]\nkernel = heat2d\n";
     job.steps = 3000;
     job.state_bytes = 4096;
-    job.state = "queued";
+    job.state = JobState::running;
     job.submitted = 1.5;
-    job_id = store.add_job(job);
-    job = *store.job(job_id);
-    job.state = "running";
     job.step = 1200;
     job.checkpoint = 900;
     job.awaited_step = 1200;
     job.awaited_since = 7.0;
-    store.update_job(job);
+    job.owner = "alice";
+    job.team = "lab";
     GroupRecord group;
-    group.job = job_id;
-    group.head = a;
+    group.id = 3;
+    group.job = 7;
+    group.head = 1;
     group.ranks = 2;
     group.restore_step = 600;
-    group.state = "preparing";
-    group.members = {{a, 1, false}, {b, 1, false}};
-    group_id = store.add_group(group);
-    store.set_member_ready(group_id, b);
-    store.add_event(job_id, "group", "formed");
-    store.add_event(job_id, "start", "started at step 600", 42.0);
+    group.state = GroupState::running;
+    group.members = {{1, 1, false}, {2, 1, true}};
+    group.created = 5.0;
+    GroupRecord ended = group;
+    ended.id = 2;
+    ended.state = GroupState::ended;
+    ended.ended = 4.0;
+    ended.outcome = "volunteer lap3 was lost";
+    store.commit({{a, b},
+                  {job},
+                  {ended, group},
+                  {{7, "group", "formed", 41.0}, {7, "start", "started at step 600", 42.0}}});
+    // A later change of the same records replaces them.
+    job.step = 1500;
+    group.members[0].ready = true;
+    store.commit({{}, {job}, {group}, {}});
   }  // the coordinator is gone; its successor opens the same file
   PoolStore store(dir / "pool.db");
-  const std::optional<JobRecord> job = store.job(job_id);
-  ASSERT_TRUE(job);
-  EXPECT_EQ(job->state, "running");
-  EXPECT_EQ(job->step, 1200);
-  EXPECT_EQ(job->checkpoint, 900);
-  EXPECT_EQ(job->final_step, std::nullopt);
-  EXPECT_EQ(job->awaited_step, 1200);
-  EXPECT_EQ(job->ini, "[job]\nkernel = heat2d\n");
-  const std::vector<GroupRecord> open = store.open_groups();
-  ASSERT_EQ(open.size(), 1u);
-  EXPECT_EQ(open[0].id, group_id);
-  EXPECT_EQ(open[0].restore_step, 600);
-  ASSERT_EQ(open[0].members.size(), 2u);
-  EXPECT_FALSE(open[0].members[0].ready);
-  EXPECT_TRUE(open[0].members[1].ready);
-  store.end_group(group_id, "volunteer lap1 was lost");
-  EXPECT_TRUE(store.open_groups().empty());
-  EXPECT_EQ(store.groups_of_job(job_id).size(), 1u);
-  const std::vector<EventRecord> events = store.events(job_id);
+  const PoolSnapshot snapshot = store.load();
+  ASSERT_EQ(snapshot.volunteers.size(), 2u);
+  EXPECT_EQ(snapshot.volunteers[0].name, "lap1");
+  EXPECT_EQ(snapshot.volunteers[0].key_hash, sha256_hex("key of lap1"));
+  EXPECT_EQ(snapshot.volunteers[1].state, VolunteerState::lost);
+  ASSERT_EQ(snapshot.jobs.size(), 1u);
+  const JobRecord& job = snapshot.jobs[0];
+  EXPECT_EQ(job.id, 7);
+  EXPECT_EQ(job.state, JobState::running);
+  EXPECT_EQ(job.step, 1500);
+  EXPECT_EQ(job.checkpoint, 900);
+  EXPECT_EQ(job.final_step, std::nullopt);
+  EXPECT_EQ(job.awaited_step, 1200);
+  EXPECT_EQ(job.ini, "[job]\nkernel = heat2d\n");
+  EXPECT_EQ(job.owner, "alice");
+  EXPECT_EQ(job.team, "lab");
+  ASSERT_EQ(snapshot.groups.size(), 2u);
+  EXPECT_EQ(snapshot.groups[0].state, GroupState::ended);
+  EXPECT_EQ(snapshot.groups[0].outcome, "volunteer lap3 was lost");
+  const GroupRecord& open = snapshot.groups[1];
+  EXPECT_EQ(open.id, 3);
+  EXPECT_EQ(open.restore_step, 600);
+  ASSERT_EQ(open.members.size(), 2u);
+  EXPECT_TRUE(open.members[0].ready);
+  EXPECT_TRUE(open.members[1].ready);
+  const std::vector<EventRecord> events = store.events(7);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].kind, "group");
   EXPECT_EQ(events[1].time, 42.0);
-  EXPECT_EQ(store.events(job_id, events[0].id).size(), 1u);
+  EXPECT_EQ(store.events(7, events[0].id).size(), 1u);
+}
+
+TEST(PoolStore, ACommitThatFailsLeavesNothingOfItself) {
+  const testing::TempDir dir;
+  PoolStore store(dir / "pool.db");
+  JobRecord job;
+  job.id = 1;
+  job.name = "heat";
+  job.kernel = "heat2d";
+  store.commit({{}, {job}, {}, {}});
+  // A group whose head is no volunteer breaks a foreign key midway through.
+  job.state = JobState::starting;
+  GroupRecord group;
+  group.id = 1;
+  group.job = 1;
+  group.head = 99;
+  group.members = {{99, 1, false}};
+  EXPECT_THROW(store.commit({{}, {job}, {group}, {{1, "group", "formed", 1.0}}}), DatabaseError);
+  const PoolSnapshot snapshot = store.load();
+  ASSERT_EQ(snapshot.jobs.size(), 1u);
+  EXPECT_EQ(snapshot.jobs[0].state, JobState::queued);
+  EXPECT_TRUE(snapshot.groups.empty());
+  EXPECT_TRUE(store.events(1).empty());
+}
+
+TEST(PoolStore, AStateThisVersionDoesNotKnowIsAClearError) {
+  const testing::TempDir dir;
+  {
+    PoolStore store(dir / "pool.db");
+    JobRecord job;
+    job.id = 1;
+    store.commit({{}, {job}, {}, {}});
+    store.database().execute("UPDATE jobs SET state = 'hibernating'");
+  }
+  PoolStore store(dir / "pool.db");
+  try {
+    store.load();
+    ADD_FAILURE() << "an unknown state was read";
+  } catch (const DatabaseError& e) {
+    EXPECT_NE(std::string(e.what()).find("jobs has a row in state 'hibernating'"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 mode_t permissions(const std::filesystem::path& file) {
@@ -187,24 +213,6 @@ TEST(PoolStore, TheDatabaseAndItsJournalAreTheOwnersOnly) {
   }
 }
 
-TEST(PoolStore, AJobRemembersWhoSubmittedItAndItsTeam) {
-  const testing::TempDir dir;
-  std::int64_t id = 0;
-  {
-    PoolStore store(dir / "pool.db");
-    JobRecord job;
-    job.name = "heat";
-    job.kernel = "heat2d";
-    job.state = "queued";
-    job.owner = "alice";
-    job.team = "lab";
-    id = store.add_job(job);
-  }
-  PoolStore store(dir / "pool.db");
-  EXPECT_EQ(store.job(id)->owner, "alice");
-  EXPECT_EQ(store.job(id)->team, "lab");
-}
-
 TEST(PoolStore, InputsAreChargedToTheirSenderAndUnusedOnesFound) {
   const testing::TempDir dir;
   PoolStore store(dir / "pool.db");
@@ -218,18 +226,18 @@ TEST(PoolStore, InputsAreChargedToTheirSenderAndUnusedOnesFound) {
   EXPECT_EQ(store.input_bytes_of("alice"), 300);
   EXPECT_EQ(store.input_bytes_of("bob"), 300);
   JobRecord job;
+  job.id = 1;
   job.name = "heat";
   job.kernel = "heat2d";
-  job.state = "running";
+  job.state = JobState::running;
   job.inputs = "{\"heat2d.initial_file\": \"" + named + "\"}";
-  const std::int64_t running = store.add_job(job);
+  store.commit({{}, {job}, {}, {}});
   // Before 40 s: only alice's unnamed input is old enough and named by no active job.
   std::vector<InputRecord> unused = store.unused_inputs(40.0);
   ASSERT_EQ(unused.size(), 1u);
   EXPECT_EQ(unused[0].sha256, unnamed);
-  job = *store.job(running);
-  job.state = "done";
-  store.update_job(job);
+  job.state = JobState::done;
+  store.commit({{}, {job}, {}, {}});
   EXPECT_EQ(store.unused_inputs(40.0).size(), 2u);  // a job that is over names nothing
   store.remove_input(unnamed);
   EXPECT_FALSE(store.input(unnamed));

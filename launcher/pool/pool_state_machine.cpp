@@ -1,0 +1,751 @@
+// The pool's events and what each does to its jobs, groups and volunteers.
+#include "pool_state_machine.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "request_error.hpp"
+#include "spare/device.hpp"
+#include "spare/error.hpp"
+#include "spare/events.hpp"
+#include "spare/output_layout.hpp"
+
+namespace spare::pool {
+
+namespace {
+
+/// The kernel's exit codes that no re-forming can cure.
+bool job_error_is_final(int code) {
+  return code == static_cast<int>(ExitCode::invalid_job) ||
+         code == static_cast<int>(ExitCode::checkpoint) ||
+         code == static_cast<int>(ExitCode::usage);
+}
+
+std::string restore_description(std::optional<std::int64_t> restore,
+                                std::optional<std::int64_t> pool_copy) {
+  if (!restore) return "from the start";
+  if (pool_copy == restore) return fmt::format("restoring step {}", *restore);
+  return fmt::format(
+      "restoring step {}, gathered with volunteers' copies (the pool's own "
+      "newest: {})",
+      *restore, pool_copy ? std::to_string(*pool_copy) : std::string("none"));
+}
+
+bool heartbeats(VolunteerState state) {
+  return state == VolunteerState::live || state == VolunteerState::leaving;
+}
+
+}  // namespace
+
+PoolStateMachine::PoolStateMachine(PoolSettings settings, PoolSnapshot snapshot, double now)
+    : settings_(settings) {
+  for (VolunteerRecord& v : snapshot.volunteers) {
+    // After a restart every volunteer gets a full timeout to be heard from again.
+    if (heartbeats(v.state)) v.last_seen = std::max(v.last_seen, now);
+    next_volunteer_ = std::max(next_volunteer_, v.id + 1);
+    volunteer_ids_[v.name] = v.id;
+    volunteers_.emplace(v.id, std::move(v));
+  }
+  for (JobRecord& j : snapshot.jobs) {
+    next_job_ = std::max(next_job_, j.id + 1);
+    jobs_.emplace(j.id, std::move(j));
+  }
+  for (GroupRecord& g : snapshot.groups) {
+    next_group_ = std::max(next_group_, g.id + 1);
+    if (g.state != GroupState::ended) open_groups_.insert(g.id);
+    groups_.emplace(g.id, std::move(g));
+  }
+}
+
+void PoolStateMachine::reset_records(PoolSnapshot snapshot, double now) {
+  PoolStateMachine fresh(settings_, std::move(snapshot), now);
+  volunteers_ = std::move(fresh.volunteers_);
+  volunteer_ids_ = std::move(fresh.volunteer_ids_);
+  jobs_ = std::move(fresh.jobs_);
+  groups_ = std::move(fresh.groups_);
+  open_groups_ = std::move(fresh.open_groups_);
+  next_volunteer_ = fresh.next_volunteer_;
+  next_job_ = fresh.next_job_;
+  next_group_ = fresh.next_group_;
+  pending_ = {};
+  touched_volunteers_.clear();
+  touched_jobs_.clear();
+  touched_groups_.clear();
+}
+
+// ---- bookkeeping ----
+
+void PoolStateMachine::touched(const JobRecord& job) {
+  touched_jobs_.insert(job.id);
+}
+void PoolStateMachine::touched(const GroupRecord& group) {
+  touched_groups_.insert(group.id);
+}
+void PoolStateMachine::touched(const VolunteerRecord& volunteer) {
+  touched_volunteers_.insert(volunteer.id);
+}
+
+void PoolStateMachine::note(std::int64_t job, const std::string& kind, const std::string& text,
+                            double time) {
+  pending_.changes.notes.push_back({job, kind, text, time});
+}
+
+Applied PoolStateMachine::take() {
+  Applied applied = std::move(pending_);
+  pending_ = {};
+  for (const std::int64_t id : touched_volunteers_)
+    applied.changes.volunteers.push_back(volunteers_.at(id));
+  for (const std::int64_t id : touched_jobs_)
+    applied.changes.jobs.push_back(jobs_.at(id));
+  for (const std::int64_t id : touched_groups_)
+    applied.changes.groups.push_back(groups_.at(id));
+  touched_volunteers_.clear();
+  touched_jobs_.clear();
+  touched_groups_.clear();
+  return applied;
+}
+
+void PoolStateMachine::set_job_state(JobRecord& job, JobState to) {
+  if (job.state == to) return;
+  if (!job_transition_allowed(job.state, to)) {
+    throw std::logic_error(fmt::format("job {}: no transition from {} to {}", job.id,
+                                       to_string(job.state), to_string(to)));
+  }
+  job.state = to;
+  touched(job);
+}
+
+void PoolStateMachine::set_group_state(GroupRecord& group, GroupState to,
+                                       const std::string& outcome) {
+  if (group.state == to) return;
+  if (!group_transition_allowed(group.state, to)) {
+    throw std::logic_error(fmt::format("group {}: no transition from {} to {}", group.id,
+                                       to_string(group.state), to_string(to)));
+  }
+  group.state = to;
+  if (to == GroupState::ended) {
+    group.outcome = outcome;
+    open_groups_.erase(group.id);
+  }
+  touched(group);
+}
+
+void PoolStateMachine::set_volunteer_state(VolunteerRecord& volunteer, VolunteerState to) {
+  if (volunteer.state == to) return;
+  if (!volunteer_transition_allowed(volunteer.state, to)) {
+    throw std::logic_error(fmt::format("volunteer {}: no transition from {} to {}", volunteer.id,
+                                       to_string(volunteer.state), to_string(to)));
+  }
+  volunteer.state = to;
+  touched(volunteer);
+}
+
+JobRecord& PoolStateMachine::job_or_404(std::int64_t id) {
+  const auto found = jobs_.find(id);
+  if (found == jobs_.end()) throw RequestError(404, fmt::format("no job {} in this pool", id));
+  return found->second;
+}
+
+GroupRecord& PoolStateMachine::group_or_404(std::int64_t id) {
+  const auto found = groups_.find(id);
+  if (found == groups_.end()) throw RequestError(404, fmt::format("no group {} in this pool", id));
+  return found->second;
+}
+
+// ---- queries ----
+
+const VolunteerRecord* PoolStateMachine::volunteer(std::int64_t id) const {
+  const auto found = volunteers_.find(id);
+  return found == volunteers_.end() ? nullptr : &found->second;
+}
+
+const JobRecord* PoolStateMachine::job(std::int64_t id) const {
+  const auto found = jobs_.find(id);
+  return found == jobs_.end() ? nullptr : &found->second;
+}
+
+const GroupRecord* PoolStateMachine::group(std::int64_t id) const {
+  const auto found = groups_.find(id);
+  return found == groups_.end() ? nullptr : &found->second;
+}
+
+std::vector<const GroupRecord*> PoolStateMachine::groups_of_job(std::int64_t job) const {
+  std::vector<const GroupRecord*> found;
+  for (const auto& [id, g] : groups_) {
+    if (g.job == job) found.push_back(&g);
+  }
+  return found;
+}
+
+bool PoolStateMachine::key_matches(std::int64_t id, const std::string& key_hash) const {
+  const VolunteerRecord* v = volunteer(id);
+  return v != nullptr && !v->key_hash.empty() && constant_time_equal(v->key_hash, key_hash);
+}
+
+bool PoolStateMachine::is_member(std::int64_t group_id, std::int64_t volunteer) const {
+  const GroupRecord* g = group(group_id);
+  return g != nullptr &&
+         std::any_of(g->members.begin(), g->members.end(),
+                     [&](const MemberRecord& m) { return m.volunteer == volunteer; });
+}
+
+bool PoolStateMachine::is_head(std::int64_t group_id, std::int64_t volunteer) const {
+  const GroupRecord* g = group(group_id);
+  return g != nullptr && g->head == volunteer;
+}
+
+bool PoolStateMachine::ran_job(std::int64_t job, std::int64_t volunteer) const {
+  return std::any_of(groups_.begin(), groups_.end(), [&](const auto& entry) {
+    const GroupRecord& g = entry.second;
+    return g.job == job &&
+           std::any_of(g.members.begin(), g.members.end(),
+                       [&](const MemberRecord& m) { return m.volunteer == volunteer; });
+  });
+}
+
+bool PoolStateMachine::reachable(const VolunteerRecord& v, double now) const {
+  return heartbeats(v.state) && now - v.last_seen <= settings_.heartbeat_timeout;
+}
+
+std::optional<std::int64_t> PoolStateMachine::restore_point(std::int64_t job, double now) const {
+  const auto believed = believed_.find(job);
+  if (believed == believed_.end()) return std::nullopt;
+  StepShards on_volunteers;
+  for (const auto& [id, v] : volunteers_) {
+    if (!reachable(v, now)) continue;
+    const auto held = holdings_.find(id);
+    if (held == holdings_.end()) continue;
+    const auto steps = held->second.find(job);
+    if (steps == held->second.end()) continue;
+    for (const auto& [step, files] : steps->second)
+      on_volunteers[step].insert(files.begin(), files.end());
+  }
+  static const std::set<std::int64_t> none_failed;
+  static const std::map<std::int64_t, std::set<std::string>> nothing_held;
+  const auto failed_entry = ungatherable_.find(job);
+  const std::set<std::int64_t>& failed =
+      failed_entry == ungatherable_.end() ? none_failed : failed_entry->second;
+  const auto vault_entry = in_vault_.find(job);
+  const auto& vault = vault_entry == in_vault_.end() ? nothing_held : vault_entry->second;
+  // The newest step whose manifest the pool believes and each of whose
+  // shards the pool or a reachable volunteer holds.
+  for (auto entry = believed->second.rbegin(); entry != believed->second.rend(); ++entry) {
+    const auto& [step, listed] = *entry;
+    if (failed.count(step)) continue;
+    const auto in_vault = vault.find(step);
+    const std::set<std::string>& held = on_volunteers[step];
+    const bool gatherable = std::all_of(listed.begin(), listed.end(), [&](const std::string& f) {
+      return held.count(f) || (in_vault != vault.end() && in_vault->second.count(f));
+    });
+    if (gatherable) return step;
+  }
+  return std::nullopt;
+}
+
+std::string PoolStateMachine::broken_invariant() const {
+  std::map<std::int64_t, int> open_per_job;
+  for (const std::int64_t id : open_groups_) {
+    const GroupRecord& g = groups_.at(id);
+    if (g.state == GroupState::ended) return fmt::format("group {} is ended and open", id);
+    ++open_per_job[g.job];
+  }
+  for (const auto& [id, g] : groups_) {
+    if (g.state != GroupState::ended && !open_groups_.count(id)) {
+      return fmt::format("group {} is {} but not open", id, to_string(g.state));
+    }
+  }
+  for (const auto& [id, job] : jobs_) {
+    const int open = open_per_job[id];
+    if (open > 1) return fmt::format("job {} has {} open groups", id, open);
+    const bool needs_group = job.state == JobState::starting || job.state == JobState::running;
+    if (needs_group && open != 1) {
+      return fmt::format("job {} is {} with no open group", id, to_string(job.state));
+    }
+    if (!needs_group && open != 0) {
+      return fmt::format("job {} is {} and has an open group", id, to_string(job.state));
+    }
+  }
+  return {};
+}
+
+// ---- events ----
+
+Applied PoolStateMachine::register_volunteer(VolunteerRecord v, const std::string& offered_key_hash,
+                                             double now, std::int64_t& id) {
+  // A name is bound to its volunteer's key for good: its agent, restarted or
+  // back after a loss, shows the key kept in its storage; a new key is a new
+  // volunteer, under a name of its own.
+  const auto named = volunteer_ids_.find(v.name);
+  if (named != volunteer_ids_.end() &&
+      (offered_key_hash.empty() || !key_matches(named->second, offered_key_hash))) {
+    throw RequestError(409, fmt::format("volunteer {} is registered with another key: its agent "
+                                        "shows the key in its storage (volunteer.key), or a new "
+                                        "volunteer registers under another name (--name)",
+                                        printable(v.name)));
+  }
+  const bool known = named != volunteer_ids_.end();
+  id = known ? named->second : next_volunteer_++;
+  v.id = id;
+  v.last_seen = now;
+  // What it lends now, in the state it was in (a new one: live), then live.
+  v.state = known ? volunteers_.at(id).state : VolunteerState::live;
+  VolunteerRecord& stored = volunteers_[id] = std::move(v);
+  volunteer_ids_[stored.name] = id;
+  touched(stored);
+  set_volunteer_state(stored, VolunteerState::live);
+  // A volunteer that registers again was restarted: whatever it ran is gone.
+  for (const std::int64_t g : std::vector<std::int64_t>(open_groups_.begin(), open_groups_.end())) {
+    if (is_member(g, id)) {
+      end_group_and_requeue(groups_.at(g),
+                            fmt::format("volunteer {} restarted", printable(stored.name)), now);
+    }
+  }
+  pending_.log.push_back(fmt::format("volunteer {} ({}) joined: {} CPUs, {} GPUs, {} bytes",
+                                     printable(stored.name), stored.address, stored.cpus,
+                                     stored.gpus, stored.memory));
+  return take();
+}
+
+Applied PoolStateMachine::heartbeat(std::int64_t id, const Heartbeat& beat, double now,
+                                    HeartbeatAnswer& answer) {
+  const auto found = volunteers_.find(id);
+  if (found == volunteers_.end() || found->second.state == VolunteerState::gone) {
+    throw RequestError(404, fmt::format("no volunteer {}: register again", id));
+  }
+  VolunteerRecord& v = found->second;
+  v.last_seen = now;  // soft: not committed for itself
+  holdings_[id] = beat.holds;
+  if (v.state == VolunteerState::lost) {
+    // Heard from again (a network cut healed): its old groups were re-formed without it.
+    set_volunteer_state(v, VolunteerState::live);
+    pending_.log.push_back(fmt::format("volunteer {} is back", printable(v.name)));
+  }
+  // Groups the agent stopped on its own (it lost us for too long) are over;
+  // only a member may say so of a group.
+  for (const std::int64_t dropped : beat.dropped) {
+    if (!is_member(dropped, id)) {
+      pending_.log.push_back(
+          fmt::format("refused: volunteer {} reported group {} dropped, but is not a member of it",
+                      printable(v.name), dropped));
+      continue;
+    }
+    GroupRecord& g = groups_.at(dropped);
+    if (g.state != GroupState::ended) {
+      end_group_and_requeue(g, fmt::format("volunteer {} stopped the group", printable(v.name)),
+                            now);
+    }
+  }
+  answer = {};
+  for (const std::int64_t g : open_groups_) {
+    if (is_member(g, id)) answer.groups.push_back(view_of(groups_.at(g), id, now));
+  }
+  // Jobs whose files the volunteer still keeps but no longer needs: over, result made.
+  for (const std::int64_t held : beat.jobs) {
+    const JobRecord* j = job(held);
+    if (j == nullptr || !j->active()) answer.forget.push_back(held);
+  }
+  if (v.state == VolunteerState::leaving && answer.groups.empty()) {
+    answer.may_leave = true;  // its uploads are done once it stops asking
+    set_volunteer_state(v, VolunteerState::gone);
+    pending_.log.push_back(fmt::format("volunteer {} left", printable(v.name)));
+  }
+  return take();
+}
+
+GroupView PoolStateMachine::view_of(const GroupRecord& g, std::int64_t asking, double now) const {
+  GroupView view;
+  view.group = g;
+  view.job = job(g.job);
+  bool all_ready = true;
+  for (const MemberRecord& m : g.members) {
+    const VolunteerRecord* v = volunteer(m.volunteer);
+    if (v == nullptr) continue;
+    all_ready = all_ready && m.ready;
+    view.members.emplace_back(v, m.slots);
+  }
+  view.launch = g.state == GroupState::running && all_ready;
+  if (g.restore_step) {
+    for (const auto& [id, v] : volunteers_) {
+      if (id == asking || !reachable(v, now)) continue;
+      const auto held = holdings_.find(id);
+      if (held == holdings_.end()) continue;
+      const auto steps = held->second.find(g.job);
+      if (steps == held->second.end()) continue;
+      const auto files = steps->second.find(*g.restore_step);
+      if (files == steps->second.end()) continue;
+      view.holders.emplace_back(&v, files->second);
+    }
+  }
+  return view;
+}
+
+Applied PoolStateMachine::leave(std::int64_t id, double now, bool& may_leave) {
+  const auto found = volunteers_.find(id);
+  if (found == volunteers_.end()) throw RequestError(404, fmt::format("no volunteer {}", id));
+  VolunteerRecord& v = found->second;
+  if (v.state != VolunteerState::gone) set_volunteer_state(v, VolunteerState::leaving);
+  bool busy = false;
+  for (const std::int64_t gid :
+       std::vector<std::int64_t>(open_groups_.begin(), open_groups_.end())) {
+    if (!is_member(gid, id)) continue;
+    GroupRecord& g = groups_.at(gid);
+    if (g.state == GroupState::running) {
+      g.drain = true;  // the head checkpoints and stops the group
+      touched(g);
+      note(g.job, "leave",
+           fmt::format("volunteer {} is leaving: the group checkpoints and stops",
+                       printable(v.name)),
+           now);
+      busy = true;
+    } else {
+      end_group_and_requeue(
+          g, fmt::format("volunteer {} left before the group started", printable(v.name)), now);
+    }
+  }
+  pending_.log.push_back(fmt::format("volunteer {} is leaving", printable(v.name)));
+  may_leave = !busy;
+  return take();
+}
+
+Applied PoolStateMachine::ready(std::int64_t group_id, std::int64_t volunteer, double /*now*/) {
+  GroupRecord& g = group_or_404(group_id);
+  for (MemberRecord& m : g.members) {
+    if (m.volunteer == volunteer && !m.ready) {
+      m.ready = true;
+      touched(g);
+    }
+  }
+  return take();
+}
+
+Applied PoolStateMachine::group_events(std::int64_t group_id, const GroupEvents& batch,
+                                       double now) {
+  const GroupRecord& group = group_or_404(group_id);
+  JobRecord& job = job_or_404(group.job);
+  bool changed = false;
+  for (std::size_t i = 0; i < batch.lines.size(); ++i) {
+    const std::string& line = batch.lines[i];
+    // When the head read it; a clock far off ours is not believed.
+    double at = batch.times[i].value_or(now);
+    if (std::abs(at - now) > 60) at = now;
+    const std::optional<nlohmann::json> event = parse_event_line(line);
+    if (!event) {
+      note(job.id, "output", line, at);
+      continue;
+    }
+    const std::string kind = event->value("event", "");
+    if (kind == "progress") {
+      job.step = event->value("step", job.step);
+      job.progress = event->value(
+          "fraction",
+          job.steps > 0 ? static_cast<double>(job.step) / static_cast<double>(job.steps) : 0.0);
+      changed = true;
+    } else if (kind == "start") {
+      job.step = event->value("step", job.step);
+      changed = true;
+      note(job.id, kind,
+           fmt::format("started at step {} on {} ranks", job.step, event->value("ranks", 0)), at);
+    } else if (kind == "checkpoint") {
+      job.step = std::max(job.step, event->value("step", job.step));
+      changed = true;
+      note(job.id, kind,
+           fmt::format("checkpoint at step {} written by the group", event->value("step", 0)), at);
+    } else if (kind == "warning" || kind == "error") {
+      note(job.id, kind, event->value("message", event->dump()), at);
+    } else {
+      note(job.id, kind, event->dump(), at);
+    }
+  }
+  if (changed && job.active()) touched(job);
+  return take();
+}
+
+Applied PoolStateMachine::group_exit(std::int64_t group_id, const GroupExit& exit, double now) {
+  GroupRecord& group = group_or_404(group_id);
+  if (group.state == GroupState::ended)
+    return take();  // already re-formed (a member was lost first)
+  JobRecord& job = job_or_404(group.job);
+  const bool ran = exit.outcome == GroupOutcome::done || exit.outcome == GroupOutcome::drained;
+  if (ran && group.state != GroupState::running) {
+    // No head starts mpirun before its group is launched: a step it claims is not believed.
+    end_group_and_requeue(group,
+                          fmt::format("group {} said it {} before it was launched", group.id,
+                                      to_string(exit.outcome)),
+                          now);
+    return take();
+  }
+  if (exit.outcome == GroupOutcome::done) {
+    set_group_state(group, GroupState::ended, "done");
+    group.ended = now;
+    job.final_step = exit.step;
+    job.step = exit.step;
+    job.message = "collecting the final state from the volunteers";
+    touched(job);
+    set_job_state(job, JobState::finishing);
+    note(job.id, "done", fmt::format("the group finished at step {}", exit.step), now);
+    finish_if_ready(job);  // the final checkpoint may have arrived first
+    return take();
+  }
+  if (exit.outcome == GroupOutcome::drained) {
+    end_group_and_requeue(
+        group, fmt::format("the group checkpointed and stopped at step {}", exit.step), now);
+    if (job.active() && (!job.checkpoint || *job.checkpoint < exit.step)) {
+      job.awaited_step = exit.step;
+      job.awaited_since = now;
+      touched(job);
+    }
+    return take();
+  }
+  if (exit.error_code != 0 && job_error_is_final(exit.error_code)) {
+    set_group_state(group, GroupState::ended, "failed");
+    group.ended = now;
+    job.message = exit.message.empty() ? fmt::format("the job failed with code {}", exit.error_code)
+                                       : exit.message;
+    touched(job);
+    set_job_state(job, JobState::failed);
+    note(job.id, "failed", job.message, now);
+    return take();
+  }
+  const bool unprepared = exit.outcome == GroupOutcome::unprepared;
+  if (unprepared && group.restore_step) {
+    // Copies of it turned out missing or damaged: the next group tries an older one.
+    ungatherable_[job.id].insert(*group.restore_step);
+  }
+  end_group_and_requeue(group,
+                        unprepared ? "a volunteer could not prepare the group: " + exit.message
+                                   : fmt::format("mpirun exited with status {}{}", exit.status,
+                                                 exit.message.empty() ? "" : ": " + exit.message),
+                        now);
+  // A failure that recurs should not spin: wait longer each time, up to 10 s.
+  not_before_[job.id] = now + std::min(10.0, 0.5 * static_cast<double>(job.restarts + 1));
+  return take();
+}
+
+Applied PoolStateMachine::submit(JobRecord job, const GroupNeeds& needs,
+                                 std::int64_t largest_rank_bytes, double now, std::int64_t& id) {
+  std::vector<VolunteerRecord> known;
+  for (const auto& [vid, v] : volunteers_) {
+    if (v.state != VolunteerState::gone) known.push_back(v);
+  }
+  const std::string beyond = beyond_every_volunteer(needs, largest_rank_bytes, known);
+  if (!beyond.empty()) throw RequestError(422, beyond);
+  job.id = id = next_job_++;
+  job.state = JobState::queued;
+  job.message = "waiting for volunteers";
+  job.submitted = now;
+  JobRecord& stored = jobs_[id] = std::move(job);
+  touched(stored);
+  note(id, "submitted",
+       fmt::format("{} ({}, {} steps) submitted by {}", stored.name, stored.kernel, stored.steps,
+                   printable(stored.owner)),
+       now);
+  pending_.log.push_back(fmt::format("job {} ({}) submitted", id, stored.name));
+  return take();
+}
+
+Applied PoolStateMachine::cancel(std::int64_t id, const std::string& by, double now) {
+  JobRecord& job = job_or_404(id);
+  if (!job.active()) return take();
+  for (const std::int64_t g : std::vector<std::int64_t>(open_groups_.begin(), open_groups_.end())) {
+    GroupRecord& group = groups_.at(g);
+    if (group.job != id) continue;
+    set_group_state(group, GroupState::ended, "cancelled");
+    group.ended = now;
+  }
+  job.message = "cancelled by " + printable(by);
+  touched(job);
+  set_job_state(job, JobState::cancelled);
+  note(id, "cancelled", "cancelled; its volunteers stop its processes", now);
+  return take();
+}
+
+Applied PoolStateMachine::checkpoint_arrived(const CheckpointArrival& arrival, double now) {
+  JobRecord& job = job_or_404(arrival.job);
+  if (!arrival.problem.empty()) {
+    note(job.id, "warning",
+         fmt::format("{} arrived corrupt and was discarded: {}", checkpoint_dir_name(arrival.step),
+                     arrival.problem),
+         now);
+  }
+  in_vault_[job.id][arrival.step] =
+      std::set<std::string>(arrival.files.begin(), arrival.files.end());
+  if (!arrival.shards.empty()) believed_[job.id][arrival.step] = arrival.shards;
+  if (arrival.complete && job.active() && (!job.checkpoint || arrival.step > *job.checkpoint)) {
+    job.checkpoint = arrival.step;
+    touched(job);
+    note(job.id, "stored", fmt::format("checkpoint at step {} is held by the pool", arrival.step),
+         now);
+    pending_.effects.push_back(PruneCheckpoints{job.id, arrival.step, settings_.keep_checkpoints});
+  }
+  finish_if_ready(job);
+  return take();
+}
+
+Applied PoolStateMachine::checkpoints_removed(std::int64_t job,
+                                              const std::vector<std::int64_t>& steps,
+                                              double /*now*/) {
+  for (const std::int64_t step : steps) {
+    believed_[job].erase(step);
+    in_vault_[job].erase(step);
+  }
+  return take();
+}
+
+void PoolStateMachine::finish_if_ready(JobRecord& job) {
+  if (job.state != JobState::finishing || !job.final_step || job.checkpoint != job.final_step) {
+    return;
+  }
+  pending_.effects.push_back(WriteResult{job.id, *job.final_step});
+}
+
+std::vector<PoolEffect> PoolStateMachine::pending_effects() const {
+  std::vector<PoolEffect> effects;
+  for (const auto& [id, job] : jobs_) {
+    if (job.state == JobState::finishing && job.final_step && job.checkpoint == job.final_step) {
+      effects.push_back(WriteResult{id, *job.final_step});
+    }
+  }
+  return effects;
+}
+
+Applied PoolStateMachine::result_written(std::int64_t id, double now) {
+  JobRecord& job = job_or_404(id);
+  if (job.state != JobState::finishing) return take();  // cancelled meanwhile
+  job.message = "the result is ready: spare fetch " + std::to_string(id) + " DIR";
+  job.progress = 1.0;
+  touched(job);
+  set_job_state(job, JobState::done);
+  note(id, "result", "result.h5 written from the final checkpoint", now);
+  pending_.log.push_back(fmt::format("job {} ({}) is done", id, job.name));
+  return take();
+}
+
+void PoolStateMachine::end_group_and_requeue(GroupRecord& group, const std::string& why,
+                                             double now) {
+  set_group_state(group, GroupState::ended, why);
+  group.ended = now;
+  JobRecord& job = job_or_404(group.job);
+  if (!job.active() || job.state == JobState::finishing) return;
+  ++job.restarts;
+  touched(job);
+  if (job.restarts > settings_.max_restarts) {
+    job.message = fmt::format("given up after {} restarts; the last: {}", job.restarts - 1, why);
+    set_job_state(job, JobState::failed);
+  } else {
+    job.message = "re-forming a group: " + why;
+    set_job_state(job, JobState::queued);
+  }
+  note(job.id, "restart", why, now);
+  pending_.log.push_back(fmt::format("job {}: {}", job.id, why));
+}
+
+Applied PoolStateMachine::tick(double now) {
+  for (auto& [id, v] : volunteers_) {
+    if (heartbeats(v.state) && now - v.last_seen > settings_.heartbeat_timeout) {
+      pending_.log.push_back(fmt::format("volunteer {} lost: silent for {:.1f} s",
+                                         printable(v.name), now - v.last_seen));
+      set_volunteer_state(v, VolunteerState::lost);
+    }
+  }
+  for (const std::int64_t gid :
+       std::vector<std::int64_t>(open_groups_.begin(), open_groups_.end())) {
+    GroupRecord& g = groups_.at(gid);
+    JobRecord& job = job_or_404(g.job);
+    if (!job.active()) {
+      set_group_state(g, GroupState::ended, fmt::format("the job is {}", to_string(job.state)));
+      g.ended = now;
+      continue;
+    }
+    std::string lost;
+    bool all_ready = true;
+    for (const MemberRecord& m : g.members) {
+      const VolunteerRecord* v = volunteer(m.volunteer);
+      if (v == nullptr || !heartbeats(v->state)) {
+        lost = v ? v->name : std::to_string(m.volunteer);
+      }
+      all_ready = all_ready && m.ready;
+    }
+    if (!lost.empty()) {
+      end_group_and_requeue(g, fmt::format("volunteer {} was lost", printable(lost)), now);
+    } else if (g.state == GroupState::preparing && all_ready) {
+      set_group_state(g, GroupState::running);
+      note(g.job, "launch",
+           fmt::format("group {}: every volunteer is ready; its head starts mpirun", g.id), now);
+      job.message = fmt::format("running on {} ranks", g.ranks);
+      touched(job);
+      set_job_state(job, JobState::running);
+    }
+  }
+  form_groups(now);
+  return take();
+}
+
+void PoolStateMachine::form_groups(double now) {
+  std::set<std::int64_t> busy;
+  for (const std::int64_t g : open_groups_) {
+    for (const MemberRecord& m : groups_.at(g).members)
+      busy.insert(m.volunteer);
+  }
+  std::vector<VolunteerRecord> free;
+  for (const auto& [id, v] : volunteers_) {
+    if (v.state == VolunteerState::live && !busy.count(id) &&
+        now - v.last_seen <= settings_.heartbeat_timeout) {
+      free.push_back(v);
+    }
+  }
+  for (auto& [id, job] : jobs_) {
+    if (job.state != JobState::queued) continue;
+    if (auto wait = not_before_.find(id); wait != not_before_.end() && now < wait->second) {
+      continue;
+    }
+    if (job.awaited_step) {
+      // Its volunteers are still uploading the drained checkpoint; give them a while.
+      const bool held = job.checkpoint && *job.checkpoint >= *job.awaited_step;
+      if (!held && now - job.awaited_since < settings_.await_drained_checkpoint) continue;
+      job.awaited_step.reset();
+      touched(job);
+    }
+    const GroupPlan plan = plan_group(
+        {job.ranks, job.state_bytes, job.device == to_string(DeviceRequest::cuda)}, free);
+    if (!plan.waiting.empty()) {
+      if (job.message != plan.waiting && !job.message.starts_with("re-forming")) {
+        job.message = plan.waiting;
+        touched(job);
+      }
+      continue;
+    }
+    GroupRecord group;
+    group.id = next_group_++;
+    group.members = plan.members;
+    group.job = id;
+    group.head = group.members.front().volunteer;
+    group.ranks = plan.ranks;
+    group.restore_step = restore_point(id, now);
+    group.state = GroupState::preparing;
+    group.created = now;
+    std::vector<std::string> names;
+    for (const MemberRecord& m : group.members) {
+      auto used = std::find_if(free.begin(), free.end(),
+                               [&](const VolunteerRecord& v) { return v.id == m.volunteer; });
+      names.push_back(fmt::format("{}:{}", printable(used->name), m.slots));
+      free.erase(used);
+    }
+    job.message =
+        fmt::format("forming a group of {} ranks on {}", group.ranks, fmt::join(names, ", "));
+    note(id, "group",
+         fmt::format("group {}: {} ranks on {}, {}", group.id, group.ranks, fmt::join(names, ", "),
+                     restore_description(group.restore_step, job.checkpoint)),
+         now);
+    touched(job);
+    set_job_state(job, JobState::starting);
+    const std::int64_t gid = group.id;
+    groups_.emplace(gid, std::move(group));
+    open_groups_.insert(gid);
+    touched(groups_.at(gid));
+  }
+}
+
+}  // namespace spare::pool

@@ -1,0 +1,190 @@
+// The pool's logic: its volunteers, jobs and groups, and what each event does
+// to them. Pure: no I/O, no clock, no threads. An event (a registration, a
+// heartbeat, a group's exit, a tick of the supervisor's clock...) changes the
+// state in memory and returns what changed, for the repository to commit in
+// one transaction, and what the coordinator must then do (write a result,
+// prune a job's checkpoints). The coordinator's HTTP handlers parse a typed
+// message, apply one event under its lock, commit, and answer.
+//
+// Durable: the records (volunteers, jobs, groups and their members) and the
+// job's event log. Soft, rebuilt after a restart: when each volunteer was
+// last heard from (every volunteer gets a full timeout again), the shards the
+// volunteers hold (their next heartbeats say), the checkpoints the pool's
+// vault holds (recalled from it at start), and the backoff of failing jobs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "group_planner.hpp"
+#include "pool_messages.hpp"
+#include "pool_states.hpp"
+#include "pool_store.hpp"
+#include "shard_holdings.hpp"
+
+namespace spare::pool {
+
+struct PoolSettings {
+  double heartbeat_timeout = 3.0;  // seconds of silence before a volunteer counts as lost
+  std::int64_t max_restarts = 20;  // a job that fails more often than this is given up
+  std::int64_t keep_checkpoints = 2;
+  double await_drained_checkpoint = 30.0;  // seconds a job waits for its drained group's checkpoint
+};
+
+/// Once an event's changes are committed: merge the final checkpoint into
+/// the job's result, then apply result_written.
+struct WriteResult {
+  std::int64_t job = 0;
+  std::int64_t step = 0;
+};
+/// Keep the newest `keep` complete checkpoints of the job up to `newest`,
+/// then apply checkpoints_removed.
+struct PruneCheckpoints {
+  std::int64_t job = 0;
+  std::int64_t newest = 0;
+  std::int64_t keep = 0;
+};
+using PoolEffect = std::variant<WriteResult, PruneCheckpoints>;
+
+/// What one event did.
+struct Applied {
+  PoolChanges changes;  // to commit, in one transaction, before anything else
+  std::vector<PoolEffect> effects;
+  std::vector<std::string> log;  // lines for the pool's log
+};
+
+/// A group as one of its members is told of it in a heartbeat's reply.
+struct GroupView {
+  GroupRecord group;
+  const JobRecord* job = nullptr;
+  bool launch = false;  // running and every member ready: the head starts mpirun
+  std::vector<std::pair<const VolunteerRecord*, int>> members;  // with their slots
+  /// Reachable volunteers other than the one asking that hold shards of the
+  /// group's restore step, with the files.
+  std::vector<std::pair<const VolunteerRecord*, std::set<std::string>>> holders;
+};
+
+struct HeartbeatAnswer {
+  std::vector<GroupView> groups;
+  std::vector<std::int64_t> forget;  // jobs whose files it no longer needs
+  bool may_leave = false;
+};
+
+/// What arrived of a checkpoint in the vault, as verified there (off the lock).
+struct CheckpointArrival {
+  std::int64_t job = 0;
+  std::int64_t step = 0;
+  bool complete = false;            // every file verified
+  std::vector<std::string> shards;  // the manifest's shard files, once it is believed
+  std::vector<std::string> files;   // what the vault holds of it now
+  std::string problem;              // why an upload was discarded, if one was
+};
+
+class PoolStateMachine {
+ public:
+  /// From what the repository holds; every volunteer that was live or leaving
+  /// is taken as heard from at `now` (a restart gives each a full timeout).
+  PoolStateMachine(PoolSettings settings, PoolSnapshot snapshot, double now);
+
+  const PoolSettings& settings() const { return settings_; }
+
+  /// The records again, as `snapshot` has them (a commit failed: what the
+  /// machine did since is undone); the soft state is kept.
+  void reset_records(PoolSnapshot snapshot, double now);
+
+  // ---- events: each returns what it changed; RequestError when refused ----
+  /// A registration, the name bound to `key_hash` for good; `offered_key_hash`
+  /// is the hash of the key it showed (empty: none). `volunteer.key_hash` is
+  /// the new key's. Returns the volunteer's id in `id`.
+  Applied register_volunteer(VolunteerRecord volunteer, const std::string& offered_key_hash,
+                             double now, std::int64_t& id);
+  Applied heartbeat(std::int64_t volunteer, const Heartbeat& beat, double now,
+                    HeartbeatAnswer& answer);
+  Applied leave(std::int64_t volunteer, double now, bool& may_leave);
+  Applied ready(std::int64_t group, std::int64_t volunteer, double now);
+  Applied group_events(std::int64_t group, const GroupEvents& events, double now);
+  Applied group_exit(std::int64_t group, const GroupExit& exit, double now);
+  /// A job already checked and planned; `needs` and `largest_rank_bytes` say
+  /// whether any set of the pool's volunteers could hold it (422 if not).
+  Applied submit(JobRecord job, const GroupNeeds& needs, std::int64_t largest_rank_bytes,
+                 double now, std::int64_t& id);
+  Applied cancel(std::int64_t job, const std::string& by, double now);
+  Applied checkpoint_arrived(const CheckpointArrival& arrival, double now);
+  Applied checkpoints_removed(std::int64_t job, const std::vector<std::int64_t>& steps, double now);
+  Applied result_written(std::int64_t job, double now);
+  /// The supervisor's pass: volunteers silent too long are lost, their groups
+  /// re-formed; groups whose members are all ready start; queued jobs get groups.
+  Applied tick(double now);
+  /// What a restart must do again: results of jobs that were being written.
+  std::vector<PoolEffect> pending_effects() const;
+
+  // ---- queries ----
+  const VolunteerRecord* volunteer(std::int64_t id) const;
+  const JobRecord* job(std::int64_t id) const;
+  const GroupRecord* group(std::int64_t id) const;
+  const std::map<std::int64_t, VolunteerRecord>& volunteers() const { return volunteers_; }
+  const std::map<std::int64_t, JobRecord>& jobs() const { return jobs_; }
+  /// Every group formed for `job`, oldest first.
+  std::vector<const GroupRecord*> groups_of_job(std::int64_t job) const;
+  bool key_matches(std::int64_t volunteer, const std::string& key_hash) const;
+  bool is_member(std::int64_t group, std::int64_t volunteer) const;
+  bool is_head(std::int64_t group, std::int64_t volunteer) const;
+  /// `volunteer` has been a member of a group of `job`.
+  bool ran_job(std::int64_t job, std::int64_t volunteer) const;
+  /// A volunteer that heartbeats (live or leaving) and was heard from lately.
+  bool reachable(const VolunteerRecord& volunteer, double now) const;
+  /// The newest checkpoint of `job` a new group can gather (see restore_point).
+  std::optional<std::int64_t> restore_point(std::int64_t job, double now) const;
+
+  /// Checks the invariants (a job in one state; an active job with at most
+  /// one open group, a queued one with none; starting and running jobs with
+  /// one); the first that fails, or empty.
+  std::string broken_invariant() const;
+
+ private:
+  // Mutations, each recording what it touched in pending_.
+  JobRecord& job_or_404(std::int64_t id);
+  GroupRecord& group_or_404(std::int64_t id);
+  void set_job_state(JobRecord& job, JobState to);
+  void set_group_state(GroupRecord& group, GroupState to, const std::string& outcome = {});
+  void set_volunteer_state(VolunteerRecord& volunteer, VolunteerState to);
+  void touched(const JobRecord& job);
+  void touched(const GroupRecord& group);
+  void touched(const VolunteerRecord& volunteer);
+  void note(std::int64_t job, const std::string& kind, const std::string& text, double time);
+  void end_group_and_requeue(GroupRecord& group, const std::string& why, double now);
+  void form_groups(double now);
+  void finish_if_ready(JobRecord& job);
+  GroupView view_of(const GroupRecord& group, std::int64_t volunteer, double now) const;
+  /// What the event did, with the records it touched as they are now.
+  Applied take();
+
+  PoolSettings settings_;
+  std::map<std::int64_t, VolunteerRecord> volunteers_;
+  std::map<std::string, std::int64_t> volunteer_ids_;  // by name
+  std::map<std::int64_t, JobRecord> jobs_;
+  std::map<std::int64_t, GroupRecord> groups_;
+  std::set<std::int64_t> open_groups_;  // not ended
+  std::int64_t next_volunteer_ = 1, next_job_ = 1, next_group_ = 1;
+
+  // Soft state.
+  std::map<std::int64_t, ShardHoldings> holdings_;  // as each volunteer's latest heartbeat said
+  /// job -> step -> the shard files of the manifest the pool holds and believes.
+  std::map<std::int64_t, std::map<std::int64_t, std::vector<std::string>>> believed_;
+  /// job -> step -> the files the vault holds of it.
+  std::map<std::int64_t, std::map<std::int64_t, std::set<std::string>>> in_vault_;
+  /// job -> steps a group could not gather (a copy missing or damaged everywhere).
+  std::map<std::int64_t, std::set<std::int64_t>> ungatherable_;
+  std::map<std::int64_t, double> not_before_;  // job -> when a failed job may be tried again
+
+  // What the event being applied touched.
+  std::set<std::int64_t> touched_volunteers_, touched_jobs_, touched_groups_;
+  Applied pending_;
+};
+
+}  // namespace spare::pool

@@ -1,0 +1,628 @@
+// The pool's logic on a fake clock: every chaos scenario of tests/cluster/
+// (a laptop dies, two die, a cut, a leave, a join, the coordinator restarts)
+// in milliseconds, the paths of a job's life, and random event sequences
+// that must keep the invariants, with and without crashes between commits.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <random>
+
+#include "pool_state_machine.hpp"
+#include "request_error.hpp"
+#include "spare/error.hpp"
+#include "support/temp_dir.hpp"
+#include "tls_identity.hpp"
+
+namespace spare::pool {
+namespace {
+
+constexpr double kTimeout = 3.0;
+
+PoolSettings settings() {
+  PoolSettings s;
+  s.heartbeat_timeout = kTimeout;
+  s.max_restarts = 20;
+  s.keep_checkpoints = 2;
+  s.await_drained_checkpoint = 30.0;
+  return s;
+}
+
+VolunteerRecord laptop(const std::string& name, int cpus = 1) {
+  VolunteerRecord v;
+  v.name = name;
+  v.address = "10.0.0.1";
+  v.agent_port = 4000;
+  v.fingerprint = "sha256:" + std::string(64, 'a');
+  v.cpus = cpus;
+  v.memory = std::int64_t{1} << 30;
+  v.key_hash = sha256_hex("key of " + name);
+  return v;
+}
+
+JobRecord heat_job(std::int64_t steps = 1000, std::int64_t ranks = 0) {
+  JobRecord j;
+  j.name = "heat";
+  j.kernel = "heat2d";
+  j.ini = "[job]\nkernel = heat2d\n";
+  j.steps = steps;
+  j.ranks = ranks;
+  j.state_bytes = 1 << 20;
+  j.owner = "alice";
+  return j;
+}
+
+/// A pool on a fake clock, committing to a real SQLite file unless told not to.
+class Pool {
+ public:
+  Pool() : store_(opened()), machine_(fresh()) {}
+
+  double now = 1000.0;
+
+  PoolStateMachine& machine() { return *machine_; }
+  PoolStore& store() { return *store_; }
+
+  /// Commits what an event did; keeps its effects to look at.
+  Applied keep(Applied applied) {
+    store_->commit(applied.changes);
+    for (const PoolEffect& e : applied.effects)
+      effects.push_back(e);
+    const std::string broken = machine_->broken_invariant();
+    EXPECT_EQ(broken, "");
+    return applied;
+  }
+
+  std::int64_t join(const std::string& name, int cpus = 1) {
+    std::int64_t id = 0;
+    keep(machine_->register_volunteer(laptop(name, cpus), sha256_hex("key of " + name), now, id));
+    return id;
+  }
+  std::int64_t submit(JobRecord job = heat_job()) {
+    std::int64_t id = 0;
+    keep(machine_->submit(std::move(job), {0, 1 << 20, false}, 1 << 20, now, id));
+    return id;
+  }
+  HeartbeatAnswer beat(std::int64_t volunteer, Heartbeat heartbeat = {}) {
+    HeartbeatAnswer answer;
+    keep(machine_->heartbeat(volunteer, heartbeat, now, answer));
+    return answer;
+  }
+  void tick() { keep(machine_->tick(now)); }
+  /// `seconds` pass with `alive` heartbeating every half second and ticks between.
+  void pass(double seconds, const std::vector<std::int64_t>& alive) {
+    for (double t = 0; t < seconds; t += 0.5) {
+      now += 0.5;
+      for (const std::int64_t v : alive)
+        beat(v);
+      tick();
+    }
+  }
+  /// Every member of the job's open group says it is ready; the next tick launches it.
+  const GroupRecord& open_group(std::int64_t job) {
+    for (const GroupRecord* g : machine_->groups_of_job(job)) {
+      if (g->state != GroupState::ended) return *g;
+    }
+    throw std::runtime_error("no open group");
+  }
+  bool has_open_group(std::int64_t job) {
+    for (const GroupRecord* g : machine_->groups_of_job(job)) {
+      if (g->state != GroupState::ended) return true;
+    }
+    return false;
+  }
+  void all_ready(std::int64_t job) {
+    const GroupRecord group = open_group(job);
+    for (const MemberRecord& m : group.members)
+      keep(machine_->ready(group.id, m.volunteer, now));
+    tick();
+  }
+  const JobRecord& job(std::int64_t id) { return *machine_->job(id); }
+  std::vector<std::int64_t> members(std::int64_t job) {
+    std::vector<std::int64_t> ids;
+    for (const MemberRecord& m : open_group(job).members)
+      ids.push_back(m.volunteer);
+    return ids;
+  }
+  /// The coordinator killed and started again on the same database.
+  void restart() {
+    store_ = opened();
+    machine_ = fresh();
+  }
+  std::vector<PoolEffect> effects;
+
+ private:
+  /// Without fsync: a crash here is a commit not made, which needs none.
+  std::unique_ptr<PoolStore> opened() {
+    auto store = std::make_unique<PoolStore>(dir_ / "pool.db");
+    store->database().execute("PRAGMA synchronous = OFF");
+    return store;
+  }
+  std::unique_ptr<PoolStateMachine> fresh() {
+    return std::make_unique<PoolStateMachine>(settings(), store_->load(), now);
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<PoolStore> store_;
+  std::unique_ptr<PoolStateMachine> machine_;
+};
+
+/// A job running on laptops `names`, every member ready and launched.
+struct Running {
+  std::vector<std::int64_t> laptops;
+  std::int64_t job = 0;
+};
+Running running(Pool& pool, int laptops) {
+  Running r;
+  for (int i = 0; i < laptops; ++i)
+    r.laptops.push_back(pool.join("lap" + std::to_string(i + 1)));
+  r.job = pool.submit();
+  pool.tick();
+  EXPECT_EQ(pool.job(r.job).state, JobState::starting);
+  pool.all_ready(r.job);
+  EXPECT_EQ(pool.job(r.job).state, JobState::running);
+  return r;
+}
+
+std::vector<std::int64_t> without(std::vector<std::int64_t> ids, std::int64_t gone) {
+  std::erase(ids, gone);
+  return ids;
+}
+
+// ---- the chaos suite's scenarios ----
+
+TEST(PoolStateMachine, ALaptopDiesAndTheGroupIsReformedOnTheOthers) {
+  Pool pool;
+  const Running r = running(pool, 3);
+  EXPECT_EQ(pool.members(r.job).size(), 3u);
+  pool.pass(kTimeout + 1, without(r.laptops, r.laptops[1]));
+  EXPECT_EQ(pool.machine().volunteer(r.laptops[1])->state, VolunteerState::lost);
+  EXPECT_EQ(pool.job(r.job).restarts, 1);
+  ASSERT_EQ(pool.job(r.job).state, JobState::starting);
+  EXPECT_EQ(pool.members(r.job), without(r.laptops, r.laptops[1]));
+  // Detection takes the heartbeat timeout, not more.
+  const std::vector<EventRecord> log = pool.store().events(r.job);
+  EXPECT_EQ(std::count_if(log.begin(), log.end(),
+                          [](const EventRecord& e) { return e.kind == "restart"; }),
+            1);
+}
+
+TEST(PoolStateMachine, TwoLaptopsDieOneAfterTheOther) {
+  Pool pool;
+  const Running r = running(pool, 3);
+  pool.pass(kTimeout + 1, without(r.laptops, r.laptops[2]));
+  pool.all_ready(r.job);
+  pool.pass(kTimeout + 1, {r.laptops[0]});
+  EXPECT_EQ(pool.job(r.job).restarts, 2);
+  EXPECT_EQ(pool.members(r.job), std::vector<std::int64_t>{r.laptops[0]});
+}
+
+TEST(PoolStateMachine, ACutLaptopComesBackLiveAndIsUsedAgain) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  pool.pass(kTimeout + 1, {r.laptops[0]});
+  EXPECT_EQ(pool.machine().volunteer(r.laptops[1])->state, VolunteerState::lost);
+  pool.all_ready(r.job);  // the group on lap1 alone runs
+  // The cut heals: the laptop heartbeats again and is live, not in the running group.
+  pool.beat(r.laptops[1]);
+  EXPECT_EQ(pool.machine().volunteer(r.laptops[1])->state, VolunteerState::live);
+  EXPECT_EQ(pool.members(r.job), std::vector<std::int64_t>{r.laptops[0]});
+  // Its agent, having lost the pool, stopped its old group on its own and says so.
+  Heartbeat dropped;
+  dropped.dropped = {pool.machine().groups_of_job(r.job).front()->id};
+  pool.beat(r.laptops[1], dropped);
+  EXPECT_EQ(pool.job(r.job).restarts, 1);  // an ended group is not ended twice
+}
+
+TEST(PoolStateMachine, AGracefulLeaveDrainsAndTheNextGroupWaitsForItsCheckpoint) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  bool may_leave = true;
+  pool.keep(pool.machine().leave(r.laptops[1], pool.now, may_leave));
+  EXPECT_FALSE(may_leave);
+  const GroupRecord group = pool.open_group(r.job);
+  EXPECT_TRUE(group.drain);
+  EXPECT_TRUE(pool.beat(r.laptops[1]).groups.front().group.drain);
+  GroupExit drained;
+  drained.outcome = GroupOutcome::drained;
+  drained.step = 400;
+  pool.keep(pool.machine().group_exit(group.id, drained, pool.now));
+  EXPECT_EQ(pool.job(r.job).state, JobState::queued);
+  EXPECT_EQ(pool.job(r.job).awaited_step, 400);
+  // The leaving laptop is gone once it has no group; the job waits for step 400.
+  EXPECT_TRUE(pool.beat(r.laptops[1]).may_leave);
+  EXPECT_EQ(pool.machine().volunteer(r.laptops[1])->state, VolunteerState::gone);
+  pool.pass(5, {r.laptops[0]});
+  EXPECT_EQ(pool.job(r.job).state, JobState::queued);
+  pool.keep(
+      pool.machine().checkpoint_arrived({r.job,
+                                         400,
+                                         true,
+                                         {"shard-00000.h5", "shard-00001.h5"},
+                                         {"MANIFEST.json", "shard-00000.h5", "shard-00001.h5"},
+                                         {}},
+                                        pool.now));
+  pool.tick();
+  ASSERT_EQ(pool.job(r.job).state, JobState::starting);
+  EXPECT_EQ(pool.open_group(r.job).restore_step, 400);
+  EXPECT_EQ(pool.members(r.job), std::vector<std::int64_t>{r.laptops[0]});
+}
+
+TEST(PoolStateMachine, ANewLaptopJoinsAndTheNextGroupUsesIt) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  const std::int64_t newcomer = pool.join("lap9");
+  pool.pass(1, {r.laptops[0], r.laptops[1], newcomer});
+  EXPECT_EQ(pool.members(r.job).size(), 2u);  // a running group is not disturbed
+  pool.pass(kTimeout + 1, {r.laptops[0], newcomer});
+  std::vector<std::int64_t> expected = {r.laptops[0], newcomer};
+  EXPECT_EQ(pool.members(r.job), expected);
+}
+
+TEST(PoolStateMachine, ARestartedCoordinatorKeepsTheRunningGroupAndGivesEveryoneAGrace) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  const std::int64_t group = pool.open_group(r.job).id;
+  pool.now += 20;  // down for 20 s: every volunteer silent for longer than the timeout
+  pool.restart();
+  pool.tick();
+  EXPECT_EQ(pool.machine().volunteer(r.laptops[0])->state, VolunteerState::live);
+  EXPECT_EQ(pool.job(r.job).state, JobState::running);
+  EXPECT_EQ(pool.open_group(r.job).id, group);
+  pool.pass(kTimeout - 0.5, r.laptops);
+  EXPECT_EQ(pool.job(r.job).restarts, 0);
+  // A laptop that does not come back is lost a timeout after the restart.
+  pool.pass(kTimeout + 1, {r.laptops[0]});
+  EXPECT_EQ(pool.job(r.job).restarts, 1);
+}
+
+// ---- a job's life ----
+
+TEST(PoolStateMachine, ADoneGroupFinishesTheJobOnceTheFinalCheckpointIsHeldAndTheResultWritten) {
+  Pool pool;
+  const Running r = running(pool, 1);
+  GroupExit done;
+  done.outcome = GroupOutcome::done;
+  done.step = 1000;
+  pool.keep(pool.machine().group_exit(pool.open_group(r.job).id, done, pool.now));
+  EXPECT_EQ(pool.job(r.job).state, JobState::finishing);
+  EXPECT_TRUE(pool.effects.empty());
+  pool.keep(pool.machine().checkpoint_arrived(
+      {r.job, 1000, true, {"shard-00000.h5"}, {"MANIFEST.json", "shard-00000.h5"}, {}}, pool.now));
+  ASSERT_EQ(pool.effects.size(), 2u);  // prune the older ones, write the result
+  ASSERT_TRUE(std::holds_alternative<WriteResult>(pool.effects[1]));
+  EXPECT_EQ(std::get<WriteResult>(pool.effects[1]).step, 1000);
+  // Killed before the result was written: a restart writes it again.
+  pool.restart();
+  ASSERT_EQ(pool.machine().pending_effects().size(), 1u);
+  pool.keep(pool.machine().result_written(r.job, pool.now));
+  EXPECT_EQ(pool.job(r.job).state, JobState::done);
+  EXPECT_TRUE(pool.machine().pending_effects().empty());
+  EXPECT_EQ(pool.beat(r.laptops[0], {{}, {}, {r.job}, {}}).forget,
+            std::vector<std::int64_t>{r.job});
+}
+
+TEST(PoolStateMachine, AFinalErrorFailsTheJobAndRestartsAreBounded) {
+  Pool pool;
+  const Running r = running(pool, 1);
+  GroupExit invalid;
+  invalid.outcome = GroupOutcome::failed;
+  invalid.status = 1;
+  invalid.error_code = static_cast<int>(ExitCode::invalid_job);
+  invalid.message = "heat2d.nx must be at least 3";
+  pool.keep(pool.machine().group_exit(pool.open_group(r.job).id, invalid, pool.now));
+  EXPECT_EQ(pool.job(r.job).state, JobState::failed);
+  EXPECT_EQ(pool.job(r.job).message, "heat2d.nx must be at least 3");
+
+  const std::int64_t flaky = pool.submit();
+  for (int attempt = 0; attempt <= 20; ++attempt) {
+    pool.pass(11, {r.laptops[0]});  // past the backoff
+    ASSERT_EQ(pool.job(flaky).state, JobState::starting) << attempt;
+    GroupExit crashed;
+    crashed.status = 139;
+    pool.keep(pool.machine().group_exit(pool.open_group(flaky).id, crashed, pool.now));
+  }
+  EXPECT_EQ(pool.job(flaky).state, JobState::failed);
+  EXPECT_EQ(pool.job(flaky).message.substr(0, 25), "given up after 20 restart");
+}
+
+TEST(PoolStateMachine, AnUngatherableRestorePointIsNotTriedAgain) {
+  Pool pool;
+  const Running r = running(pool, 1);
+  for (const std::int64_t step : {100, 200}) {
+    pool.keep(pool.machine().checkpoint_arrived(
+        {r.job, step, true, {"shard-00000.h5"}, {"MANIFEST.json", "shard-00000.h5"}, {}},
+        pool.now));
+  }
+  GroupExit crashed;
+  crashed.status = 1;
+  pool.keep(pool.machine().group_exit(pool.open_group(r.job).id, crashed, pool.now));
+  pool.pass(2, {r.laptops[0]});
+  EXPECT_EQ(pool.open_group(r.job).restore_step, 200);
+  GroupExit unprepared;
+  unprepared.outcome = GroupOutcome::unprepared;
+  unprepared.message = "shard-00000.h5 of step 200 is damaged everywhere";
+  pool.keep(pool.machine().group_exit(pool.open_group(r.job).id, unprepared, pool.now));
+  pool.pass(2, {r.laptops[0]});
+  EXPECT_EQ(pool.open_group(r.job).restore_step, 100);
+}
+
+TEST(PoolStateMachine, ARestorePointMayBeGatheredFromVolunteersCopies) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  // The pool got the manifest and one shard; the other is on lap2 only.
+  pool.keep(pool.machine().checkpoint_arrived({r.job,
+                                               300,
+                                               false,
+                                               {"shard-00000.h5", "shard-00001.h5"},
+                                               {"MANIFEST.json", "shard-00000.h5"},
+                                               {}},
+                                              pool.now));
+  EXPECT_EQ(pool.machine().restore_point(r.job, pool.now), std::nullopt);
+  Heartbeat holding;
+  holding.holds[r.job][300] = {"shard-00001.h5"};
+  pool.beat(r.laptops[1], holding);
+  EXPECT_EQ(pool.machine().restore_point(r.job, pool.now), 300);
+  // Once lap2 is not reachable, step 300 cannot be gathered.
+  EXPECT_EQ(pool.machine().restore_point(r.job, pool.now + kTimeout + 1), std::nullopt);
+}
+
+// ---- who may say what ----
+
+TEST(PoolStateMachine, ANameIsBoundToItsKeyAndOnlyMembersDropTheirGroups) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  std::int64_t id = 0;
+  try {
+    pool.machine().register_volunteer(laptop("lap1"), sha256_hex("another key"), pool.now, id);
+    ADD_FAILURE() << "lap1 was taken over";
+  } catch (const RequestError& e) {
+    EXPECT_EQ(e.status(), 409);
+  }
+  EXPECT_EQ(pool.job(r.job).state, JobState::running);
+  const std::int64_t stranger = pool.join("stranger");
+  Heartbeat forged;
+  for (std::int64_t g = 1; g < 500; ++g)
+    forged.dropped.push_back(g);
+  const Applied applied = pool.keep([&] {
+    HeartbeatAnswer answer;
+    return pool.machine().heartbeat(stranger, forged, pool.now, answer);
+  }());
+  EXPECT_EQ(pool.job(r.job).state, JobState::running);
+  EXPECT_EQ(pool.job(r.job).restarts, 0);
+  EXPECT_FALSE(applied.log.empty());
+  EXPECT_TRUE(pool.machine().key_matches(r.laptops[0], sha256_hex("key of lap1")));
+  EXPECT_FALSE(pool.machine().key_matches(r.laptops[0], sha256_hex("key of lap2")));
+  // A restarted agent (the same key) ends what it ran: the job is re-formed.
+  pool.join("lap1");
+  EXPECT_EQ(pool.job(r.job).restarts, 1);
+}
+
+TEST(PoolStateMachine, HeartbeatsOfVolunteersChangeNothingDurable) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  for (int i = 0; i < 100; ++i) {
+    pool.now += 0.5;
+    HeartbeatAnswer answer;
+    const Applied applied = pool.machine().heartbeat(r.laptops[0], {}, pool.now, answer);
+    EXPECT_TRUE(applied.changes.empty());
+    EXPECT_EQ(answer.groups.size(), 1u);
+  }
+}
+
+// ---- random event sequences ----
+
+/// Random events on a small pool: joins, heartbeats, silences, leaves,
+/// readiness, exits of every kind, checkpoints, cancels, submits, and, with
+/// `crash`, a coordinator killed before or after a commit.
+void random_sequences(bool crash) {
+  const unsigned seed = std::random_device{}();
+  std::printf("seed %u (crash %d)\n", seed, crash ? 1 : 0);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 random(seed);
+  const auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
+  std::map<JobState, int> reached;
+  for (int sequence = 0; sequence < 40; ++sequence) {
+    Pool pool;
+    std::vector<std::int64_t> laptops;
+    std::vector<std::int64_t> jobs;
+    std::map<std::int64_t, bool> silent;
+    for (int step = 0; step < 150; ++step) {
+      pool.now += 0.25 * pick(5);
+      PoolStateMachine& m = pool.machine();
+      Applied applied;
+      try {
+        switch (pick(12)) {
+          case 0: {
+            std::int64_t id = 0;
+            const std::string name = "lap" + std::to_string(pick(6));
+            applied = m.register_volunteer(laptop(name, 1 + pick(3)), sha256_hex("key of " + name),
+                                           pool.now, id);
+            if (std::find(laptops.begin(), laptops.end(), id) == laptops.end())
+              laptops.push_back(id);
+            silent[id] = false;
+            break;
+          }
+          case 1: {
+            if (pick(3) != 0) break;  // fewer jobs than volunteers' events
+            std::int64_t id = 0;
+            applied = m.submit(heat_job(1000, pick(3)), {0, 1 << 20, false}, 1 << 20, pool.now, id);
+            jobs.push_back(id);
+            break;
+          }
+          case 2:
+            if (!laptops.empty()) {
+              const std::int64_t v = laptops[pick(static_cast<int>(laptops.size()))];
+              silent[v] = !silent[v];
+            }
+            break;
+          case 3:
+            if (!laptops.empty()) {
+              bool may_leave = false;
+              applied =
+                  m.leave(laptops[pick(static_cast<int>(laptops.size()))], pool.now, may_leave);
+            }
+            break;
+          case 4:
+          case 5: {
+            for (const std::int64_t j : jobs) {
+              for (const GroupRecord* g : m.groups_of_job(j)) {
+                if (g->state == GroupState::ended || g->members.empty()) continue;
+                applied =
+                    m.ready(g->id, g->members[pick(static_cast<int>(g->members.size()))].volunteer,
+                            pool.now);
+                break;
+              }
+              if (!applied.changes.empty()) break;
+            }
+            break;
+          }
+          case 6:
+            if (!jobs.empty()) {
+              const std::int64_t j = jobs[pick(static_cast<int>(jobs.size()))];
+              const std::vector<const GroupRecord*> groups = m.groups_of_job(j);
+              if (groups.empty()) break;
+              GroupExit exit;
+              exit.outcome = static_cast<GroupOutcome>(pick(4));
+              exit.status = pick(2);
+              exit.step = 100 * pick(11);
+              exit.error_code = pick(4) == 0 ? static_cast<int>(ExitCode::invalid_job) : 0;
+              applied =
+                  m.group_exit(groups[pick(static_cast<int>(groups.size()))]->id, exit, pool.now);
+            }
+            break;
+          case 7:
+            if (!jobs.empty()) {
+              const std::int64_t at = 100 * pick(11);
+              applied = m.checkpoint_arrived({jobs[pick(static_cast<int>(jobs.size()))],
+                                              at,
+                                              pick(2) == 0,
+                                              {"shard-00000.h5"},
+                                              {"MANIFEST.json", "shard-00000.h5"},
+                                              {}},
+                                             pool.now);
+            }
+            break;
+          case 8:
+            if (!jobs.empty() && pick(4) == 0) {
+              applied = m.cancel(jobs[pick(static_cast<int>(jobs.size()))], "bob", pool.now);
+            }
+            break;
+          case 9:
+            if (!jobs.empty()) {
+              applied = m.result_written(jobs[pick(static_cast<int>(jobs.size()))], pool.now);
+            }
+            break;
+          default: {
+            // Heartbeats from the laptops that are not silent, each reporting a group dropped now
+            // and then.
+            for (const std::int64_t v : laptops) {
+              if (silent[v]) continue;
+              Heartbeat beat;
+              if (pick(20) == 0) beat.dropped.push_back(1 + pick(10));
+              HeartbeatAnswer answer;
+              try {
+                Applied one = m.heartbeat(v, beat, pool.now, answer);
+                pool.keep(std::move(one));
+              } catch (const RequestError&) {
+              }
+            }
+            applied = m.tick(pool.now);
+            break;
+          }
+        }
+      } catch (const RequestError&) {
+        continue;  // refused: nothing changed
+      }
+      if (crash && pick(8) == 0) {
+        // Killed before this commit, or right after it.
+        if (pick(2) == 0) pool.keep(std::move(applied));
+        pool.restart();
+      } else {
+        pool.keep(std::move(applied));
+      }
+      ASSERT_EQ(pool.machine().broken_invariant(), "")
+          << "sequence " << sequence << " step " << step;
+      if (::testing::Test::HasFailure()) return;
+    }
+    for (const auto& [id, job] : pool.machine().jobs())
+      ++reached[job.state];
+    // What was committed reads back as the machine has it.
+    pool.restart();
+    ASSERT_EQ(pool.machine().broken_invariant(), "") << "sequence " << sequence;
+  }
+  for (const auto& [state, count] : reached)
+    std::printf("%d jobs ended the sequences %.*s\n", count,
+                static_cast<int>(to_string(state).size()), to_string(state).data());
+  // The sequences reach the ends of a job's life, not only its start.
+  EXPECT_GT(reached[JobState::done] + reached[JobState::failed] + reached[JobState::cancelled], 0);
+}
+
+TEST(PoolStateMachine, RandomEventSequencesKeepTheInvariants) {
+  random_sequences(/*crash=*/false);
+}
+
+TEST(PoolStateMachine, ACoordinatorKilledAtAnyCommitLeavesNoJobStuckOrDoubled) {
+  random_sequences(/*crash=*/true);
+}
+
+TEST(PoolStateMachine, AJobSurvivesACrashAtEveryCommitOfItsLife) {
+  // The same life, killed once at each of its commits in turn (before and
+  // after it): it always ends done, with one result and never two open groups.
+  for (int crash_at = 0; crash_at < 40; ++crash_at) {
+    for (const bool committed : {false, true}) {
+      Pool pool;
+      int commits = 0;
+      bool crashed = false;
+      const auto step = [&](Applied applied) {
+        if (!crashed && commits++ == crash_at) {
+          crashed = true;
+          if (committed) pool.keep(std::move(applied));
+          pool.restart();
+          return;
+        }
+        pool.keep(std::move(applied));
+      };
+      // Agents register until the pool has them, the scientist submits until it has the job.
+      std::int64_t a = 0, b = 0, job = 0;
+      while (pool.machine().volunteers().size() < 2) {
+        step(pool.machine().register_volunteer(laptop("lap1"), sha256_hex("key of lap1"), pool.now,
+                                               a));
+        step(pool.machine().register_volunteer(laptop("lap2"), sha256_hex("key of lap2"), pool.now,
+                                               b));
+      }
+      while (pool.machine().jobs().empty())
+        step(pool.machine().submit(heat_job(), {0, 1 << 20, false}, 1 << 20, pool.now, job));
+      for (int round = 0; round < 60 && pool.job(job).state != JobState::done; ++round) {
+        pool.now += 0.5;
+        for (const std::int64_t v : {a, b}) {
+          HeartbeatAnswer answer;
+          step(pool.machine().heartbeat(v, {}, pool.now, answer));
+        }
+        step(pool.machine().tick(pool.now));
+        const JobRecord& j = pool.job(job);
+        if (j.state == JobState::starting) {
+          for (const MemberRecord& m : pool.open_group(job).members)
+            step(pool.machine().ready(pool.open_group(job).id, m.volunteer, pool.now));
+        } else if (j.state == JobState::running) {
+          GroupExit done;
+          done.outcome = GroupOutcome::done;
+          done.step = 1000;
+          step(pool.machine().group_exit(pool.open_group(job).id, done, pool.now));
+        } else if (j.state == JobState::finishing) {
+          Applied arrived = pool.machine().checkpoint_arrived(
+              {job, 1000, true, {"shard-00000.h5"}, {"MANIFEST.json", "shard-00000.h5"}, {}},
+              pool.now);
+          step(std::move(arrived));
+          if (!pool.machine().pending_effects().empty()) {
+            step(pool.machine().result_written(job, pool.now));
+          }
+        }
+        ASSERT_EQ(pool.machine().broken_invariant(), "") << crash_at << " " << committed;
+      }
+      EXPECT_EQ(pool.job(job).state, JobState::done)
+          << "crash at commit " << crash_at << (committed ? " (after it)" : " (before it)");
+      EXPECT_EQ(pool.machine().jobs().size(), 1u) << crash_at;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace spare::pool
