@@ -311,76 +311,80 @@ PoolSnapshot PoolStore::load() {
   return snapshot;
 }
 
+namespace {
+
+/// Runs `sql` once for each of `rows`, its parameters bound by `bind`.
+template <class Row, class Bind>
+void for_each_row(Database& db, std::string_view sql, const std::vector<Row>& rows, Bind bind) {
+  if (rows.empty()) return;
+  Statement statement = db.prepare(sql);
+  for (const Row& row : rows) {
+    statement.reset();
+    bind(statement, row);
+    statement.run();
+  }
+}
+
+}  // namespace
+
 void PoolStore::commit(const PoolChanges& changes) {
   if (changes.empty()) return;
   db_.transaction([&] {
-    if (!changes.volunteers.empty()) {
-      Statement upsert = db_.prepare(
-          "INSERT INTO volunteers (id, name, address, agent_port, fingerprint, cpus, gpus, "
-          "memory, state, last_seen, key_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-          "ON CONFLICT(id) DO UPDATE SET name = excluded.name, address = excluded.address, "
-          "agent_port = excluded.agent_port, fingerprint = excluded.fingerprint, "
-          "cpus = excluded.cpus, gpus = excluded.gpus, memory = excluded.memory, "
-          "state = excluded.state, last_seen = excluded.last_seen, key_hash = excluded.key_hash");
-      for (const VolunteerRecord& v : changes.volunteers) {
-        upsert.reset();
-        upsert
-            .bind_all(v.id, v.name, v.address, v.agent_port, v.fingerprint, v.cpus, v.gpus,
-                      v.memory, to_string(v.state), v.last_seen, v.key_hash)
-            .run();
-      }
+    for_each_row(
+        db_,
+        "INSERT INTO volunteers (id, name, address, agent_port, fingerprint, cpus, gpus, "
+        "memory, state, last_seen, key_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, address = excluded.address, "
+        "agent_port = excluded.agent_port, fingerprint = excluded.fingerprint, "
+        "cpus = excluded.cpus, gpus = excluded.gpus, memory = excluded.memory, "
+        "state = excluded.state, last_seen = excluded.last_seen, key_hash = excluded.key_hash",
+        changes.volunteers, [](Statement& s, const VolunteerRecord& v) {
+          s.bind_all(v.id, v.name, v.address, v.agent_port, v.fingerprint, v.cpus, v.gpus, v.memory,
+                     to_string(v.state), v.last_seen, v.key_hash);
+        });
+    for_each_row(
+        db_,
+        "INSERT INTO jobs (id, name, kernel, ini, ranks, steps, state_bytes, state, message, "
+        "submitted, step, progress, restarts, checkpoint, final_step, awaited_step, "
+        "awaited_since, inputs, device, owner, team, checkpoints) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET state = excluded.state, message = excluded.message, "
+        "step = excluded.step, progress = excluded.progress, restarts = excluded.restarts, "
+        "checkpoint = excluded.checkpoint, final_step = excluded.final_step, "
+        "awaited_step = excluded.awaited_step, awaited_since = excluded.awaited_since",
+        changes.jobs, [](Statement& s, const JobRecord& j) {
+          s.bind_all(j.id, j.name, j.kernel, j.ini, j.ranks, j.steps, j.state_bytes,
+                     to_string(j.state), j.message, j.submitted, j.step, j.progress, j.restarts,
+                     j.checkpoint, j.final_step, j.awaited_step, j.awaited_since, j.inputs,
+                     j.device, j.owner, j.team, j.checkpoints);
+        });
+    for_each_row(
+        db_,
+        "INSERT INTO groups (id, job, head, credential, ranks, restore_step, state, drain, "
+        "created, ended, outcome) VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET state = excluded.state, drain = excluded.drain, "
+        "ended = excluded.ended, outcome = excluded.outcome",
+        changes.groups, [](Statement& s, const GroupRecord& g) {
+          const bool ended = g.state == GroupState::ended;
+          s.bind_all(g.id, g.job, g.head, g.ranks, g.restore_step, to_string(g.state),
+                     g.drain ? 1 : 0, g.created,
+                     ended ? std::optional<double>(g.ended) : std::nullopt, g.outcome);
+        });
+    std::vector<std::pair<std::int64_t, MemberRecord>> members;
+    for (const GroupRecord& g : changes.groups) {
+      for (const MemberRecord& m : g.members)
+        members.emplace_back(g.id, m);
     }
-    if (!changes.jobs.empty()) {
-      Statement upsert = db_.prepare(
-          "INSERT INTO jobs (id, name, kernel, ini, ranks, steps, state_bytes, state, message, "
-          "submitted, step, progress, restarts, checkpoint, final_step, awaited_step, "
-          "awaited_since, inputs, device, owner, team, checkpoints) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-          "ON CONFLICT(id) DO UPDATE SET state = excluded.state, message = excluded.message, "
-          "step = excluded.step, progress = excluded.progress, restarts = excluded.restarts, "
-          "checkpoint = excluded.checkpoint, final_step = excluded.final_step, "
-          "awaited_step = excluded.awaited_step, awaited_since = excluded.awaited_since");
-      for (const JobRecord& j : changes.jobs) {
-        upsert.reset();
-        upsert
-            .bind_all(j.id, j.name, j.kernel, j.ini, j.ranks, j.steps, j.state_bytes,
-                      to_string(j.state), j.message, j.submitted, j.step, j.progress, j.restarts,
-                      j.checkpoint, j.final_step, j.awaited_step, j.awaited_since, j.inputs,
-                      j.device, j.owner, j.team, j.checkpoints)
-            .run();
-      }
-    }
-    if (!changes.groups.empty()) {
-      Statement upsert = db_.prepare(
-          "INSERT INTO groups (id, job, head, credential, ranks, restore_step, state, drain, "
-          "created, ended, outcome) VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?) "
-          "ON CONFLICT(id) DO UPDATE SET state = excluded.state, drain = excluded.drain, "
-          "ended = excluded.ended, outcome = excluded.outcome");
-      Statement member = db_.prepare(
-          "INSERT INTO members (grp, volunteer, slots, ready) VALUES (?, ?, ?, ?) "
-          "ON CONFLICT(grp, volunteer) DO UPDATE SET ready = excluded.ready");
-      for (const GroupRecord& g : changes.groups) {
-        upsert.reset();
-        upsert
-            .bind_all(g.id, g.job, g.head, g.ranks, g.restore_step, to_string(g.state),
-                      g.drain ? 1 : 0, g.created,
-                      g.state == GroupState::ended ? std::optional<double>(g.ended) : std::nullopt,
-                      g.outcome)
-            .run();
-        for (const MemberRecord& m : g.members) {
-          member.reset();
-          member.bind_all(g.id, m.volunteer, m.slots, m.ready ? 1 : 0).run();
-        }
-      }
-    }
-    if (!changes.notes.empty()) {
-      Statement insert =
-          db_.prepare("INSERT INTO events (job, time, kind, text) VALUES (?, ?, ?, ?)");
-      for (const JobNote& n : changes.notes) {
-        insert.reset();
-        insert.bind_all(n.job, n.time, n.kind, n.text).run();
-      }
-    }
+    for_each_row(db_,
+                 "INSERT INTO members (grp, volunteer, slots, ready) VALUES (?, ?, ?, ?) "
+                 "ON CONFLICT(grp, volunteer) DO UPDATE SET ready = excluded.ready",
+                 members, [](Statement& s, const std::pair<std::int64_t, MemberRecord>& entry) {
+                   const auto& [group, m] = entry;
+                   s.bind_all(group, m.volunteer, m.slots, m.ready ? 1 : 0);
+                 });
+    for_each_row(db_, "INSERT INTO events (job, time, kind, text) VALUES (?, ?, ?, ?)",
+                 changes.notes,
+                 [](Statement& s, const JobNote& n) { s.bind_all(n.job, n.time, n.kind, n.text); });
   });
 }
 

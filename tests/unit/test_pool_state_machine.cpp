@@ -10,6 +10,7 @@
 #include "pool_state_machine.hpp"
 #include "request_error.hpp"
 #include "spare/error.hpp"
+#include "support/laptop_record.hpp"
 #include "support/temp_dir.hpp"
 #include "tls_identity.hpp"
 
@@ -27,17 +28,7 @@ PoolSettings settings() {
   return s;
 }
 
-VolunteerRecord laptop(const std::string& name, int cpus = 1) {
-  VolunteerRecord v;
-  v.name = name;
-  v.address = "10.0.0.1";
-  v.agent_port = 4000;
-  v.fingerprint = "sha256:" + std::string(64, 'a');
-  v.cpus = cpus;
-  v.memory = std::int64_t{1} << 30;
-  v.key_hash = sha256_hex("key of " + name);
-  return v;
-}
+using testing::laptop_record;
 
 JobRecord heat_job(std::int64_t steps = 1000, std::int64_t ranks = 0) {
   JobRecord j;
@@ -73,7 +64,8 @@ class Pool {
 
   std::int64_t join(const std::string& name, int cpus = 1) {
     std::int64_t id = 0;
-    keep(machine_->register_volunteer(laptop(name, cpus), sha256_hex("key of " + name), now, id));
+    keep(machine_->register_volunteer(laptop_record(name, cpus), sha256_hex("key of " + name), now,
+                                      id));
     return id;
   }
   std::int64_t submit(JobRecord job = heat_job()) {
@@ -371,7 +363,8 @@ TEST(PoolStateMachine, ANameIsBoundToItsKeyAndOnlyMembersDropTheirGroups) {
   const Running r = running(pool, 2);
   std::int64_t id = 0;
   try {
-    pool.machine().register_volunteer(laptop("lap1"), sha256_hex("another key"), pool.now, id);
+    pool.machine().register_volunteer(laptop_record("lap1"), sha256_hex("another key"), pool.now,
+                                      id);
     ADD_FAILURE() << "lap1 was taken over";
   } catch (const RequestError& e) {
     EXPECT_EQ(e.status(), 409);
@@ -433,8 +426,8 @@ void random_sequences(bool crash) {
           case 0: {
             std::int64_t id = 0;
             const std::string name = "lap" + std::to_string(pick(6));
-            applied = m.register_volunteer(laptop(name, 1 + pick(3)), sha256_hex("key of " + name),
-                                           pool.now, id);
+            applied = m.register_volunteer(laptop_record(name, 1 + pick(3)),
+                                           sha256_hex("key of " + name), pool.now, id);
             if (std::find(laptops.begin(), laptops.end(), id) == laptops.end())
               laptops.push_back(id);
             silent[id] = false;
@@ -583,10 +576,10 @@ TEST(PoolStateMachine, AJobSurvivesACrashAtEveryCommitOfItsLife) {
       // Agents register until the pool has them, the scientist submits until it has the job.
       std::int64_t a = 0, b = 0, job = 0;
       while (pool.machine().volunteers().size() < 2) {
-        step(pool.machine().register_volunteer(laptop("lap1"), sha256_hex("key of lap1"), pool.now,
-                                               a));
-        step(pool.machine().register_volunteer(laptop("lap2"), sha256_hex("key of lap2"), pool.now,
-                                               b));
+        step(pool.machine().register_volunteer(laptop_record("lap1"), sha256_hex("key of lap1"),
+                                               pool.now, a));
+        step(pool.machine().register_volunteer(laptop_record("lap2"), sha256_hex("key of lap2"),
+                                               pool.now, b));
       }
       while (pool.machine().jobs().empty())
         step(pool.machine().submit(heat_job(), {0, 1 << 20, false}, 1 << 20, pool.now, job));

@@ -9,25 +9,14 @@
 #include "pool_secret.hpp"
 #include "pool_store.hpp"
 #include "spare/error.hpp"
+#include "support/laptop_record.hpp"
 #include "support/temp_dir.hpp"
 #include "tls_identity.hpp"
 
 namespace spare::pool {
 namespace {
 
-VolunteerRecord laptop(const std::string& name, int cpus) {
-  VolunteerRecord v;
-  v.name = name;
-  v.address = "10.0.0.1";
-  v.agent_port = 4000;
-  v.fingerprint = "sha256:" + std::string(64, 'a');
-  v.cpus = cpus;
-  v.memory = 1 << 30;
-  v.state = VolunteerState::live;
-  v.last_seen = 100.0;
-  v.key_hash = sha256_hex("key of " + name);
-  return v;
-}
+using testing::laptop_record;
 
 TEST(PoolStore, TokensAreKeptOnlyAsHashesWithTheirRoles) {
   const testing::TempDir dir;
@@ -74,9 +63,9 @@ TEST(PoolStore, EverythingCommittedSurvivesARestart) {
   const testing::TempDir dir;
   {
     PoolStore store(dir / "pool.db");
-    VolunteerRecord a = laptop("lap1", 1);
+    VolunteerRecord a = laptop_record("lap1", 1);
     a.id = 1;
-    VolunteerRecord b = laptop("lap2", 1);
+    VolunteerRecord b = laptop_record("lap2", 1);
     b.id = 2;
     b.state = VolunteerState::lost;
     JobRecord job;
