@@ -643,6 +643,18 @@ void PoolStateMachine::end_group_and_requeue(GroupRecord& group, const std::stri
 }
 
 Applied PoolStateMachine::tick(double now) {
+  // The pool itself was away (stopped, suspended, starved): nobody was heard
+  // because nobody listened. Every volunteer gets a full timeout again.
+  if (last_tick_ > 0 && now - last_tick_ > settings_.heartbeat_timeout) {
+    pending_.log.push_back(
+        fmt::format("the pool did not run for {:.1f} s: every volunteer gets {:.1f} s to be "
+                    "heard from again",
+                    now - last_tick_, settings_.heartbeat_timeout));
+    for (auto& [id, v] : volunteers_) {
+      if (heartbeats(v.state)) v.last_seen = std::max(v.last_seen, now);
+    }
+  }
+  last_tick_ = now;
   for (auto& [id, v] : volunteers_) {
     if (heartbeats(v.state) && now - v.last_seen > settings_.heartbeat_timeout) {
       pending_.log.push_back(fmt::format("volunteer {} lost: silent for {:.1f} s",

@@ -181,6 +181,7 @@ class PoolStateMachine {
   /// job -> steps a group could not gather (a copy missing or damaged everywhere).
   std::map<std::int64_t, std::set<std::int64_t>> ungatherable_;
   std::map<std::int64_t, double> not_before_;  // job -> when a failed job may be tried again
+  double last_tick_ = 0;                       // when tick last ran
 
   // What the event being applied touched.
   std::set<std::int64_t> touched_volunteers_, touched_jobs_, touched_groups_;

@@ -240,6 +240,9 @@ struct GroupRun {
   std::atomic<bool> stopping{false};
   std::vector<std::unique_ptr<launcher::ChildProcess>> processes;  // guarded by the agent's mutex
   std::thread thread;
+  /// While the pool is unreachable: when every other member's agent last said
+  /// it runs the group (the main thread's own).
+  Clock::time_point peers_seen{};
 };
 
 struct VolunteerAgent::Impl {
@@ -306,6 +309,13 @@ struct VolunteerAgent::Impl {
   void reconcile(const json& assigned);
   void stop_group(const std::shared_ptr<GroupRun>& run);
   void stop_all_groups(bool report);
+  /// Without the pool: a launched group runs on while every other member's
+  /// agent says it runs it too; one that is not (or is unreachable) for
+  /// `grace` seconds, and every group not launched yet, is stopped here and
+  /// reported dropped once the pool is back.
+  void watch_groups_without_pool(double grace, Clock::time_point pool_last_heard);
+  /// Whether every other member of `run`'s group answers that it runs it.
+  bool peers_run(const GroupRun& run, const json& descriptor);
   void run_group(const std::shared_ptr<GroupRun>& run);
   void prepare(const std::shared_ptr<GroupRun>& run);
   /// The checkpoint to restore in `dir`: the pool's manifest, and each shard
@@ -395,6 +405,17 @@ void VolunteerAgent::Impl::start_server() {
     // Its own shards, or a partner's copy: the asker checks either against the manifest.
     return ServerReply::file_of(
         PartnerCopies(job_dir(copy_job(req))).served_file(req.matches[2], req.matches[3]));
+  });
+  // A member's peers ask whether it still runs their group (the group's credential).
+  server->route(HttpMethod::get, R"(/groups/(\d+)/alive)", [this](ServerRequest& req) {
+    const std::int64_t id = std::stoll(req.matches[1]);
+    std::lock_guard lock(mutex);
+    const auto found = groups.find(id);
+    if (found == groups.end() || found->second->stopping ||
+        !constant_time_equal(found->second->credential, req.bearer_token)) {
+      throw RequestError(410, fmt::format("group {} is not running here", id));
+    }
+    return ServerReply::json(200, {{"group", id}});
   });
   agent_port = server->bind(options.address + ":0");
   server_thread = std::thread([this] { server->serve(); });
@@ -606,6 +627,62 @@ void VolunteerAgent::Impl::stop_all_groups(bool report) {
     groups.clear();
   }
   for (const auto& run : all)
+    stop_group(run);
+}
+
+bool VolunteerAgent::Impl::peers_run(const GroupRun& run, const json& descriptor) {
+  for (const json& m : descriptor.value("members", json::array())) {
+    if (m.value("volunteer", std::int64_t{0}) == volunteer) continue;
+    try {
+      HttpsClient peer(fmt::format("https://{}:{}", m.at("address").get<std::string>(),
+                                   m.at("agent_port").get<int>()),
+                       m.at("fingerprint").get<std::string>(), run.credential, 1.0);
+      if (!peer.get(fmt::format("/groups/{}/alive", run.id)).ok()) return false;
+    } catch (const std::exception&) {  // unreachable, or a descriptor without the fields
+      return false;
+    }
+  }
+  return true;
+}
+
+void VolunteerAgent::Impl::watch_groups_without_pool(double grace,
+                                                     Clock::time_point pool_last_heard) {
+  std::vector<std::pair<std::shared_ptr<GroupRun>, json>> runs;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& [id, run] : groups)
+      runs.emplace_back(run, run->descriptor);
+  }
+  std::vector<std::shared_ptr<GroupRun>> ended;
+  for (auto& [run, descriptor] : runs) {
+    // Its peers count as seen when the pool last was: a volunteer that reaches
+    // neither stops at once, as it did before groups outlived the pool.
+    if (run->peers_seen == Clock::time_point{}) run->peers_seen = pool_last_heard;
+    // A group not launched yet cannot be: only the pool says when.
+    const bool launched = descriptor.value("launch", false);
+    if (launched && peers_run(*run, descriptor)) {
+      run->peers_seen = Clock::now();
+      continue;
+    }
+    const double alone = std::chrono::duration<double>(Clock::now() - run->peers_seen).count();
+    if (launched && alone <= grace) continue;
+    log(launched ? fmt::format("group {}: the pool and a member of the group are unreachable "
+                               "(for {:.1f} s): stopping what it runs here",
+                               run->id, alone)
+                 : fmt::format("group {}: the pool is unreachable before the group was "
+                               "launched: stopping it here",
+                               run->id));
+    ended.push_back(run);
+  }
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& run : ended) {
+      groups.erase(run->id);
+      never_again.insert(run->id);
+      dropped.insert(run->id);
+    }
+  }
+  for (const auto& run : ended)
     stop_group(run);
 }
 
@@ -889,6 +966,12 @@ void VolunteerAgent::Impl::run_head(const std::shared_ptr<GroupRun>& run) {
   bool flush_now = false;  // events other than progress go to the pool at once
   auto last_flush = Clock::now();
   const auto take = [&](const std::string& line) {
+    // The pool may be away for a while: the oldest lines go first, so that a
+    // batch stays within what the pool takes (kMaxListLength).
+    if (pending.size() >= kMaxListLength / 2) {
+      pending.erase(pending.begin(), pending.begin() + kMaxListLength / 10);
+      pending_times.erase(pending_times.begin(), pending_times.begin() + kMaxListLength / 10);
+    }
     pending.push_back(line);
     pending_times.push_back(wall_clock());
     const std::optional<json> event = parse_event_line(line);
@@ -962,7 +1045,9 @@ void VolunteerAgent::Impl::run_head(const std::shared_ptr<GroupRun>& run) {
 }
 
 void VolunteerAgent::Impl::report_exit(const std::shared_ptr<GroupRun>& run, const json& exit) {
-  for (int attempt = 0; attempt < 20 && !run->stopping && !stopping; ++attempt) {
+  // Until the pool has it: a group that ended while the pool was away is
+  // reported once it is back.
+  while (!run->stopping && !stopping) {
     try {
       const HttpResponse r = client().post(fmt::format("/api/groups/{}/exit", run->id), exit);
       if (r.ok() || r.status == 404) return;
@@ -1118,6 +1203,7 @@ int VolunteerAgent::run() {
   a.uploader = std::thread([&a] { a.upload_loop(); });
 
   auto last_contact = Clock::now();
+  bool pool_lost = false;
   std::optional<HttpsClient> heartbeats;
   int leaves_sent = 0;
   std::optional<int> leave_after_pass;  // set once the pool lets us go
@@ -1160,6 +1246,13 @@ int VolunteerAgent::run() {
         heartbeats.reset();
       } else if (reply.ok()) {
         last_contact = Clock::now();
+        if (pool_lost) {
+          pool_lost = false;
+          a.log("the pool is back");
+          std::lock_guard lock(a.mutex);
+          for (const auto& [id, run] : a.groups)
+            run->peers_seen = {};
+        }
         {
           std::lock_guard lock(a.mutex);
           a.dropped.clear();
@@ -1173,17 +1266,17 @@ int VolunteerAgent::run() {
         }
       }
     } catch (const PeerUnreachable& e) {
+      // Groups outlive the pool: a launched one runs on while its members
+      // reach each other; a cut volunteer reaches nobody and stops its own.
       if (seconds_since(last_contact) > a.heartbeat_timeout) {
-        bool any = false;
-        {
-          std::lock_guard lock(a.mutex);
-          any = !a.groups.empty();
+        if (!pool_lost) {
+          pool_lost = true;
+          a.log(
+              fmt::format("lost the pool for {:.1f} s ({}): launched groups run on while "
+                          "their members reach each other",
+                          seconds_since(last_contact), e.what()));
         }
-        if (any) {
-          a.log(fmt::format("lost the pool for {:.1f} s: stopping every group here ({})",
-                            seconds_since(last_contact), e.what()));
-          a.stop_all_groups(true);
-        }
+        a.watch_groups_without_pool(a.heartbeat_timeout, last_contact);
       }
     }
     sleep_seconds(a.heartbeat_interval);

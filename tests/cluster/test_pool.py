@@ -6,6 +6,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -459,6 +460,53 @@ class LaptopFailures(PoolTestCase):
 
         job, final = self.run_with_failure(restart)
         self.assertEqual(final["steps"], 3000)
+
+    def test_a_group_runs_on_while_the_coordinator_is_down_for_10_s(self):
+        """Groups outlive the coordinator: killed and kept down for 10 s (five
+        heartbeat timeouts), the group's members reach each other and go on."""
+        seen = {}
+
+        def outage(job, status):
+            seen["step"] = self.pool.status(job)["step"]
+            self.pool.kill_coordinator()
+            time.sleep(10.0)
+            self.pool.start_coordinator()
+
+        job, final = self.run_with_failure(outage)
+        events = self.pool.events(job)
+        self.assertEqual(final["restarts"], 0, events)
+        self.assertEqual(len(self.started_steps(job)), 1, events)
+        self.assertNotIn("restart", [kind for kind, _ in events])
+        # Checkpoints written while the pool was away reached its log once it was back.
+        self.assertGreater(max(self.written_checkpoints(job)), seen["step"] + INTERVAL, events)
+        for k in self.pool.cluster.laptops:
+            log = (self.pool.logs / f"agent-lap{k}.log").read_text()
+            self.assertNotIn("stopping what it runs here", log)
+
+    def test_a_laptop_cut_while_the_coordinator_is_down_stops_its_ranks(self):
+        """Without the coordinator a cut laptop reaches nobody: it stops what it
+        runs within the grace, and so do the members that lost it; the job is
+        re-formed once the coordinator is back."""
+        seen = {}
+
+        def cut_while_down(job, status):
+            seen["victim"] = self.laptop_named(status["volunteers"][-1])
+            self.pool.kill_coordinator()
+            self.pool.cluster.cut_network(seen["victim"])
+            log = self.pool.logs / f"agent-lap{seen['victim']}.log"
+            deadline = time.time() + 4 * self.pool.heartbeat_timeout + 10
+            while "stopping what it runs here" not in log.read_text():
+                self.assertLess(time.time(), deadline, "the cut laptop's group still runs")
+                time.sleep(0.2)
+            netns = self.pool.cluster.laptop(seen["victim"]).netns
+            pids = subprocess.run(["ip", "netns", "pids", netns], capture_output=True,
+                                  text=True).stdout.split()
+            seen["ranks left"] = [c for c in map(_command, pids) if "spare-worker" in c]
+            self.pool.start_coordinator()
+
+        job, final = self.run_with_failure(cut_while_down)
+        self.assertEqual(seen["ranks left"], [])
+        self.assertGreaterEqual(final["restarts"], 1)
 
 
 def _command(pid):

@@ -265,6 +265,18 @@ TEST(PoolStateMachine, ARestartedCoordinatorKeepsTheRunningGroupAndGivesEveryone
   EXPECT_EQ(pool.job(r.job).restarts, 1);
 }
 
+TEST(PoolStateMachine, APoolThatDidNotRunForAWhileGivesEveryoneAGrace) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  // Stopped (SIGSTOP, a starved machine) for 10 s: nobody was heard, nobody listened.
+  pool.now += 10;
+  pool.tick();
+  EXPECT_EQ(pool.machine().volunteer(r.laptops[0])->state, VolunteerState::live);
+  EXPECT_EQ(pool.job(r.job).restarts, 0);
+  pool.pass(kTimeout + 1, {r.laptops[0]});
+  EXPECT_EQ(pool.machine().volunteer(r.laptops[1])->state, VolunteerState::lost);
+}
+
 // ---- a job's life ----
 
 TEST(PoolStateMachine, ADoneGroupFinishesTheJobOnceTheFinalCheckpointIsHeldAndTheResultWritten) {
