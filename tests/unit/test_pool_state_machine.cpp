@@ -602,16 +602,18 @@ TEST(PoolStateMachine, AJobSurvivesACrashAtEveryCommitOfItsLife) {
           step(pool.machine().heartbeat(v, {}, pool.now, answer));
         }
         step(pool.machine().tick(pool.now));
-        const JobRecord& j = pool.job(job);
-        if (j.state == JobState::starting) {
-          for (const MemberRecord& m : pool.open_group(job).members)
-            step(pool.machine().ready(pool.open_group(job).id, m.volunteer, pool.now));
-        } else if (j.state == JobState::running) {
+        // Copies: a crash in step() replaces the machine and its records.
+        const JobState state = pool.job(job).state;
+        if (state == JobState::starting) {
+          const GroupRecord group = pool.open_group(job);
+          for (const MemberRecord& m : group.members)
+            step(pool.machine().ready(group.id, m.volunteer, pool.now));
+        } else if (state == JobState::running) {
           GroupExit done;
           done.outcome = GroupOutcome::done;
           done.step = 1000;
           step(pool.machine().group_exit(pool.open_group(job).id, done, pool.now));
-        } else if (j.state == JobState::finishing) {
+        } else if (state == JobState::finishing) {
           Applied arrived = pool.machine().checkpoint_arrived(
               {job, 1000, true, {"shard-00000.h5"}, {"MANIFEST.json", "shard-00000.h5"}, {}},
               pool.now);
