@@ -131,6 +131,8 @@ constexpr std::size_t kMaxIncompleteSteps = 3;
 
 PoolSettings CoordinatorOptions::pool_settings() const {
   PoolSettings settings;
+  settings.heartbeat_interval = heartbeat_interval;
+  settings.idle_heartbeat_interval = idle_heartbeat_interval;
   settings.heartbeat_timeout = heartbeat_timeout;
   settings.max_restarts = max_restarts;
   settings.keep_checkpoints = keep_checkpoints;
@@ -663,7 +665,8 @@ json Coordinator::heartbeat(std::int64_t volunteer, const Heartbeat& beat) {
   json groups = json::array();
   for (const GroupView& view : answer.groups)
     groups.push_back(group_descriptor(view, volunteer));
-  json reply = {{"groups", groups}, {"forget", answer.forget}};
+  json reply = {
+      {"groups", groups}, {"forget", answer.forget}, {"heartbeat_interval", answer.next_interval}};
   if (answer.may_leave) reply["may_leave"] = true;  // its uploads are done once it stops asking
   return reply;
 }

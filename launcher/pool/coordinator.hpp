@@ -37,8 +37,9 @@ struct CoordinatorOptions {
   PoolSettings pool_settings() const;
   std::filesystem::path state_dir;
   std::string listen = "127.0.0.1:7350";
-  double heartbeat_interval = 0.5;  // seconds between an agent's heartbeats
-  double heartbeat_timeout = 3.0;   // seconds of silence before a volunteer counts as lost
+  double heartbeat_interval = 0.5;       // seconds between the heartbeats of a group's members
+  double idle_heartbeat_interval = 2.0;  // and of a volunteer in no group
+  double heartbeat_timeout = 3.0;        // seconds of silence before a volunteer counts as lost
   std::int64_t keep_checkpoints = 2;
   std::int64_t max_restarts = 20;  // a job that fails more often than this is given up
   std::int64_t input_quota = std::int64_t{4} << 30;  // bytes of inputs one token may keep here

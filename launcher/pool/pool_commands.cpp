@@ -77,7 +77,10 @@ int pool_command(const std::vector<std::string>& args) {
       "state directory: database, certificate, checkpoints, results")(
       "listen", po::value<std::string>()->default_value("127.0.0.1:7350"), "HOST:PORT to serve on")(
       "heartbeat-timeout", po::value<double>()->default_value(3.0),
-      "seconds of silence after which a volunteer counts as lost")(
+      "seconds of silence after which a volunteer in a group counts as lost")(
+      "idle-heartbeat-interval", po::value<double>(),
+      "seconds between the heartbeats of a volunteer in no group (default: 4 times a group "
+      "member's; its silence may last as many times the timeout)")(
       "keep", po::value<std::int64_t>()->default_value(2), "checkpoints kept per job")(
       "input-quota", po::value<std::string>()->default_value("4G"),
       "bytes of job inputs each token may keep in the pool (e.g. 500M, 4G)")(
@@ -106,6 +109,12 @@ int pool_command(const std::vector<std::string>& args) {
   settings.listen = vm["listen"].as<std::string>();
   settings.heartbeat_timeout = vm["heartbeat-timeout"].as<double>();
   settings.heartbeat_interval = std::min(0.5, settings.heartbeat_timeout / 4);
+  settings.idle_heartbeat_interval = vm.count("idle-heartbeat-interval")
+                                         ? vm["idle-heartbeat-interval"].as<double>()
+                                         : 4 * settings.heartbeat_interval;
+  if (!(settings.idle_heartbeat_interval > 0) || settings.idle_heartbeat_interval > 600) {
+    throw UsageError("--idle-heartbeat-interval must be > 0 and at most 600 seconds");
+  }
   settings.keep_checkpoints = vm["keep"].as<std::int64_t>();
   if (settings.heartbeat_timeout <= 0) throw UsageError("--heartbeat-timeout must be > 0");
   if (settings.keep_checkpoints < 1) throw UsageError("--keep must be >= 1");

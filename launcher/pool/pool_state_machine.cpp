@@ -206,8 +206,16 @@ bool PoolStateMachine::ran_job(std::int64_t job, std::int64_t volunteer) const {
   });
 }
 
+double PoolStateMachine::silence_allowed(std::int64_t volunteer) const {
+  const auto told = told_interval_.find(volunteer);
+  if (told == told_interval_.end() || settings_.heartbeat_interval <= 0) {
+    return settings_.heartbeat_timeout;
+  }
+  return settings_.heartbeat_timeout * std::max(1.0, told->second / settings_.heartbeat_interval);
+}
+
 bool PoolStateMachine::reachable(const VolunteerRecord& v, double now) const {
-  return heartbeats(v.state) && now - v.last_seen <= settings_.heartbeat_timeout;
+  return heartbeats(v.state) && now - v.last_seen <= silence_allowed(v.id);
 }
 
 std::optional<std::int64_t> PoolStateMachine::restore_point(std::int64_t job, double now) const {
@@ -294,6 +302,7 @@ Applied PoolStateMachine::register_volunteer(VolunteerRecord v, const std::strin
   v.state = known ? volunteers_.at(id).state : VolunteerState::live;
   VolunteerRecord& stored = volunteers_[id] = std::move(v);
   volunteer_ids_[stored.name] = id;
+  told_interval_.erase(id);  // its registration's answer gives the groups' interval
   touched(stored);
   set_volunteer_state(stored, VolunteerState::live);
   // A volunteer that registers again was restarted: whatever it ran is gone.
@@ -347,6 +356,13 @@ Applied PoolStateMachine::heartbeat(std::int64_t id, const Heartbeat& beat, doub
     const JobRecord* j = job(held);
     if (j == nullptr || !j->active()) answer.forget.push_back(held);
   }
+  // A group's members are watched closely; idle volunteers, most of a big
+  // pool, cost the pool a fraction of it (and are given as much more silence).
+  answer.next_interval =
+      answer.groups.empty() && v.state == VolunteerState::live
+          ? std::max(settings_.heartbeat_interval, settings_.idle_heartbeat_interval)
+          : settings_.heartbeat_interval;
+  told_interval_[id] = answer.next_interval;
   if (v.state == VolunteerState::leaving && answer.groups.empty()) {
     answer.may_leave = true;  // its uploads are done once it stops asking
     set_volunteer_state(v, VolunteerState::gone);
@@ -656,7 +672,7 @@ Applied PoolStateMachine::tick(double now) {
   }
   last_tick_ = now;
   for (auto& [id, v] : volunteers_) {
-    if (heartbeats(v.state) && now - v.last_seen > settings_.heartbeat_timeout) {
+    if (heartbeats(v.state) && now - v.last_seen > silence_allowed(id)) {
       pending_.log.push_back(fmt::format("volunteer {} lost: silent for {:.1f} s",
                                          printable(v.name), now - v.last_seen));
       set_volunteer_state(v, VolunteerState::lost);
@@ -704,7 +720,7 @@ void PoolStateMachine::form_groups(double now) {
   std::vector<VolunteerRecord> free;
   for (const auto& [id, v] : volunteers_) {
     if (v.state == VolunteerState::live && !busy.count(id) &&
-        now - v.last_seen <= settings_.heartbeat_timeout) {
+        now - v.last_seen <= silence_allowed(id)) {
       free.push_back(v);
     }
   }

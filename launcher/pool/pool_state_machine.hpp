@@ -30,7 +30,11 @@
 namespace spare::pool {
 
 struct PoolSettings {
-  double heartbeat_timeout = 3.0;  // seconds of silence before a volunteer counts as lost
+  double heartbeat_interval = 0.5;       // seconds between the heartbeats of a group's members
+  double idle_heartbeat_interval = 2.0;  // and of volunteers in no group: most of a big pool
+  /// Seconds of silence before a volunteer told heartbeat_interval counts as
+  /// lost; one told the idle interval is given as many times more.
+  double heartbeat_timeout = 3.0;
   std::int64_t max_restarts = 20;  // a job that fails more often than this is given up
   std::int64_t keep_checkpoints = 2;
   double await_drained_checkpoint = 30.0;  // seconds a job waits for its drained group's checkpoint
@@ -70,6 +74,7 @@ struct GroupView {
 };
 
 struct HeartbeatAnswer {
+  double next_interval = 0;  // seconds until its next heartbeat
   std::vector<GroupView> groups;
   std::vector<std::int64_t> forget;  // jobs whose files it no longer needs
   bool may_leave = false;
@@ -138,6 +143,8 @@ class PoolStateMachine {
   bool ran_job(std::int64_t job, std::int64_t volunteer) const;
   /// A volunteer that heartbeats (live or leaving) and was heard from lately.
   bool reachable(const VolunteerRecord& volunteer, double now) const;
+  /// How long `volunteer` may be silent: the timeout, scaled by the interval it was told.
+  double silence_allowed(std::int64_t volunteer) const;
   /// The newest checkpoint of `job` a new group can gather (see restore_point).
   std::optional<std::int64_t> restore_point(std::int64_t job, double now) const;
 
@@ -180,8 +187,9 @@ class PoolStateMachine {
   std::map<std::int64_t, std::map<std::int64_t, std::set<std::string>>> in_vault_;
   /// job -> steps a group could not gather (a copy missing or damaged everywhere).
   std::map<std::int64_t, std::set<std::int64_t>> ungatherable_;
-  std::map<std::int64_t, double> not_before_;  // job -> when a failed job may be tried again
-  double last_tick_ = 0;                       // when tick last ran
+  std::map<std::int64_t, double> not_before_;     // job -> when a failed job may be tried again
+  double last_tick_ = 0;                          // when tick last ran
+  std::map<std::int64_t, double> told_interval_;  // volunteer -> the interval its last answer gave
 
   // What the event being applied touched.
   std::set<std::int64_t> touched_volunteers_, touched_jobs_, touched_groups_;

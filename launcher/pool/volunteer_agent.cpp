@@ -1258,6 +1258,9 @@ int VolunteerAgent::run() {
           a.dropped.clear();
         }
         const json answer = reply.json();
+        // The pool sets the pace: closer in a group, looser when idle.
+        a.heartbeat_interval =
+            std::clamp(answer.value("heartbeat_interval", a.heartbeat_interval), 0.05, 60.0);
         a.reconcile(answer.value("groups", json::array()));
         a.forget_jobs(answer.value("forget", json::array()));
         if (leaves_sent > 0 && answer.value("may_leave", false)) {

@@ -302,7 +302,13 @@ struct SimulatedVolunteers::Impl {
     if (measured) v.latencies.push_back(std::chrono::duration<double>(Clock::now() - sent).count());
     if (reply.ok()) {
       if (measured) ++v.answered;
-      note_reply_groups(v, json::parse(reply.body, nullptr, /*allow_exceptions=*/false));
+      const json answer = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+      // As the agent does: the pool sets the pace (in a group or idle).
+      if (answer.is_object() && answer.contains("heartbeat_interval") &&
+          answer["heartbeat_interval"].is_number()) {
+        v.interval = load.interval.value_or(answer["heartbeat_interval"].get<double>());
+      }
+      note_reply_groups(v, answer);
       co_return;
     }
     if (measured) {

@@ -265,6 +265,20 @@ TEST(PoolStateMachine, ARestartedCoordinatorKeepsTheRunningGroupAndGivesEveryone
   EXPECT_EQ(pool.job(r.job).restarts, 1);
 }
 
+TEST(PoolStateMachine, IdleVolunteersHeartbeatLessOftenAndMayBeSilentAsMuchLonger) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  const std::int64_t idle = pool.join("lap9");
+  const PoolSettings s = settings();
+  EXPECT_EQ(pool.beat(idle).next_interval, s.idle_heartbeat_interval);
+  EXPECT_EQ(pool.beat(r.laptops[0]).next_interval, s.heartbeat_interval);
+  // Silent for twice the timeout: within what its interval allows (4 times).
+  pool.pass(2 * kTimeout, r.laptops);
+  EXPECT_EQ(pool.machine().volunteer(idle)->state, VolunteerState::live);
+  pool.pass(3 * kTimeout, r.laptops);
+  EXPECT_EQ(pool.machine().volunteer(idle)->state, VolunteerState::lost);
+}
+
 TEST(PoolStateMachine, APoolThatDidNotRunForAWhileGivesEveryoneAGrace) {
   Pool pool;
   const Running r = running(pool, 2);
