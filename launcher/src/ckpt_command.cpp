@@ -146,7 +146,12 @@ int verify(const std::vector<CheckpointEntry>& entries) {
                  reader.manifest().run.step, reader.manifest().shards.size(),
                  format_bytes(reader.manifest().data_bytes()));
     } catch (const CheckpointError& error) {
-      fmt::print("{}: CORRUPT: {}\n", name, error.what());
+      // Only damage is corruption: a checkpoint that could not be read may be whole.
+      const char* verdict = "CORRUPT";
+      if (error.fault() == CheckpointFault::unreadable)
+        verdict = "UNREADABLE (not known to be damaged)";
+      if (error.fault() == CheckpointFault::unsupported) verdict = "NEWER FORMAT";
+      fmt::print("{}: {}: {}\n", name, verdict, error.what());
       all_good = false;
     }
   }

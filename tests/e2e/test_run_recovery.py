@@ -102,6 +102,10 @@ class Recovery(SpareTestCase):
         self.assertNotIn("unusable", said)
         self.assertEqual(sorted(p.name for p in checkpoints.iterdir()), before)
         self.assertEqual(complete_checkpoints(out), [100, 150, 200])
+        # `spare ckpt verify` says so too: unreadable, not corrupt.
+        verify = self.spare("ckpt", "verify", out, expect=4, env=failing_reads_of(victim))
+        self.assertIn("step-000000000200: UNREADABLE (not known to be damaged): ", verify.stdout)
+        self.assertIn("step-000000000150: OK", verify.stdout)
         # Once it reads again, the run resumes from it, as if nothing had happened.
         run = self.spare("run", job, "--set", "job.steps=300", "--output", out)
         self.assertIn("resumed from the checkpoint at step 200", run.stderr)
