@@ -181,7 +181,7 @@ Coordinator::Coordinator(CoordinatorOptions options, const launcher::WorkerProgr
       if (job.active()) active.push_back(job);
     }
     for (const JobRecord& job : active) {
-      for (PoolEffect& effect : commit(recall_checkpoints(job, now)))
+      for (PoolEffect& effect : recall_checkpoints(job, now))
         effects.push_back(std::move(effect));
     }
     for (PoolEffect& effect : machine_.pending_effects())
@@ -799,8 +799,8 @@ void Coordinator::checkpoint_file_arrived(std::int64_t job_id, const std::string
   perform(std::move(effects));
 }
 
-Applied Coordinator::recall_checkpoints(const JobRecord& job, double now) {
-  Applied recalled;
+std::vector<PoolEffect> Coordinator::recall_checkpoints(const JobRecord& job, double now) {
+  std::vector<PoolEffect> effects;
   for (const CheckpointEntry& entry : list_checkpoints(vault_.checkpoints(job.id))) {
     if (entry.state != CheckpointState::complete) continue;
     std::optional<ExpectedCheckpoint> expected;
@@ -821,15 +821,10 @@ Applied Coordinator::recall_checkpoints(const JobRecord& job, double now) {
     }
     arrival.files = vault_.files(job.id, entry.dir.filename().string());
     // Complete in the vault, it was verified when it arrived.
-    Applied applied = machine_.checkpoint_arrived(arrival, now);
-    for (auto& v : applied.changes.jobs)
-      recalled.changes.jobs.push_back(std::move(v));
-    for (auto& n : applied.changes.notes)
-      recalled.changes.notes.push_back(std::move(n));
-    for (auto& e : applied.effects)
-      recalled.effects.push_back(std::move(e));
+    for (PoolEffect& effect : commit(machine_.checkpoint_arrived(arrival, now)))
+      effects.push_back(std::move(effect));
   }
-  return recalled;
+  return effects;
 }
 
 json Coordinator::group_descriptor(const GroupView& view, std::int64_t volunteer) {

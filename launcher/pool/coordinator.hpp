@@ -125,8 +125,9 @@ class Coordinator {
   /// The job if `who` may see it, else RequestError 404 as if there were none.
   const JobRecord& visible_job(const Caller& who, std::int64_t job);
   nlohmann::json group_descriptor(const GroupView& view, std::int64_t volunteer);
-  /// Tells the machine of the complete checkpoints the vault holds of `job` (at start).
-  Applied recall_checkpoints(const JobRecord& job, double now);
+  /// Tells the machine of the complete checkpoints the vault holds of `job`
+  /// (at start), each an event committed; returns their effects.
+  std::vector<PoolEffect> recall_checkpoints(const JobRecord& job, double now);
 
   CoordinatorOptions options_;
   const launcher::WorkerProgram& worker_;

@@ -108,39 +108,47 @@ Applied PoolStateMachine::take() {
   return applied;
 }
 
-void PoolStateMachine::set_job_state(JobRecord& job, JobState to) {
-  if (job.state == to) return;
-  if (!job_transition_allowed(job.state, to)) {
-    throw std::logic_error(fmt::format("job {}: no transition from {} to {}", job.id,
-                                       to_string(job.state), to_string(to)));
+namespace {
+
+/// `state` becomes `to`, if the table allows it; false if it already was.
+template <class State>
+bool transition(State& state, State to, bool (*allowed)(State, State), const char* record,
+                std::int64_t id) {
+  if (state == to) return false;
+  if (!allowed(state, to)) {
+    throw std::logic_error(fmt::format("{} {}: no transition from {} to {}", record, id,
+                                       to_string(state), to_string(to)));
   }
-  job.state = to;
-  touched(job);
+  state = to;
+  return true;
 }
 
-void PoolStateMachine::set_group_state(GroupRecord& group, GroupState to,
-                                       const std::string& outcome) {
-  if (group.state == to) return;
-  if (!group_transition_allowed(group.state, to)) {
-    throw std::logic_error(fmt::format("group {}: no transition from {} to {}", group.id,
-                                       to_string(group.state), to_string(to)));
+}  // namespace
+
+void PoolStateMachine::set_job_state(JobRecord& job, JobState to) {
+  if (transition(job.state, to, job_transition_allowed, "job", job.id)) touched(job);
+}
+
+void PoolStateMachine::end_group(GroupRecord& group, const std::string& outcome, double now) {
+  if (!transition(group.state, GroupState::ended, group_transition_allowed, "group", group.id)) {
+    return;
   }
-  group.state = to;
-  if (to == GroupState::ended) {
-    group.outcome = outcome;
-    open_groups_.erase(group.id);
-  }
+  group.outcome = outcome;
+  group.ended = now;
+  open_groups_.erase(group.id);
   touched(group);
 }
 
-void PoolStateMachine::set_volunteer_state(VolunteerRecord& volunteer, VolunteerState to) {
-  if (volunteer.state == to) return;
-  if (!volunteer_transition_allowed(volunteer.state, to)) {
-    throw std::logic_error(fmt::format("volunteer {}: no transition from {} to {}", volunteer.id,
-                                       to_string(volunteer.state), to_string(to)));
+void PoolStateMachine::launch_group(GroupRecord& group) {
+  if (transition(group.state, GroupState::running, group_transition_allowed, "group", group.id)) {
+    touched(group);
   }
-  volunteer.state = to;
-  touched(volunteer);
+}
+
+void PoolStateMachine::set_volunteer_state(VolunteerRecord& volunteer, VolunteerState to) {
+  if (transition(volunteer.state, to, volunteer_transition_allowed, "volunteer", volunteer.id)) {
+    touched(volunteer);
+  }
 }
 
 JobRecord& PoolStateMachine::job_or_404(std::int64_t id) {
@@ -494,8 +502,7 @@ Applied PoolStateMachine::group_exit(std::int64_t group_id, const GroupExit& exi
     return take();
   }
   if (exit.outcome == GroupOutcome::done) {
-    set_group_state(group, GroupState::ended, "done");
-    group.ended = now;
+    end_group(group, "done", now);
     job.final_step = exit.step;
     job.step = exit.step;
     job.message = "collecting the final state from the volunteers";
@@ -516,8 +523,7 @@ Applied PoolStateMachine::group_exit(std::int64_t group_id, const GroupExit& exi
     return take();
   }
   if (exit.error_code != 0 && job_error_is_final(exit.error_code)) {
-    set_group_state(group, GroupState::ended, "failed");
-    group.ended = now;
+    end_group(group, "failed", now);
     job.message = exit.message.empty() ? fmt::format("the job failed with code {}", exit.error_code)
                                        : exit.message;
     touched(job);
@@ -568,8 +574,7 @@ Applied PoolStateMachine::cancel(std::int64_t id, const std::string& by, double 
   for (const std::int64_t g : std::vector<std::int64_t>(open_groups_.begin(), open_groups_.end())) {
     GroupRecord& group = groups_.at(g);
     if (group.job != id) continue;
-    set_group_state(group, GroupState::ended, "cancelled");
-    group.ended = now;
+    end_group(group, "cancelled", now);
   }
   job.message = "cancelled by " + printable(by);
   touched(job);
@@ -641,8 +646,7 @@ Applied PoolStateMachine::result_written(std::int64_t id, double now) {
 
 void PoolStateMachine::end_group_and_requeue(GroupRecord& group, const std::string& why,
                                              double now) {
-  set_group_state(group, GroupState::ended, why);
-  group.ended = now;
+  end_group(group, why, now);
   JobRecord& job = job_or_404(group.job);
   if (!job.active() || job.state == JobState::finishing) return;
   ++job.restarts;
@@ -683,8 +687,7 @@ Applied PoolStateMachine::tick(double now) {
     GroupRecord& g = groups_.at(gid);
     JobRecord& job = job_or_404(g.job);
     if (!job.active()) {
-      set_group_state(g, GroupState::ended, fmt::format("the job is {}", to_string(job.state)));
-      g.ended = now;
+      end_group(g, fmt::format("the job is {}", to_string(job.state)), now);
       continue;
     }
     std::string lost;
@@ -699,7 +702,7 @@ Applied PoolStateMachine::tick(double now) {
     if (!lost.empty()) {
       end_group_and_requeue(g, fmt::format("volunteer {} was lost", printable(lost)), now);
     } else if (g.state == GroupState::preparing && all_ready) {
-      set_group_state(g, GroupState::running);
+      launch_group(g);
       note(g.job, "launch",
            fmt::format("group {}: every volunteer is ready; its head starts mpirun", g.id), now);
       job.message = fmt::format("running on {} ranks", g.ranks);

@@ -158,7 +158,8 @@ class PoolStateMachine {
   JobRecord& job_or_404(std::int64_t id);
   GroupRecord& group_or_404(std::int64_t id);
   void set_job_state(JobRecord& job, JobState to);
-  void set_group_state(GroupRecord& group, GroupState to, const std::string& outcome = {});
+  void end_group(GroupRecord& group, const std::string& outcome, double now);
+  void launch_group(GroupRecord& group);  // preparing -> running
   void set_volunteer_state(VolunteerRecord& volunteer, VolunteerState to);
   void touched(const JobRecord& job);
   void touched(const GroupRecord& group);
