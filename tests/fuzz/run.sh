@@ -7,7 +7,8 @@
 # reproducer (kept in build-fuzz/findings/TARGET/). Prints, per target, the
 # executions run and exec/s.
 #
-#   tests/fuzz/run.sh              what CI runs: 60 s per target
+#   tests/fuzz/run.sh              60 s per target, as many at once as cores
+#                                  (SPARE_FUZZ_JOBS); CI runs 45 s
 #   tests/fuzz/run.sh 600          longer, by hand
 #   SPARE_FUZZ_TARGETS="fuzz_names fuzz_manifest" tests/fuzz/run.sh 30
 #   SPARE_FUZZ_KEEP_GOING=1 tests/fuzz/run.sh 600   goes on after a finding (-fork=1)
@@ -65,19 +66,18 @@ export ASAN_OPTIONS=detect_leaks=1:symbolize=1:detect_stack_use_after_return=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:symbolize=1
 export ASAN_SYMBOLIZER_PATH=/usr/bin/llvm-symbolizer-16
 
-failed=()
-for target in "${targets[@]}"; do
-  work=$scratch/$target
-  findings=$root/build-fuzz/findings/$target
+# One target: its report (and FAILED when it found something) in $scratch/TARGET/.
+fuzz_one() {
+  local target=$1 work=$scratch/$1 findings=$root/build-fuzz/findings/$1
+  local log status=0 started elapsed runs inputs reproducer
   mkdir -p "$work/corpus" "$findings"
   cp -R "tests/fuzz/corpus/$target/." "$work/corpus/"
-  options=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-           -artifact_prefix="$findings/")
+  local options=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+                 -artifact_prefix="$findings/")
   [ -f "tests/fuzz/$target.dict" ] && options+=(-dict="$root/tests/fuzz/$target.dict")
   ((keep_going)) && options+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   log=$work/log
   touch "$work/started"
-  status=0
   started=$(date +%s)
   # From the scratch directory: a parser that resolves relative paths sees
   # nothing of the tree.
@@ -88,23 +88,51 @@ for target in "${targets[@]}"; do
   [ -n "$runs" ] || runs=$(sed -n 's/^#\([0-9]*\):.* exec\/s: .*/\1/p' "$log" | tail -1)
   runs=${runs:-0}
   inputs=$(find "$work/corpus" -type f | wc -l)
-  echo "fuzz: $target: $runs executions in $elapsed s, $((runs / (elapsed > 0 ? elapsed : 1))) exec/s," \
-    "corpus $(find "tests/fuzz/corpus/$target" -type f | wc -l) -> $inputs inputs"
-  mapfile -t reproducers < <(find "$findings" -type f -newer "$work/started" | sort)
-  # A report that did not stop the run (a recoverable sanitizer) fails it too.
-  if ((status != 0 || ${#reproducers[@]})) ||
-    grep -qE "^(==[0-9]+==ERROR|SUMMARY: |INVARIANT VIOLATED)|runtime error:" "$log"; then
-    failed+=("$target")
-    echo "fuzz: $target FOUND A PROBLEM (exit status $status); the end of its log:"
-    grep -vE "^#[0-9]+|Uses: [0-9]+$|NEW_FUNC" "$log" | tail -60
-    for reproducer in "${reproducers[@]:0:5}"; do
-      echo "fuzz: reproducer: $reproducer"
-      echo "fuzz: replay: build-fuzz/bin/$target $reproducer"
-    done
-    ((${#reproducers[@]} <= 5)) ||
-      echo "fuzz: and $((${#reproducers[@]} - 5)) more reproducers in $findings"
-    ((${#reproducers[@]})) || echo "fuzz: no reproducer written (see the log above)"
+  {
+    echo "fuzz: $target: $runs executions in $elapsed s, $((runs / (elapsed > 0 ? elapsed : 1))) exec/s," \
+      "corpus $(find "tests/fuzz/corpus/$target" -type f | wc -l) -> $inputs inputs"
+    local reproducers
+    mapfile -t reproducers < <(find "$findings" -type f -newer "$work/started" | sort)
+    # A report that did not stop the run (a recoverable sanitizer) fails it too.
+    if ((status != 0 || ${#reproducers[@]})) ||
+      grep -qE "^(==[0-9]+==ERROR|SUMMARY: |INVARIANT VIOLATED)|runtime error:" "$log"; then
+      touch "$work/FAILED"
+      echo "fuzz: $target FOUND A PROBLEM (exit status $status); the end of its log:"
+      grep -vE "^#[0-9]+|Uses: [0-9]+$|NEW_FUNC" "$log" | tail -60
+      for reproducer in "${reproducers[@]:0:5}"; do
+        echo "fuzz: reproducer: $reproducer"
+        echo "fuzz: replay: build-fuzz/bin/$target $reproducer"
+      done
+      ((${#reproducers[@]} <= 5)) ||
+        echo "fuzz: and $((${#reproducers[@]} - 5)) more reproducers in $findings"
+      ((${#reproducers[@]})) || echo "fuzz: no reproducer written (see the log above)"
+    fi
+  } >"$work/report"
+}
+
+# Each target is one process on one core: as many at once as there are cores
+# (SPARE_FUZZ_JOBS), reports printed in the targets' order.
+jobs_at_once=${SPARE_FUZZ_JOBS:-$(nproc)}
+running=0
+for target in "${targets[@]}"; do
+  if ((running >= jobs_at_once)); then
+    wait -n || true
+    running=$((running - 1))
   fi
+  fuzz_one "$target" &
+  running=$((running + 1))
+done
+wait || true
+
+failed=()
+for target in "${targets[@]}"; do
+  if [ -f "$scratch/$target/report" ]; then
+    cat "$scratch/$target/report"
+  else
+    echo "fuzz: $target: the script failed before its report (see above)"
+    touch "$scratch/$target/FAILED"
+  fi
+  [ -e "$scratch/$target/FAILED" ] && failed+=("$target")
 done
 
 if ((${#failed[@]})); then
