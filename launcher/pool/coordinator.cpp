@@ -15,6 +15,7 @@
 #include "file_transfer.hpp"
 #include "group_planner.hpp"
 #include "job_checkpoints.hpp"
+#include "pool_protocol.hpp"
 #include "spare/checkpoint_catalog.hpp"
 #include "spare/error.hpp"
 #include "spare/events.hpp"
@@ -46,15 +47,18 @@ std::int64_t path_number(const ServerRequest& request, std::size_t index) {
 enum class Audience { volunteers, scientists, anyone };
 
 Audience audience_of(const ServerRequest& request) {
-  const std::string& path = request.path;
-  if (path.starts_with("/api/volunteers") || path.starts_with("/api/groups")) {
+  const std::string_view path = request.path;
+  // Another version's path: anyone is told which version this pool speaks.
+  if (!path.starts_with(protocol::kPrefix)) return Audience::anyone;
+  const std::string_view route = path.substr(protocol::kPrefix.size());
+  if (route.starts_with("/volunteers") || route.starts_with("/groups")) {
     return Audience::volunteers;
   }
-  if (path.starts_with("/api/jobs/") && (path.find("/checkpoints/") != std::string::npos ||
-                                         path.find("/inputs/") != std::string::npos)) {
+  if (route.starts_with("/jobs/") && (route.find("/checkpoints/") != std::string::npos ||
+                                      route.find("/inputs/") != std::string::npos)) {
     return Audience::volunteers;
   }
-  if (path.starts_with("/api/jobs") || path.starts_with("/api/inputs")) return Audience::scientists;
+  if (route.starts_with("/jobs") || route.starts_with("/inputs")) return Audience::scientists;
   return Audience::anyone;
 }
 
@@ -265,7 +269,7 @@ void Coordinator::perform(std::vector<PoolEffect> effects) {
 void Coordinator::add_routes() {
   HttpsServer& r = server_;
 
-  r.route(HttpMethod::get, "/api/pool", [this](ServerRequest& req) {
+  serve(r, protocol::kPoolStatus, [this](ServerRequest& req) {
     const Caller who = caller(req);
     std::lock_guard lock(mutex_);
     const double now = wall_clock();
@@ -283,23 +287,24 @@ void Coordinator::add_routes() {
                       {"steps", j.steps}});
     }
     return ServerReply::json(200, {{"version", kVersion},
+                                   {"protocol", protocol::kVersion},
                                    {"kernels", kernel_revisions(worker_.kernels())},
                                    {"volunteers", volunteers},
                                    {"jobs", jobs},
                                    {"heartbeat_timeout", options_.heartbeat_timeout}});
   });
-  r.route(HttpMethod::post, "/api/volunteers", [this](ServerRequest& req) {
+  serve(r, protocol::kRegister, [this](ServerRequest& req) {
     return ServerReply::json(
         200, register_volunteer(parse_registration(req.json()), req.remote_address));
   });
-  r.route(HttpMethod::post, R"(/api/volunteers/(\d+)/heartbeat)",
-          [this](ServerRequest& req) {
-            const std::int64_t volunteer = path_number(req, 1);
-            require_caller(req, volunteer);
-            return ServerReply::json(200, heartbeat(volunteer, parse_heartbeat(req.json())));
-          },
-          {.max_body = kHeartbeatBytes});
-  r.route(HttpMethod::post, R"(/api/volunteers/(\d+)/leave)", [this](ServerRequest& req) {
+  serve(r, protocol::kHeartbeat,
+        [this](ServerRequest& req) {
+          const std::int64_t volunteer = path_number(req, 1);
+          require_caller(req, volunteer);
+          return ServerReply::json(200, heartbeat(volunteer, parse_heartbeat(req.json())));
+        },
+        {.max_body = kHeartbeatBytes});
+  serve(r, protocol::kLeave, [this](ServerRequest& req) {
     const std::int64_t volunteer = path_number(req, 1);
     require_caller(req, volunteer);
     bool may_leave = false;
@@ -307,7 +312,7 @@ void Coordinator::add_routes() {
     commit(machine_.leave(volunteer, wall_clock(), may_leave));
     return ServerReply::json(200, {{"may_leave", may_leave}});
   });
-  r.route(HttpMethod::post, R"(/api/groups/(\d+)/ready)", [this](ServerRequest& req) {
+  serve(r, protocol::kGroupReady, [this](ServerRequest& req) {
     const std::int64_t group = path_number(req, 1);
     const std::int64_t volunteer = calling_volunteer(req);
     require_group_member(group, volunteer, /*head_only=*/false);
@@ -315,17 +320,17 @@ void Coordinator::add_routes() {
     commit(machine_.ready(group, volunteer, wall_clock()));
     return ServerReply::json(200, {{"ok", true}});
   });
-  r.route(HttpMethod::post, R"(/api/groups/(\d+)/events)",
-          [this](ServerRequest& req) {
-            const std::int64_t group = path_number(req, 1);
-            require_group_member(group, calling_volunteer(req), /*head_only=*/true);
-            const GroupEvents events = parse_group_events(req.json());
-            std::lock_guard lock(mutex_);
-            commit(machine_.group_events(group, events, wall_clock()));
-            return ServerReply::json(200, {{"ok", true}});
-          },
-          {.max_body = kEventBatchBytes});
-  r.route(HttpMethod::post, R"(/api/groups/(\d+)/exit)", [this](ServerRequest& req) {
+  serve(r, protocol::kGroupEvents,
+        [this](ServerRequest& req) {
+          const std::int64_t group = path_number(req, 1);
+          require_group_member(group, calling_volunteer(req), /*head_only=*/true);
+          const GroupEvents events = parse_group_events(req.json());
+          std::lock_guard lock(mutex_);
+          commit(machine_.group_events(group, events, wall_clock()));
+          return ServerReply::json(200, {{"ok", true}});
+        },
+        {.max_body = kEventBatchBytes});
+  serve(r, protocol::kGroupExit, [this](ServerRequest& req) {
     const std::int64_t group = path_number(req, 1);
     const GroupExit exit = parse_group_exit(req.json());
     // Any member may say it could not prepare; how the group ended is the head's to say.
@@ -339,12 +344,12 @@ void Coordinator::add_routes() {
     perform(std::move(effects));
     return ServerReply::json(200, {{"ok", true}});
   });
-  r.route(HttpMethod::post, "/api/jobs",
-          [this](ServerRequest& req) {
-            return ServerReply::json(201, submit(parse_submission(req.json()), caller(req)));
-          },
-          {.max_body = kSubmissionBytes});
-  r.route(HttpMethod::get, "/api/jobs", [this](ServerRequest& req) {
+  serve(r, protocol::kSubmit,
+        [this](ServerRequest& req) {
+          return ServerReply::json(201, submit(parse_submission(req.json()), caller(req)));
+        },
+        {.max_body = kSubmissionBytes});
+  serve(r, protocol::kJobs, [this](ServerRequest& req) {
     const Caller who = caller(req);
     std::vector<std::int64_t> ids;
     {
@@ -358,10 +363,10 @@ void Coordinator::add_routes() {
       jobs.push_back(job_status(who, id));
     return ServerReply::json(200, {{"jobs", jobs}});
   });
-  r.route(HttpMethod::get, R"(/api/jobs/(\d+))", [this](ServerRequest& req) {
+  serve(r, protocol::kJob, [this](ServerRequest& req) {
     return ServerReply::json(200, job_status(caller(req), path_number(req, 1)));
   });
-  r.route(HttpMethod::post, R"(/api/jobs/(\d+)/cancel)", [this](ServerRequest& req) {
+  serve(r, protocol::kCancel, [this](ServerRequest& req) {
     const Caller who = caller(req);
     const std::int64_t job = path_number(req, 1);
     std::lock_guard lock(mutex_);
@@ -369,7 +374,7 @@ void Coordinator::add_routes() {
     commit(machine_.cancel(job, who.token_name, wall_clock()));
     return ServerReply::json(200, {{"job", job}, {"state", to_string(machine_.job(job)->state)}});
   });
-  r.route(HttpMethod::get, R"(/api/jobs/(\d+)/log)", [this](ServerRequest& req) {
+  serve(r, protocol::kJobLog, [this](ServerRequest& req) {
     const Caller who = caller(req);
     const std::int64_t job = path_number(req, 1);
     const auto asked = req.query.find("after");
@@ -382,46 +387,45 @@ void Coordinator::add_routes() {
     }
     return ServerReply::json(200, {{"events", events}});
   });
-  r.route(HttpMethod::get, R"(/api/jobs/(\d+)/result/([A-Za-z0-9._-]+))",
-          [this](ServerRequest& req) {
-            const Caller who = caller(req);
-            const std::int64_t job = path_number(req, 1);
-            {
-              std::lock_guard lock(mutex_);
-              const JobRecord& record = visible_job(who, job);
-              if (record.state != JobState::done) {
-                throw RequestError(409, fmt::format("job {} has no result yet: it is {}", job,
-                                                    to_string(record.state)));
-              }
-            }
-            return ServerReply::file_of(vault_.result_file(job, req.matches[2]));
-          });
-  r.route(HttpMethod::get, R"(/api/inputs/([0-9a-f]{64}))", [this](ServerRequest& req) {
+  serve(r, protocol::kResultFile, [this](ServerRequest& req) {
+    const Caller who = caller(req);
+    const std::int64_t job = path_number(req, 1);
+    {
+      std::lock_guard lock(mutex_);
+      const JobRecord& record = visible_job(who, job);
+      if (record.state != JobState::done) {
+        throw RequestError(
+            409, fmt::format("job {} has no result yet: it is {}", job, to_string(record.state)));
+      }
+    }
+    return ServerReply::file_of(vault_.result_file(job, req.matches[2]));
+  });
+  serve(r, protocol::kInputKnown, [this](ServerRequest& req) {
     const fs::path file = inputs_.path(req.matches[1]);
     if (!fs::exists(file)) throw RequestError(404, "the pool has no such input");
     return ServerReply::json(200, {{"bytes", fs::file_size(file)}});
   });
-  r.route(HttpMethod::put, R"(/api/inputs/([0-9a-f]{64}))",
-          [this](ServerRequest& req) {
-            const Caller who = caller(req);
-            const std::string hex = req.matches[1];
-            const auto bytes = static_cast<std::int64_t>(fs::file_size(req.body_file));
-            check_content(req.body_file, hex);
-            keep_received_file(req.body_file, inputs_.path(hex));
-            {
-              std::lock_guard lock(mutex_);
-              store_.add_input({hex, bytes, who.token_name, wall_clock()});
-            }
-            log_(fmt::format("input {} received from {} ({} bytes)", hex, printable(who.token_name),
-                             bytes));
-            return ServerReply::json(200, {{"ok", true}});
-          },
-          {.max_body = std::numeric_limits<std::size_t>::max(),
-           .stream_body_to_file = true,
-           .body_limit = [this](const ServerRequest& req) {
-             return input_room(caller(req), announced_length(req));
-           }});
-  r.route(HttpMethod::get, R"(/api/jobs/(\d+)/inputs/([0-9a-f]{64}))", [this](ServerRequest& req) {
+  serve(r, protocol::kInputUpload,
+        [this](ServerRequest& req) {
+          const Caller who = caller(req);
+          const std::string hex = req.matches[1];
+          const auto bytes = static_cast<std::int64_t>(fs::file_size(req.body_file));
+          check_content(req.body_file, hex);
+          keep_received_file(req.body_file, inputs_.path(hex));
+          {
+            std::lock_guard lock(mutex_);
+            store_.add_input({hex, bytes, who.token_name, wall_clock()});
+          }
+          log_(fmt::format("input {} received from {} ({} bytes)", hex, printable(who.token_name),
+                           bytes));
+          return ServerReply::json(200, {{"ok", true}});
+        },
+        {.max_body = std::numeric_limits<std::size_t>::max(),
+         .stream_body_to_file = true,
+         .body_limit = [this](const ServerRequest& req) {
+           return input_room(caller(req), announced_length(req));
+         }});
+  serve(r, protocol::kJobInput, [this](ServerRequest& req) {
     const std::int64_t job = path_number(req, 1);
     const std::string hex = req.matches[2];
     require_job_member(job, calling_volunteer(req));
@@ -434,33 +438,33 @@ void Coordinator::add_routes() {
     }
     return ServerReply::file_of(inputs_.path(hex));
   });
-  r.route(HttpMethod::get, R"(/api/jobs/(\d+)/checkpoints/(step-\d+))", [this](ServerRequest& req) {
+  serve(r, protocol::kCheckpointFiles, [this](ServerRequest& req) {
     const std::int64_t job = path_number(req, 1);
     require_job_member(job, calling_volunteer(req));
     return ServerReply::json(200, {{"files", vault_.files(job, req.matches[2])}});
   });
-  r.route(HttpMethod::get, R"(/api/jobs/(\d+)/checkpoints/(step-\d+)/([A-Za-z0-9._-]+))",
-          [this](ServerRequest& req) {
-            const std::int64_t job = path_number(req, 1);
-            require_job_member(job, calling_volunteer(req));
-            return ServerReply::file_of(vault_.file_path(job, req.matches[2], req.matches[3]));
-          });
-  r.route(HttpMethod::put, R"(/api/jobs/(\d+)/checkpoints/(step-\d+)/([A-Za-z0-9._-]+))",
-          [this](ServerRequest& req) {
-            const std::int64_t job = path_number(req, 1);
-            const std::string step_dir = req.matches[2];
-            keep_received_file(req.body_file, vault_.file_path(job, step_dir, req.matches[3]));
-            checkpoint_file_arrived(job, step_dir);
-            return ServerReply::json(200, {{"ok", true}});
-          },
-          {.max_body = std::numeric_limits<std::size_t>::max(),
-           .stream_body_to_file = true,
-           // Who may upload, and how much, is known before a byte of the body is read.
-           .body_limit = [this](const ServerRequest& req) {
-             const std::int64_t job = path_number(req, 1);
-             require_job_member(job, calling_volunteer(req));
-             return checkpoint_upload_limit(job, req.matches[2], req.matches[3]);
-           }});
+  serve(r, protocol::kCheckpointDownload, [this](ServerRequest& req) {
+    const std::int64_t job = path_number(req, 1);
+    require_job_member(job, calling_volunteer(req));
+    return ServerReply::file_of(vault_.file_path(job, req.matches[2], req.matches[3]));
+  });
+  serve(r, protocol::kCheckpointUpload,
+        [this](ServerRequest& req) {
+          const std::int64_t job = path_number(req, 1);
+          const std::string step_dir = req.matches[2];
+          keep_received_file(req.body_file, vault_.file_path(job, step_dir, req.matches[3]));
+          checkpoint_file_arrived(job, step_dir);
+          return ServerReply::json(200, {{"ok", true}});
+        },
+        {.max_body = std::numeric_limits<std::size_t>::max(),
+         .stream_body_to_file = true,
+         // Who may upload, and how much, is known before a byte of the body is read.
+         .body_limit = [this](const ServerRequest& req) {
+           const std::int64_t job = path_number(req, 1);
+           require_job_member(job, calling_volunteer(req));
+           return checkpoint_upload_limit(job, req.matches[2], req.matches[3]);
+         }});
+  protocol::serve_protocol(r);
 }
 
 void Coordinator::check_kernel_revisions(const std::string& name,

@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include "file_descriptor.hpp"
+#include "pool_protocol.hpp"
 #include "sigpipe_blocked.hpp"
 #include "spare/atomic_file.hpp"
 #include "tls_identity.hpp"
@@ -109,13 +110,23 @@ nlohmann::json HttpResponse::json() const {
   try {
     return nlohmann::json::parse(body);
   } catch (const nlohmann::json::exception& error) {  // out_of_range too: 1e400
+    const std::string other = protocol::version_mismatch(url, protocol);
     throw Error(ExitCode::run_failed,
-                fmt::format("{} answered HTTP {} with a body that is not JSON ({}): \"{}\"", url,
-                            status, error.what(), excerpt(body)));
+                other.empty() ? fmt::format("{} answered HTTP {} with a body that is not JSON "
+                                            "({}): \"{}\"",
+                                            url, status, error.what(), excerpt(body))
+                              : other);
   }
 }
 
 std::string HttpResponse::error_message() const {
+  // A route the peer has not: it may speak another version, and not say so
+  // in a way this one reads.
+  if (status == 404) {
+    if (const std::string other = protocol::version_mismatch(url, protocol); !other.empty()) {
+      return other;
+    }
+  }
   const nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_object()) {
     const auto error = parsed.find("error");
@@ -300,7 +311,8 @@ HttpResponse HttpsClient::Impl::finish(const char* method, const std::string& pa
   last_used = std::chrono::steady_clock::now();
   if (!result) throw_unreachable(method, path, result.error());
   return HttpResponse{result->status, result->body, result->get_header_value("Content-Type"),
-                      base_url + path};
+                      base_url + path,
+                      result->get_header_value(std::string(protocol::kVersionHeader).c_str())};
 }
 
 HttpResponse HttpsClient::get(const std::string& path) {
@@ -445,7 +457,8 @@ HttpResponse HttpsClient::download(const std::string& path,
   if (!result) impl_->throw_unreachable("GET", path, result.error());
   if (success) partial.commit(destination);
   return HttpResponse{result->status, success ? std::string() : std::move(error_body),
-                      result->get_header_value("Content-Type"), base_url_ + path};
+                      result->get_header_value("Content-Type"), base_url_ + path,
+                      result->get_header_value(std::string(protocol::kVersionHeader).c_str())};
 }
 
 }  // namespace spare::pool

@@ -23,12 +23,15 @@ struct HttpResponse {
   int status = 0;
   std::string body;
   std::string content_type;
-  std::string url;  // what was requested, for messages
+  std::string url;       // what was requested, for messages
+  std::string protocol;  // the reply's Spare-Protocol header: the version the peer speaks
 
   bool ok() const { return status >= 200 && status < 300; }
   /// The body as JSON; throws spare::Error naming the URL if it does not parse.
   nlohmann::json json() const;
-  /// For errors: the "error" member of a JSON body, else the body, else the status text.
+  /// For errors: the "error" member of a JSON body, else the body, else the
+  /// status text; for a 404 from a peer of another version of the pool
+  /// protocol, which version it speaks.
   std::string error_message() const;
 };
 

@@ -620,6 +620,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     message.result(static_cast<unsigned>(status));
     message.reason(reason_phrase(status));
     if (!reply.content_type.empty()) message.set(http::field::content_type, reply.content_type);
+    for (const auto& [name, value] : core_.reply_headers)
+      message.insert(name, value);
     for (const auto& [name, value] : reply.headers)
       message.insert(name, value);
     message.keep_alive(!close_after_);

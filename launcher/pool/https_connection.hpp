@@ -53,6 +53,7 @@ struct ServerCore {
   LogThrottle log;  // log(kind, line)
   std::filesystem::path spool_dir;
   std::vector<Route> routes;
+  std::vector<std::pair<std::string, std::string>> reply_headers;  // sent with every reply
 
   boost::asio::io_context io;
   boost::asio::ssl::context tls;

@@ -215,6 +215,10 @@ HttpsServer::HttpsServer(const TlsIdentity& identity, RequestAuthorizer authoriz
 
 HttpsServer::~HttpsServer() = default;
 
+void HttpsServer::add_reply_header(std::string name, std::string value) {
+  impl_->core.reply_headers.emplace_back(std::move(name), std::move(value));
+}
+
 void HttpsServer::route(HttpMethod method, const std::string& pattern, RouteHandler handler,
                         RouteOptions options) {
   std::regex compiled;

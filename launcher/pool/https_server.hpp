@@ -85,6 +85,9 @@ class HttpsServer {
   void route(HttpMethod method, const std::string& pattern, RouteHandler handler,
              RouteOptions options = {});
 
+  /// Sends `name: value` with every reply, refusals and errors included. Call before serve().
+  void add_reply_header(std::string name, std::string value);
+
   /// Binds "HOST:PORT" (port 0: any free port); returns the port. Throws
   /// UsageError for a malformed address, spare::Error naming the address and
   /// the reason if it cannot listen there. Call once, before serve().

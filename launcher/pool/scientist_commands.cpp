@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "https_client.hpp"
 #include "pool_messages.hpp"
+#include "pool_protocol.hpp"
 #include "spare/error.hpp"
 #include "spare/job_spec.hpp"
 #include "spare/machine.hpp"
@@ -130,10 +131,11 @@ int submit_command(const std::vector<std::string>& args) {
   json inputs = json::object();
   for (const auto& [key, path] : input_files(spec, worker.kernels())) {
     const std::string hex = pool::sha256_file_hex(path);
-    const pool::HttpResponse known = client.get("/api/inputs/" + hex);
+    const pool::HttpResponse known = client.get(pool::protocol::kInputKnown.path(hex));
     const bool send = known.status == 404;
     if (send) {
-      checked(client.put_file("/api/inputs/" + hex, path), "input upload of " + path.string());
+      checked(client.put_file(pool::protocol::kInputUpload.path(hex), path),
+              "input upload of " + path.string());
     } else {
       checked(known, "input lookup");
     }
@@ -141,9 +143,10 @@ int submit_command(const std::vector<std::string>& args) {
                send ? "sent to the pool" : "already in the pool");
     inputs[key] = hex;
   }
-  const json answer = checked(
-      client.post("/api/jobs", {{"ini", spec.to_ini()}, {"source", file}, {"inputs", inputs}}),
-      "submit");
+  const json answer =
+      checked(client.post(pool::protocol::kSubmit.path(),
+                          {{"ini", spec.to_ini()}, {"source", file}, {"inputs", inputs}}),
+              "submit");
   const std::int64_t id = answer.at("job").get<std::int64_t>();
   fmt::print(stderr, "submitted {} as job {} to {}; follow it with `spare status {}`\n", spec.name,
              id, client.base_url(), id);
@@ -166,7 +169,7 @@ int status_command(const std::vector<std::string>& args) {
   pool::HttpsClient client = pool_client(vm, "spare status");
   if (vm.count("job")) {
     const std::int64_t id = job_id(vm, "spare status");
-    const json job = checked(client.get(fmt::format("/api/jobs/{}", id)), "status");
+    const json job = checked(client.get(pool::protocol::kJob.path(id)), "status");
     if (vm.count("json")) {
       fmt::print("{}\n", job.dump(2));
     } else {
@@ -174,8 +177,8 @@ int status_command(const std::vector<std::string>& args) {
     }
     return 0;
   }
-  const json pool_state = checked(client.get("/api/pool"), "status");
-  const json jobs = checked(client.get("/api/jobs"), "status");
+  const json pool_state = checked(client.get(pool::protocol::kPoolStatus.path()), "status");
+  const json jobs = checked(client.get(pool::protocol::kJobs.path()), "status");
   if (vm.count("json")) {
     fmt::print("{}\n", json{{"version", pool_state.value("version", "")},
                             {"kernels", pool_state.value("kernels", json::object())},
@@ -222,8 +225,8 @@ int logs_command(const std::vector<std::string>& args) {
   pool::HttpsClient client = pool_client(vm, "spare logs");
   std::int64_t after = 0;
   for (;;) {
-    const json log =
-        checked(client.get(fmt::format("/api/jobs/{}/log?after={}", id, after)), "logs");
+    const json log = checked(
+        client.get(fmt::format("{}?after={}", pool::protocol::kJobLog.path(id), after)), "logs");
     for (const json& e : log.at("events")) {
       // A group's output is a volunteer's to write: shown escaped, it drives no terminal.
       fmt::print("{} {:<10} {}\n", clock_time(e.value("time", 0.0)),
@@ -232,7 +235,7 @@ int logs_command(const std::vector<std::string>& args) {
     }
     std::fflush(stdout);
     if (!vm.count("follow")) return 0;
-    const json job = checked(client.get(fmt::format("/api/jobs/{}", id)), "logs");
+    const json job = checked(client.get(pool::protocol::kJob.path(id)), "logs");
     const std::string state = job.value("state", "");
     if (state == "done" || state == "failed" || state == "cancelled") {
       if (log.at("events").empty()) return 0;
@@ -254,7 +257,7 @@ int cancel_command(const std::vector<std::string>& args) {
   const std::int64_t id = job_id(vm, "spare cancel");
   pool::HttpsClient client = pool_client(vm, "spare cancel");
   const json answer =
-      checked(client.post(fmt::format("/api/jobs/{}/cancel", id), json::object()), "cancel");
+      checked(client.post(pool::protocol::kCancel.path(id), json::object()), "cancel");
   fmt::print(stderr, "job {} is {}\n", id, answer.value("state", ""));
   return 0;
 }
@@ -273,7 +276,7 @@ int fetch_command(const std::vector<std::string>& args) {
   if (!vm.count("dir")) throw UsageError("spare fetch: into which DIR?");
   const std::filesystem::path dir = vm["dir"].as<std::string>();
   pool::HttpsClient client = pool_client(vm, "spare fetch");
-  const json job = checked(client.get(fmt::format("/api/jobs/{}", id)), "fetch");
+  const json job = checked(client.get(pool::protocol::kJob.path(id)), "fetch");
   if (job.value("state", "") != "done") {
     throw Error(ExitCode::run_failed,
                 fmt::format("job {} has no result yet: it is {} (step {} of {})", id,
@@ -282,7 +285,7 @@ int fetch_command(const std::vector<std::string>& args) {
   std::filesystem::create_directories(dir);
   for (const char* name : {"result.h5", "result.xdmf"}) {
     const pool::HttpResponse got =
-        client.download(fmt::format("/api/jobs/{}/result/{}", id, name), dir / name);
+        client.download(pool::protocol::kResultFile.path(id, name), dir / name);
     if (got.status == 404 && std::string(name) == "result.xdmf") continue;  // no grid to describe
     if (!got.ok())
       throw Error(ExitCode::run_failed, fmt::format("fetch {}: {}", name, got.error_message()));

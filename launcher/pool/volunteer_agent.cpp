@@ -36,6 +36,7 @@
 #include "local_backend.hpp"
 #include "partner_copies.hpp"
 #include "pool_messages.hpp"
+#include "pool_protocol.hpp"
 #include "pool_store.hpp"
 #include "program_paths.hpp"
 #include "rank_environment.hpp"
@@ -166,19 +167,9 @@ constexpr std::size_t kPartnerCopiesKept = 2;
 /// Upload passes (0.2 s apart) a partner is given to commit a step before its copy is given up.
 constexpr int kPartnerWaitPasses = 25;
 
-/// A peer's request for a checkpoint copy: /copies/JOB/STEP_DIR/FILE.
-std::string copy_path_pattern() {
-  return R"(/copies/(\d{1,18})/(step-\d+)/([A-Za-z0-9._-]+))";
-}
-
-/// The job a copy request is about (the pattern allows 18 digits at most).
+/// The job a copy request is about (its {id}: at most 18 digits).
 std::int64_t copy_job(const ServerRequest& request) {
   return std::stoll(request.matches.at(1));
-}
-
-/// Where a checkpoint copy of job `job` goes: a partner's storage, or a peer's.
-std::string copy_url_path(std::int64_t job, const std::string& step_dir, const std::string& file) {
-  return fmt::format("/copies/{}/{}/{}", job, step_dir, file);
 }
 
 /// The files of a complete checkpoint directory in the order they are sent:
@@ -386,10 +377,10 @@ void VolunteerAgent::Impl::start_server() {
   server = std::make_unique<HttpsServer>(
       identity, [this](const ServerRequest& request) { authorize(request); },
       [this](const std::string& line) { log(line); }, options.storage / "spool", limits);
-  server->route(HttpMethod::post, "/launch",
-                [this](ServerRequest& req) { return launch_daemon(req); });
-  server->route(
-      HttpMethod::put, copy_path_pattern(),
+  protocol::serve(*server, protocol::kLaunch,
+                  [this](ServerRequest& req) { return launch_daemon(req); });
+  protocol::serve(
+      *server, protocol::kCopyUpload,
       [this](ServerRequest& req) {
         receive_copy(req);
         return ServerReply::json(200, {{"ok", true}});
@@ -401,13 +392,13 @@ void VolunteerAgent::Impl::start_server() {
          return PartnerCopies(job_dir(copy_job(req)))
              .admissible_bytes(req.matches[2], req.matches[3]);
        }});
-  server->route(HttpMethod::get, copy_path_pattern(), [this](ServerRequest& req) {
+  protocol::serve(*server, protocol::kCopyDownload, [this](ServerRequest& req) {
     // Its own shards, or a partner's copy: the asker checks either against the manifest.
     return ServerReply::file_of(
         PartnerCopies(job_dir(copy_job(req))).served_file(req.matches[2], req.matches[3]));
   });
   // A member's peers ask whether it still runs their group (the group's credential).
-  server->route(HttpMethod::get, R"(/groups/(\d+)/alive)", [this](ServerRequest& req) {
+  protocol::serve(*server, protocol::kGroupAlive, [this](ServerRequest& req) {
     const std::int64_t id = std::stoll(req.matches[1]);
     std::lock_guard lock(mutex);
     const auto found = groups.find(id);
@@ -417,6 +408,7 @@ void VolunteerAgent::Impl::start_server() {
     }
     return ServerReply::json(200, {{"group", id}});
   });
+  protocol::serve_protocol(*server);
   agent_port = server->bind(options.address + ":0");
   server_thread = std::thread([this] { server->serve(); });
 }
@@ -431,7 +423,7 @@ std::string VolunteerAgent::Impl::peer_key(std::int64_t job) const {
 void VolunteerAgent::Impl::authorize(const ServerRequest& request) {
   const std::string& token = request.bearer_token;
   std::smatch copy;
-  static const std::regex copies(copy_path_pattern());
+  static const std::regex copies(protocol::kCopyDownload.pattern());
   if (std::regex_match(request.path, copy, copies)) {
     const std::int64_t job = std::stoll(copy[1].str());
     const std::string key = peer_key(job);
@@ -489,7 +481,7 @@ bool VolunteerAgent::Impl::push_to_partner(std::int64_t job, const fs::path& ste
   const std::string step_dir = step_path.filename().string();
   for (const fs::path& file : checkpoint_files_to_send(step_path)) {
     const HttpResponse put =
-        peer.put_file(copy_url_path(job, step_dir, file.filename().string()), file);
+        peer.put_file(protocol::kCopyUpload.path(job, step_dir, file.filename().string()), file);
     // The partner's ranks commit their copy of the manifest a moment after
     // ours may have: until then it takes nothing of this step.
     if (put.status == 409) return false;
@@ -510,7 +502,7 @@ void VolunteerAgent::Impl::register_with_pool() {
                {"cpus", options.cpus},     {"gpus", static_cast<int>(options.gpus.size())},
                {"memory", options.memory}, {"kernels", kernel_revisions(worker->kernels())}};
   if (fs::exists(key_file)) body["key"] = read_file_text(key_file);
-  const HttpResponse reply = client().post("/api/volunteers", body);
+  const HttpResponse reply = client().post(protocol::kRegister.path(), body);
   if (!reply.ok()) {
     throw Error(ExitCode::usage, fmt::format("the pool refused to register this volunteer: {}",
                                              reply.error_message()));
@@ -637,7 +629,7 @@ bool VolunteerAgent::Impl::peers_run(const GroupRun& run, const json& descriptor
       HttpsClient peer(fmt::format("https://{}:{}", m.at("address").get<std::string>(),
                                    m.at("agent_port").get<int>()),
                        m.at("fingerprint").get<std::string>(), run.credential, 1.0);
-      if (!peer.get(fmt::format("/groups/{}/alive", run.id)).ok()) return false;
+      if (!peer.get(protocol::kGroupAlive.path(run.id)).ok()) return false;
     } catch (const std::exception&) {  // unreachable, or a descriptor without the fields
       return false;
     }
@@ -689,10 +681,20 @@ void VolunteerAgent::Impl::watch_groups_without_pool(double grace,
 void VolunteerAgent::Impl::run_group(const std::shared_ptr<GroupRun>& run) {
   try {
     prepare(run);
-    if (run->stopping) return;
-    const HttpResponse ready =
-        client().post(fmt::format("/api/groups/{}/ready", run->id), json::object());
-    if (!ready.ok()) throw Error(ExitCode::run_failed, "ready: " + ready.error_message());
+    // Until the pool has it: a pool killed as it kept a ready does not answer
+    // it, and asked again it changes nothing. A group not launched is stopped
+    // anyway once the pool is away for a heartbeat timeout.
+    for (;;) {
+      if (run->stopping) return;
+      try {
+        const HttpResponse ready =
+            client().post(protocol::kGroupReady.path(run->id), json::object());
+        if (!ready.ok()) throw Error(ExitCode::run_failed, "ready: " + ready.error_message());
+        break;
+      } catch (const PeerUnreachable&) {
+        sleep_seconds(0.2);
+      }
+    }
     if (run->head) run_head(run);
   } catch (const std::exception& e) {
     if (run->stopping) return;
@@ -767,8 +769,7 @@ fs::path VolunteerAgent::Impl::fetch_input(const std::shared_ptr<GroupRun>& run,
   }
   // Each group fetches into a name of its own; the checked copy is renamed into place.
   const fs::path fetching = cached.parent_path() / fmt::format(".{}.group-{}", hex, run->id);
-  const HttpResponse got =
-      client(60.0).download(fmt::format("/api/jobs/{}/inputs/{}", run->job, hex), fetching);
+  const HttpResponse got = client(60.0).download(protocol::kJobInput.path(run->job, hex), fetching);
   if (!got.ok()) {
     throw Error(ExitCode::run_failed,
                 fmt::format("cannot fetch input {}: {}", hex, got.error_message()));
@@ -820,8 +821,7 @@ bool VolunteerAgent::Impl::gather_checkpoint(const std::shared_ptr<GroupRun>& ru
   // The pool's manifest says what the checkpoint is; every shard, wherever it
   // comes from, must match it.
   const HttpResponse listed = pool.download(
-      fmt::format("/api/jobs/{}/checkpoints/{}/{}", run->job, step_dir, kManifestName),
-      dir / kManifestName);
+      protocol::kCheckpointDownload.path(run->job, step_dir, kManifestName), dir / kManifestName);
   if (!listed.ok()) {
     throw Error(ExitCode::run_failed, fmt::format("cannot fetch {}/{}: {}", step_dir, kManifestName,
                                                   listed.error_message()));
@@ -878,12 +878,12 @@ bool VolunteerAgent::Impl::gather_checkpoint(const std::shared_ptr<GroupRun>& ru
       HttpsClient peer(fmt::format("https://{}:{}", holder.at("address").get<std::string>(),
                                    holder.at("agent_port").get<int>()),
                        holder.at("fingerprint").get<std::string>(), key, 60.0);
-      held = download(peer, copy_url_path(run->job, step_dir, name),
+      held = download(peer, protocol::kCopyDownload.path(run->job, step_dir, name),
                       "volunteer " + holder.value("name", std::string()));
     }
     if (!held) {
-      held = download(pool, fmt::format("/api/jobs/{}/checkpoints/{}/{}", run->job, step_dir, name),
-                      "the pool");
+      held =
+          download(pool, protocol::kCheckpointDownload.path(run->job, step_dir, name), "the pool");
     }
     if (!held) {
       throw Error(ExitCode::run_failed, fmt::format("no good copy of {}/{}: {}", step_dir, name,
@@ -988,7 +988,7 @@ void VolunteerAgent::Impl::run_head(const std::shared_ptr<GroupRun>& run) {
   const auto flush = [&] {
     if (pending.empty()) return;
     try {
-      const HttpResponse r = pool.post(fmt::format("/api/groups/{}/events", run->id),
+      const HttpResponse r = pool.post(protocol::kGroupEvents.path(run->id),
                                        {{"lines", pending}, {"times", pending_times}});
       if (r.ok() || r.status == 404) {
         pending = json::array();
@@ -1049,7 +1049,7 @@ void VolunteerAgent::Impl::report_exit(const std::shared_ptr<GroupRun>& run, con
   // reported once it is back.
   while (!run->stopping && !stopping) {
     try {
-      const HttpResponse r = client().post(fmt::format("/api/groups/{}/exit", run->id), exit);
+      const HttpResponse r = client().post(protocol::kGroupExit.path(run->id), exit);
       if (r.ok() || r.status == 404) return;
       if (r.status == 403) {  // refused: asking again will not help
         log(fmt::format("group {}: the pool refused its exit report: {}", run->id,
@@ -1141,10 +1141,8 @@ bool VolunteerAgent::Impl::upload_checkpoints() {
         try {
           HttpsClient& pool = upload_client();
           for (const fs::path& file : checkpoint_files_to_send(entry.dir)) {
-            const HttpResponse put =
-                pool.put_file(fmt::format("/api/jobs/{}/checkpoints/{}/{}", job, step_dir,
-                                          file.filename().string()),
-                              file);
+            const HttpResponse put = pool.put_file(
+                protocol::kCheckpointUpload.path(job, step_dir, file.filename().string()), file);
             if (put.status == 404) break;  // the job is gone from the pool
             if (!put.ok()) throw Error(ExitCode::run_failed, put.error_message());
           }
@@ -1234,11 +1232,11 @@ int VolunteerAgent::run() {
       HttpsClient& pool = *heartbeats;
       if (leave_requests > leaves_sent) {
         a.log("leaving: the group checkpoints first, then this volunteer goes");
-        const HttpResponse r = pool.post(fmt::format("/api/volunteers/{}/leave", a.volunteer), {});
+        const HttpResponse r = pool.post(protocol::kLeave.path(a.volunteer), {});
         if (r.ok()) leaves_sent = leave_requests;
       }
       const HttpResponse reply =
-          pool.post(fmt::format("/api/volunteers/{}/heartbeat", a.volunteer), a.heartbeat_body());
+          pool.post(protocol::kHeartbeat.path(a.volunteer), a.heartbeat_body());
       if (reply.status == 404 || reply.status == 403) {  // forgotten, or its key is
         a.log("the pool no longer knows this volunteer: registering again");
         a.stop_all_groups(false);
@@ -1303,7 +1301,7 @@ int launch_client_main(const std::vector<std::string>& args) {
                        agent.at("fingerprint").get<std::string>(),
                        group.at("credential").get<std::string>());
     const HttpResponse reply =
-        client.post("/launch", {{"group", group.at("group")}, {"words", words}});
+        client.post(protocol::kLaunch.path(), {{"group", group.at("group")}, {"words", words}});
     if (!reply.ok()) {
       std::fprintf(stderr, "spare launch-client: %s refused to start the daemon: %s\n",
                    host.c_str(), reply.error_message().c_str());

@@ -30,6 +30,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "pool_protocol.hpp"
 #include "spare/error.hpp"
 #include "spare/events.hpp"
 #include "tls_identity.hpp"
@@ -228,8 +229,8 @@ struct SimulatedVolunteers::Impl {
                  {"memory", std::int64_t{1} << 30},
                  {"kernels", load.kernels}};
     if (!v.key.empty()) body["key"] = v.key;
-    const Reply reply =
-        co_await request(v, http::verb::post, "/api/volunteers", body.dump(), kRegistrationTimeout);
+    const Reply reply = co_await request(v, http::verb::post, pool::protocol::kRegister.path(),
+                                         body.dump(), kRegistrationTimeout);
     if (!reply.ok()) co_return false;
     const json answer = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
     if (!answer.is_object() || !answer.contains("volunteer") || !answer.contains("key")) {
@@ -293,9 +294,8 @@ struct SimulatedVolunteers::Impl {
     const json body = {
         {"alive", alive}, {"dropped", json::array()}, {"jobs", v.jobs}, {"holds", json::object()}};
     const Clock::time_point sent = Clock::now();
-    const Reply reply =
-        co_await request(v, http::verb::post, fmt::format("/api/volunteers/{}/heartbeat", v.id),
-                         body.dump(), v.timeout);
+    const Reply reply = co_await request(v, http::verb::post, pool::protocol::kHeartbeat.path(v.id),
+                                         body.dump(), v.timeout);
     const bool measured = in_window(sent);
     // Every heartbeat counts, a failed one with the time it took to fail (a
     // timed out one: the timeout, a lower bound of what it would have taken).
@@ -333,8 +333,8 @@ struct SimulatedVolunteers::Impl {
   asio::awaitable<void> tend_groups(Volunteer& v) {
     for (auto& [id, seen] : v.groups) {
       if (!seen.ready) {
-        const Reply reply = co_await request(
-            v, http::verb::post, fmt::format("/api/groups/{}/ready", id), "{}", v.timeout);
+        const Reply reply = co_await request(v, http::verb::post,
+                                             pool::protocol::kGroupReady.path(id), "{}", v.timeout);
         seen.ready = reply.ok();
         if (seen.ready) ++v.ready_posted;
       }
@@ -348,7 +348,7 @@ struct SimulatedVolunteers::Impl {
         const json batch = {{"lines", json::array({line})},
                             {"times", json::array({static_cast<double>(std::time(nullptr))})}};
         const Reply reply = co_await request(
-            v, http::verb::post, fmt::format("/api/groups/{}/events", id), batch.dump(), v.timeout);
+            v, http::verb::post, pool::protocol::kGroupEvents.path(id), batch.dump(), v.timeout);
         if (reply.ok()) ++v.events_posted;
       }
     }

@@ -4,9 +4,9 @@
 // thousand cost sockets and memory, not threads.
 //
 // What each does, as `spare volunteer` does (volunteer_agent.cpp):
-//   register (POST /api/volunteers, the volunteer token, 127.0.0.1 as its
+//   register (POST /api/v1/volunteers, the volunteer token, 127.0.0.1 as its
 //   address, the pool's kernel revisions) → heartbeat (POST
-//   /api/volunteers/ID/heartbeat with "X-Spare-Volunteer: ID:KEY"), wait the
+//   /api/v1/volunteers/ID/heartbeat with "X-Spare-Volunteer: ID:KEY"), wait the
 //   interval the registration's reply gave, heartbeat again... A heartbeat
 //   that fails or times out (after max(1 s, the heartbeat timeout), the
 //   agent's) closes the connection; the next one connects again. A 403 or

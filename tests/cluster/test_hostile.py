@@ -58,18 +58,18 @@ class HostileHead(PoolTestCase):
         step = self.member_steps(job, member)[-1]
 
         # The probe's upload: the library as a partner copy, with the job's peer key.
-        code, body = https_request(member_url, "PUT", f"/copies/{job}/{step}/shard-00000.h5",
+        code, body = https_request(member_url, "PUT", f"/api/v1/copies/{job}/{step}/shard-00000.h5",
                                    peer_key, data=library.read_bytes())
         self.assertIn(code, (413, 422), body)  # not a shard of that checkpoint
-        code, body = https_request(member_url, "PUT", f"/copies/{job}/{step}/MANIFEST.json",
+        code, body = https_request(member_url, "PUT", f"/api/v1/copies/{job}/{step}/MANIFEST.json",
                                    peer_key, data=library.read_bytes())
         self.assertIn(code, (413, 422), body)
         code, body = https_request(member_url, "PUT",
-                                   f"/copies/{job}/step-999999999999/shard-00000.h5", peer_key,
+                                   f"/api/v1/copies/{job}/step-999999999999/shard-00000.h5", peer_key,
                                    data=library.read_bytes())
         self.assertEqual(code, 409, body)  # a step this member has not reached
         self.assertIn("is not a checkpoint this volunteer has written", body["error"])
-        code, body = https_request(member_url, "PUT", f"/copies/{job}/{step}/libevil.so",
+        code, body = https_request(member_url, "PUT", f"/api/v1/copies/{job}/{step}/libevil.so",
                                    peer_key, data=library.read_bytes())
         self.assertEqual(code, 400, body)
         library_digest = hashlib.sha256(library.read_bytes()).hexdigest()
@@ -142,7 +142,7 @@ class HostileVolunteer(PoolTestCase):
         body = {"name": "stranger", "address": self.pool.cluster.coordinator_address,
                 "agent_port": 1, "fingerprint": "sha256:" + "0" * 64, "cpus": 1,
                 "memory": 1 << 30, "kernels": self.pool.pool_status()["kernels"], **fields}
-        return self.call("POST", "/api/volunteers", self.pool.volunteer_token, body=body)
+        return self.call("POST", "/api/v1/volunteers", self.pool.volunteer_token, body=body)
 
     def test_a_volunteer_cannot_end_groups_it_is_not_in(self):
         job = self.running_job()[0]
@@ -150,7 +150,7 @@ class HostileVolunteer(PoolTestCase):
         self.assertEqual(code, 200, stranger)
         # The probe's heartbeat: every group id there could be, "dropped".
         code, body = self.call(
-            "POST", f"/api/volunteers/{stranger['volunteer']}/heartbeat",
+            "POST", f"/api/v1/volunteers/{stranger['volunteer']}/heartbeat",
             self.pool.volunteer_token,
             headers={"X-Spare-Volunteer": f"{stranger['volunteer']}:{stranger['key']}"},
             body={"dropped": list(range(1, 500))})
@@ -180,7 +180,7 @@ class HostileVolunteer(PoolTestCase):
         self.assertIn(f"volunteer {name} is registered with another key", body["error"])
         # Names and addresses are shown to operators only.
         for token in (self.pool.token, self.pool.volunteer_token):
-            code, overview = self.call("GET", "/api/pool", token)
+            code, overview = self.call("GET", "/api/v1/pool", token)
             self.assertEqual(code, 200)
             for v in overview["volunteers"]:
                 self.assertNotIn("name", v)
@@ -249,7 +249,7 @@ class ForgedCheckpoints(PoolTestCase):
 
     def upload(self, step_dir, name, data):
         return https_request(self.pool.url, "PUT",
-                             f"/api/jobs/{self.job}/checkpoints/{step_dir}/{name}",
+                             f"/api/v1/jobs/{self.job}/checkpoints/{step_dir}/{name}",
                              self.pool.volunteer_token, headers=self.as_member, data=data,
                              timeout=120)
 
@@ -401,8 +401,8 @@ class Limits(PoolTestCase):
     def test_bodies_quotas_and_checkpoint_uploads_have_limits(self):
         before = self.coordinator_memory()
         # A 50 MB JSON body and a 100 MB job file are refused before they are read.
-        for path, token, size in (("/api/jobs", self.pool.token, 100 << 20),
-                                  ("/api/volunteers", self.pool.volunteer_token, 50 << 20)):
+        for path, token, size in (("/api/v1/jobs", self.pool.token, 100 << 20),
+                                  ("/api/v1/volunteers", self.pool.volunteer_token, 50 << 20)):
             code, body = self.announce_body(path, token, size)
             self.assertEqual(code, 413, (path, body))
             self.assertIn("over this request's limit", body["error"])
@@ -410,10 +410,10 @@ class Limits(PoolTestCase):
         # Inputs: 1M per token here; the second 600K input is over it.
         first = os.urandom(600 << 10)
         code, body = https_request(self.pool.url, "PUT",
-                                   f"/api/inputs/{hashlib.sha256(first).hexdigest()}",
+                                   f"/api/v1/inputs/{hashlib.sha256(first).hexdigest()}",
                                    self.pool.token, data=first, timeout=60)
         self.assertEqual(code, 200, body)
-        code, body = self.announce_body(f"/api/inputs/{'1' * 64}", self.pool.token, 600 << 10,
+        code, body = self.announce_body(f"/api/v1/inputs/{'1' * 64}", self.pool.token, 600 << 10,
                                         method="PUT")
         self.assertEqual(code, 413, body)
         self.assertIn("token scientists keeps 600.00 KiB of inputs in the pool and its quota is "
@@ -427,13 +427,13 @@ class Limits(PoolTestCase):
         volunteer = next(v["id"] for v in self.pool.pool_status()["volunteers"]
                          if self.laptop_named(v["name"]) == head)
         as_head = {"X-Spare-Volunteer": f"{volunteer}:{key}"}
-        code, body = self.call("PUT", f"/api/jobs/{job}/checkpoints/step-999999999999999999/"
+        code, body = self.call("PUT", f"/api/v1/jobs/{job}/checkpoints/step-999999999999999999/"
                                "MANIFEST.json", self.pool.volunteer_token, headers=as_head,
                                body={})
         self.assertEqual(code, 403, body)
         self.assertIn("cannot have a checkpoint at step 999999999999999999", body["error"])
         self.pool.spare("cancel", job)
-        code, body = self.call("PUT", f"/api/jobs/{job}/checkpoints/step-000000000600/"
+        code, body = self.call("PUT", f"/api/v1/jobs/{job}/checkpoints/step-000000000600/"
                                "shard-00000.h5",
                                self.pool.volunteer_token, headers=as_head, body={})
         self.assertEqual(code, 409, body)
@@ -450,7 +450,7 @@ class Limits(PoolTestCase):
         # Shards of eight steps whose manifests never come.
         for step in range(100, 900, 100):
             code, body = https_request(
-                self.pool.url, "PUT", f"/api/jobs/{job}/checkpoints/step-{step:012d}/shard-00000.h5",
+                self.pool.url, "PUT", f"/api/v1/jobs/{job}/checkpoints/step-{step:012d}/shard-00000.h5",
                 self.pool.volunteer_token, headers=as_head, data=os.urandom(64 << 10))
             self.assertEqual(code, 200, body)
         arriving = sorted(p.name for p in
@@ -458,7 +458,7 @@ class Limits(PoolTestCase):
         self.assertEqual(arriving, [f"step-{s:012d}" for s in (600, 700, 800)])
         # Nor under another name for one step: a step has one directory.
         code, body = https_request(
-            self.pool.url, "PUT", f"/api/jobs/{job}/checkpoints/step-800/shard-00000.h5",
+            self.pool.url, "PUT", f"/api/v1/jobs/{job}/checkpoints/step-800/shard-00000.h5",
             self.pool.volunteer_token, headers=as_head, data=b"x")
         self.assertEqual(code, 400, body)
         self.pool.spare("cancel", job)
@@ -472,7 +472,7 @@ class UnusedInputs(PoolTestCase):
     def test_an_input_no_job_names_is_removed(self):
         data = os.urandom(100 << 10)
         sha = hashlib.sha256(data).hexdigest()
-        code, body = https_request(self.pool.url, "PUT", f"/api/inputs/{sha}", self.pool.token,
+        code, body = https_request(self.pool.url, "PUT", f"/api/v1/inputs/{sha}", self.pool.token,
                                    data=data)
         self.assertEqual(code, 200, body)
         kept = self.pool.state / "inputs" / sha
@@ -481,7 +481,7 @@ class UnusedInputs(PoolTestCase):
         while kept.exists():
             self.assertLess(time.time(), deadline, "the unused input was kept")
             time.sleep(0.2)
-        self.assertEqual(self.call("GET", f"/api/inputs/{sha}", self.pool.token)[0], 404)
+        self.assertEqual(self.call("GET", f"/api/v1/inputs/{sha}", self.pool.token)[0], 404)
         log = (self.pool.logs / "pool.log").read_text()
         self.assertIn(f"input {sha} of scientists removed: no active job names it", log)
 
@@ -502,21 +502,21 @@ class HostileScientist(PoolTestCase):
         alices = self.pool.submit(short)
         carols = int(self.pool.spare("submit", short, "--token", carol).stdout)
         for job in (alices, carols):
-            for method, path in (("GET", f"/api/jobs/{job}"), ("GET", f"/api/jobs/{job}/log"),
-                                 ("POST", f"/api/jobs/{job}/cancel"),
-                                 ("GET", f"/api/jobs/{job}/result/result.h5")):
+            for method, path in (("GET", f"/api/v1/jobs/{job}"), ("GET", f"/api/v1/jobs/{job}/log"),
+                                 ("POST", f"/api/v1/jobs/{job}/cancel"),
+                                 ("GET", f"/api/v1/jobs/{job}/result/result.h5")):
                 code, body = self.call(method, path, eve, body={} if method == "POST" else None)
                 self.assertEqual(code, 404, (path, body))
                 self.assertEqual(body["error"], f"no job {job} in this pool")
-        self.assertEqual(self.call("GET", "/api/jobs", eve)[1]["jobs"], [])
+        self.assertEqual(self.call("GET", "/api/v1/jobs", eve)[1]["jobs"], [])
         self.assertEqual(self.pool.pool_status(eve)["jobs"], [])
         # The team shares its jobs; the operator sees everyone's.
-        self.assertEqual([j["job"] for j in self.call("GET", "/api/jobs", dave)[1]["jobs"]],
+        self.assertEqual([j["job"] for j in self.call("GET", "/api/v1/jobs", dave)[1]["jobs"]],
                          [carols])
         self.assertEqual(
-            sorted(j["job"] for j in self.call("GET", "/api/jobs", self.pool.operator_token)[1]
+            sorted(j["job"] for j in self.call("GET", "/api/v1/jobs", self.pool.operator_token)[1]
                    ["jobs"]), [alices, carols])
-        code, body = self.call("POST", f"/api/jobs/{carols}/cancel", dave, body={})
+        code, body = self.call("POST", f"/api/v1/jobs/{carols}/cancel", dave, body={})
         self.assertEqual((code, body["state"]), (200, "cancelled"))
         self.assertEqual(self.pool.status(alices)["state"] in ("queued", "starting", "running"),
                          True)
@@ -530,16 +530,16 @@ class HostileScientist(PoolTestCase):
                                 ({"nx": "1000000000", "ny": "1000000000"},
                                  "need 2^63 bytes (8 EiB) of state or more")):
             ini = self.job_file(heat2d=sizes).read_text()
-            code, body = self.call("POST", "/api/jobs", self.pool.token, body={"ini": ini})
+            code, body = self.call("POST", "/api/v1/jobs", self.pool.token, body={"ini": ini})
             self.assertEqual(code, 422, body)
             self.assertIn(expected, body["error"])
-        self.assertEqual(self.call("GET", "/api/jobs", self.pool.token)[1]["jobs"], [])
+        self.assertEqual(self.call("GET", "/api/v1/jobs", self.pool.token)[1]["jobs"], [])
 
     def test_malformed_queries_are_400_and_messages_hide_the_pools_paths(self):
         import h5py
         import numpy as np
         job = self.pool.submit(self.job_file(job={"steps": "100000"}))
-        code, body = self.call("GET", f"/api/jobs/{job}/log?after=abc", self.pool.token)
+        code, body = self.call("GET", f"/api/v1/jobs/{job}/log?after=abc", self.pool.token)
         self.assertEqual(code, 400, body)
         self.assertIn("?after=abc is not a number", body["error"])
         self.pool.spare("cancel", job)
@@ -548,11 +548,11 @@ class HostileScientist(PoolTestCase):
             f["temperature"] = np.zeros((3, 5))
         data = (self.tmp / "u0.h5").read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        code, body = https_request(self.pool.url, "PUT", f"/api/inputs/{sha}", self.pool.token,
+        code, body = https_request(self.pool.url, "PUT", f"/api/v1/inputs/{sha}", self.pool.token,
                                    data=data)
         self.assertEqual(code, 200, body)
         ini = self.job_file(heat2d={"init": "file", "initial_file": "/elsewhere/u0.h5"}).read_text()
-        code, body = self.call("POST", "/api/jobs", self.pool.token,
+        code, body = self.call("POST", "/api/v1/jobs", self.pool.token,
                                body={"ini": ini, "inputs": {"heat2d.initial_file": sha}})
         self.assertEqual(code, 422, body)
         self.assertIn("initial_file", body["error"])

@@ -127,28 +127,38 @@ class BadActors(PoolTestCase):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         for headers in ({}, {"Authorization": "Bearer not-a-token"}):
-            request = urllib.request.Request(self.pool.url + "/api/jobs", headers=headers)
+            request = urllib.request.Request(self.pool.url + "/api/v1/jobs", headers=headers)
             with self.assertRaises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(request, context=context, timeout=10)
             self.assertEqual(refused.exception.code, 401)
         wrong = self.pool.spare("status", "--token", "wrong", expect=2)
         self.assertIn("the pool refused the token (HTTP 401)", wrong.stderr)
 
+    def test_a_client_of_another_protocol_version_is_told_which_the_pool_speaks(self):
+        for path, asked in (("/api/v2/jobs", "is of protocol v2"),
+                            ("/api/jobs", "of a Spare from before versioned routes")):
+            code, body = self.call("GET", path, self.pool.token)
+            self.assertEqual(code, 404, body)
+            self.assertIn("this pool speaks Spare's pool protocol v1 (/api/v1/...)", body["error"])
+            self.assertIn(asked, body["error"])
+        code, overview = self.call("GET", "/api/v1/pool", self.pool.token)
+        self.assertEqual((code, overview["protocol"]), (200, 1))
+
     def test_tokens_have_roles_and_volunteers_keys(self):
         job = self.running_job()[0]
         laptop = self.pool.pool_status()["volunteers"][0]["id"]
         scientist, volunteer = self.pool.token, self.pool.volunteer_token
         # A scientist's token lends no machine; a volunteer's submits no job.
-        code, body = self.call("POST", "/api/volunteers", scientist, body={"name": "x"})
+        code, body = self.call("POST", "/api/v1/volunteers", scientist, body={"name": "x"})
         self.assertEqual(code, 403)
-        self.assertIn("is a scientist token; POST /api/volunteers needs a volunteer token",
+        self.assertIn("is a scientist token; POST /api/v1/volunteers needs a volunteer token",
                       body["error"])
         submit = self.pool.spare("submit", self.job_file(), "--token", volunteer, expect=2)
         self.assertIn("HTTP 403", submit.stderr)
         self.assertIn("needs a scientist token", submit.stderr)
         # A volunteer's token alone does not let anyone speak for a volunteer.
         for headers in ({}, {"X-Spare-Volunteer": f"{laptop}:not-its-key"}):
-            code, body = self.call("POST", f"/api/volunteers/{laptop}/leave", volunteer,
+            code, body = self.call("POST", f"/api/v1/volunteers/{laptop}/leave", volunteer,
                                     headers=headers)
             self.assertEqual(code, 403)
             self.assertIn("X-Spare-Volunteer: ID:KEY", body["error"])
@@ -160,41 +170,41 @@ class BadActors(PoolTestCase):
         here = self.pool.cluster.coordinator_address
         stranger_body = {"name": "stranger", "address": here, "agent_port": 1,
                          "fingerprint": "sha256:" + "0" * 64, "cpus": 1, "memory": 1 << 30}
-        code, refused = self.call("POST", "/api/volunteers", volunteer, body=stranger_body)
+        code, refused = self.call("POST", "/api/v1/volunteers", volunteer, body=stranger_body)
         self.assertEqual(code, 400)  # an agent from before revisions reports none
         self.assertIn("heat2d in revision none (this pool: 1)", refused["error"])
         self.assertIn("nbody in revision none (this pool: 2)", refused["error"])
-        code, refused = self.call("POST", "/api/volunteers", volunteer,
+        code, refused = self.call("POST", "/api/v1/volunteers", volunteer,
                                    body={**stranger_body, "kernels": {**revisions, "nbody": 1}})
         self.assertEqual(code, 400)
         self.assertIn("volunteer stranger computes nbody in revision 1 (this pool: 2): its "
                       "results would not be the pool's bits", refused["error"])
         # Nor does a key of one's own: a stranger registers, then tries.
         stranger_body["kernels"] = revisions
-        code, stranger = self.call("POST", "/api/volunteers", volunteer, body=stranger_body)
+        code, stranger = self.call("POST", "/api/v1/volunteers", volunteer, body=stranger_body)
         self.assertEqual(code, 200)
         as_stranger = {"X-Spare-Volunteer": f"{stranger['volunteer']}:{stranger['key']}"}
-        code, body = self.call("POST", f"/api/volunteers/{laptop}/leave", volunteer,
+        code, body = self.call("POST", f"/api/v1/volunteers/{laptop}/leave", volunteer,
                                 headers=as_stranger)
         self.assertEqual(code, 403)
         self.assertIn(f"may not speak for volunteer {laptop}", body["error"])
-        code, body = self.call("GET", f"/api/jobs/{job}/checkpoints/step-{INTERVAL}", volunteer,
+        code, body = self.call("GET", f"/api/v1/jobs/{job}/checkpoints/step-{INTERVAL}", volunteer,
                                 headers=as_stranger)
         self.assertEqual(code, 403)
         self.assertIn(f"has run no group of job {job}", body["error"])
         # Nor can anyone take over a volunteer's name: that needs its key.
         laptop_name = self.pool.pool_status()["volunteers"][0]["name"]
-        code, body = self.call("POST", "/api/volunteers", volunteer, body={
+        code, body = self.call("POST", "/api/v1/volunteers", volunteer, body={
             "name": laptop_name, "address": here, "agent_port": 1,
             "fingerprint": "sha256:" + "1" * 64, "cpus": 1, "memory": 1 << 30,
             "kernels": revisions})
         self.assertEqual(code, 409)
         self.assertIn(f"volunteer {laptop_name} is registered with another key", body["error"])
         stranger_again = stranger_body
-        code, _ = self.call("POST", "/api/volunteers", volunteer,
+        code, _ = self.call("POST", "/api/v1/volunteers", volunteer,
                              body={**stranger_again, "key": "not-its-key"})
         self.assertEqual(code, 409)
-        code, again = self.call("POST", "/api/volunteers", volunteer,
+        code, again = self.call("POST", "/api/v1/volunteers", volunteer,
                                  body={**stranger_again, "key": stranger["key"]})
         self.assertEqual(code, 200)
         self.assertEqual(again["volunteer"], stranger["volunteer"])
@@ -212,15 +222,15 @@ class BadActors(PoolTestCase):
     def test_inputs_are_kept_only_under_their_own_hash(self):
         scientist, volunteer = self.pool.token, self.pool.volunteer_token
         claimed = "0" * 64
-        code, body = self.call("PUT", f"/api/inputs/{claimed}", scientist, body={"not": "it"})
+        code, body = self.call("PUT", f"/api/v1/inputs/{claimed}", scientist, body={"not": "it"})
         self.assertEqual(code, 400)
         self.assertRegex(body["error"], rf"the content's SHA-256 is [0-9a-f]{{64}}, not {claimed}")
-        self.assertEqual(self.call("GET", f"/api/inputs/{claimed}", scientist)[0], 404)
+        self.assertEqual(self.call("GET", f"/api/v1/inputs/{claimed}", scientist)[0], 404)
         self.assertFalse((self.pool.state / "inputs" / claimed).exists())
-        code, body = self.call("GET", f"/api/inputs/{claimed}", volunteer)
+        code, body = self.call("GET", f"/api/v1/inputs/{claimed}", volunteer)
         self.assertEqual(code, 403)
         # A job that names an input the pool was never sent is refused at submit.
-        code, body = self.call("POST", "/api/jobs", scientist, body={
+        code, body = self.call("POST", "/api/v1/jobs", scientist, body={
             "ini": self.job_file().read_text(), "inputs": {"heat2d.initial_file": claimed}})
         self.assertEqual(code, 422)
         self.assertIn(f"the input heat2d.initial_file (SHA-256 {claimed}) is not in the pool",
