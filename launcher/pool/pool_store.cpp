@@ -7,7 +7,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <map>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -234,6 +237,18 @@ PoolStore::PoolStore(const std::filesystem::path& database) : db_(private_file(d
   add_column_if_missing(db_, "jobs", "peer_key", "TEXT NOT NULL DEFAULT ''");
   db_.execute("UPDATE jobs SET peer_key = '' WHERE peer_key != ''");
   db_.execute("UPDATE groups SET credential = '' WHERE credential != ''");
+  // The crash test's hook: only whoever sets the coordinator's environment can arm it.
+  if (const char* at = std::getenv("SPARE_TEST_KILL_AT_COMMIT")) {
+    kill_at_commit_ = std::strtoll(at, nullptr, 10);
+    const char* when = std::getenv("SPARE_TEST_KILL_WHEN");
+    kill_after_commit_ = when != nullptr && std::string_view(when) == "after";
+  }
+}
+
+void PoolStore::kill_if_asked(bool committed) {
+  if (kill_at_commit_ > 0 && commits_ == kill_at_commit_ && committed == kill_after_commit_) {
+    ::kill(::getpid(), SIGKILL);
+  }
 }
 
 std::string PoolStore::add_token(const std::string& name, TokenRole role, const std::string& team) {
@@ -329,6 +344,7 @@ void for_each_row(Database& db, std::string_view sql, const std::vector<Row>& ro
 
 void PoolStore::commit(const PoolChanges& changes) {
   if (changes.empty()) return;
+  ++commits_;
   db_.transaction([&] {
     for_each_row(
         db_,
@@ -385,7 +401,9 @@ void PoolStore::commit(const PoolChanges& changes) {
     for_each_row(db_, "INSERT INTO events (job, time, kind, text) VALUES (?, ?, ?, ?)",
                  changes.notes,
                  [](Statement& s, const JobNote& n) { s.bind_all(n.job, n.time, n.kind, n.text); });
+    kill_if_asked(false);  // every change written, none committed
   });
+  kill_if_asked(true);
 }
 
 void PoolStore::add_input(const InputRecord& input) {

@@ -183,7 +183,16 @@ class PoolStore {
   Database& database() { return db_; }
 
  private:
+  void kill_if_asked(bool committed);
+
   Database db_;
+  // Test hook (tests/cluster/test_pool_crash.py): with SPARE_TEST_KILL_AT_COMMIT=N
+  // the process SIGKILLs itself at its N-th commit since it started, before
+  // that transaction's COMMIT or, with SPARE_TEST_KILL_WHEN=after, once it
+  // returned. Read once, here; 0: never.
+  std::int64_t kill_at_commit_ = 0;
+  bool kill_after_commit_ = false;
+  std::int64_t commits_ = 0;
 };
 
 }  // namespace spare::pool

@@ -59,8 +59,9 @@ class PoolCluster:
 
     # The coordinator.
 
-    def start_coordinator(self, port=None):
-        """Starts `spare pool`; port None reuses the previous port (a restart)."""
+    def start_coordinator(self, port=None, environment=None):
+        """Starts `spare pool`; port None reuses the previous port (a restart).
+        `environment`: variables added to its own (the test hooks')."""
         if port is None:
             port = self.port
         log = open(self.logs / "pool.log", "ab")
@@ -68,7 +69,8 @@ class PoolCluster:
             [SPARE, "pool", "--state", str(self.state), "--listen",
              f"{self.cluster.coordinator_address}:{port}",
              "--heartbeat-timeout", str(self.heartbeat_timeout), *self.coordinator_args],
-            stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
+            env=dict(os.environ, **(environment or {})))
         log.close()
         url_line = self.coordinator.stdout.readline()
         fingerprint_line = self.coordinator.stdout.readline()
@@ -82,8 +84,14 @@ class PoolCluster:
     def kill_coordinator(self):
         """kill -9 of the coordinator: its state must carry everything."""
         self.coordinator.kill()
-        self.coordinator.wait(timeout=30)
+        self.reap_coordinator()
+
+    def reap_coordinator(self, timeout=30):
+        """Waits until the coordinator's process is gone; returns its exit
+        status (negative: the signal that ended it)."""
+        status = self.coordinator.wait(timeout=timeout)
         self.coordinator.stdout.close()
+        return status
 
     # Volunteers.
 
