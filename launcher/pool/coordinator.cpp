@@ -672,6 +672,7 @@ json Coordinator::heartbeat(std::int64_t volunteer, const Heartbeat& beat) {
   json reply = {
       {"groups", groups}, {"forget", answer.forget}, {"heartbeat_interval", answer.next_interval}};
   if (answer.may_leave) reply["may_leave"] = true;  // its uploads are done once it stops asking
+  if (options_.outage_grace) reply["outage_grace"] = *options_.outage_grace;
   return reply;
 }
 

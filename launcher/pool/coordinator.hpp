@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -45,6 +46,9 @@ struct CoordinatorOptions {
   std::int64_t input_quota = std::int64_t{4} << 30;  // bytes of inputs one token may keep here
   double unused_input_seconds = 3600;  // an input no active job names is removed this long after
   ServerLimits server_limits;          // deadlines and caps of the HTTPS server
+  /// How long launched groups run on while the pool is unreachable to them;
+  /// unset: as long as their members reach each other.
+  std::optional<double> outage_grace;
 };
 
 class Coordinator {

@@ -104,6 +104,9 @@ void check_path(const std::string& base_url, const std::string& path) {
 
 }  // namespace
 
+/// The longest wait for a TCP connection (the timeout given may be longer).
+constexpr double kConnectSeconds = 10.0;
+
 // ---- HttpResponse ----
 
 nlohmann::json HttpResponse::json() const {
@@ -120,9 +123,9 @@ nlohmann::json HttpResponse::json() const {
 }
 
 std::string HttpResponse::error_message() const {
-  // A route the peer has not: it may speak another version, and not say so
-  // in a way this one reads.
-  if (status == 404) {
+  // A route of the protocol the peer has not: it may speak another version,
+  // and not say so in a way this one reads.
+  if (status == 404 && url.find(std::string(protocol::kPrefix) + "/") != std::string::npos) {
     if (const std::string other = protocol::version_mismatch(url, protocol); !other.empty()) {
       return other;
     }
@@ -226,12 +229,17 @@ HttpsClient::HttpsClient(const std::string& base_url, const std::string& fingerp
                                                 detail::take_openssl_errors()));
   }
 
-  const auto seconds = static_cast<time_t>(timeout_seconds);
-  const auto microseconds =
-      static_cast<time_t>((timeout_seconds - static_cast<double>(seconds)) * 1e6);
-  impl_->http->set_connection_timeout(seconds, microseconds);
-  impl_->http->set_read_timeout(seconds, microseconds);
-  impl_->http->set_write_timeout(seconds, microseconds);
+  const auto set = [](double total, auto setter) {
+    const auto seconds = static_cast<time_t>(total);
+    setter(seconds, static_cast<time_t>((total - static_cast<double>(seconds)) * 1e6));
+  };
+  httplib::SSLClient& http = *impl_->http;
+  // A TCP connection not made within seconds is to a peer that is gone: a
+  // long timeout is for a transfer's next bytes, not for that.
+  set(std::min(timeout_seconds, kConnectSeconds),
+      [&](time_t s, time_t us) { http.set_connection_timeout(s, us); });
+  set(timeout_seconds, [&](time_t s, time_t us) { http.set_read_timeout(s, us); });
+  set(timeout_seconds, [&](time_t s, time_t us) { http.set_write_timeout(s, us); });
   impl_->http->set_keep_alive(true);   // one handshake for a series of requests
   impl_->http->set_tcp_nodelay(true);  // no Nagle delay between headers and body
   if (!token.empty()) impl_->http->set_bearer_token_auth(token);
@@ -241,6 +249,17 @@ HttpsClient::~HttpsClient() = default;
 // The certificate check's argument is the Impl, which moves with its unique_ptr intact.
 HttpsClient::HttpsClient(HttpsClient&&) noexcept = default;
 HttpsClient& HttpsClient::operator=(HttpsClient&&) noexcept = default;
+
+void HttpsClient::interrupt() {
+  // Not httplib's stop(): it takes the lock that a request holds while it
+  // connects and shakes hands, and would wait for that to time out. Shutting
+  // the socket down wakes whatever waits on it, and the request fails. (Were
+  // the request to close and reopen its socket at this very instant, the
+  // number read could be another socket's: a window of microseconds, within
+  // one request, that cancelling a group accepts.)
+  const auto socket = impl_->http->socket();
+  if (socket != INVALID_SOCKET) ::shutdown(socket, SHUT_RDWR);
+}
 
 void HttpsClient::set_header(const std::string& name, const std::string& value) {
   impl_->headers.erase(name);

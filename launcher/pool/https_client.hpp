@@ -30,8 +30,8 @@ struct HttpResponse {
   /// The body as JSON; throws spare::Error naming the URL if it does not parse.
   nlohmann::json json() const;
   /// For errors: the "error" member of a JSON body, else the body, else the
-  /// status text; for a 404 from a peer of another version of the pool
-  /// protocol, which version it speaks.
+  /// status text; for a 404 to a request of the pool protocol from a peer of
+  /// another version of it, which version the peer speaks.
   std::string error_message() const;
 };
 
@@ -64,6 +64,11 @@ class HttpsClient {
   /// 2xx response; returns the response with an empty body (for any other
   /// status, with the error body and nothing written at `destination`).
   HttpResponse download(const std::string& path, const std::filesystem::path& destination);
+
+  /// Thread-safe: makes a request in flight fail at once (its socket is shut
+  /// down; it throws PeerUnreachable). A connection still being opened is not
+  /// interrupted: its attempt ends within the timeout.
+  void interrupt();
 
   const std::string& base_url() const { return base_url_; }
 

@@ -81,7 +81,10 @@ int pool_command(const std::vector<std::string>& args) {
       "idle-heartbeat-interval", po::value<double>(),
       "seconds between the heartbeats of a volunteer in no group (default: 4 times a group "
       "member's; its silence may last as many times the timeout)")(
-      "keep", po::value<std::int64_t>()->default_value(2), "checkpoints kept per job")(
+      "outage-grace", po::value<double>(),
+      "seconds a running group goes on while it cannot reach the pool (default: as long as "
+      "its members reach each other)")("keep", po::value<std::int64_t>()->default_value(2),
+                                       "checkpoints kept per job")(
       "input-quota", po::value<std::string>()->default_value("4G"),
       "bytes of job inputs each token may keep in the pool (e.g. 500M, 4G)")(
       "unused-input-time", po::value<double>()->default_value(3600),
@@ -114,6 +117,12 @@ int pool_command(const std::vector<std::string>& args) {
                                          : 4 * settings.heartbeat_interval;
   if (!(settings.idle_heartbeat_interval > 0) || settings.idle_heartbeat_interval > 600) {
     throw UsageError("--idle-heartbeat-interval must be > 0 and at most 600 seconds");
+  }
+  if (vm.count("outage-grace")) {
+    settings.outage_grace = vm["outage-grace"].as<double>();
+    if (!(*settings.outage_grace >= 0) || *settings.outage_grace > 1e9) {
+      throw UsageError("--outage-grace must be a number of seconds, >= 0");
+    }
   }
   settings.keep_checkpoints = vm["keep"].as<std::int64_t>();
   if (settings.heartbeat_timeout <= 0) throw UsageError("--heartbeat-timeout must be > 0");

@@ -1,11 +1,12 @@
 // A volunteer's agent (`spare volunteer`): registers the machine's lent
 // resources with the pool, heartbeats, and does what the pool assigns within
-// those limits. For each group it is in, it fetches the job's checkpoint,
-// then either runs mpirun (the group's head) or starts Open MPI's daemon when
-// the head asks (a checked command, authenticated with the group's
-// credential). It uploads every checkpoint its ranks write, and it kills
-// everything it started for a group when the group is dissolved or when it
-// has lost the pool for longer than the heartbeat timeout.
+// those limits. Its session (run()) waits on nothing but the pool; each group
+// it is in runs on a GroupRunner of its own (fetch the job's checkpoint, then
+// run mpirun as the head, or start Open MPI's daemon when the head asks, a
+// checked command authenticated with the group's credential); the
+// CheckpointReplicator uploads every checkpoint its ranks write and copies it
+// to a partner. Everything it started for a group is killed when the group is
+// dissolved, or when it has lost both the pool and the group's peers.
 #pragma once
 
 #include <cstdint>

@@ -74,7 +74,7 @@ nlohmann::json run_silently(const fs::path& job, std::int64_t ranks, int cores,
                             const WorkerProgram& worker) {
   std::FILE* null = std::fopen("/dev/null", "w");
   ProgressDisplay silent(null, false);
-  const GroupOutcome outcome =
+  const MpirunOutcome outcome =
       run_local_group(GroupLaunch{ranks, cores, job, worker.path()}, silent);
   std::fclose(null);
   if (!outcome.done) {

@@ -1,18 +1,15 @@
 // Running a worker group with mpirun on this machine.
 #include "local_backend.hpp"
 
-#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <set>
 
 #include "child_process.hpp"
 #include "program_paths.hpp"
 #include "signal_pipe.hpp"
 #include "spare/error.hpp"
-#include "spare/events.hpp"
 
 namespace spare::launcher {
 
@@ -37,71 +34,73 @@ std::map<std::string, std::string> mpirun_environment() {
   return {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}};
 }
 
-GroupOutcome run_local_group(const GroupLaunch& launch, ProgressDisplay& display) {
+namespace {
+
+/// Shows the worker's output and events, each error once, and turns the
+/// launcher's signals into a drain, then an abort.
+class LocalRelay : public RelayListener {
+ public:
+  LocalRelay(ChildProcess& mpirun, ProgressDisplay& display, SignalPipe& signals)
+      : mpirun_(mpirun), display_(display), signals_(signals) {}
+
+  void line(const std::string& text, const nlohmann::json* event) override {
+    if (event == nullptr) {
+      display_.output(text);
+      return;
+    }
+    // Every rank of a failing group may say the same thing: say it once.
+    if (event->value("event", "") == "error" &&
+        !errors_shown_.insert(event->value("message", "")).second) {
+      return;
+    }
+    display_.event(*event);
+  }
+
+  int wake_fd() override { return signals_.fd(); }
+
+  void woken() override {
+    while (auto signal_number = signals_.next()) {
+      if (first_signal_ == 0) first_signal_ = *signal_number;
+      ++signals_seen_;
+      if (signals_seen_ == 1) {
+        display_.message(
+            "stopping: the job checkpoints at its next step, then exits "
+            "(interrupt again to stop at once and lose the work since the last "
+            "checkpoint)");
+        mpirun_.signal_group(SIGUSR1);  // mpirun forwards it to every rank
+      } else if (signals_seen_ == 2) {
+        display_.message("stopping at once");
+        mpirun_.signal_group(SIGTERM);
+      } else {
+        mpirun_.signal_group(SIGKILL);
+      }
+    }
+  }
+
+  int first_signal() const { return first_signal_; }
+
+ private:
+  ChildProcess& mpirun_;
+  ProgressDisplay& display_;
+  SignalPipe& signals_;
+  std::set<std::string> errors_shown_;
+  int signals_seen_ = 0;
+  int first_signal_ = 0;
+};
+
+}  // namespace
+
+MpirunOutcome run_local_group(const GroupLaunch& launch, ProgressDisplay& display) {
+  // Caught before mpirun starts: a Ctrl-C at once is a drain too.
   SignalPipe signals({SIGINT, SIGTERM, SIGHUP});
   ChildOptions options;
   options.environment = mpirun_environment();
   options.parent_death_signal = SIGTERM;
   ChildProcess mpirun(mpirun_command(launch), options);
-
-  GroupOutcome outcome;
-  LineBuffer lines;
-  std::set<std::string> errors_shown;
-  int signals_seen = 0;
-  const auto handle_line = [&](const std::string& line) {
-    auto event = parse_event_line(line);
-    if (!event) {
-      display.output(line);
-      return;
-    }
-    const std::string kind = event->value("event", "");
-    if (kind == "done") outcome.done = *event;
-    if (kind == "drained") outcome.drained = *event;
-    if (kind == "error") {
-      if (!outcome.error_code) outcome.error_code = event->value("code", 1);
-      // Every rank of a failing group may say the same thing: say it once.
-      if (!errors_shown.insert(event->value("message", "")).second) return;
-    }
-    display.event(*event);
-  };
-
-  while (mpirun.stdout_fd() >= 0) {
-    pollfd fds[2] = {{mpirun.stdout_fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      throw SystemError("poll", errno);
-    }
-    while (auto signal_number = signals.next()) {
-      if (outcome.signal_received == 0) outcome.signal_received = *signal_number;
-      ++signals_seen;
-      if (signals_seen == 1) {
-        display.message(
-            "stopping: the job checkpoints at its next step, then exits "
-            "(interrupt again to stop at once and lose the work since the last "
-            "checkpoint)");
-        mpirun.signal_group(SIGUSR1);  // mpirun forwards it to every rank
-      } else if (signals_seen == 2) {
-        display.message("stopping at once");
-        mpirun.signal_group(SIGTERM);
-      } else {
-        mpirun.signal_group(SIGKILL);
-      }
-    }
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      char buffer[65536];
-      const ssize_t n = ::read(mpirun.stdout_fd(), buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        mpirun.close_stdout();
-        break;
-      }
-      for (const std::string& line : lines.feed(buffer, static_cast<std::size_t>(n))) {
-        handle_line(line);
-      }
-    }
-  }
-  if (std::string rest = lines.rest(); !rest.empty()) handle_line(rest);
+  LocalRelay relay(mpirun, display, signals);
+  MpirunOutcome outcome = relay_mpirun(mpirun, relay, /*poll_ms=*/-1);
   outcome.status = mpirun.wait();
+  outcome.signal_received = relay.first_signal();
   return outcome;
 }
 

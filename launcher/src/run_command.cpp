@@ -147,7 +147,7 @@ int run_command(const std::vector<std::string>& args) {
   }
   write_file_atomically(layout.job_file(), spec.to_ini());
 
-  const GroupOutcome outcome =
+  const MpirunOutcome outcome =
       run_local_group(GroupLaunch{ranks, machine.cores, layout.job_file(), worker.path()}, display);
   display.finish();
 
