@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include "checkpoint_vault.hpp"
 #include "daemon_command.hpp"
@@ -105,12 +106,12 @@ class HeadRelay : public launcher::RelayListener {
   void line(const std::string& text, const json* event) override {
     // The pool may be away for a while: the oldest lines go first, so that a
     // batch stays within what the pool takes (kMaxListLength).
-    if (lines_.size() >= kMaxListLength / 2) {
-      lines_.erase(lines_.begin(), lines_.begin() + kMaxListLength / 10);
-      times_.erase(times_.begin(), times_.begin() + kMaxListLength / 10);
+    if (pending_lines_.size() >= kMaxListLength / 2) {
+      pending_lines_.erase(pending_lines_.begin(), pending_lines_.begin() + kMaxListLength / 10);
+      pending_times_.erase(pending_times_.begin(), pending_times_.begin() + kMaxListLength / 10);
     }
-    lines_.push_back(text);
-    times_.push_back(wall_clock());
+    pending_lines_.push_back(text);
+    pending_times_.push_back(wall_clock());
     if (event != nullptr && event->value("event", "") != "progress") flush_now_ = true;
   }
 
@@ -128,28 +129,41 @@ class HeadRelay : public launcher::RelayListener {
 
   /// After mpirun's exit: until the pool has every line (or the group is cancelled).
   void deliver_the_rest() {
-    while (flush() && !cancellation_.cancelled())
-      sleep_seconds(0.5);
+    while (flush() && !cancellation_.cancelled()) {
+      if (last_failed_) sleep_seconds(0.5);
+    }
   }
 
-  /// Sends the lines kept; true if some are left (the pool was unreachable).
+  /// Sends the batch in flight, or the lines kept as the next batch; true if
+  /// lines are left to send. A batch keeps its number and lines until the
+  /// pool answers: sent again, it is applied once.
   bool flush() {
     last_flush_ = GroupRunner::Clock::now();
     flush_now_ = false;
-    if (lines_.empty() || cancellation_.cancelled()) return false;
+    last_failed_ = false;
+    if (cancellation_.cancelled()) return false;
+    if (sending_lines_.empty()) {
+      if (pending_lines_.empty()) return false;
+      sending_lines_ = std::exchange(pending_lines_, json::array());
+      sending_times_ = std::exchange(pending_times_, json::array());
+      ++batch_;
+    }
     try {
       const Cancellation::Scope interruptible(cancellation_, pool_);
-      const HttpResponse r = pool_.post(protocol::kGroupEvents.path(group_.id()),
-                                        {{"lines", lines_}, {"times", times_}});
+      const HttpResponse r =
+          pool_.post(protocol::kGroupEvents.path(group_.id()),
+                     {{"lines", sending_lines_}, {"times", sending_times_}, {"batch", batch_}});
       // Kept after a 5xx (the pool is busy); after a 4xx, asking again will not help.
       if (r.ok() || (r.status >= 400 && r.status < 500)) {
-        lines_ = json::array();
-        times_ = json::array();
+        sending_lines_ = json::array();
+        sending_times_ = json::array();
+      } else {
+        last_failed_ = true;
       }
     } catch (const PeerUnreachable&) {
-      // kept for the next flush; the pool may be restarting
+      last_failed_ = true;  // kept for the next flush; the pool may be restarting
     }
-    return !lines_.empty();
+    return !sending_lines_.empty() || !pending_lines_.empty();
   }
 
  private:
@@ -158,8 +172,12 @@ class HeadRelay : public launcher::RelayListener {
   launcher::ChildProcess& mpirun_;
   Cancellation& cancellation_;
   HttpsClient pool_;
-  json lines_ = json::array();
-  json times_ = json::array();
+  json pending_lines_ = json::array();  // read, not sent yet
+  json pending_times_ = json::array();
+  json sending_lines_ = json::array();  // batch batch_, until the pool answers
+  json sending_times_ = json::array();
+  std::int64_t batch_ = 0;
+  bool last_failed_ = false;
   bool drain_sent_ = false;
   bool flush_now_ = false;
   GroupRunner::Clock::time_point last_flush_ = GroupRunner::Clock::now();

@@ -252,6 +252,13 @@ GroupEvents parse_group_events(const json& body) {
     }
     events.times.push_back(at);
   }
+  if (const json* batch = f.find("batch"); batch != nullptr) {
+    if (!batch->is_number_integer() || batch->get<std::int64_t>() < 1 ||
+        batch->get<std::int64_t>() > (std::int64_t{1} << 53)) {
+      f.fail("\"batch\"", "a batch number from 1 up", *batch);
+    }
+    events.batch = batch->get<std::int64_t>();
+  }
   return events;
 }
 

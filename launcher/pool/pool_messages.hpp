@@ -69,6 +69,9 @@ const char* to_string(GroupOutcome outcome);
 struct GroupEvents {
   std::vector<std::string> lines;
   std::vector<std::optional<double>> times;  // when the head read each, if it said
+  /// The head numbers its batches 1, 2, ...: one sent again (its answer was
+  /// lost) is applied once. Unset: applied as it comes.
+  std::optional<std::int64_t> batch;
 };
 GroupEvents parse_group_events(const nlohmann::json& body);
 

@@ -447,7 +447,14 @@ Applied PoolStateMachine::ready(std::int64_t group_id, std::int64_t volunteer, d
 
 Applied PoolStateMachine::group_events(std::int64_t group_id, const GroupEvents& batch,
                                        double now) {
-  const GroupRecord& group = group_or_404(group_id);
+  GroupRecord& group = group_or_404(group_id);
+  // A batch sent again because its answer was lost (the pool died after
+  // committing it) is not applied twice.
+  if (batch.batch) {
+    if (*batch.batch <= group.events_batch) return take();
+    group.events_batch = *batch.batch;
+    touched(group);
+  }
   JobRecord& job = job_or_404(group.job);
   bool changed = false;
   for (std::size_t i = 0; i < batch.lines.size(); ++i) {

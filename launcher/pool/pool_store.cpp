@@ -69,7 +69,8 @@ CREATE TABLE IF NOT EXISTS groups (
   drain INTEGER NOT NULL DEFAULT 0,
   created REAL NOT NULL,
   ended REAL,
-  outcome TEXT);
+  outcome TEXT,
+  events_batch INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS members (
   grp INTEGER NOT NULL REFERENCES groups(id),
   volunteer INTEGER NOT NULL REFERENCES volunteers(id),
@@ -98,7 +99,7 @@ constexpr const char* kJobColumns =
     "progress, restarts, checkpoint, final_step, awaited_step, awaited_since, inputs, device, "
     "owner, team, checkpoints";
 constexpr const char* kGroupColumns =
-    "id, job, head, ranks, restore_step, state, drain, created, ended, outcome";
+    "id, job, head, ranks, restore_step, state, drain, created, ended, outcome, events_batch";
 
 /// A state as the database spells it; a word it does not know is a damaged
 /// or newer database, which is not guessed at.
@@ -233,6 +234,7 @@ PoolStore::PoolStore(const std::filesystem::path& database) : db_(private_file(d
   add_column_if_missing(db_, "jobs", "owner", "TEXT NOT NULL DEFAULT ''");
   add_column_if_missing(db_, "jobs", "team", "TEXT NOT NULL DEFAULT ''");
   add_column_if_missing(db_, "jobs", "checkpoints", "TEXT NOT NULL DEFAULT ''");
+  add_column_if_missing(db_, "groups", "events_batch", "INTEGER NOT NULL DEFAULT 0");
   // Secrets that older pools stored in clear: derived from the pool's secret now.
   add_column_if_missing(db_, "jobs", "peer_key", "TEXT NOT NULL DEFAULT ''");
   db_.execute("UPDATE jobs SET peer_key = '' WHERE peer_key != ''");
@@ -297,6 +299,7 @@ std::vector<GroupRecord> all_groups(Database& db) {
     g.created = s.real(7);
     g.ended = s.is_null(8) ? 0.0 : s.real(8);
     g.outcome = s.text(9);
+    g.events_batch = s.integer(10);
     index[g.id] = groups.size();
     groups.push_back(std::move(g));
   }
@@ -377,14 +380,16 @@ void PoolStore::commit(const PoolChanges& changes) {
     for_each_row(
         db_,
         "INSERT INTO groups (id, job, head, credential, ranks, restore_step, state, drain, "
-        "created, ended, outcome) VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?) "
+        "created, ended, outcome, events_batch) VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(id) DO UPDATE SET state = excluded.state, drain = excluded.drain, "
-        "ended = excluded.ended, outcome = excluded.outcome",
+        "ended = excluded.ended, outcome = excluded.outcome, "
+        "events_batch = excluded.events_batch",
         changes.groups, [](Statement& s, const GroupRecord& g) {
           const bool ended = g.state == GroupState::ended;
           s.bind_all(g.id, g.job, g.head, g.ranks, g.restore_step, to_string(g.state),
                      g.drain ? 1 : 0, g.created,
-                     ended ? std::optional<double>(g.ended) : std::nullopt, g.outcome);
+                     ended ? std::optional<double>(g.ended) : std::nullopt, g.outcome,
+                     g.events_batch);
         });
     std::vector<std::pair<std::int64_t, MemberRecord>> members;
     for (const GroupRecord& g : changes.groups) {

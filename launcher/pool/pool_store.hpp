@@ -108,8 +108,9 @@ struct GroupRecord {
   bool drain = false;
   std::vector<MemberRecord> members;
   double created = 0;
-  double ended = 0;     // once ended
-  std::string outcome;  // how it ended
+  double ended = 0;               // once ended
+  std::string outcome;            // how it ended
+  std::int64_t events_batch = 0;  // the head's last batch of events applied
 };
 
 struct EventRecord {

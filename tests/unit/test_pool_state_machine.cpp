@@ -176,6 +176,37 @@ TEST(PoolStateMachine, ALaptopDiesAndTheGroupIsReformedOnTheOthers) {
             1);
 }
 
+TEST(PoolStateMachine, AHeadsBatchSentAgainIsAppliedOnceEvenAfterARestart) {
+  Pool pool;
+  const Running r = running(pool, 1);
+  const std::int64_t group = pool.open_group(r.job).id;
+  const auto output_lines = [&] {
+    const std::vector<EventRecord> log = pool.store().events(r.job);
+    return std::count_if(log.begin(), log.end(),
+                         [](const EventRecord& e) { return e.kind == "output"; });
+  };
+  GroupEvents first;
+  first.lines = {"a line of the worker's output"};
+  first.times = {std::nullopt};
+  first.batch = 1;
+  pool.keep(pool.machine().group_events(group, first, pool.now));
+  EXPECT_EQ(output_lines(), 1);
+  // Its answer was lost: the head sends it again, to this pool and to one restarted.
+  pool.keep(pool.machine().group_events(group, first, pool.now));
+  pool.restart();
+  pool.keep(pool.machine().group_events(group, first, pool.now));
+  EXPECT_EQ(output_lines(), 1);
+  GroupEvents second = first;
+  second.batch = 2;
+  pool.keep(pool.machine().group_events(group, second, pool.now));
+  EXPECT_EQ(output_lines(), 2);
+  // A head that numbers nothing (an older one) is applied as it comes.
+  GroupEvents unnumbered = first;
+  unnumbered.batch.reset();
+  pool.keep(pool.machine().group_events(group, unnumbered, pool.now));
+  EXPECT_EQ(output_lines(), 3);
+}
+
 TEST(PoolStateMachine, TwoLaptopsDieOneAfterTheOther) {
   Pool pool;
   const Running r = running(pool, 3);
