@@ -17,6 +17,13 @@ endif()
 option(SPARE_BUILD_TESTS "Build the tests and benchmarks (default: on when GoogleTest is found)"
        ${_spare_tests_default})
 
+# The pool's load benchmarks (`spare bench pool`, the HTTPS and manifest
+# benchmarks) are Asio coroutines and TLS in a few large files, among the
+# slowest of the build to compile: a build that never runs them (the
+# sanitizer build in CI) leaves them out.
+option(SPARE_BUILD_LOAD_BENCHMARKS "Build spare bench pool and the HTTPS and manifest benchmarks"
+       ON)
+
 set(SPARE_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,undefined")
 
 # Fuzzing (tests/fuzz, run by tests/fuzz/run.sh): libFuzzer targets, built with

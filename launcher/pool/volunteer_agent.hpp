@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "byte_size.hpp"
+
 namespace spare::pool {
 
 struct AgentOptions {
@@ -52,9 +54,6 @@ class VolunteerAgent {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-/// "8G", "512M", "1.5T", "1000000" (bytes) -> bytes; throws UsageError.
-std::int64_t parse_byte_size(const std::string& text);
 
 /// The launch client mpirun runs as its rsh agent: `spare launch-client
 /// --group FILE HOST WORD...` asks HOST's agent to start the daemon.

@@ -18,13 +18,13 @@
 #include <filesystem>
 #include <string_view>
 
+#include "byte_size.hpp"
 #include "checkpoint_vault.hpp"
 #include "fuzz_support.hpp"
 #include "input_store.hpp"
 #include "request_error.hpp"
 #include "request_target.hpp"
 #include "spare/error.hpp"
-#include "volunteer_agent.hpp"
 
 namespace {
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "byte_size.hpp"
 #include "daemon_command.hpp"
 #include "spare/error.hpp"
 #include "static_program.hpp"
