@@ -29,6 +29,7 @@
 #include "spare/events.hpp"
 #include "spare/job_spec.hpp"
 #include "spare/output_layout.hpp"
+#include "steady_time.hpp"
 #include "worker_guard.hpp"
 
 namespace spare::pool {
@@ -37,14 +38,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-double seconds_since(GroupRunner::Clock::time_point start) {
-  return std::chrono::duration<double>(GroupRunner::Clock::now() - start).count();
-}
-
-void sleep_seconds(double seconds) {
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-}
 
 /// The daemon's whole environment: what it needs of the agent's own, and `extra`.
 std::map<std::string, std::string> daemon_environment_of(

@@ -30,24 +30,13 @@
 #include "spare/error.hpp"
 #include "spare/kernel_schema.hpp"
 #include "spare/machine.hpp"
+#include "steady_time.hpp"
 
 namespace spare::pool {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-void sleep_seconds(double seconds) {
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-}
-
-}  // namespace
 
 struct VolunteerAgent::Impl {
   // Declared in the order they depend on each other; destroyed in reverse:
