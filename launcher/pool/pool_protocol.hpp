@@ -77,7 +77,7 @@ inline constexpr Route kCopyDownload{HttpMethod::get, "/api/v1/copies/{id}/{step
 /// A member's peers ask whether it still runs their group (the group's credential).
 inline constexpr Route kGroupAlive{HttpMethod::get, "/api/v1/groups/{id}/alive"};
 
-/// Every route above, for tests and for the server's fallback.
+/// Every route above (the protocol's tests check each).
 inline constexpr Route kAllRoutes[] = {kPoolStatus,
                                        kRegister,
                                        kHeartbeat,

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -100,13 +102,23 @@ struct AgentOnASilentPool {
 };
 
 TEST(AgentGroups, AGroupStuckOnASilentPeerNeitherHoldsUpTheSessionNorOutlivesItsCancel) {
-  AgentOnASilentPool agent;
+  std::mutex lines_mutex;
+  std::vector<std::string> lines;
+  AgentOnASilentPool agent([&](const std::string& line) {
+    const std::lock_guard lock(lines_mutex);
+    lines.push_back(line);
+  });
   AgentGroups& groups = agent.groups;
   groups.reconcile(json::array({restoring_group(1)}));
   EXPECT_EQ(groups.alive(), std::vector<std::int64_t>{1});
   // Its runner is now in the TLS handshake with a pool that never answers
   // (a 60 s timeout): give it time to get there.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  {
+    // It is waiting, not failed: a runner that failed says why in the log.
+    const std::lock_guard lock(lines_mutex);
+    EXPECT_EQ(lines, std::vector<std::string>{"group 1: job 7 as its member"});
+  }
 
   // The pool no longer assigns it: the session goes on at once.
   const Clock::time_point asked = Clock::now();
