@@ -17,6 +17,11 @@ packages=(
   libsqlite3-dev libssl-dev libcpp-httplib-dev # the pool: coordinator state, TLS, HTTPS
   libgtest-dev python3 python3-h5py python3-numpy python3-xxhash  # tests
   iproute2                                     # the laptop cluster's namespaces (tests)
+  slurm-wlm                                    # the Slurm backend's sbatch/squeue; its tests' slurmctld, slurmd
+  chromium chromium-driver python3-selenium    # the dashboard's browser test
+  prometheus                                   # a real scraper of /metrics (tests; promtool)
+  etcd-server etcd-client                      # a pool of replicas' records; its tests' etcd clusters
+  gdb                                          # a cluster test that times out shows the agents' threads
 )
 
 missing=()

@@ -49,6 +49,9 @@ def show_status(pool, job):
 def main():
     parser = argparse.ArgumentParser(description="a job surviving laptops dying")
     parser.add_argument("--laptops", type=int, default=4)
+    parser.add_argument("--watch", type=float, default=0, metavar="SECONDS",
+                        help="time to open the dashboard before the first laptop dies, and "
+                             "to look at it once the job is done")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="spare-walkthrough-"))
     same = False
@@ -65,6 +68,10 @@ def main():
         pool.wait_for_volunteers(args.laptops)
         job = int(pool.spare("submit", job_file, *OVERRIDES).stdout)
         say(f"submitted {job_file.name} as job {job}")
+        say(f"the dashboard: {pool.url}/ in a browser on this machine (its certificate's "
+            f"fingerprint is {pool.fingerprint}); sign in with the operator's token "
+            f"{pool.operator_token}")
+        time.sleep(args.watch)
         for victim_number in (1, 2):
             status = pool.wait_until(
                 job, lambda s: s["state"] == "running" and (s["checkpoint"] or 0) > 0
@@ -79,6 +86,7 @@ def main():
             show_status(pool, job)
         pool.wait_done(job)
         show_status(pool, job)
+        time.sleep(args.watch)
         print(pool.spare("logs", job).stdout, flush=True)
         result = pool.fetch(job, work / "pool-result")
         say(f"fetched {result / 'result.h5'}; now the same job with spare run, no failures")

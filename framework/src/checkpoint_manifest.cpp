@@ -885,9 +885,9 @@ void commit_manifest(const std::filesystem::path& checkpoint_dir, const Manifest
   write_file_atomically(checkpoint_dir / kManifestName, j.dump(1) + "\n");
 }
 
-Manifest read_manifest(const std::filesystem::path& checkpoint_dir) {
+Manifest read_manifest(const std::filesystem::path& checkpoint_dir, std::string* bytes) {
   const std::filesystem::path path = checkpoint_dir / kManifestName;
-  const std::string text = read_manifest_text(checkpoint_dir, path);
+  std::string text = read_manifest_text(checkpoint_dir, path);
   if (text.size() > kMaxManifestBytes) {
     throw CheckpointError(fmt::format("{}: more than {} bytes, expected at most {}", path.string(),
                                       kMaxManifestBytes, kMaxManifestBytes));
@@ -914,6 +914,7 @@ Manifest read_manifest(const std::filesystem::path& checkpoint_dir) {
   }
   Manifest manifest = manifest_from_json(j, path.string());
   check_coverage(manifest, path.string());
+  if (bytes != nullptr) *bytes = std::move(text);
   return manifest;
 }
 

@@ -34,6 +34,7 @@
 #include "spare/atomic_file.hpp"
 #include "spare/checkpoint_catalog.hpp"
 #include "spare/checkpoint_reader.hpp"
+#include "spare/checkpoint_retention.hpp"
 #include "spare/h5.hpp"
 #include "spare/output_layout.hpp"
 #include "spare/result_file.hpp"
@@ -434,11 +435,11 @@ CheckpointWriteStats CheckpointStore::write(const State& state, const RunDescrip
   stats.dir = dir;
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (root_rank) stats.bytes = manifest.data_bytes();
-  if (storage_leader_) remove_old_checkpoints(run.step);
+  if (storage_leader_) remove_old_checkpoints();
   return stats;
 }
 
-void CheckpointStore::remove_old_checkpoints(std::int64_t newest_step) {
+void CheckpointStore::remove_old_checkpoints() {
   // Renaming takes a checkpoint out of the catalog at once and atomically;
   // deleting its files takes longer and is left to a thread, off the step loop.
   // Trash left by a run that was killed is collected too.
@@ -448,19 +449,14 @@ void CheckpointStore::remove_old_checkpoints(std::int64_t newest_step) {
   for (const auto& item : fs::directory_iterator(root_, ignored)) {
     if (item.path().filename().string().starts_with(kTrashPrefix)) trash.push_back(item.path());
   }
-  const std::vector<CheckpointEntry> entries = list_checkpoints(root_);
-  std::int64_t complete_seen = 0;
-  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-    bool remove = false;
-    if (it->state == CheckpointState::complete) remove = ++complete_seen > keep_;
-    if (it->state == CheckpointState::incomplete) remove = it->step < newest_step;
-    if (!remove) continue;
-    const fs::path target = root_ / (kTrashPrefix + it->dir.filename().string());
+  for (const CheckpointEntry& old :
+       checkpoints_to_remove(list_checkpoints(root_), keep_, read_held_step(root_))) {
+    const fs::path target = root_ / (kTrashPrefix + old.dir.filename().string());
     std::error_code failure;
-    fs::rename(it->dir, target, failure);
+    fs::rename(old.dir, target, failure);
     if (failure && failure != std::errc::no_such_file_or_directory) {
       events_.warning(
-          fmt::format("cannot remove old checkpoint {}: {}", it->dir.string(), failure.message()));
+          fmt::format("cannot remove old checkpoint {}: {}", old.dir.string(), failure.message()));
     } else if (!failure) {
       trash.push_back(target);
     }

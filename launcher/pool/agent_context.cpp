@@ -29,7 +29,9 @@ namespace {
 
 /// The local address this machine uses to reach the pool: what peers in
 /// the same network reach it by. A UDP connect sends nothing.
-std::string address_towards(const std::string& url) {
+std::string address_towards(const std::string& urls) {
+  // A pool of replicas: towards the first (they share a network).
+  const std::string url = urls.substr(0, urls.find(','));
   const std::string rest = url.substr(url.find("://") + 3);
   const std::size_t colon = rest.rfind(':');
   std::string host = rest.substr(0, colon);

@@ -184,6 +184,7 @@ void AgentGroups::pool_unreachable(bool unreachable) {
     const std::lock_guard lock(mutex_);
     if (pool_unreachable_ == unreachable) return;
     pool_unreachable_ = unreachable;
+    if (unreachable) watch_started_ = Clock::now();
     if (!unreachable) {
       for (const auto& [id, run] : groups_)
         run->peers_seen = Clock::time_point{};
@@ -217,9 +218,12 @@ void AgentGroups::stop_groups_without_pool(double peer_grace, std::optional<doub
   const std::lock_guard lock(mutex_);
   for (auto it = groups_.begin(); it != groups_.end();) {
     GroupRunner& run = *it->second;
-    // Its peers count as seen when the pool last was: a volunteer that
-    // reaches neither stops at once, as it did before groups outlived the pool.
-    const Clock::time_point seen = std::max(run.peers_seen.load(), pool_last_heard);
+    // Its peers count as seen when the pool last was, or when the watch
+    // began to ask them: a volunteer that reaches neither stops once they
+    // have had the grace to answer, though its heartbeat hung for long (in a
+    // replica that stopped answering, before it tried the next).
+    const Clock::time_point seen =
+        std::max({run.peers_seen.load(), pool_last_heard, watch_started_});
     const double alone = std::chrono::duration<double>(now - seen).count();
     std::string why;
     if (!run.launched()) {

@@ -90,6 +90,7 @@ class AgentGroups {
   std::set<std::int64_t> dropped_;                    // stopped here; to tell the pool
   std::set<std::int64_t> never_again_;                // stopped groups are not taken up again
   bool pool_unreachable_ = false;
+  Clock::time_point watch_started_{};  // when pool_unreachable_ last turned true
   bool stopping_ = false;
   std::condition_variable wake_watch_;
   std::thread peer_watch_;

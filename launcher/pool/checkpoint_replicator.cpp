@@ -1,6 +1,8 @@
 // The agent's checkpoint replicator.
 #include "checkpoint_replicator.hpp"
 
+#include "https_client.hpp"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -22,7 +24,7 @@ using nlohmann::json;
 namespace {
 
 /// Partners keep this many of a job's newest checkpoint copies.
-constexpr std::size_t kPartnerCopiesKept = 2;
+constexpr std::int64_t kPartnerCopiesKept = 2;
 
 /// Upload passes (0.2 s apart) a partner is given to commit a step before its copy is given up.
 constexpr int kPartnerWaitPasses = 25;
@@ -129,7 +131,7 @@ bool CheckpointReplicator::upload_pass() {
   const auto gone = [&](const std::string& key) {
     return !fs::exists(jobs_dir / key.substr(0, key.find('/')));
   };
-  std::erase_if(uploaded_, gone);
+  std::erase_if(uploaded_, [&](const auto& sent) { return gone(sent.first); });
   std::erase_if(pushed_, gone);
   std::erase_if(push_waits_, [&](const auto& wait) { return gone(wait.first); });
   std::map<std::int64_t, std::int64_t> restored;
@@ -137,15 +139,22 @@ bool CheckpointReplicator::upload_pass() {
     const std::lock_guard lock(mutex_);
     restored = restored_;
   }
+  const std::int64_t epoch = highest_epoch_seen(context_.options().fingerprint);
   for (const std::int64_t job : jobs_in(jobs_dir)) {
-    for (const CheckpointEntry& entry :
+    std::vector<CheckpointEntry> written;
+    for (CheckpointEntry& entry :
          list_checkpoints(OutputLayout{context_.job_dir(job)}.checkpoints())) {
       if (entry.state != CheckpointState::complete) continue;
       const auto r = restored.find(job);
       if (r != restored.end() && entry.step <= r->second) continue;  // gathered, not written here
+      written.push_back(std::move(entry));
+    }
+    for (const CheckpointEntry& entry : written) {
       const std::string step_dir = entry.dir.filename().string();
       const std::string key = fmt::format("{}/{}", job, step_dir);
-      if (!uploaded_.count(key)) {
+      const auto sent = uploaded_.find(key);
+      const bool newest = &entry == &written.back();
+      if (sent == uploaded_.end() || (newest && sent->second < epoch)) {
         try {
           HttpsClient& pool = upload_client();
           for (const fs::path& file : checkpoint_files_to_send(entry.dir)) {
@@ -154,7 +163,7 @@ bool CheckpointReplicator::upload_pass() {
             if (put.status == 404) break;  // the job is gone from the pool
             if (!put.ok()) throw Error(ExitCode::run_failed, put.error_message());
           }
-          uploaded_.insert(key);
+          uploaded_[key] = highest_epoch_seen(context_.options().fingerprint);
         } catch (const std::exception& e) {
           uploads_.reset();
           if (fs::exists(entry.dir / kManifestName)) {
@@ -162,7 +171,7 @@ bool CheckpointReplicator::upload_pass() {
             context_.log(
                 fmt::format("upload of job {} {} failed, will retry: {}", job, step_dir, e.what()));
           } else {
-            uploaded_.insert(key);  // removed meanwhile: nothing left to send
+            uploaded_[key] = epoch;  // removed meanwhile: nothing left to send
           }
         }
       }

@@ -76,7 +76,9 @@ class CheckpointReplicator {
   std::map<std::int64_t, std::int64_t> restored_;  // job -> step gathered for a restore
 
   // The thread's own.
-  std::set<std::string> uploaded_;         // "JOB/step-N" sent to the pool
+  /// "JOB/step-N" sent to the pool → the pool's epoch then (a pool of
+  /// replicas: a leader elected since holds none of it, and gets the newest again).
+  std::map<std::string, std::int64_t> uploaded_;
   std::set<std::string> pushed_;           // "JOB/step-N" sent to a partner, or none to send to
   std::map<std::string, int> push_waits_;  // "JOB/step-N" -> passes its partner was not ready
   std::optional<HttpsClient> uploads_;

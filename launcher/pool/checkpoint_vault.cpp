@@ -12,6 +12,7 @@
 #include "spare/error.hpp"
 #include "spare/output_layout.hpp"
 #include "spare/result_file.hpp"
+#include "tls_identity.hpp"
 
 namespace spare::pool {
 
@@ -92,8 +93,9 @@ CheckpointVault::Verification CheckpointVault::verify(
   std::error_code missing;
   if (!fs::exists(dir / kManifestName, missing)) return found;
   Manifest manifest;
+  std::string manifest_bytes;
   try {
-    manifest = read_manifest(dir);
+    manifest = read_manifest(dir, &manifest_bytes);
     if (expected) {
       if (std::optional<std::string> why = manifest_mismatch(manifest, *expected)) {
         throw CheckpointError(*why);
@@ -110,6 +112,7 @@ CheckpointVault::Verification CheckpointVault::verify(
     fs::remove(dir / kManifestName, ignored);
     return found;
   }
+  found.manifest_sha256 = sha256_hex(manifest_bytes);
   bool all_here = true;
   for (const ShardRecord& shard : manifest.shards) {
     found.shards.push_back(fs::path(shard.file).filename().string());

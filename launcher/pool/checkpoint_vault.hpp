@@ -50,6 +50,7 @@ class CheckpointVault {
   struct Verification {
     bool complete = false;            // the manifest and every shard it lists are here and verify
     std::vector<std::string> shards;  // the manifest's shard files, once it is believed
+    std::string manifest_sha256;      // the SHA-256 of the manifest's bytes, once believed
     std::string problem;              // why an upload was discarded, if one was
   };
   /// Checks what has arrived of a checkpoint, reading nothing of a shard

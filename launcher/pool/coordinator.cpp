@@ -12,10 +12,14 @@
 #include <set>
 #include <sstream>
 
+#include "etcd_pool_store.hpp"
 #include "file_transfer.hpp"
 #include "group_planner.hpp"
 #include "job_checkpoints.hpp"
+#include "metrics_text.hpp"
 #include "pool_protocol.hpp"
+#include "pool_store.hpp"
+#include "shared_identity.hpp"
 #include "spare/checkpoint_catalog.hpp"
 #include "spare/error.hpp"
 #include "spare/events.hpp"
@@ -42,12 +46,20 @@ std::int64_t path_number(const ServerRequest& request, std::size_t index) {
 }
 
 /// Which roles may make a request: the agents' API (volunteer tokens), the
-/// scientists' (scientist tokens; operators see and cancel every job), or
-/// any token (the pool's overview).
-enum class Audience { volunteers, scientists, anyone };
+/// scientists' (scientist tokens; operators see and cancel every job),
+/// Prometheus' (metrics and operator tokens), or any token (the pool's overview).
+enum class Audience { volunteers, scientists, metrics, anyone };
+
+constexpr std::string_view kMetricsPath = "/metrics";
+
+/// A request one replica of a pool sends another (its own credential).
+bool between_replicas(const ServerRequest& request) {
+  return request.path.starts_with(fmt::format("{}/replica/", protocol::kPrefix));
+}
 
 Audience audience_of(const ServerRequest& request) {
   const std::string_view path = request.path;
+  if (path == kMetricsPath) return Audience::metrics;
   // Another version's path: anyone is told which version this pool speaks.
   if (!path.starts_with(protocol::kPrefix)) return Audience::anyone;
   const std::string_view route = path.substr(protocol::kPrefix.size());
@@ -69,14 +81,26 @@ bool admits(Audience audience, TokenRole role) {
     case Audience::scientists:
       return role == TokenRole::scientist || role == TokenRole::both ||
              role == TokenRole::operator_;
+    case Audience::metrics:
+      return role == TokenRole::metrics || role == TokenRole::operator_;
     case Audience::anyone:
-      return true;
+      return role != TokenRole::metrics;  // Prometheus' token reads the metrics only
   }
   return false;
 }
 
 const char* audience_name(Audience audience) {
-  return audience == Audience::volunteers ? "volunteer" : "scientist";
+  switch (audience) {
+    case Audience::volunteers:
+      return "volunteer";
+    case Audience::scientists:
+      return "scientist";
+    case Audience::metrics:
+      return "metrics or operator";
+    case Audience::anyone:
+      break;
+  }
+  return "scientist, volunteer or operator";
 }
 
 json volunteer_json(const VolunteerRecord& v, double now, bool with_identity) {
@@ -130,6 +154,28 @@ constexpr std::size_t kSubmissionBytes = kMaxJobFileBytes + (64 << 10);
 
 /// Steps of a job that may be arriving (not yet complete) at once in the vault.
 constexpr std::size_t kMaxIncompleteSteps = 3;
+/// An input file without a record is kept at least this long (its upload records it first).
+constexpr double kUnrecordedInputGrace = 10.0;
+/// A result no other replica took is tried again this long after.
+constexpr double kResultRetrySeconds = 5.0;
+
+/// The pool's TLS identity; the replicas of a pool share one, kept in etcd.
+TlsIdentity pool_identity(const CoordinatorOptions& options,
+                          const std::function<void(const std::string&)>& log) {
+  if (options.replica) {
+    EtcdClient etcd(options.replica->etcd);
+    adopt_shared_identity(etcd, options.replica->prefix + "identity", options.state_dir, log);
+  }
+  return load_or_create_tls_identity(options.state_dir / "tls", "spare pool");
+}
+
+std::unique_ptr<PoolRepository> pool_repository(const CoordinatorOptions& options) {
+  if (options.replica) {
+    return std::make_unique<EtcdPoolStore>(options.replica->etcd, options.replica->prefix,
+                                           options.replica->max_txn_ops);
+  }
+  return std::make_unique<SqlitePoolStore>(options.state_dir / "pool.db");
+}
 
 }  // namespace
 
@@ -140,6 +186,8 @@ PoolSettings CoordinatorOptions::pool_settings() const {
   settings.heartbeat_timeout = heartbeat_timeout;
   settings.max_restarts = max_restarts;
   settings.keep_checkpoints = keep_checkpoints;
+  // A pool of replicas keeps no central copy: its checkpoints are held on the volunteers.
+  if (replica) settings.copies_to_hold = 2;
   return settings;
 }
 
@@ -148,20 +196,32 @@ Coordinator::Coordinator(CoordinatorOptions options, const launcher::WorkerProgr
     : options_(std::move(options)),
       worker_(worker),
       log_(std::move(log)),
-      identity_(load_or_create_tls_identity(options_.state_dir / "tls", "spare pool")),
+      identity_(pool_identity(options_, log_)),
       secret_(PoolSecret::load_or_create(options_.state_dir / "pool.secret")),
-      store_(options_.state_dir / "pool.db"),
+      store_(pool_repository(options_)),
+      etcd_store_(dynamic_cast<EtcdPoolStore*>(store_.get())),
       // Every volunteer that was live gets a full timeout to be heard from again.
-      machine_(options_.pool_settings(), store_.load(), wall_clock()),
+      // A replica reads the records when it is elected.
+      machine_(options_.pool_settings(), options_.replica ? PoolSnapshot{} : store_->load(),
+               wall_clock()),
       vault_(options_.state_dir / "jobs"),
       inputs_(options_.state_dir / "inputs"),
       server_(
           identity_,
           [this](const ServerRequest& request) {
+            if (between_replicas(request)) {
+              // Followers too: a replica's copies of inputs and results, for the others.
+              if (!replica_files_ ||
+                  !constant_time_equal(request.bearer_token, replica_files_->credential())) {
+                throw RequestError(401, "the replica credential was refused");
+              }
+              return;
+            }
+            require_leading(request);
             std::optional<TokenRecord> known;
             {
               std::lock_guard lock(mutex_);
-              known = store_.token(request.bearer_token);
+              known = store_->token(request.bearer_token);
             }
             if (!known) throw RequestError(401, "the token was refused");
             const Audience audience = audience_of(request);
@@ -173,27 +233,40 @@ Coordinator::Coordinator(CoordinatorOptions options, const launcher::WorkerProgr
           },
           [this](const std::string& line) { log_(line); }, options_.state_dir / "spool",
           options_.server_limits) {
-  // The checkpoints the vault holds of active jobs, checked again, before any
-  // request is served; then what a coordinator killed mid-way left to do
-  // (a result being merged).
-  std::vector<PoolEffect> effects;
-  {
-    std::lock_guard lock(mutex_);
-    const double now = wall_clock();
-    std::vector<JobRecord> active;
-    for (const auto& [id, job] : machine_.jobs()) {
-      if (job.active()) active.push_back(job);
-    }
-    for (const JobRecord& job : active) {
-      for (PoolEffect& effect : recall_checkpoints(job, now))
-        effects.push_back(std::move(effect));
-    }
-    for (PoolEffect& effect : machine_.pending_effects())
-      effects.push_back(std::move(effect));
+  if (options_.replica) {
+    LeadershipOptions leading;
+    leading.etcd = options_.replica->etcd;
+    leading.election = etcd_store_->prefix() + "leader";
+    leading.advertise = options_.replica->advertise;
+    leading.lease_seconds = options_.replica->lease_seconds;
+    replica_files_ = std::make_unique<ReplicaFiles>(
+        ReplicaFilesOptions{options_.replica->etcd, leading.election, options_.replica->advertise,
+                            identity_.fingerprint, secret_.derive("replica-credential", 0),
+                            options_.state_dir / "spool", options_.replica->lease_seconds + 2.0},
+        log_);
+    leadership_ = std::make_unique<ReplicaLeadership>(
+        std::move(leading),
+        [this](const EtcdFence& fence) {
+          etcd_store_->set_fence(fence);
+          perform(take_over());
+        },
+        [this] { etcd_store_->set_fence(std::nullopt); }, log_);
+    // The epoch it leads in, or led in last: a reply that a deposed leader
+    // sends (a request it took before a SIGSTOP) is then seen as old.
+    server_.add_reply_header(std::string(protocol::kEpochHeader), [this] {
+      const std::int64_t epoch = leadership_->epoch();
+      return epoch > 0 ? std::to_string(epoch) : std::string();
+    });
+  } else {
+    // Before any request is served.
+    perform(take_over());
   }
-  perform(std::move(effects));
   add_routes();
   port_ = server_.bind(options_.listen);
+  if (options_.metrics_listen) {
+    metrics_listener_ = std::make_unique<MetricsListener>(
+        *options_.metrics_listen, [this] { return metrics_text(); }, log_);
+  }
 }
 
 Coordinator::~Coordinator() {
@@ -201,25 +274,112 @@ Coordinator::~Coordinator() {
   if (supervisor_.joinable()) supervisor_.join();
 }
 
+std::vector<PoolEffect> Coordinator::take_over() {
+  // The checkpoints the vault holds of active jobs, checked again; then what
+  // a coordinator killed mid-way (or a deposed leader) left to do: a result
+  // being merged.
+  std::vector<PoolEffect> effects;
+  std::lock_guard lock(mutex_);
+  const double now = wall_clock();
+  if (options_.replica) {
+    // A new leader starts from what etcd holds, with no memory of an earlier
+    // term. Every volunteer gets a full timeout to be heard from, counted
+    // from a lease from now: until the old leader's lease is over, the
+    // others may still send clients to it, and each try costs a timeout.
+    const double lease = options_.replica->lease_seconds;
+    machine_ = PoolStateMachine(options_.pool_settings(), store_->load(), now + lease);
+    // The volunteers send their newest checkpoints again once they have
+    // found this leader (a few heartbeats) and their uploads are through:
+    // a queued job waits that long at most for them.
+    machine_.await_resent_checkpoints(now + lease + 5 * options_.heartbeat_timeout + 5);
+  }
+  std::vector<JobRecord> active;
+  for (const auto& [id, job] : machine_.jobs()) {
+    if (job.active()) active.push_back(job);
+  }
+  for (const JobRecord& job : active) {
+    for (PoolEffect& effect : recall_checkpoints(job, now))
+      effects.push_back(std::move(effect));
+  }
+  for (PoolEffect& effect : machine_.pending_effects())
+    effects.push_back(std::move(effect));
+  return effects;
+}
+
+void Coordinator::require_leading(const ServerRequest& request) const {
+  if (!leadership_ || leadership_->leading()) return;
+  const LeaderView view = leadership_->view();
+  const std::string role(protocol::kReplicaHeader);
+  if (!view.leader.empty()) {
+    throw RequestError(307,
+                       fmt::format("this replica follows: the pool's leader is {}", view.leader),
+                       {{"Location", view.leader + request.path}, {role, "follower"}});
+  }
+  throw RequestError(
+      503,
+      fmt::format("no replica of this pool leads now ({}): try again in a second", view.no_leader),
+      {{"Retry-After", "1"}, {role, "follower"}});
+}
+
+LeaderView Coordinator::leader_view() const {
+  if (leadership_) return leadership_->view();
+  return LeaderView{ReplicaRole::leader, {}, 0, 0, {}};
+}
+
 void Coordinator::run() {
+  if (leadership_) leadership_->start();
   supervisor_ = std::thread([this] { supervisor_loop(); });
+  if (metrics_listener_) metrics_listener_->start();
   server_.serve();
   stopping_ = true;
+  if (metrics_listener_) metrics_listener_->stop();
   if (supervisor_.joinable()) supervisor_.join();
+}
+
+std::string Coordinator::metrics_text() {
+  PoolCensus census;
+  {
+    std::lock_guard lock(mutex_);
+    census = take_census(machine_);
+  }
+  // A follower's records are not the pool's: it says so, and its counts are left out.
+  const bool leading = !leadership_ || leadership_->leading();
+  return pool_metrics_text(census, counters_, checkpoint_bytes_held(options_.state_dir / "jobs"),
+                           leading);
 }
 
 void Coordinator::stop() {
   stopping_ = true;
+  // Resigns first: another replica leads at once, while this one closes.
+  if (leadership_) leadership_->stop();
   server_.stop();
 }
 
 std::vector<PoolEffect> Coordinator::commit(Applied applied) {
+  const RequestError::Headers retry = {{"Retry-After", "1"},
+                                       {std::string(protocol::kReplicaHeader), "follower"}};
   try {
-    store_.commit(applied.changes);
+    store_->commit(applied.changes);
+  } catch (const NotLeading& e) {
+    // Deposed: the next leader reads the records; this machine is not used again.
+    if (leadership_) leadership_->deposed_by_etcd();
+    throw RequestError(503, e.what(), retry);
   } catch (...) {
     // What the machine did was not kept: its records are read again from what was.
-    machine_.reset_records(store_.load(), wall_clock());
-    throw;
+    try {
+      machine_.reset_records(store_->load(), wall_clock());
+    } catch (const std::exception&) {
+      // Not even readable (etcd without quorum): a machine that may hold
+      // what was not kept must not answer; a replica steps down, and reads
+      // the records again when it leads.
+      if (!leadership_) throw;
+      leadership_->deposed_by_etcd();
+    }
+    try {
+      throw;
+    } catch (const EtcdUnavailable& e) {
+      throw RequestError(503, fmt::format("the pool cannot keep changes now: {}", e.what()), retry);
+    }
   }
   for (const std::string& line : applied.log)
     log_(line);
@@ -246,24 +406,59 @@ void Coordinator::perform(std::vector<PoolEffect> effects) {
         std::lock_guard lock(mutex_);
         if (!writing_results_.insert(result->job).second) continue;  // another thread is at it
       }
-      // Merging the final state reads every shard: long, and done without the lock.
       std::string failure;
+      std::string results;
       try {
-        vault_.write_result(result->job, result->step);
+        results = write_result(result->job, result->step);
       } catch (const std::exception& e) {
         failure = e.what();
       }
       std::lock_guard lock(mutex_);
       writing_results_.erase(result->job);
       if (!failure.empty()) {
-        // Left finishing: the next arrival of the final checkpoint, or a restart, tries again.
+        // Left finishing: the next arrival of the final checkpoint, a restart,
+        // or (a pool of replicas, none of the others taking it) a retry soon.
         log_(fmt::format("job {}: cannot write the result: {}", result->job, failure));
+        retry_results_at_ = wall_clock() + kResultRetrySeconds;
         continue;
       }
-      for (PoolEffect& next : commit(machine_.result_written(result->job, wall_clock())))
+      for (PoolEffect& next : commit(machine_.result_written(result->job, results, wall_clock())))
         effects.push_back(std::move(next));
     }
   }
+}
+
+std::string Coordinator::write_result(std::int64_t job, std::int64_t step) {
+  std::optional<std::string> merged;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto it = merged_results_.find(job); it != merged_results_.end()) merged = it->second;
+  }
+  if (!merged) {
+    // Merging the final state reads every shard: long, and done without the lock.
+    vault_.write_result(job, step);
+    json digests = json::object();
+    for (const char* name : {"result.h5", "result.xdmf"}) {
+      const fs::path file = vault_.result_file(job, name);
+      std::error_code missing;
+      if (fs::exists(file, missing)) digests[name] = sha256_file_hex(file);  // no grid, no XDMF
+    }
+    merged = digests.dump();
+    std::lock_guard lock(mutex_);
+    merged_results_[job] = *merged;
+  }
+  // Done only once a second replica has it too.
+  if (replica_files_) {
+    const json digests = json::parse(*merged);
+    for (const auto& [name, digest] : digests.items()) {
+      replica_files_->copy_to_another(protocol::kReplicaResultCopy.path(job, name),
+                                      vault_.result_file(job, name),
+                                      fmt::format("job {}'s {}", job, name));
+    }
+  }
+  std::lock_guard lock(mutex_);
+  merged_results_.erase(job);
+  return *merged;
 }
 
 void Coordinator::add_routes() {
@@ -286,12 +481,18 @@ void Coordinator::add_routes() {
                       {"step", j.step},
                       {"steps", j.steps}});
     }
-    return ServerReply::json(200, {{"version", kVersion},
-                                   {"protocol", protocol::kVersion},
-                                   {"kernels", kernel_revisions(worker_.kernels())},
-                                   {"volunteers", volunteers},
-                                   {"jobs", jobs},
-                                   {"heartbeat_timeout", options_.heartbeat_timeout}});
+    json reply = {{"version", kVersion},
+                  {"protocol", protocol::kVersion},
+                  {"kernels", kernel_revisions(worker_.kernels())},
+                  {"volunteers", volunteers},
+                  {"jobs", jobs},
+                  {"heartbeat_timeout", options_.heartbeat_timeout}};
+    if (leadership_) {
+      // Only the leader answers: this is it.
+      const LeaderView view = leadership_->view();
+      reply["leader"] = {{"url", view.leader}, {"epoch", view.epoch}, {"since", view.since}};
+    }
+    return ServerReply::json(200, reply);
   });
   serve(r, protocol::kRegister, [this](ServerRequest& req) {
     return ServerReply::json(
@@ -299,9 +500,14 @@ void Coordinator::add_routes() {
   });
   serve(r, protocol::kHeartbeat,
         [this](ServerRequest& req) {
+          const auto began = std::chrono::steady_clock::now();
           const std::int64_t volunteer = path_number(req, 1);
           require_caller(req, volunteer);
-          return ServerReply::json(200, heartbeat(volunteer, parse_heartbeat(req.json())));
+          ServerReply reply =
+              ServerReply::json(200, heartbeat(volunteer, parse_heartbeat(req.json())));
+          counters_.heartbeat_seconds.observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+          return reply;
         },
         {.max_body = kHeartbeatBytes});
   serve(r, protocol::kLeave, [this](ServerRequest& req) {
@@ -325,8 +531,17 @@ void Coordinator::add_routes() {
           const std::int64_t group = path_number(req, 1);
           require_group_member(group, calling_volunteer(req), /*head_only=*/true);
           const GroupEvents events = parse_group_events(req.json());
-          std::lock_guard lock(mutex_);
-          commit(machine_.group_events(group, events, wall_clock()));
+          std::int64_t job = 0, step = 0;
+          const double now = wall_clock();
+          {
+            std::lock_guard lock(mutex_);
+            commit(machine_.group_events(group, events, now));
+            if (const GroupRecord* g = machine_.group(group)) {
+              job = g->job;
+              step = machine_.job(job)->step;
+            }
+          }
+          if (job != 0) progress_.record(job, now, step);
           return ServerReply::json(200, {{"ok", true}});
         },
         {.max_body = kEventBatchBytes});
@@ -382,7 +597,7 @@ void Coordinator::add_routes() {
     std::lock_guard lock(mutex_);
     visible_job(who, job);
     json events = json::array();
-    for (const EventRecord& e : store_.events(job, after)) {
+    for (const EventRecord& e : store_->events(job, after)) {
       events.push_back({{"id", e.id}, {"time", e.time}, {"kind", e.kind}, {"text", e.text}});
     }
     return ServerReply::json(200, {{"events", events}});
@@ -390,6 +605,8 @@ void Coordinator::add_routes() {
   serve(r, protocol::kResultFile, [this](ServerRequest& req) {
     const Caller who = caller(req);
     const std::int64_t job = path_number(req, 1);
+    const std::string& name = req.matches[2];
+    std::string results;
     {
       std::lock_guard lock(mutex_);
       const JobRecord& record = visible_job(who, job);
@@ -397,12 +614,29 @@ void Coordinator::add_routes() {
         throw RequestError(
             409, fmt::format("job {} has no result yet: it is {}", job, to_string(record.state)));
       }
+      results = record.results;
     }
-    return ServerReply::file_of(vault_.result_file(job, req.matches[2]));
+    const fs::path file = vault_.result_file(job, name);
+    std::error_code missing;
+    if (!fs::exists(file, missing) && replica_files_ && !results.empty()) {
+      // A new leader: the replica that merged it copied it to another.
+      const json digests = json::parse(results, nullptr, false);
+      if (digests.is_object() && digests.value(name, json()).is_string() &&
+          !replica_files_->fetch(protocol::kReplicaResult.path(job, name),
+                                 digests[name].get<std::string>(), file,
+                                 fmt::format("job {}'s {}", job, name))) {
+        throw RequestError(503,
+                           fmt::format("job {}'s {} is on another replica, which does not answer "
+                                       "now; try again",
+                                       job, name),
+                           {{"Retry-After", "1"}});
+      }
+    }
+    return ServerReply::file_of(file);
   });
   serve(r, protocol::kInputKnown, [this](ServerRequest& req) {
     const fs::path file = inputs_.path(req.matches[1]);
-    if (!fs::exists(file)) throw RequestError(404, "the pool has no such input");
+    if (!has_input(req.matches[1])) throw RequestError(404, "the pool has no such input");
     return ServerReply::json(200, {{"bytes", fs::file_size(file)}});
   });
   serve(r, protocol::kInputUpload,
@@ -411,10 +645,16 @@ void Coordinator::add_routes() {
           const std::string hex = req.matches[1];
           const auto bytes = static_cast<std::int64_t>(fs::file_size(req.body_file));
           check_content(req.body_file, hex);
+          // A pool of replicas answers once a second replica has it.
+          if (replica_files_) {
+            replica_files_->copy_to_another(protocol::kReplicaInputCopy.path(hex), req.body_file,
+                                            "the input " + hex);
+          }
           keep_received_file(req.body_file, inputs_.path(hex));
+          inputs_.touch(hex);  // kept now: remove_unrecorded_inputs counts from here
           {
             std::lock_guard lock(mutex_);
-            store_.add_input({hex, bytes, who.token_name, wall_clock()});
+            store_->add_input({hex, bytes, who.token_name, wall_clock()});
           }
           log_(fmt::format("input {} received from {} ({} bytes)", hex, printable(who.token_name),
                            bytes));
@@ -436,8 +676,39 @@ void Coordinator::add_routes() {
           std::any_of(inputs.begin(), inputs.end(), [&](const json& h) { return h == hex; });
       if (!named) throw RequestError(404, fmt::format("job {} has no input {}", job, hex));
     }
+    has_input(hex);  // a new leader fetches it from another replica
     return ServerReply::file_of(inputs_.path(hex));
   });
+  serve(r, protocol::kReplicaResult, [this](ServerRequest& req) {
+    const fs::path file = vault_.result_file(path_number(req, 1), req.matches[2]);
+    std::error_code missing;
+    if (!fs::exists(file, missing)) throw RequestError(404, "this replica has no such result");
+    return ServerReply::file_of(file);
+  });
+  serve(r, protocol::kReplicaResultCopy,
+        [this](ServerRequest& req) {
+          const std::int64_t job = path_number(req, 1);
+          const fs::path file = vault_.result_file(job, req.matches[2]);
+          fs::create_directories(file.parent_path());
+          keep_received_file(req.body_file, file);
+          log_(fmt::format("job {}'s {} kept for the other replicas", job, req.matches[2]));
+          return ServerReply::json(200, {{"ok", true}});
+        },
+        {.max_body = std::numeric_limits<std::size_t>::max(), .stream_body_to_file = true});
+  serve(r, protocol::kReplicaInput, [this](ServerRequest& req) {
+    if (!inputs_.has(req.matches[1])) throw RequestError(404, "this replica has no such input");
+    return ServerReply::file_of(inputs_.path(req.matches[1]));
+  });
+  serve(r, protocol::kReplicaInputCopy,
+        [this](ServerRequest& req) {
+          const std::string hex = req.matches[1];
+          check_content(req.body_file, hex);
+          keep_received_file(req.body_file, inputs_.path(hex));
+          inputs_.touch(hex);  // kept now: remove_unrecorded_inputs counts from here
+          log_(fmt::format("input {} kept for the other replicas", hex));
+          return ServerReply::json(200, {{"ok", true}});
+        },
+        {.max_body = std::numeric_limits<std::size_t>::max(), .stream_body_to_file = true});
   serve(r, protocol::kCheckpointFiles, [this](ServerRequest& req) {
     const std::int64_t job = path_number(req, 1);
     require_job_member(job, calling_volunteer(req));
@@ -446,13 +717,20 @@ void Coordinator::add_routes() {
   serve(r, protocol::kCheckpointDownload, [this](ServerRequest& req) {
     const std::int64_t job = path_number(req, 1);
     require_job_member(job, calling_volunteer(req));
-    return ServerReply::file_of(vault_.file_path(job, req.matches[2], req.matches[3]));
+    ServerReply reply = ServerReply::file_of(vault_.file_path(job, req.matches[2], req.matches[3]));
+    std::error_code unknown;
+    const std::uintmax_t bytes = fs::file_size(reply.file, unknown);
+    if (!unknown) counters_.checkpoint_bytes_sent += bytes;
+    return reply;
   });
   serve(r, protocol::kCheckpointUpload,
         [this](ServerRequest& req) {
           const std::int64_t job = path_number(req, 1);
           const std::string step_dir = req.matches[2];
+          std::error_code unknown;
+          const std::uintmax_t bytes = fs::file_size(req.body_file, unknown);
           keep_received_file(req.body_file, vault_.file_path(job, step_dir, req.matches[3]));
+          if (!unknown) counters_.checkpoint_bytes_received += bytes;
           checkpoint_file_arrived(job, step_dir);
           return ServerReply::json(200, {{"ok", true}});
         },
@@ -464,6 +742,14 @@ void Coordinator::add_routes() {
            require_job_member(job, calling_volunteer(req));
            return checkpoint_upload_limit(job, req.matches[2], req.matches[3]);
          }});
+  add_dashboard_routes();
+  // Outside the protocol's /api/v1: where Prometheus looks.
+  r.route(HttpMethod::get, std::string(kMetricsPath), [this](ServerRequest&) {
+    ServerReply reply;
+    reply.content_type = std::string(MetricsText::kContentType);
+    reply.body = metrics_text();
+    return reply;
+  });
   protocol::serve_protocol(r);
 }
 
@@ -534,7 +820,7 @@ Coordinator::Caller Coordinator::caller(const ServerRequest& request) {
   std::optional<TokenRecord> token;
   {
     std::lock_guard lock(mutex_);
-    token = store_.token(request.bearer_token);
+    token = store_->token(request.bearer_token);
   }
   if (!token) throw RequestError(401, "the token was refused");
   return {token->name, token->role, token->team};
@@ -561,7 +847,7 @@ const JobRecord& Coordinator::visible_job(const Caller& who, std::int64_t id) {
 
 std::uint64_t Coordinator::input_room(const Caller& who, std::uint64_t announced) {
   std::lock_guard lock(mutex_);
-  const auto used = static_cast<std::uint64_t>(store_.input_bytes_of(who.token_name));
+  const auto used = static_cast<std::uint64_t>(store_->input_bytes_of(who.token_name));
   const auto quota = static_cast<std::uint64_t>(options_.input_quota);
   if (used + announced > quota || used >= quota) {
     throw RequestError(413, fmt::format("token {} keeps {} of inputs in the pool and its quota is "
@@ -671,6 +957,10 @@ json Coordinator::heartbeat(std::int64_t volunteer, const Heartbeat& beat) {
     groups.push_back(group_descriptor(view, volunteer));
   json reply = {
       {"groups", groups}, {"forget", answer.forget}, {"heartbeat_interval", answer.next_interval}};
+  json held = json::array();
+  for (const auto& [job, step] : answer.held)
+    held.push_back({{"job", job}, {"step", step}});
+  reply["held"] = std::move(held);
   if (answer.may_leave) reply["may_leave"] = true;  // its uploads are done once it stops asking
   if (options_.outage_grace) reply["outage_grace"] = *options_.outage_grace;
   return reply;
@@ -681,7 +971,7 @@ json Coordinator::submit(const Submission& submission, const Caller& who) {
   // Input files arrive by content, uploaded beforehand: the job reads the pool's copies.
   std::vector<std::string> input_overrides;
   for (const auto& [key, hex] : submission.inputs) {
-    if (!inputs_.has(hex)) {
+    if (!has_input(hex)) {
       throw RequestError(422, fmt::format("{}: the input {} (SHA-256 {}) is not in the pool: "
                                           "`spare submit` uploads it first",
                                           source, key, hex));
@@ -779,10 +1069,13 @@ void Coordinator::checkpoint_file_arrived(std::int64_t job_id, const std::string
   std::vector<PoolEffect> effects;
   {
     // Every volunteer sends its copy of the manifest: once the checkpoint is
-    // held, later copies need no second reading of every shard.
+    // held, later copies need no second reading of every shard. (A replica
+    // that has just begun to lead holds none yet of what its predecessor was
+    // sent: the volunteers send it their newest again.)
     std::lock_guard lock(mutex_);
     const JobRecord* job = &job_or_404(job_id);
-    if (job->checkpoint && *job->checkpoint >= step) return;
+    if (job->checkpoint && *job->checkpoint > step) return;
+    if (machine_.vault_holds(job_id, step)) return;
     if (!job->checkpoints.empty()) {
       expected = expected_checkpoint(job_checkpoints_from_json(json::parse(job->checkpoints)), step,
                                      job->steps);
@@ -794,14 +1087,33 @@ void Coordinator::checkpoint_file_arrived(std::int64_t job_id, const std::string
   {
     std::lock_guard vault(vault_mutex_);
     const CheckpointVault::Verification found = vault_.verify(job_id, step_dir, expected);
-    arrival = {job_id,       step, found.complete, found.shards, vault_.files(job_id, step_dir),
-               found.problem};
+    arrival = {job_id,
+               step,
+               found.complete,
+               found.shards,
+               vault_.files(job_id, step_dir),
+               found.problem,
+               found.manifest_sha256};
   }
   {
     std::lock_guard lock(mutex_);
     effects = commit(machine_.checkpoint_arrived(arrival, wall_clock()));
   }
   perform(std::move(effects));
+}
+
+bool Coordinator::has_input(const std::string& hex) {
+  if (inputs_.has(hex)) return true;
+  if (!replica_files_) return false;
+  {
+    // Without a record no replica was sent it, or it went: nothing to wait for.
+    std::lock_guard lock(mutex_);
+    if (!store_->input(hex)) return false;
+  }
+  // Or another request fetched it meanwhile.
+  return replica_files_->fetch(protocol::kReplicaInput.path(hex), hex, inputs_.path(hex),
+                               "input " + hex) ||
+         inputs_.has(hex);
 }
 
 std::vector<PoolEffect> Coordinator::recall_checkpoints(const JobRecord& job, double now) {
@@ -813,9 +1125,11 @@ std::vector<PoolEffect> Coordinator::recall_checkpoints(const JobRecord& job, do
       expected = expected_checkpoint(job_checkpoints_from_json(json::parse(job.checkpoints)),
                                      entry.step, job.steps);
     }
-    CheckpointArrival arrival{job.id, entry.step, true, {}, {}, {}};
+    CheckpointArrival arrival{job.id, entry.step, true, {}, {}, {}, {}};
     try {
-      const Manifest manifest = read_manifest(entry.dir);
+      std::string manifest_bytes;
+      const Manifest manifest = read_manifest(entry.dir, &manifest_bytes);
+      arrival.manifest_sha256 = sha256_hex(manifest_bytes);
       if (expected && manifest_mismatch(manifest, *expected)) continue;
       for (const ShardRecord& shard : manifest.shards)
         arrival.shards.push_back(fs::path(shard.file).filename().string());
@@ -863,26 +1177,53 @@ json Coordinator::group_descriptor(const GroupView& view, std::int64_t volunteer
           {"peer_key", secret_.derive("peer-key", g.job)},
           {"inputs", json::parse(view.job->inputs)},
           {"holders", holders},
+          {"restore_manifest_sha256", view.restore_manifest_sha256},
           {"ini", view.job->ini},
           {"members", members}};
 }
 
 void Coordinator::supervise() {
+  if (leadership_ && !leadership_->leading()) return;  // the leader's clock only
   std::vector<PoolEffect> effects;
   {
     std::lock_guard lock(mutex_);
     effects = commit(machine_.tick(wall_clock()));
+    if (retry_results_at_ && wall_clock() >= *retry_results_at_) {
+      retry_results_at_.reset();
+      for (PoolEffect& effect : machine_.pending_effects())
+        effects.push_back(std::move(effect));
+    }
   }
   perform(std::move(effects));
 }
 
+void Coordinator::remove_unrecorded_inputs() {
+  const double grace = std::max(options_.unused_input_seconds, kUnrecordedInputGrace);
+  const auto before =
+      fs::file_time_type::clock::now() - std::chrono::duration_cast<fs::file_time_type::duration>(
+                                             std::chrono::duration<double>(grace));
+  for (const std::string& hex : inputs_.kept_before(before)) {
+    bool recorded = true;
+    {
+      std::lock_guard lock(mutex_);  // one record's read at a time: no sweep under the lock
+      recorded = store_->input(hex).has_value();
+    }
+    if (recorded) continue;
+    std::error_code ignored;
+    fs::remove(inputs_.path(hex), ignored);
+    log_(fmt::format("input {} removed: the pool has no record of it", hex));
+  }
+}
+
 void Coordinator::remove_unused_inputs(double now) {
+  remove_unrecorded_inputs();
+  if (leadership_ && !leadership_->leading()) return;
   std::vector<InputRecord> unused;
   {
     std::lock_guard lock(mutex_);
-    unused = store_.unused_inputs(now - options_.unused_input_seconds);
+    unused = store_->unused_inputs(now - options_.unused_input_seconds);
     for (const InputRecord& input : unused)
-      store_.remove_input(input.sha256);
+      store_->remove_input(input.sha256);
   }
   // Removing files is done without the lock: heartbeats need not wait for it.
   for (const InputRecord& input : unused) {

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -24,10 +25,16 @@
 #include "checkpoint_vault.hpp"
 #include "https_server.hpp"
 #include "input_store.hpp"
+#include "metrics_listener.hpp"
 #include "pool_messages.hpp"
+#include "pool_metrics.hpp"
+#include "pool_repository.hpp"
 #include "pool_secret.hpp"
 #include "pool_state_machine.hpp"
-#include "pool_store.hpp"
+#include "preview_cache.hpp"
+#include "progress_history.hpp"
+#include "replica_files.hpp"
+#include "replica_leadership.hpp"
 #include "shard_holdings.hpp"
 #include "worker_program.hpp"
 
@@ -49,6 +56,21 @@ struct CoordinatorOptions {
   /// How long launched groups run on while the pool is unreachable to them;
   /// unset: as long as their members reach each other.
   std::optional<double> outage_grace;
+  /// One replica of a highly available pool: the records in etcd, and the
+  /// replica that wins the election leads; the others send clients to it.
+  struct Replica {
+    EtcdOptions etcd;
+    std::string prefix = "/spare/";  // of the pool's keys
+    std::string advertise;           // https://HOST:PORT: where clients reach this replica
+    int lease_seconds = 3;
+    std::size_t max_txn_ops = 128;  // etcd's --max-txn-ops
+  };
+  /// Unset: the embedded default, one machine with SQLite in the state directory.
+  std::optional<Replica> replica;
+  /// Also serve GET /metrics in plain HTTP, without a token, on this
+  /// "HOST:PORT" (metrics_listener.hpp); unset: only on the pool's HTTPS
+  /// port, to metrics and operator tokens.
+  std::optional<std::string> metrics_listen;
 };
 
 class Coordinator {
@@ -60,7 +82,14 @@ class Coordinator {
   Coordinator& operator=(const Coordinator&) = delete;
 
   int port() const { return port_; }
+  /// Who leads; a pool of one machine always leads, in epoch 0.
+  LeaderView leader_view() const;
   const std::string& fingerprint() const { return identity_.fingerprint; }
+  /// The port of the metrics listener, 0 without one.
+  int metrics_port() const { return metrics_listener_ ? metrics_listener_->port() : 0; }
+  /// What GET /metrics answers (pool_metrics.hpp): the census under the
+  /// lock, the vault's size and the exposition without it.
+  std::string metrics_text();
 
   /// Serves and supervises until stop().
   void run();
@@ -68,6 +97,14 @@ class Coordinator {
 
  private:
   void add_routes();
+  /// The dashboard's pages and API (coordinator_dashboard.cpp).
+  void add_dashboard_routes();
+  /// As this coordinator starts to lead: the records (a replica reads them
+  /// from etcd), the checkpoints its vault holds, and what was left to do.
+  std::vector<PoolEffect> take_over();
+  /// Throws RequestError: 307 to the leader, or 503 while none is known,
+  /// unless this replica leads.
+  void require_leading(const ServerRequest& request) const;
   void supervise();  // one pass of the supervisor
   void supervisor_loop();
 
@@ -110,6 +147,8 @@ class Coordinator {
   nlohmann::json heartbeat(std::int64_t volunteer, const Heartbeat& beat);
   nlohmann::json submit(const Submission& submission, const Caller& who);
   nlohmann::json job_status(const Caller& who, std::int64_t job);
+  /// The dashboard's overview: volunteers (with their groups) and the jobs `who` sees.
+  nlohmann::json dashboard_overview(const Caller& who);
   /// How many more bytes of inputs `who` may send; RequestError 413 if
   /// `announced` more would exceed its quota.
   std::uint64_t input_room(const Caller& who, std::uint64_t announced);
@@ -121,6 +160,11 @@ class Coordinator {
   void checkpoint_file_arrived(std::int64_t job, const std::string& step_dir);
   /// Removes inputs no active job names, sent more than unused_input_seconds ago.
   void remove_unused_inputs(double now);
+  /// Removes input files the pool has no record of: a replica's copies for
+  /// the others once the leader removed the input, an upload kept by a
+  /// replica that died before recording it. Only files older than the
+  /// unused-input time (10 s at least), so that an upload is recorded first.
+  void remove_unrecorded_inputs();
   /// `message` with the pool's own paths (its state directory) not shown.
   std::string without_pool_paths(const std::string& message) const;
 
@@ -131,6 +175,12 @@ class Coordinator {
   nlohmann::json group_descriptor(const GroupView& view, std::int64_t volunteer);
   /// Tells the machine of the complete checkpoints the vault holds of `job`
   /// (at start), each an event committed; returns their effects.
+  /// The input is in this replica's store, fetched from another replica if it was not.
+  bool has_input(const std::string& hex);
+  /// Without the lock: merges `job`'s result from its final state `step`, and
+  /// on a pool of replicas copies it to another; returns the files' digests
+  /// (JobRecord::results). Throws what stopped it.
+  std::string write_result(std::int64_t job, std::int64_t step);
   std::vector<PoolEffect> recall_checkpoints(const JobRecord& job, double now);
 
   CoordinatorOptions options_;
@@ -139,10 +189,15 @@ class Coordinator {
   TlsIdentity identity_;
   PoolSecret secret_;
   std::mutex mutex_;  // guards store_ and machine_: handlers run on the server's threads
-  PoolStore store_;
+  std::unique_ptr<PoolRepository> store_;
+  EtcdPoolStore* etcd_store_ = nullptr;  // store_, for a replica
   PoolStateMachine machine_;
   /// Jobs whose result is being merged (by one thread, off the lock).
   std::set<std::int64_t> writing_results_;
+  /// When to try again the results that could not be written (no other replica took a copy).
+  std::optional<double> retry_results_at_;
+  /// Results merged but on no second replica yet: their digests, so a retry only copies.
+  std::map<std::int64_t, std::string> merged_results_;
   std::mutex vault_mutex_;  // one upload at a time makes room in a job's vault
   CheckpointVault vault_;
   InputStore inputs_;
@@ -150,6 +205,12 @@ class Coordinator {
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread supervisor_;
+  std::unique_ptr<ReplicaLeadership> leadership_;  // a replica's; started by run()
+  std::unique_ptr<ReplicaFiles> replica_files_;    // a replica's: inputs and results on two
+  PoolCounters counters_;                          // bumped by handlers without the lock
+  std::unique_ptr<MetricsListener> metrics_listener_;
+  ProgressHistory progress_;  // each job's step against time, for the dashboard
+  PreviewCache previews_;     // its pictures of checkpoints
 };
 
 }  // namespace spare::pool

@@ -25,11 +25,13 @@
 #include "spare/atomic_file.hpp"
 #include "spare/checkpoint_catalog.hpp"
 #include "spare/checkpoint_reader.hpp"
+#include "spare/checkpoint_retention.hpp"
 #include "spare/error.hpp"
 #include "spare/events.hpp"
 #include "spare/job_spec.hpp"
 #include "spare/output_layout.hpp"
 #include "steady_time.hpp"
+#include "tls_identity.hpp"
 #include "worker_guard.hpp"
 
 namespace spare::pool {
@@ -310,12 +312,14 @@ void GroupRunner::prepare() {
       restore.is_number_integer() ? checkpoint_dir_name(restore.get<std::int64_t>()) : "";
   // Only the checkpoint the pool chose is restored: a newer local one may lack
   // shards that were on a volunteer now gone. This volunteer's own shards of
-  // the chosen one are kept, and used if they verify.
+  // the chosen one are kept, and used if they verify; it is the one held.
   std::error_code ignored;
   for (const auto& entry : fs::directory_iterator(checkpoints, ignored)) {
-    if (entry.path().filename() != restore_dir) fs::remove_all(entry.path());
+    const fs::path name = entry.path().filename();
+    if (name != restore_dir && name != kHeldStepName) fs::remove_all(entry.path());
   }
   fs::create_directories(checkpoints);
+  write_held_step(checkpoints, restore.is_number_integer() ? restore.get<std::int64_t>() : 0);
   if (const std::string key = descriptor.value("peer_key", ""); !key.empty()) {
     write_file_atomically(job_dir_ / "peer.key", key, 0600);
   }
@@ -347,6 +351,63 @@ void GroupRunner::prepare() {
   replicator_.restored(job_, restored);
 }
 
+bool GroupRunner::fetch_manifest(const fs::path& dir, HttpsClient& pool, const json& holders,
+                                 const std::string& key) {
+  const std::string step_dir = dir.filename().string();
+  const fs::path target = dir / kManifestName;
+  // With its digest (a pool of replicas: a new leader's vault may hold no
+  // copy), any copy that has it is the pool's manifest: this volunteer's own,
+  // its partner copy, the pool's, or another holder's. Without, the pool's only.
+  const std::string digest = descriptor().value("restore_manifest_sha256", std::string());
+  const auto is_the_pools = [&] {
+    std::error_code missing;
+    return fs::exists(target, missing) && (digest.empty() || sha256_file_hex(target) == digest);
+  };
+  std::vector<std::string> failures;
+  if (!digest.empty()) {
+    if (is_the_pools()) return true;
+    const fs::path partner_copy = partner_copies_dir(job_dir_) / step_dir / kManifestName;
+    std::error_code missing;
+    if (fs::exists(partner_copy, missing)) {
+      fs::copy_file(partner_copy, target, fs::copy_options::overwrite_existing);
+      if (is_the_pools()) return true;
+      failures.push_back("this volunteer's partner copy: another manifest");
+    }
+  }
+  // A pool away for a moment is waited for: failing here would mark the step
+  // as one the group cannot gather.
+  const HttpResponse listed = until_the_pool_answers([&] {
+    return pool.download(protocol::kCheckpointDownload.path(job_, step_dir, kManifestName), target);
+  });
+  if (cancelled()) return false;
+  if (listed.ok() && is_the_pools()) return true;
+  failures.push_back(
+      fmt::format("the pool: {}", listed.ok() ? "another manifest" : listed.error_message()));
+  for (const json& holder : digest.empty() || key.empty() ? json::array() : holders) {
+    if (cancelled()) return false;
+    const std::string source = "volunteer " + holder.value("name", std::string());
+    try {
+      HttpsClient peer = peer_client(holder, key, 60.0);
+      const Cancellation::Scope interruptible(cancellation_, peer);
+      const HttpResponse got =
+          peer.download(protocol::kCopyDownload.path(job_, step_dir, kManifestName), target);
+      if (got.ok() && is_the_pools()) {
+        context_.log(fmt::format("group {}: {}/{} from {}", id_, step_dir, kManifestName, source));
+        return true;
+      }
+      failures.push_back(
+          fmt::format("{}: {}", source, got.ok() ? "another manifest" : got.error_message()));
+    } catch (const PeerUnreachable& e) {
+      failures.push_back(fmt::format("{}: {}", source, e.what()));
+    }
+  }
+  if (cancelled()) return false;
+  std::error_code ignored;
+  fs::remove(target, ignored);
+  throw Error(ExitCode::run_failed, fmt::format("cannot fetch {}/{}: {}", step_dir, kManifestName,
+                                                fmt::join(failures, "; ")));
+}
+
 bool GroupRunner::gather_checkpoint(const fs::path& dir) {
   const std::string step_dir = dir.filename().string();
   const json holders = descriptor().value("holders", json::array());
@@ -356,17 +417,7 @@ bool GroupRunner::gather_checkpoint(const fs::path& dir) {
   fs::create_directories(dir);
   // The pool's manifest says what the checkpoint is; every shard, wherever it
   // comes from, must match it.
-  // A pool away for a moment is waited for: failing here would mark the step
-  // as one the group cannot gather.
-  const HttpResponse listed = until_the_pool_answers([&] {
-    return pool.download(protocol::kCheckpointDownload.path(job_, step_dir, kManifestName),
-                         dir / kManifestName);
-  });
-  if (cancelled()) return false;
-  if (!listed.ok()) {
-    throw Error(ExitCode::run_failed, fmt::format("cannot fetch {}/{}: {}", step_dir, kManifestName,
-                                                  listed.error_message()));
-  }
+  if (!fetch_manifest(dir, pool, holders, key)) return false;
   const Manifest manifest = read_manifest(dir);
 
   std::map<std::string, int> sources;  // where shards came from -> how many

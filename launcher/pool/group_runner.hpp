@@ -85,6 +85,10 @@ class GroupRunner {
   void say_ready();
   /// False if the group was cancelled meanwhile.
   bool gather_checkpoint(const std::filesystem::path& dir);
+  /// Puts the pool's manifest of the checkpoint at `dir` there; false if
+  /// cancelled meanwhile, throws if no copy of it is to be had.
+  bool fetch_manifest(const std::filesystem::path& dir, HttpsClient& pool,
+                      const nlohmann::json& holders, const std::string& key);
   void run_head();
   void report_exit(const GroupExit& exit);
   /// Keeps `process` for cancel(); false (and nothing kept) if already cancelled.

@@ -8,11 +8,18 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <exception>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <random>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -144,10 +151,19 @@ std::string HttpResponse::error_message() const {
 // ---- HttpsClient ----
 
 struct HttpsClient::Impl {
-  std::string base_url;
+  std::vector<std::string> replicas;  // base URLs; one unless the peer is a pool of replicas
+  std::size_t current = 0;            // the one requests go to
+  std::string base_url;               // replicas[current]
   std::string pinned_fingerprint;
+  std::string token;
   double timeout_seconds = 0;
+  double failover_seconds = 0;  // set_failover_wait
+  std::mutex connection_mutex;  // `http` is replaced (another replica) while interrupt() reads it
   std::unique_ptr<httplib::SSLClient> http;
+  std::atomic<std::uint64_t> interrupts{0};
+  /// Replicas that did not answer lately: a redirect to one of them (a
+  /// follower that still believes in a leader cut off) is not followed.
+  std::map<std::string, std::chrono::steady_clock::time_point> failed_lately;
   // What the last handshake's certificate check saw, for the error message.
   std::string presented_fingerprint;
   bool pin_rejected = false;
@@ -164,6 +180,13 @@ struct HttpsClient::Impl {
     started = std::chrono::steady_clock::now();
   }
   HttpResponse finish(const char* method, const std::string& path, const httplib::Result& result);
+  HttpResponse response_of(const httplib::Response& response, const std::string& path,
+                           std::string body) const;
+  /// A connection to replicas[index] (none made yet: at the first request).
+  void connect_to(std::size_t index);
+  /// Runs `attempt` against the current replica and, for a pool of
+  /// replicas, against the others in turn: see exchange() in the header.
+  HttpResponse exchange(const std::function<HttpResponse()>& attempt);
   void drop_stale_connection();
   [[noreturn]] void throw_unreachable(const char* method, const std::string& path,
                                       httplib::Error error);
@@ -201,48 +224,71 @@ int HttpsClient::Impl::verify_pinned_certificate(X509_STORE_CTX* store, void* ar
   }
 }
 
-HttpsClient::HttpsClient(const std::string& base_url, const std::string& fingerprint,
+std::vector<std::string> split_peer_urls(const std::string& urls) {
+  std::vector<std::string> all;
+  std::size_t start = 0;
+  while (start <= urls.size()) {
+    const std::size_t comma = std::min(urls.find(',', start), urls.size());
+    std::string url = urls.substr(start, comma - start);
+    parse_base_url(url);  // throws UsageError naming it
+    if (url.back() == '/') url.pop_back();
+    all.push_back(std::move(url));
+    start = comma + 1;
+  }
+  return all;
+}
+
+HttpsClient::HttpsClient(const std::string& base_urls, const std::string& fingerprint,
                          std::string token, double timeout_seconds)
     : impl_(std::make_unique<Impl>()) {
-  const PeerAddress peer = parse_base_url(base_url);
-  base_url_ = base_url.back() == '/' ? base_url.substr(0, base_url.size() - 1) : base_url;
+  impl_->replicas = split_peer_urls(base_urls);
+  base_url_ = impl_->replicas.front();
   if (!(timeout_seconds > 0)) {
     throw UsageError(
         fmt::format("timeout for {} must be positive, got {} s", base_url_, timeout_seconds));
   }
-  impl_->base_url = base_url_;
   impl_->pinned_fingerprint = normalize_fingerprint(fingerprint);
   impl_->timeout_seconds = timeout_seconds;
+  impl_->token = std::move(token);
+  impl_->connect_to(0);
+}
 
+void HttpsClient::Impl::connect_to(std::size_t index) {
+  const PeerAddress peer = parse_base_url(replicas.at(index));
   ERR_clear_error();
-  impl_->http = std::make_unique<httplib::SSLClient>(peer.host, peer.port);
-  SSL_CTX* context = impl_->http->ssl_context();
-  if (!impl_->http->is_valid() || !context) {
-    throw Error(ExitCode::internal, fmt::format("cannot set up TLS for {}: {}", base_url_,
+  auto client = std::make_unique<httplib::SSLClient>(peer.host, peer.port);
+  SSL_CTX* context = client->ssl_context();
+  if (!client->is_valid() || !context) {
+    throw Error(ExitCode::internal, fmt::format("cannot set up TLS for {}: {}", replicas[index],
                                                 detail::take_openssl_errors()));
   }
-  impl_->http->enable_server_certificate_verification(false);  // host names: see the top
+  client->enable_server_certificate_verification(false);  // host names: see the top
   SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
-  SSL_CTX_set_cert_verify_callback(context, Impl::verify_pinned_certificate, impl_.get());
+  SSL_CTX_set_cert_verify_callback(context, Impl::verify_pinned_certificate, this);
   if (SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) != 1) {
-    throw Error(ExitCode::internal, fmt::format("cannot require TLS 1.2 for {}: {}", base_url_,
-                                                detail::take_openssl_errors()));
+    throw Error(ExitCode::internal, fmt::format("cannot require TLS 1.2 for {}: {}",
+                                                replicas[index], detail::take_openssl_errors()));
   }
 
   const auto set = [](double total, auto setter) {
     const auto seconds = static_cast<time_t>(total);
     setter(seconds, static_cast<time_t>((total - static_cast<double>(seconds)) * 1e6));
   };
-  httplib::SSLClient& http = *impl_->http;
+  httplib::SSLClient& http_client = *client;
   // A TCP connection not made within seconds is to a peer that is gone: a
   // long timeout is for a transfer's next bytes, not for that.
   set(std::min(timeout_seconds, kConnectSeconds),
-      [&](time_t s, time_t us) { http.set_connection_timeout(s, us); });
-  set(timeout_seconds, [&](time_t s, time_t us) { http.set_read_timeout(s, us); });
-  set(timeout_seconds, [&](time_t s, time_t us) { http.set_write_timeout(s, us); });
-  impl_->http->set_keep_alive(true);   // one handshake for a series of requests
-  impl_->http->set_tcp_nodelay(true);  // no Nagle delay between headers and body
-  if (!token.empty()) impl_->http->set_bearer_token_auth(token);
+      [&](time_t s, time_t us) { http_client.set_connection_timeout(s, us); });
+  set(timeout_seconds, [&](time_t s, time_t us) { http_client.set_read_timeout(s, us); });
+  set(timeout_seconds, [&](time_t s, time_t us) { http_client.set_write_timeout(s, us); });
+  client->set_keep_alive(true);   // one handshake for a series of requests
+  client->set_tcp_nodelay(true);  // no Nagle delay between headers and body
+  if (!token.empty()) client->set_bearer_token_auth(token);
+  client->set_default_headers(headers);
+  std::lock_guard lock(connection_mutex);
+  http = std::move(client);
+  current = index;
+  base_url = replicas[index];
 }
 
 HttpsClient::~HttpsClient() = default;
@@ -257,8 +303,14 @@ void HttpsClient::interrupt() {
   // the request to close and reopen its socket at this very instant, the
   // number read could be another socket's: a window of microseconds, within
   // one request, that cancelling a group accepts.)
+  ++impl_->interrupts;  // and no other replica is tried
+  std::lock_guard lock(impl_->connection_mutex);
   const auto socket = impl_->http->socket();
   if (socket != INVALID_SOCKET) ::shutdown(socket, SHUT_RDWR);
+}
+
+void HttpsClient::set_failover_wait(double seconds) {
+  impl_->failover_seconds = seconds;
 }
 
 void HttpsClient::set_header(const std::string& name, const std::string& value) {
@@ -325,20 +377,162 @@ void HttpsClient::Impl::throw_unreachable(const char* method, const std::string&
   throw PeerUnreachable(fmt::format("{} {}: {}", method, url, reason));
 }
 
+HttpResponse HttpsClient::Impl::response_of(const httplib::Response& response,
+                                            const std::string& path, std::string body) const {
+  const auto header = [&](std::string_view name) {
+    return response.get_header_value(std::string(name).c_str());
+  };
+  HttpResponse out{response.status, std::move(body), header("Content-Type"), base_url + path,
+                   header(protocol::kVersionHeader)};
+  const std::string epoch = header(protocol::kEpochHeader);
+  std::from_chars(epoch.data(), epoch.data() + epoch.size(), out.epoch);
+  out.replica = header(protocol::kReplicaHeader);
+  out.location = header("Location");
+  return out;
+}
+
 HttpResponse HttpsClient::Impl::finish(const char* method, const std::string& path,
                                        const httplib::Result& result) {
   last_used = std::chrono::steady_clock::now();
   if (!result) throw_unreachable(method, path, result.error());
-  return HttpResponse{result->status, result->body, result->get_header_value("Content-Type"),
-                      base_url + path,
-                      result->get_header_value(std::string(protocol::kVersionHeader).c_str())};
+  return response_of(*result, path, result->body);
+}
+
+namespace {
+
+/// The highest epoch seen of each pool (by its pinned fingerprint), in this
+/// process: a reply of a lower one is a deposed leader's, and not believed.
+class EpochWatermarks {
+ public:
+  /// False if `epoch` is below the highest seen; else records it.
+  bool admit(const std::string& pool, std::int64_t epoch, std::int64_t& highest) {
+    std::lock_guard lock(mutex_);
+    std::int64_t& seen = highest_[pool];
+    if (epoch < seen) {
+      highest = seen;
+      return false;
+    }
+    seen = epoch;
+    return true;
+  }
+  std::int64_t highest(const std::string& pool) {
+    std::lock_guard lock(mutex_);
+    const auto it = highest_.find(pool);
+    return it == highest_.end() ? 0 : it->second;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::int64_t> highest_;
+};
+
+EpochWatermarks& epoch_watermarks() {
+  static EpochWatermarks watermarks;
+  return watermarks;
+}
+
+}  // namespace
+
+std::int64_t highest_epoch_seen(const std::string& fingerprint) {
+  return epoch_watermarks().highest(normalize_fingerprint(fingerprint));
+}
+
+namespace {
+
+/// "https://HOST:PORT" of a redirect's Location, or "" if it is not one.
+std::string location_base(const std::string& location) {
+  constexpr std::string_view scheme = "https://";
+  if (!std::string_view(location).starts_with(scheme)) return {};
+  const std::size_t slash = location.find('/', scheme.size());
+  std::string base = location.substr(0, slash);
+  try {
+    parse_base_url(base);
+  } catch (const UsageError&) {
+    return {};
+  }
+  return base;
+}
+
+}  // namespace
+
+HttpResponse HttpsClient::Impl::exchange(const std::function<HttpResponse()>& attempt) {
+  const auto started_at = std::chrono::steady_clock::now();
+  const auto deadline = started_at + std::chrono::duration<double>(failover_seconds);
+  const std::uint64_t interrupted = interrupts.load();
+  double backoff = 0.05;
+  thread_local std::minstd_rand jitter(std::random_device{}());
+  for (;;) {
+    std::optional<PeerUnreachable> failure;  // the last replica that did not answer
+    std::optional<HttpResponse> refusal;     // the last that answered "no leader"
+    bool answered = false;                   // some replica spoke (a redirect, a refusal)
+    int redirects = 0;
+    std::set<std::string> failed;  // this round: not redirected to again
+    for (std::size_t tried = 0; tried < replicas.size();) {
+      bool answered_now = false;  // the replica spoke (then it is not one that failed lately)
+      try {
+        HttpResponse response = attempt();
+        answered_now = true;
+        failed_lately.erase(base_url);
+        std::int64_t highest = 0;
+        if (response.epoch > 0 &&
+            !epoch_watermarks().admit(pinned_fingerprint, response.epoch, highest)) {
+          throw PeerUnreachable(fmt::format(
+              "{} answered for epoch {}, but epoch {} has been seen: a deposed leader, ignored",
+              response.url, response.epoch, highest));
+        }
+        if (response.status == 307 && redirects < 3) {
+          const auto failed_at = failed_lately.find(location_base(response.location));
+          const bool lately = failed_at != failed_lately.end() &&
+                              std::chrono::steady_clock::now() - failed_at->second <
+                                  std::chrono::duration<double>(2 * timeout_seconds + 5);
+          if (const std::string base = location_base(response.location);
+              !base.empty() && !failed.count(base) && !lately) {
+            // To the leader: not counted as a try, and remembered as a replica.
+            auto known = std::find(replicas.begin(), replicas.end(), base);
+            if (known == replicas.end()) known = replicas.insert(replicas.end(), base);
+            ++redirects;
+            answered = true;
+            connect_to(static_cast<std::size_t>(known - replicas.begin()));
+            continue;
+          }
+        }
+        if ((response.status == 503 || response.status == 307) && !response.replica.empty()) {
+          // No leader now, or one that did not answer this round.
+          answered = true;
+          refusal = std::move(response);
+          throw PeerUnreachable(refusal->error_message());
+        }
+        return response;
+      } catch (const PeerUnreachable& e) {
+        if (interrupts.load() != interrupted) throw;
+        if (replicas.size() == 1 && !answered) throw;
+        failure = e;
+        failed.insert(base_url);
+        if (!answered_now) failed_lately[base_url] = std::chrono::steady_clock::now();
+        ++tried;
+        connect_to((current + 1) % replicas.size());
+      }
+    }
+    // No replica led. If none even answered, the pool is down: say so now
+    // (callers retry at their own pace); else an election is under way.
+    if (!answered) throw *failure;
+    if (std::chrono::steady_clock::now() + std::chrono::duration<double>(backoff) > deadline) {
+      if (refusal) return *refusal;
+      throw *failure;
+    }
+    const double wait = backoff * std::uniform_real_distribution<double>(0.5, 1.5)(jitter);
+    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    backoff = std::min(backoff * 2, 1.0);
+  }
 }
 
 HttpResponse HttpsClient::get(const std::string& path) {
   check_path(base_url_, path);
   detail::SigpipeBlocked sigpipe_blocked;
-  impl_->start_request();
-  return impl_->finish("GET", path, impl_->http->Get(path));
+  return impl_->exchange([&] {
+    impl_->start_request();
+    return impl_->finish("GET", path, impl_->http->Get(path));
+  });
 }
 
 HttpResponse HttpsClient::post(const std::string& path, const nlohmann::json& body) {
@@ -350,15 +544,19 @@ HttpResponse HttpsClient::post_text(const std::string& path, const std::string& 
                                     const std::string& content_type) {
   check_path(base_url_, path);
   detail::SigpipeBlocked sigpipe_blocked;
-  impl_->start_request();
-  return impl_->finish("POST", path, impl_->http->Post(path, body, content_type));
+  return impl_->exchange([&] {
+    impl_->start_request();
+    return impl_->finish("POST", path, impl_->http->Post(path, body, content_type));
+  });
 }
 
 HttpResponse HttpsClient::del(const std::string& path) {
   check_path(base_url_, path);
   detail::SigpipeBlocked sigpipe_blocked;
-  impl_->start_request();
-  return impl_->finish("DELETE", path, impl_->http->Delete(path));
+  return impl_->exchange([&] {
+    impl_->start_request();
+    return impl_->finish("DELETE", path, impl_->http->Delete(path));
+  });
 }
 
 HttpResponse HttpsClient::put_file(const std::string& path, const std::filesystem::path& file) {
@@ -377,7 +575,7 @@ HttpResponse HttpsClient::put_file(const std::string& path, const std::filesyste
       if (got == 0) {
         throw Error(ExitCode::internal,
                     fmt::format("{} shrank while it was sent to {}{} ({} of {} bytes sent)",
-                                file.string(), base_url_, path, offset, size));
+                                file.string(), impl_->base_url, path, offset, size));
       }
       return sink.write(buffer.data(), got);
     } catch (...) {
@@ -387,10 +585,13 @@ HttpResponse HttpsClient::put_file(const std::string& path, const std::filesyste
   };
 
   detail::SigpipeBlocked sigpipe_blocked;
-  impl_->start_request();
-  const httplib::Result result = impl_->http->Put(path, size, provide, "application/octet-stream");
-  if (read_failure) std::rethrow_exception(read_failure);
-  return impl_->finish("PUT", path, result);
+  return impl_->exchange([&] {
+    impl_->start_request();
+    const httplib::Result result =
+        impl_->http->Put(path, size, provide, "application/octet-stream");
+    if (read_failure) std::rethrow_exception(read_failure);
+    return impl_->finish("PUT", path, result);
+  });
 }
 
 namespace {
@@ -437,47 +638,50 @@ class PartialFile {
 HttpResponse HttpsClient::download(const std::string& path,
                                    const std::filesystem::path& destination) {
   check_path(base_url_, path);
-  PartialFile partial(destination.string() + ".part-" + random_hex(6));
-  bool success = false;
-  std::string error_body;
-  std::exception_ptr write_failure;  // httplib only hears "stop"; this says why
-
-  // The status arrives before the body: only a 2xx body goes to a file.
-  const auto on_response = [&](const httplib::Response& response) {
-    success = response.status >= 200 && response.status < 300;
-    if (!success) return true;
-    try {
-      partial.create();
-      return true;
-    } catch (...) {
-      write_failure = std::current_exception();
-      return false;
-    }
-  };
-  const auto on_data = [&](const char* data, std::size_t size) {
-    try {
-      if (partial.created()) {
-        partial.write(data, size);
-      } else if (error_body.size() < error_body_limit) {
-        error_body.append(data, std::min(size, error_body_limit - error_body.size()));
-      }
-      return true;
-    } catch (...) {
-      write_failure = std::current_exception();
-      return false;
-    }
-  };
-
   detail::SigpipeBlocked sigpipe_blocked;
-  impl_->start_request();
-  const httplib::Result result = impl_->http->Get(path, on_response, on_data);
-  impl_->last_used = std::chrono::steady_clock::now();
-  if (write_failure) std::rethrow_exception(write_failure);
-  if (!result) impl_->throw_unreachable("GET", path, result.error());
-  if (success) partial.commit(destination);
-  return HttpResponse{result->status, success ? std::string() : std::move(error_body),
-                      result->get_header_value("Content-Type"), base_url_ + path,
-                      result->get_header_value(std::string(protocol::kVersionHeader).c_str())};
+  // Each try (another replica's) writes a temporary file of its own. What
+  // comes is checked by its content (shards by digest, inputs by hash), so a
+  // body is kept before its reply's epoch is looked at.
+  return impl_->exchange([&] {
+    PartialFile partial(destination.string() + ".part-" + random_hex(6));
+    bool success = false;
+    std::string error_body;
+    std::exception_ptr write_failure;  // httplib only hears "stop"; this says why
+
+    // The status arrives before the body: only a 2xx body goes to a file.
+    const auto on_response = [&](const httplib::Response& response) {
+      success = response.status >= 200 && response.status < 300;
+      if (!success) return true;
+      try {
+        partial.create();
+        return true;
+      } catch (...) {
+        write_failure = std::current_exception();
+        return false;
+      }
+    };
+    const auto on_data = [&](const char* data, std::size_t size) {
+      try {
+        if (partial.created()) {
+          partial.write(data, size);
+        } else if (error_body.size() < error_body_limit) {
+          error_body.append(data, std::min(size, error_body_limit - error_body.size()));
+        }
+        return true;
+      } catch (...) {
+        write_failure = std::current_exception();
+        return false;
+      }
+    };
+
+    impl_->start_request();
+    const httplib::Result result = impl_->http->Get(path, on_response, on_data);
+    impl_->last_used = std::chrono::steady_clock::now();
+    if (write_failure) std::rethrow_exception(write_failure);
+    if (!result) impl_->throw_unreachable("GET", path, result.error());
+    if (success) partial.commit(destination);
+    return impl_->response_of(*result, path, success ? std::string() : std::move(error_body));
+  });
 }
 
 }  // namespace spare::pool

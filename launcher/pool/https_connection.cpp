@@ -289,7 +289,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
 
     request_.bearer_token = bearer_token(request_.header("Authorization"));
-    if (request_.bearer_token.empty()) {
+    if (request_.bearer_token.empty() && !without_token()) {
       const std::string what = "this request needs an \"Authorization: Bearer TOKEN\" header";
       log("refusal", fmt::format("{} from {}: {}", request_line(), peer_, what));
       Answer answer = refusal(401, what, has_body_);
@@ -321,8 +321,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void authorize_and_route() {
     const LeavesPool leaves{core_};
     if (core_.stopping) return;  // the connection is being closed: nothing to answer
-    if (std::optional<Answer> refused = authorize()) {
-      return on_strand([this, answer = std::move(*refused)]() mutable { send(std::move(answer)); });
+    std::optional<Answer> unauthorized;
+    if (!without_token()) unauthorized = authorize();
+    if (unauthorized) {
+      return on_strand(
+          [this, answer = std::move(*unauthorized)]() mutable { send(std::move(answer)); });
     }
 
     std::string allowed;  // the methods of routes whose pattern matches the path
@@ -393,24 +396,34 @@ class Connection : public std::enable_shared_from_this<Connection> {
     on_strand([this] { begin_body(); });
   }
 
+  /// A GET the server answers to anyone (HttpsServer::route_without_token).
+  bool without_token() const {
+    return request_.method == HttpMethod::get && core_.paths_without_token.count(request_.path) > 0;
+  }
+
   std::optional<Answer> authorize() {
     if (!core_.authorize) return std::nullopt;
     int status = 500;
     std::string reason;
+    RequestError::Headers headers;
     try {
       core_.authorize(request_);
       return std::nullopt;
     } catch (const RequestError& refused) {
       status = refused.status();
       reason = refused.what();
+      headers = refused.headers();
     } catch (const std::exception& failure) {
       reason = fmt::format("the request could not be authorized: {}", failure.what());
     } catch (...) {
       reason = "the request could not be authorized";
     }
-    log("refusal", fmt::format("{} from {}: {}", request_line(), peer_, reason));
+    // A replica sending clients to the leader is no refusal worth a line.
+    if (status != 307) log("refusal", fmt::format("{} from {}: {}", request_line(), peer_, reason));
     Answer answer = refusal(status, reason, has_body_);
     if (status == 401) answer.reply.headers.emplace_back("WWW-Authenticate", "Bearer");
+    for (auto& header : headers)
+      answer.reply.headers.push_back(std::move(header));
     return answer;
   }
 
@@ -420,6 +433,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       answer.reply = route_->handler(request_);
     } catch (const RequestError& error) {
       answer.reply = ServerReply::error(error.status(), error.what());
+      answer.reply.headers = error.headers();
     } catch (const std::exception& error) {
       answer.reply = ServerReply::error(500, error.what());
     } catch (...) {
@@ -620,8 +634,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     message.result(static_cast<unsigned>(status));
     message.reason(reason_phrase(status));
     if (!reply.content_type.empty()) message.set(http::field::content_type, reply.content_type);
-    for (const auto& [name, value] : core_.reply_headers)
-      message.insert(name, value);
+    for (const auto& [name, value] : core_.reply_headers) {
+      if (std::string now = value(); !now.empty()) message.insert(name, now);
+    }
     for (const auto& [name, value] : reply.headers)
       message.insert(name, value);
     message.keep_alive(!close_after_);

@@ -15,11 +15,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,7 +55,9 @@ struct ServerCore {
   LogThrottle log;  // log(kind, line)
   std::filesystem::path spool_dir;
   std::vector<Route> routes;
-  std::vector<std::pair<std::string, std::string>> reply_headers;  // sent with every reply
+  std::set<std::string> paths_without_token;  // GETs that need no token (route_without_token)
+  /// Sent with every reply: each value as its function says at the time (empty: not sent).
+  std::vector<std::pair<std::string, std::function<std::string()>>> reply_headers;
 
   boost::asio::io_context io;
   boost::asio::ssl::context tls;

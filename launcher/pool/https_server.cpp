@@ -5,7 +5,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <charconv>
 #include <chrono>
 #include <exception>
 #include <thread>
@@ -19,6 +18,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "https_connection.hpp"
+#include "listen_address.hpp"
 #include "sigpipe_blocked.hpp"
 #include "spare/error.hpp"
 
@@ -215,7 +215,22 @@ HttpsServer::HttpsServer(const TlsIdentity& identity, RequestAuthorizer authoriz
 
 HttpsServer::~HttpsServer() = default;
 
+void HttpsServer::route_without_token(const std::string& path, RouteHandler handler) {
+  std::string pattern;
+  for (const char c : path) {
+    if (std::string_view(R"(\^$.|?*+()[]{})").find(c) != std::string_view::npos) pattern += '\\';
+    pattern += c;
+  }
+  route(HttpMethod::get, pattern, std::move(handler));
+  impl_->core.paths_without_token.insert(path);
+}
+
 void HttpsServer::add_reply_header(std::string name, std::string value) {
+  impl_->core.reply_headers.emplace_back(std::move(name),
+                                         [value = std::move(value)] { return value; });
+}
+
+void HttpsServer::add_reply_header(std::string name, std::function<std::string()> value) {
   impl_->core.reply_headers.emplace_back(std::move(name), std::move(value));
 }
 
@@ -233,52 +248,7 @@ void HttpsServer::route(HttpMethod method, const std::string& pattern, RouteHand
 }
 
 int HttpsServer::bind(const std::string& address) {
-  const std::size_t colon = address.rfind(':');
-  std::string host = colon == std::string::npos ? std::string() : address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);  // IPv6
-  }
-  int port = -1;
-  if (colon != std::string::npos) {
-    const char* first = address.data() + colon + 1;
-    const char* last = address.data() + address.size();
-    const auto [end, error] = std::from_chars(first, last, port);
-    if (error != std::errc() || end != last || first == last) port = -1;
-  }
-  if (host.empty() || port < 0 || port > 65535) {
-    throw UsageError(fmt::format(
-        "\"{}\" is not an address to listen on: expected HOST:PORT (port 0: any free port)",
-        address));
-  }
-  if (impl_->acceptor.is_open()) {
-    throw Error(ExitCode::internal, fmt::format("cannot listen on {}: the HTTPS server listens "
-                                                "already",
-                                                address));
-  }
-
-  tcp::resolver resolver(impl_->core.io);
-  error_code failure;
-  const tcp::resolver::results_type found = resolver.resolve(
-      host, std::to_string(port), tcp::resolver::passive | tcp::resolver::numeric_service, failure);
-  if (failure || found.empty()) {
-    throw Error(ExitCode::usage,
-                fmt::format("cannot listen on {}: the host is not an address of this machine ({})",
-                            address, failure ? failure.message() : "no address"));
-  }
-  const tcp::endpoint endpoint = found.begin()->endpoint();
-  tcp::acceptor& acceptor = impl_->acceptor;
-  const auto refuse = [&](const error_code& ec) {
-    error_code ignored;
-    acceptor.close(ignored);
-    throw SystemError(fmt::format("cannot listen on {}", address), ec.value());
-  };
-  if (acceptor.open(endpoint.protocol(), failure)) refuse(failure);
-  // SO_REUSEADDR (not SO_REUSEPORT, with which a second server would share the
-  // port): a restart binds while old connections linger in TIME_WAIT.
-  acceptor.set_option(tcp::acceptor::reuse_address(true), failure);
-  if (acceptor.bind(endpoint, failure)) refuse(failure);
-  if (acceptor.listen(asio::socket_base::max_listen_connections, failure)) refuse(failure);
-  return acceptor.local_endpoint().port();
+  return listen_on(impl_->acceptor, address);
 }
 
 void HttpsServer::serve() {

@@ -84,9 +84,16 @@ class HttpsServer {
   /// routes of other methods: 405. Call before serve().
   void route(HttpMethod method, const std::string& pattern, RouteHandler handler,
              RouteOptions options = {});
+  /// A GET of exactly `path` that needs no token: neither the bearer token
+  /// nor the authorizer is asked for (the dashboard's pages, which hold no
+  /// data; what they show comes from the API with the token the person gives).
+  void route_without_token(const std::string& path, RouteHandler handler);
 
   /// Sends `name: value` with every reply, refusals and errors included. Call before serve().
   void add_reply_header(std::string name, std::string value);
+  /// The same, with the value `value()` returns as each reply is sent (thread-safe,
+  /// cheap: it runs on the I/O threads); an empty value sends no header.
+  void add_reply_header(std::string name, std::function<std::string()> value);
 
   /// Binds "HOST:PORT" (port 0: any free port); returns the port. Throws
   /// UsageError for a malformed address, spare::Error naming the address and

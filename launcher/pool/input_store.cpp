@@ -57,6 +57,19 @@ void InputStore::touch(const std::string& hex) const {
   fs::last_write_time(path(hex), fs::file_time_type::clock::now(), ignored);
 }
 
+std::vector<std::string> InputStore::kept_before(fs::file_time_type before) const {
+  std::vector<std::string> kept;
+  std::error_code ignored;
+  for (const fs::directory_entry& entry : fs::directory_iterator(root_, ignored)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file(ignored) && is_content_address(name) &&
+        entry.last_write_time(ignored) < before) {
+      kept.push_back(name);
+    }
+  }
+  return kept;
+}
+
 std::vector<std::string> InputStore::trim(std::uint64_t limit,
                                           const std::set<std::string>& in_use) const {
   struct Cached {

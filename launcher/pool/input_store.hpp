@@ -36,6 +36,8 @@ class InputStore {
   /// `limit` bytes; never one named in `in_use`, nor a file being fetched.
   /// Returns the inputs removed, in the order they went.
   std::vector<std::string> trim(std::uint64_t limit, const std::set<std::string>& in_use) const;
+  /// The inputs whose file was last written before `before`.
+  std::vector<std::string> kept_before(std::filesystem::file_time_type before) const;
 
  private:
   std::filesystem::path root_;

@@ -12,6 +12,7 @@
 #include "shard_holdings.hpp"
 #include "spare/checkpoint_catalog.hpp"
 #include "spare/checkpoint_manifest.hpp"
+#include "spare/checkpoint_retention.hpp"
 #include "spare/output_layout.hpp"
 
 namespace spare::pool {
@@ -89,19 +90,12 @@ fs::path PartnerCopies::path(const std::string& step_dir, const std::string& fil
   return dir_ / step_dir / file;
 }
 
-void PartnerCopies::prune(std::size_t complete_kept) const {
-  const std::vector<CheckpointEntry> copies = list_checkpoints(dir_);
-  std::size_t complete_seen = 0;
-  std::optional<std::int64_t> newest_complete;
-  for (auto it = copies.rbegin(); it != copies.rend(); ++it) {
-    const bool complete = it->state == CheckpointState::complete;
-    if (complete && !newest_complete) newest_complete = it->step;
-    if (complete) ++complete_seen;
-    if ((complete && complete_seen > complete_kept) ||
-        (!complete && newest_complete && it->step < *newest_complete)) {
-      std::error_code ignored;
-      fs::remove_all(it->dir, ignored);
-    }
+void PartnerCopies::prune(std::int64_t keep) const {
+  // The step the pool holds is pinned in this volunteer's own tree.
+  for (const CheckpointEntry& old :
+       checkpoints_to_remove(list_checkpoints(dir_), keep, read_held_step(own_checkpoints_))) {
+    std::error_code ignored;
+    fs::remove_all(old.dir, ignored);
   }
 }
 

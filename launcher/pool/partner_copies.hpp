@@ -34,9 +34,10 @@ class PartnerCopies {
   /// Where the copy of `file` of `step_dir` is kept.
   std::filesystem::path path(const std::string& step_dir, const std::string& file) const;
 
-  /// Keeps the `complete` newest complete copies, and no incomplete one older
-  /// than the newest complete one (its sender moved on).
-  void prune(std::size_t complete) const;
+  /// Keeps the `keep` newest complete copies, the one of the step the pool
+  /// holds and a few after it (checkpoint_retention.hpp), and no incomplete
+  /// one older than the newest complete one (its sender moved on).
+  void prune(std::int64_t keep) const;
 
   /// A file to serve to a peer of the job: this volunteer's own shard or a copy; may not exist.
   std::filesystem::path served_file(const std::string& step_dir, const std::string& file) const;

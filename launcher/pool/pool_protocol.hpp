@@ -22,6 +22,13 @@ inline constexpr int kVersion = 1;
 inline constexpr std::string_view kPrefix = "/api/v1";
 /// Every reply of a Spare server says which protocol it speaks.
 inline constexpr std::string_view kVersionHeader = "Spare-Protocol";
+/// A replica that leads a highly available pool says its epoch (the etcd
+/// election's revision) on every reply; a client refuses a reply of an epoch
+/// lower than one it has seen (a deposed leader's).
+inline constexpr std::string_view kEpochHeader = "Spare-Epoch";
+/// A replica that does not lead says so with its 307 (to the leader) or its
+/// 503 (no leader now): "follower". Clients then try another replica.
+inline constexpr std::string_view kReplicaHeader = "Spare-Replica";
 
 /// A route: its method and its path template, where each placeholder is one
 /// part of the path: {id} a decimal number (at most 18 digits: it fits an
@@ -62,11 +69,24 @@ inline constexpr Route kResultFile{HttpMethod::get, "/api/v1/jobs/{id}/result/{f
 inline constexpr Route kInputKnown{HttpMethod::get, "/api/v1/inputs/{sha256}"};
 inline constexpr Route kInputUpload{HttpMethod::put, "/api/v1/inputs/{sha256}"};
 inline constexpr Route kJobInput{HttpMethod::get, "/api/v1/jobs/{id}/inputs/{sha256}"};
+/// Between the replicas of a pool (their own credential, followers included):
+/// an input's copy and a result file's, sent and fetched.
+inline constexpr Route kReplicaInput{HttpMethod::get, "/api/v1/replica/inputs/{sha256}"};
+inline constexpr Route kReplicaInputCopy{HttpMethod::put, "/api/v1/replica/inputs/{sha256}"};
+inline constexpr Route kReplicaResult{HttpMethod::get, "/api/v1/replica/results/{id}/{file}"};
+inline constexpr Route kReplicaResultCopy{HttpMethod::put, "/api/v1/replica/results/{id}/{file}"};
 inline constexpr Route kCheckpointFiles{HttpMethod::get, "/api/v1/jobs/{id}/checkpoints/{step}"};
 inline constexpr Route kCheckpointDownload{HttpMethod::get,
                                            "/api/v1/jobs/{id}/checkpoints/{step}/{file}"};
 inline constexpr Route kCheckpointUpload{HttpMethod::put,
                                          "/api/v1/jobs/{id}/checkpoints/{step}/{file}"};
+// ---- the dashboard's (dashboard.hpp): the pool at a glance and a job's page ----
+inline constexpr Route kDashboard{HttpMethod::get, "/api/v1/dashboard"};
+/// A job's step against wall time, where its checkpoints' shards are, and a
+/// picture of its newest checkpoint held by the pool.
+inline constexpr Route kJobProgress{HttpMethod::get, "/api/v1/jobs/{id}/progress"};
+inline constexpr Route kJobShards{HttpMethod::get, "/api/v1/jobs/{id}/shards"};
+inline constexpr Route kJobPreview{HttpMethod::get, "/api/v1/jobs/{id}/preview.png"};
 
 // ---- a volunteer's agent's routes (its group's head and its partners) ----
 /// The head's launch client asks a member for Open MPI's daemon (the group's credential).
@@ -94,9 +114,17 @@ inline constexpr Route kAllRoutes[] = {kPoolStatus,
                                        kInputKnown,
                                        kInputUpload,
                                        kJobInput,
+                                       kReplicaInput,
+                                       kReplicaInputCopy,
+                                       kReplicaResult,
+                                       kReplicaResultCopy,
                                        kCheckpointFiles,
                                        kCheckpointDownload,
                                        kCheckpointUpload,
+                                       kDashboard,
+                                       kJobProgress,
+                                       kJobShards,
+                                       kJobPreview,
                                        kLaunch,
                                        kCopyUpload,
                                        kCopyDownload,

@@ -58,6 +58,10 @@ PoolStateMachine::PoolStateMachine(PoolSettings settings, PoolSnapshot snapshot,
     if (g.state != GroupState::ended) open_groups_.insert(g.id);
     groups_.emplace(g.id, std::move(g));
   }
+  for (ManifestRecord& m : snapshot.manifests) {
+    auto& of_job = believed_[m.job];
+    of_job.insert_or_assign(m.step, std::move(m));
+  }
 }
 
 void PoolStateMachine::reset_records(PoolSnapshot snapshot, double now) {
@@ -67,6 +71,7 @@ void PoolStateMachine::reset_records(PoolSnapshot snapshot, double now) {
   jobs_ = std::move(fresh.jobs_);
   groups_ = std::move(fresh.groups_);
   open_groups_ = std::move(fresh.open_groups_);
+  believed_ = std::move(fresh.believed_);
   next_volunteer_ = fresh.next_volunteer_;
   next_job_ = fresh.next_job_;
   next_group_ = fresh.next_group_;
@@ -214,6 +219,11 @@ bool PoolStateMachine::ran_job(std::int64_t job, std::int64_t volunteer) const {
   });
 }
 
+bool PoolStateMachine::vault_holds(std::int64_t job, std::int64_t step) const {
+  const auto whole = whole_in_vault_.find(job);
+  return whole != whole_in_vault_.end() && whole->second.count(step) > 0;
+}
+
 double PoolStateMachine::silence_allowed(std::int64_t volunteer) const {
   const auto told = told_interval_.find(volunteer);
   if (told == told_interval_.end() || settings_.heartbeat_interval <= 0) {
@@ -249,7 +259,8 @@ std::optional<std::int64_t> PoolStateMachine::restore_point(std::int64_t job, do
   // The newest step whose manifest the pool believes and each of whose
   // shards the pool or a reachable volunteer holds.
   for (auto entry = believed->second.rbegin(); entry != believed->second.rend(); ++entry) {
-    const auto& [step, listed] = *entry;
+    const auto& [step, manifest] = *entry;
+    const std::vector<std::string>& listed = manifest.shards;
     if (failed.count(step)) continue;
     const auto in_vault = vault.find(step);
     const std::set<std::string>& held = on_volunteers[step];
@@ -335,6 +346,12 @@ Applied PoolStateMachine::heartbeat(std::int64_t id, const Heartbeat& beat, doub
   VolunteerRecord& v = found->second;
   v.last_seen = now;  // soft: not committed for itself
   holdings_[id] = beat.holds;
+  if (settings_.copies_to_hold > 0) {
+    for (const auto& [job_id, steps] : beat.holds) {
+      const auto job = jobs_.find(job_id);
+      if (job != jobs_.end()) hold_copied(job->second, now);
+    }
+  }
   if (v.state == VolunteerState::lost) {
     // Heard from again (a network cut healed): its old groups were re-formed without it.
     set_volunteer_state(v, VolunteerState::live);
@@ -359,10 +376,18 @@ Applied PoolStateMachine::heartbeat(std::int64_t id, const Heartbeat& beat, doub
   for (const std::int64_t g : open_groups_) {
     if (is_member(g, id)) answer.groups.push_back(view_of(groups_.at(g), id, now));
   }
-  // Jobs whose files the volunteer still keeps but no longer needs: over, result made.
-  for (const std::int64_t held : beat.jobs) {
-    const JobRecord* j = job(held);
-    if (j == nullptr || !j->active()) answer.forget.push_back(held);
+  // Jobs whose files the volunteer still keeps but no longer needs: over,
+  // result made; of the others, the step held.
+  for (const std::int64_t kept : beat.jobs) {
+    const JobRecord* j = job(kept);
+    if (j == nullptr || !j->active()) {
+      answer.forget.push_back(kept);
+    } else {
+      answer.held[kept] = j->checkpoint.value_or(0);
+    }
+  }
+  for (const GroupView& view : answer.groups) {
+    if (view.job != nullptr) answer.held[view.job->id] = view.job->checkpoint.value_or(0);
   }
   // A group's members are watched closely; idle volunteers, most of a big
   // pool, cost the pool a fraction of it (and are given as much more silence).
@@ -401,6 +426,12 @@ GroupView PoolStateMachine::view_of(const GroupRecord& g, std::int64_t asking, d
       const auto files = steps->second.find(*g.restore_step);
       if (files == steps->second.end()) continue;
       view.holders.emplace_back(&v, files->second);
+    }
+    if (const auto of_job = believed_.find(g.job); of_job != believed_.end()) {
+      if (const auto manifest = of_job->second.find(*g.restore_step);
+          manifest != of_job->second.end()) {
+        view.restore_manifest_sha256 = manifest->second.sha256;
+      }
     }
   }
   return view;
@@ -600,48 +631,128 @@ Applied PoolStateMachine::checkpoint_arrived(const CheckpointArrival& arrival, d
   }
   in_vault_[job.id][arrival.step] =
       std::set<std::string>(arrival.files.begin(), arrival.files.end());
-  if (!arrival.shards.empty()) believed_[job.id][arrival.step] = arrival.shards;
-  if (arrival.complete && job.active() && (!job.checkpoint || arrival.step > *job.checkpoint)) {
-    job.checkpoint = arrival.step;
-    touched(job);
-    note(job.id, "stored", fmt::format("checkpoint at step {} is held by the pool", arrival.step),
-         now);
-    pending_.effects.push_back(PruneCheckpoints{job.id, arrival.step, settings_.keep_checkpoints});
+  if (arrival.complete) whole_in_vault_[job.id].insert(arrival.step);
+  if (!arrival.shards.empty()) {
+    believe({job.id, arrival.step, arrival.shards, arrival.manifest_sha256});
+  }
+  if (settings_.copies_to_hold > 0) {
+    hold_copied(job, now);
+  } else if (arrival.complete) {
+    hold(job, arrival.step, now);
   }
   finish_if_ready(job);
   return take();
+}
+
+void PoolStateMachine::hold(JobRecord& job, std::int64_t step, double now) {
+  if (!job.active() || (job.checkpoint && step <= *job.checkpoint)) return;
+  job.checkpoint = step;
+  forget_manifests_before(job.id, step);
+  touched(job);
+  note(job.id, "stored", fmt::format("checkpoint at step {} is held by the pool", step), now);
+  pending_.effects.push_back(PruneCheckpoints{job.id, step, settings_.keep_checkpoints});
+}
+
+void PoolStateMachine::hold_copied(JobRecord& job, double now) {
+  const auto believed = believed_.find(job.id);
+  if (believed == believed_.end()) return;
+  for (auto entry = believed->second.rbegin(); entry != believed->second.rend(); ++entry) {
+    const auto& [step, manifest] = *entry;
+    if (job.checkpoint && step <= *job.checkpoint) return;
+    std::map<std::string, int> copies;
+    for (const auto& [id, holdings] : holdings_) {
+      const VolunteerRecord* v = volunteer(id);
+      if (v == nullptr || !reachable(*v, now)) continue;
+      const auto steps = holdings.find(job.id);
+      if (steps == holdings.end()) continue;
+      if (const auto files = steps->second.find(step); files != steps->second.end()) {
+        for (const std::string& file : files->second)
+          ++copies[file];
+      }
+    }
+    const bool copied = std::all_of(
+        manifest.shards.begin(), manifest.shards.end(),
+        [&](const std::string& shard) { return copies[shard] >= settings_.copies_to_hold; });
+    if (copied) {
+      hold(job, step, now);
+      return;
+    }
+  }
 }
 
 Applied PoolStateMachine::checkpoints_removed(std::int64_t job,
                                               const std::vector<std::int64_t>& steps,
                                               double /*now*/) {
   for (const std::int64_t step : steps) {
-    believed_[job].erase(step);
+    forget_manifest(job, step);
     in_vault_[job].erase(step);
+    whole_in_vault_[job].erase(step);
   }
   return take();
 }
 
-void PoolStateMachine::finish_if_ready(JobRecord& job) {
-  if (job.state != JobState::finishing || !job.final_step || job.checkpoint != job.final_step) {
+void PoolStateMachine::believe(ManifestRecord manifest) {
+  auto& of_job = believed_[manifest.job];
+  const auto known = of_job.find(manifest.step);
+  if (known != of_job.end() && known->second.sha256 == manifest.sha256 &&
+      known->second.shards == manifest.shards) {
     return;
   }
+  // One change per key: etcd refuses a transaction that names a key twice.
+  drop_pending_manifest(manifest.job, manifest.step);
+  pending_.changes.manifests.push_back(manifest);
+  of_job.insert_or_assign(manifest.step, std::move(manifest));
+}
+
+void PoolStateMachine::drop_pending_manifest(std::int64_t job, std::int64_t step) {
+  std::erase_if(pending_.changes.manifests,
+                [&](const ManifestRecord& m) { return m.job == job && m.step == step; });
+}
+
+void PoolStateMachine::forget_manifest(std::int64_t job, std::int64_t step) {
+  const auto of_job = believed_.find(job);
+  if (of_job == believed_.end() || of_job->second.erase(step) == 0) return;
+  drop_pending_manifest(job, step);
+  pending_.changes.manifests_forgotten.push_back({job, step});
+}
+
+void PoolStateMachine::forget_manifests_before(std::int64_t job, std::int64_t newest) {
+  const auto of_job = believed_.find(job);
+  if (of_job == believed_.end()) return;
+  std::vector<std::int64_t> old;
+  std::int64_t kept = 0;
+  for (auto entry = of_job->second.rbegin(); entry != of_job->second.rend(); ++entry) {
+    if (entry->first > newest) continue;  // still arriving
+    if (++kept > std::max<std::int64_t>(settings_.keep_checkpoints, 1)) old.push_back(entry->first);
+  }
+  for (const std::int64_t step : old)
+    forget_manifest(job, step);
+}
+
+bool PoolStateMachine::result_ready(const JobRecord& job) const {
+  // The result is merged from the vault's copy.
+  return job.state == JobState::finishing && job.final_step && vault_holds(job.id, *job.final_step);
+}
+
+void PoolStateMachine::finish_if_ready(JobRecord& job) {
+  if (!result_ready(job)) return;
   pending_.effects.push_back(WriteResult{job.id, *job.final_step});
 }
 
 std::vector<PoolEffect> PoolStateMachine::pending_effects() const {
   std::vector<PoolEffect> effects;
   for (const auto& [id, job] : jobs_) {
-    if (job.state == JobState::finishing && job.final_step && job.checkpoint == job.final_step) {
+    if (result_ready(job)) {
       effects.push_back(WriteResult{id, *job.final_step});
     }
   }
   return effects;
 }
 
-Applied PoolStateMachine::result_written(std::int64_t id, double now) {
+Applied PoolStateMachine::result_written(std::int64_t id, const std::string& results, double now) {
   JobRecord& job = job_or_404(id);
   if (job.state != JobState::finishing) return take();  // cancelled meanwhile
+  job.results = results;
   job.message = "the result is ready: spare fetch " + std::to_string(id) + " DIR";
   job.progress = 1.0;
   touched(job);
@@ -746,6 +857,13 @@ void PoolStateMachine::form_groups(double now) {
       job.awaited_step.reset();
       touched(job);
     }
+    if (job.checkpoint && now < resent_deadline_) {
+      // A new leader: its vault has none of what its predecessor was sent,
+      // and until the volunteers' heartbeats say what they hold, the held
+      // checkpoint may look ungatherable.
+      const std::optional<std::int64_t> gatherable = restore_point(id, now);
+      if (!gatherable || *gatherable < *job.checkpoint) continue;
+    }
     const GroupPlan plan = plan_group(
         {job.ranks, job.state_bytes, job.device == to_string(DeviceRequest::cuda)}, free);
     if (!plan.waiting.empty()) {
@@ -784,6 +902,36 @@ void PoolStateMachine::form_groups(double now) {
     open_groups_.insert(gid);
     touched(groups_.at(gid));
   }
+}
+
+std::vector<CheckpointPlaces> PoolStateMachine::checkpoint_places(std::int64_t job) const {
+  std::vector<CheckpointPlaces> places;
+  const auto believed = believed_.find(job);
+  if (believed == believed_.end()) return places;
+  const auto vault = in_vault_.find(job);
+  for (const auto& [step, manifest] : believed->second) {
+    const std::vector<std::string>& shards = manifest.shards;
+    CheckpointPlaces place{step, shards, {}, {}};
+    if (vault != in_vault_.end()) {
+      if (const auto held = vault->second.find(step); held != vault->second.end()) {
+        for (const std::string& shard : shards) {
+          if (held->second.count(shard)) place.in_pool.insert(shard);
+        }
+      }
+    }
+    for (const auto& [id, holdings] : holdings_) {
+      const VolunteerRecord* v = volunteer(id);
+      const auto steps = holdings.find(job);
+      if (v == nullptr || steps == holdings.end()) continue;
+      if (const auto files = steps->second.find(step); files != steps->second.end()) {
+        for (const std::string& shard : shards) {
+          if (files->second.count(shard)) place.on_volunteers[v->name].insert(shard);
+        }
+      }
+    }
+    places.push_back(std::move(place));
+  }
+  return places;
 }
 
 }  // namespace spare::pool

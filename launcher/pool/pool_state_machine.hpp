@@ -38,6 +38,12 @@ struct PoolSettings {
   std::int64_t max_restarts = 20;  // a job that fails more often than this is given up
   std::int64_t keep_checkpoints = 2;
   double await_drained_checkpoint = 30.0;  // seconds a job waits for its drained group's checkpoint
+  /// When a checkpoint counts as held. 0: once the vault has it whole (one
+  /// coordinator, whose disk keeps it). N (a pool of replicas, which keeps no
+  /// central copy): once each of its shards is on N reachable volunteers,
+  /// their own and partner copies, so that the leader and a volunteer lost
+  /// together lose none; the leader's vault is a cache, not counted.
+  int copies_to_hold = 0;
 };
 
 /// Once an event's changes are committed: merge the final checkpoint into
@@ -71,12 +77,27 @@ struct GroupView {
   /// Reachable volunteers other than the one asking that hold shards of the
   /// group's restore step, with the files.
   std::vector<std::pair<const VolunteerRecord*, std::set<std::string>>> holders;
+  /// The SHA-256 of the restore step's manifest: any holder's copy that has
+  /// it will do (a new leader's vault may have none).
+  std::string restore_manifest_sha256;
+};
+
+/// Where a checkpoint of a job is: the shards its manifest lists, those the
+/// pool's vault holds, and those each volunteer (by name) says it holds.
+struct CheckpointPlaces {
+  std::int64_t step = 0;
+  std::vector<std::string> shards;
+  std::set<std::string> in_pool;
+  std::map<std::string, std::set<std::string>> on_volunteers;
 };
 
 struct HeartbeatAnswer {
   double next_interval = 0;  // seconds until its next heartbeat
   std::vector<GroupView> groups;
   std::vector<std::int64_t> forget;  // jobs whose files it no longer needs
+  // Job -> the step the pool holds (0: none yet), for each active job whose
+  // files it keeps or whose groups it is in: its checkpoints of that step stay.
+  std::map<std::int64_t, std::int64_t> held;
   bool may_leave = false;
 };
 
@@ -88,6 +109,7 @@ struct CheckpointArrival {
   std::vector<std::string> shards;  // the manifest's shard files, once it is believed
   std::vector<std::string> files;   // what the vault holds of it now
   std::string problem;              // why an upload was discarded, if one was
+  std::string manifest_sha256;      // the believed manifest's digest
 };
 
 class PoolStateMachine {
@@ -121,7 +143,8 @@ class PoolStateMachine {
   Applied cancel(std::int64_t job, const std::string& by, double now);
   Applied checkpoint_arrived(const CheckpointArrival& arrival, double now);
   Applied checkpoints_removed(std::int64_t job, const std::vector<std::int64_t>& steps, double now);
-  Applied result_written(std::int64_t job, double now);
+  /// `results`: the result files' digests (JobRecord::results).
+  Applied result_written(std::int64_t job, const std::string& results, double now);
   /// The supervisor's pass: volunteers silent too long are lost, their groups
   /// re-formed; groups whose members are all ready start; queued jobs get groups.
   Applied tick(double now);
@@ -134,6 +157,8 @@ class PoolStateMachine {
   const GroupRecord* group(std::int64_t id) const;
   const std::map<std::int64_t, VolunteerRecord>& volunteers() const { return volunteers_; }
   const std::map<std::int64_t, JobRecord>& jobs() const { return jobs_; }
+  /// Every group ever formed (their records are kept), ended ones too.
+  const std::map<std::int64_t, GroupRecord>& groups() const { return groups_; }
   /// Every group formed for `job`, oldest first.
   std::vector<const GroupRecord*> groups_of_job(std::int64_t job) const;
   bool key_matches(std::int64_t volunteer, const std::string& key_hash) const;
@@ -141,12 +166,22 @@ class PoolStateMachine {
   bool is_head(std::int64_t group, std::int64_t volunteer) const;
   /// `volunteer` has been a member of a group of `job`.
   bool ran_job(std::int64_t job, std::int64_t volunteer) const;
+  /// The vault holds `step` of `job` whole: its manifest and every shard it
+  /// lists, verified, as checkpoint_arrived said.
+  bool vault_holds(std::int64_t job, std::int64_t step) const;
+  /// A replica that has just begun to lead: until `deadline`, a queued job
+  /// whose vault holds nothing as new as the job's held checkpoint waits for
+  /// its volunteers to send their newest again, so that its group does not
+  /// restore an older one (or none).
+  void await_resent_checkpoints(double deadline) { resent_deadline_ = deadline; }
   /// A volunteer that heartbeats (live or leaving) and was heard from lately.
   bool reachable(const VolunteerRecord& volunteer, double now) const;
   /// How long `volunteer` may be silent: the timeout, scaled by the interval it was told.
   double silence_allowed(std::int64_t volunteer) const;
   /// The newest checkpoint of `job` a new group can gather (see restore_point).
   std::optional<std::int64_t> restore_point(std::int64_t job, double now) const;
+  /// Every checkpoint of `job` whose manifest the pool believes, oldest first.
+  std::vector<CheckpointPlaces> checkpoint_places(std::int64_t job) const;
 
   /// Checks the invariants (a job in one state; an active job with at most
   /// one open group, a queued one with none; starting and running jobs with
@@ -168,6 +203,20 @@ class PoolStateMachine {
   void end_group_and_requeue(GroupRecord& group, const std::string& why, double now);
   void form_groups(double now);
   void finish_if_ready(JobRecord& job);
+  /// Finishing, and its final checkpoint is whole in the vault (its result is merged from there).
+  bool result_ready(const JobRecord& job) const;
+  /// `step` is the job's newest held checkpoint.
+  void hold(JobRecord& job, std::int64_t step, double now);
+  /// copies_to_hold > 0: holds the newest step of `job` whose shards are
+  /// each on that many reachable volunteers.
+  void hold_copied(JobRecord& job, double now);
+  /// Believes `manifest` (a change to commit if it is news).
+  void believe(ManifestRecord manifest);
+  /// Forgets what the pool believes of `job`'s checkpoints older than the
+  /// `keep_checkpoints` newest up to `newest`, as the vault prunes its own.
+  void forget_manifests_before(std::int64_t job, std::int64_t newest);
+  void forget_manifest(std::int64_t job, std::int64_t step);
+  void drop_pending_manifest(std::int64_t job, std::int64_t step);
   GroupView view_of(const GroupRecord& group, std::int64_t volunteer, double now) const;
   /// What the event did, with the records it touched as they are now.
   Applied take();
@@ -182,10 +231,13 @@ class PoolStateMachine {
 
   // Soft state.
   std::map<std::int64_t, ShardHoldings> holdings_;  // as each volunteer's latest heartbeat said
-  /// job -> step -> the shard files of the manifest the pool holds and believes.
-  std::map<std::int64_t, std::map<std::int64_t, std::vector<std::string>>> believed_;
+  /// job -> step -> the manifest the pool believes (a record: it outlives a leader).
+  std::map<std::int64_t, std::map<std::int64_t, ManifestRecord>> believed_;
   /// job -> step -> the files the vault holds of it.
   std::map<std::int64_t, std::map<std::int64_t, std::set<std::string>>> in_vault_;
+  /// job -> the steps the vault holds whole, every file verified.
+  std::map<std::int64_t, std::set<std::int64_t>> whole_in_vault_;
+  double resent_deadline_ = 0;  // await_resent_checkpoints
   /// job -> steps a group could not gather (a copy missing or damaged everywhere).
   std::map<std::int64_t, std::set<std::int64_t>> ungatherable_;
   std::map<std::int64_t, double> not_before_;     // job -> when a failed job may be tried again

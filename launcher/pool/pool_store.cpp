@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -13,7 +14,9 @@
 #include <string_view>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "pool_records_json.hpp"
 #include "request_error.hpp"
 #include "spare/error.hpp"
 #include "tls_identity.hpp"
@@ -88,6 +91,12 @@ CREATE TABLE IF NOT EXISTS inputs (
   bytes INTEGER NOT NULL,
   owner TEXT NOT NULL,
   received REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS manifests (
+  job INTEGER NOT NULL REFERENCES jobs(id),
+  step INTEGER NOT NULL,
+  shards TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (job, step));
 CREATE INDEX IF NOT EXISTS events_by_job ON events(job, id);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, id);
 )sql";
@@ -97,7 +106,7 @@ constexpr const char* kVolunteerColumns =
 constexpr const char* kJobColumns =
     "id, name, kernel, ini, ranks, steps, state_bytes, state, message, submitted, step, "
     "progress, restarts, checkpoint, final_step, awaited_step, awaited_since, inputs, device, "
-    "owner, team, checkpoints";
+    "owner, team, checkpoints, results";
 constexpr const char* kGroupColumns =
     "id, job, head, ranks, restore_step, state, drain, created, ended, outcome, events_batch";
 
@@ -159,6 +168,7 @@ JobRecord job_from(const Statement& s) {
   j.owner = s.text(19);
   j.team = s.text(20);
   j.checkpoints = s.text(21);
+  j.results = s.text(22);
   return j;
 }
 
@@ -182,16 +192,19 @@ const char* to_string(TokenRole role) {
       return "both";
     case TokenRole::operator_:
       return "operator";
+    case TokenRole::metrics:
+      return "metrics";
   }
   return "both";
 }
 
 TokenRole parse_token_role(const std::string& text) {
-  for (const TokenRole role :
-       {TokenRole::scientist, TokenRole::volunteer, TokenRole::both, TokenRole::operator_}) {
+  for (const TokenRole role : {TokenRole::scientist, TokenRole::volunteer, TokenRole::both,
+                               TokenRole::operator_, TokenRole::metrics}) {
     if (text == to_string(role)) return role;
   }
-  throw UsageError("a token's role is scientist, volunteer, both or operator, not '" + text + "'");
+  throw UsageError("a token's role is scientist, volunteer, both, operator or metrics, not '" +
+                   text + "'");
 }
 
 double wall_clock() {
@@ -224,7 +237,8 @@ TokenRecord token_from(const Statement& s) {
 
 }  // namespace
 
-PoolStore::PoolStore(const std::filesystem::path& database) : db_(private_file(database)) {
+SqlitePoolStore::SqlitePoolStore(const std::filesystem::path& database)
+    : db_(private_file(database)) {
   db_.execute(kSchema);
   add_column_if_missing(db_, "tokens", "role", "TEXT NOT NULL DEFAULT 'both'");
   add_column_if_missing(db_, "tokens", "team", "TEXT NOT NULL DEFAULT ''");
@@ -234,6 +248,7 @@ PoolStore::PoolStore(const std::filesystem::path& database) : db_(private_file(d
   add_column_if_missing(db_, "jobs", "owner", "TEXT NOT NULL DEFAULT ''");
   add_column_if_missing(db_, "jobs", "team", "TEXT NOT NULL DEFAULT ''");
   add_column_if_missing(db_, "jobs", "checkpoints", "TEXT NOT NULL DEFAULT ''");
+  add_column_if_missing(db_, "jobs", "results", "TEXT NOT NULL DEFAULT ''");
   add_column_if_missing(db_, "groups", "events_batch", "INTEGER NOT NULL DEFAULT 0");
   // Secrets that older pools stored in clear: derived from the pool's secret now.
   add_column_if_missing(db_, "jobs", "peer_key", "TEXT NOT NULL DEFAULT ''");
@@ -247,28 +262,37 @@ PoolStore::PoolStore(const std::filesystem::path& database) : db_(private_file(d
   }
 }
 
-void PoolStore::kill_if_asked(bool committed) {
+void SqlitePoolStore::kill_if_asked(bool committed) {
   if (kill_at_commit_ > 0 && commits_ == kill_at_commit_ && committed == kill_after_commit_) {
     ::kill(::getpid(), SIGKILL);
   }
 }
 
-std::string PoolStore::add_token(const std::string& name, TokenRole role, const std::string& team) {
+std::string SqlitePoolStore::add_token(const std::string& name, TokenRole role,
+                                       const std::string& team) {
   const std::string token = random_hex(24);
-  db_.prepare("INSERT INTO tokens (name, hash, created, role, team) VALUES (?, ?, ?, ?, ?)")
-      .bind_all(name, sha256_hex(token), wall_clock(), std::string(to_string(role)), team)
-      .run();
+  try {
+    db_.prepare("INSERT INTO tokens (name, hash, created, role, team) VALUES (?, ?, ?, ?, ?)")
+        .bind_all(name, sha256_hex(token), wall_clock(), std::string(to_string(role)), team)
+        .run();
+  } catch (const DatabaseError&) {
+    const std::vector<TokenRecord> all = tokens();
+    if (std::any_of(all.begin(), all.end(), [&](const TokenRecord& t) { return t.name == name; })) {
+      throw UsageError(fmt::format("a token named '{}' exists; remove it first", name));
+    }
+    throw;
+  }
   return token;
 }
 
-std::optional<TokenRecord> PoolStore::token(const std::string& token) {
+std::optional<TokenRecord> SqlitePoolStore::token(const std::string& token) {
   Statement s = db_.prepare("SELECT name, role, team FROM tokens WHERE hash = ?");
   s.bind_all(sha256_hex(token));
   if (!s.step()) return std::nullopt;
   return token_from(s);
 }
 
-std::vector<TokenRecord> PoolStore::tokens() {
+std::vector<TokenRecord> SqlitePoolStore::tokens() {
   Statement s = db_.prepare("SELECT name, role, team FROM tokens ORDER BY name");
   std::vector<TokenRecord> all;
   while (s.step())
@@ -276,7 +300,7 @@ std::vector<TokenRecord> PoolStore::tokens() {
   return all;
 }
 
-bool PoolStore::remove_token(const std::string& name) {
+bool SqlitePoolStore::remove_token(const std::string& name) {
   db_.prepare("DELETE FROM tokens WHERE name = ?").bind_all(name).run();
   return db_.changes() > 0;
 }
@@ -316,7 +340,7 @@ std::vector<GroupRecord> all_groups(Database& db) {
 
 }  // namespace
 
-PoolSnapshot PoolStore::load() {
+PoolSnapshot SqlitePoolStore::load() {
   PoolSnapshot snapshot;
   Statement volunteers =
       db_.prepare(std::string("SELECT ") + kVolunteerColumns + " FROM volunteers ORDER BY id");
@@ -326,6 +350,19 @@ PoolSnapshot PoolStore::load() {
   while (jobs.step())
     snapshot.jobs.push_back(job_from(jobs));
   snapshot.groups = all_groups(db_);
+  Statement manifests =
+      db_.prepare("SELECT job, step, shards, sha256 FROM manifests ORDER BY job, step");
+  while (manifests.step()) {
+    // The shards' names as a JSON array of strings, as commit writes them.
+    const std::string where = fmt::format("pool.db: manifests (job {}, step {})",
+                                          manifests.integer(0), manifests.integer(1));
+    snapshot.manifests.push_back(
+        manifest_from_json({{"job", manifests.integer(0)},
+                            {"step", manifests.integer(1)},
+                            {"shards", nlohmann::json::parse(manifests.text(2), nullptr, false)},
+                            {"sha256", manifests.text(3)}},
+                           where));
+  }
   return snapshot;
 }
 
@@ -345,7 +382,7 @@ void for_each_row(Database& db, std::string_view sql, const std::vector<Row>& ro
 
 }  // namespace
 
-void PoolStore::commit(const PoolChanges& changes) {
+void SqlitePoolStore::commit(const PoolChanges& changes) {
   if (changes.empty()) return;
   ++commits_;
   db_.transaction([&] {
@@ -365,17 +402,18 @@ void PoolStore::commit(const PoolChanges& changes) {
         db_,
         "INSERT INTO jobs (id, name, kernel, ini, ranks, steps, state_bytes, state, message, "
         "submitted, step, progress, restarts, checkpoint, final_step, awaited_step, "
-        "awaited_since, inputs, device, owner, team, checkpoints) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "awaited_since, inputs, device, owner, team, checkpoints, results) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(id) DO UPDATE SET state = excluded.state, message = excluded.message, "
         "step = excluded.step, progress = excluded.progress, restarts = excluded.restarts, "
         "checkpoint = excluded.checkpoint, final_step = excluded.final_step, "
-        "awaited_step = excluded.awaited_step, awaited_since = excluded.awaited_since",
+        "awaited_step = excluded.awaited_step, awaited_since = excluded.awaited_since, "
+        "results = excluded.results",
         changes.jobs, [](Statement& s, const JobRecord& j) {
           s.bind_all(j.id, j.name, j.kernel, j.ini, j.ranks, j.steps, j.state_bytes,
                      to_string(j.state), j.message, j.submitted, j.step, j.progress, j.restarts,
                      j.checkpoint, j.final_step, j.awaited_step, j.awaited_since, j.inputs,
-                     j.device, j.owner, j.team, j.checkpoints);
+                     j.device, j.owner, j.team, j.checkpoints, j.results);
         });
     for_each_row(
         db_,
@@ -403,6 +441,16 @@ void PoolStore::commit(const PoolChanges& changes) {
                    const auto& [group, m] = entry;
                    s.bind_all(group, m.volunteer, m.slots, m.ready ? 1 : 0);
                  });
+    for_each_row(db_,
+                 "INSERT INTO manifests (job, step, shards, sha256) VALUES (?, ?, ?, ?) "
+                 "ON CONFLICT(job, step) DO UPDATE SET shards = excluded.shards, "
+                 "sha256 = excluded.sha256",
+                 changes.manifests, [](Statement& s, const ManifestRecord& m) {
+                   s.bind_all(m.job, m.step, nlohmann::json(m.shards).dump(), m.sha256);
+                 });
+    for_each_row(db_, "DELETE FROM manifests WHERE job = ? AND step = ?",
+                 changes.manifests_forgotten,
+                 [](Statement& s, const CheckpointId& c) { s.bind_all(c.job, c.step); });
     for_each_row(db_, "INSERT INTO events (job, time, kind, text) VALUES (?, ?, ?, ?)",
                  changes.notes,
                  [](Statement& s, const JobNote& n) { s.bind_all(n.job, n.time, n.kind, n.text); });
@@ -411,7 +459,7 @@ void PoolStore::commit(const PoolChanges& changes) {
   kill_if_asked(true);
 }
 
-void PoolStore::add_input(const InputRecord& input) {
+void SqlitePoolStore::add_input(const InputRecord& input) {
   db_.prepare(
          "INSERT INTO inputs (sha256, bytes, owner, received) VALUES (?, ?, ?, ?) "
          "ON CONFLICT(sha256) DO NOTHING")
@@ -419,21 +467,21 @@ void PoolStore::add_input(const InputRecord& input) {
       .run();
 }
 
-std::optional<InputRecord> PoolStore::input(const std::string& sha256) {
+std::optional<InputRecord> SqlitePoolStore::input(const std::string& sha256) {
   Statement s = db_.prepare("SELECT sha256, bytes, owner, received FROM inputs WHERE sha256 = ?");
   s.bind_all(sha256);
   if (!s.step()) return std::nullopt;
   return InputRecord{s.text(0), s.integer(1), s.text(2), s.real(3)};
 }
 
-std::int64_t PoolStore::input_bytes_of(const std::string& owner) {
+std::int64_t SqlitePoolStore::input_bytes_of(const std::string& owner) {
   Statement s = db_.prepare("SELECT COALESCE(SUM(bytes), 0) FROM inputs WHERE owner = ?");
   s.bind_all(owner);
   s.step();
   return s.integer(0);
 }
 
-std::vector<InputRecord> PoolStore::unused_inputs(double before) {
+std::vector<InputRecord> SqlitePoolStore::unused_inputs(double before) {
   // A job names its inputs in its "inputs" JSON by their hashes.
   Statement s = db_.prepare(
       "SELECT sha256, bytes, owner, received FROM inputs WHERE received < ? AND NOT EXISTS "
@@ -446,11 +494,11 @@ std::vector<InputRecord> PoolStore::unused_inputs(double before) {
   return unused;
 }
 
-void PoolStore::remove_input(const std::string& sha256) {
+void SqlitePoolStore::remove_input(const std::string& sha256) {
   db_.prepare("DELETE FROM inputs WHERE sha256 = ?").bind_all(sha256).run();
 }
 
-std::vector<EventRecord> PoolStore::events(std::int64_t job, std::int64_t after_id) {
+std::vector<EventRecord> SqlitePoolStore::events(std::int64_t job, std::int64_t after_id) {
   Statement s =
       db_.prepare("SELECT id, time, kind, text FROM events WHERE job = ? AND id > ? ORDER BY id");
   s.bind_all(job, after_id);

@@ -5,17 +5,24 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace spare::pool {
 
 /// A client's mistake: handlers throw it, the server answers `status` with its message.
 class RequestError : public std::runtime_error {
  public:
-  RequestError(int status, const std::string& what) : std::runtime_error(what), status_(status) {}
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  /// `headers` go with the answer (a redirect's Location, a Retry-After).
+  RequestError(int status, const std::string& what, Headers headers = {})
+      : std::runtime_error(what), status_(status), headers_(std::move(headers)) {}
   int status() const { return status_; }
+  const Headers& headers() const { return headers_; }
 
  private:
   int status_;
+  Headers headers_;
 };
 
 /// The header a volunteer's agent sends to the coordinator with each request:

@@ -3,6 +3,7 @@
 // pins its certificate.
 #include <unistd.h>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "https_client.hpp"
 #include "pool_messages.hpp"
 #include "pool_protocol.hpp"
+#include "pool_submission.hpp"
 #include "spare/error.hpp"
 #include "spare/job_spec.hpp"
 #include "spare/machine.hpp"
@@ -28,8 +30,9 @@ namespace {
 using nlohmann::json;
 
 void add_pool_options(po::options_description& options) {
-  options.add_options()("pool", po::value<std::string>(),
-                        "the pool's URL, https://HOST:PORT (or $SPARE_POOL)")(
+  options.add_options()(
+      "pool", po::value<std::string>(),
+      "the pool's URL, https://HOST:PORT, or every replica's joined by commas (or $SPARE_POOL)")(
       "token", po::value<std::string>(), "your token for the pool (or $SPARE_TOKEN)")(
       "fingerprint", po::value<std::string>(),
       "the pool's certificate fingerprint (or $SPARE_FINGERPRINT)");
@@ -41,7 +44,11 @@ pool::HttpsClient pool_client(const po::variables_map& vm, const std::string& co
   const std::string token = option_or_environment(vm, "token", "SPARE_TOKEN", command);
   const std::string fingerprint = pool::normalize_fingerprint(
       option_or_environment(vm, "fingerprint", "SPARE_FINGERPRINT", command));
-  return pool::HttpsClient(url, fingerprint, token, 30.0);
+  pool::HttpsClient client(url, fingerprint, token, 30.0);
+  // A pool of replicas electing a new leader answers again within seconds;
+  // one that has none for longer (etcd without quorum) is said to be so.
+  client.set_failover_wait(15.0);
+  return client;
 }
 
 /// The response's JSON, or an Error carrying the pool's own message.
@@ -127,9 +134,18 @@ int submit_command(const std::vector<std::string>& args) {
   const JobSpec spec = load_job_spec(file, overrides, worker.kernels());
   worker.plan(spec, spec.ranks > 0 ? spec.ranks : 1);  // an impossible decomposition fails here
   pool::HttpsClient client = pool_client(vm, "spare submit");
+  const std::int64_t id = submit_to_pool(client, spec, file, worker.kernels());
+  fmt::print(stderr, "submitted {} as job {} to {}; follow it with `spare status {}`\n", spec.name,
+             id, client.base_url(), id);
+  fmt::print("{}\n", id);
+  return 0;
+}
+
+std::int64_t submit_to_pool(pool::HttpsClient& client, const JobSpec& spec,
+                            const std::string& source, const KernelRegistry& kernels) {
   // Input files go first, by content: one the pool already has is not sent again.
   json inputs = json::object();
-  for (const auto& [key, path] : input_files(spec, worker.kernels())) {
+  for (const auto& [key, path] : input_files(spec, kernels)) {
     const std::string hex = pool::sha256_file_hex(path);
     const pool::HttpResponse known = client.get(pool::protocol::kInputKnown.path(hex));
     const bool send = known.status == 404;
@@ -145,13 +161,9 @@ int submit_command(const std::vector<std::string>& args) {
   }
   const json answer =
       checked(client.post(pool::protocol::kSubmit.path(),
-                          {{"ini", spec.to_ini()}, {"source", file}, {"inputs", inputs}}),
+                          {{"ini", spec.to_ini()}, {"source", source}, {"inputs", inputs}}),
               "submit");
-  const std::int64_t id = answer.at("job").get<std::int64_t>();
-  fmt::print(stderr, "submitted {} as job {} to {}; follow it with `spare status {}`\n", spec.name,
-             id, client.base_url(), id);
-  fmt::print("{}\n", id);
-  return 0;
+  return answer.at("job").get<std::int64_t>();
 }
 
 int status_command(const std::vector<std::string>& args) {
@@ -180,11 +192,12 @@ int status_command(const std::vector<std::string>& args) {
   const json pool_state = checked(client.get(pool::protocol::kPoolStatus.path()), "status");
   const json jobs = checked(client.get(pool::protocol::kJobs.path()), "status");
   if (vm.count("json")) {
-    fmt::print("{}\n", json{{"version", pool_state.value("version", "")},
-                            {"kernels", pool_state.value("kernels", json::object())},
-                            {"volunteers", pool_state.at("volunteers")},
-                            {"jobs", jobs.at("jobs")}}
-                           .dump(2));
+    json facts = {{"version", pool_state.value("version", "")},
+                  {"kernels", pool_state.value("kernels", json::object())},
+                  {"volunteers", pool_state.at("volunteers")},
+                  {"jobs", jobs.at("jobs")}};
+    if (pool_state.contains("leader")) facts["leader"] = pool_state["leader"];
+    fmt::print("{}\n", facts.dump(2));
     return 0;
   }
   // Volunteers must compute each kernel in these revisions to join.
@@ -194,6 +207,14 @@ int status_command(const std::vector<std::string>& args) {
     revisions.push_back(fmt::format("{} {}", kernel, revision.dump()));
   fmt::print("pool: Spare {}; kernel revisions: {}\n", pool_state.value("version", "?"),
              fmt::join(revisions, ", "));
+  if (const json leader = pool_state.value("leader", json()); leader.is_object()) {
+    // A pool of replicas: the one that answered leads.
+    const auto since = static_cast<std::time_t>(leader.value("since", 0.0));
+    std::tm local{};
+    localtime_r(&since, &local);
+    fmt::print("leader: {} since {:%Y-%m-%d %H:%M:%S}, epoch {}\n", leader.value("url", "?"), local,
+               leader.value("epoch", 0));
+  }
   fmt::print("volunteers:\n");
   for (const json& v : pool_state.at("volunteers")) {
     // Names and addresses are shown to operators' tokens only.

@@ -14,6 +14,8 @@
 #include <optional>
 #include <thread>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "agent_context.hpp"
@@ -22,15 +24,19 @@
 #include "checkpoint_replicator.hpp"
 #include "group_runner.hpp"
 #include "https_client.hpp"
+#include "idle_inputs.hpp"
 #include "input_cache.hpp"
 #include "pool_messages.hpp"
 #include "pool_protocol.hpp"
 #include "shard_holdings.hpp"
 #include "spare/atomic_file.hpp"
+#include "spare/checkpoint_retention.hpp"
 #include "spare/error.hpp"
 #include "spare/kernel_schema.hpp"
 #include "spare/machine.hpp"
+#include "spare/output_layout.hpp"
 #include "steady_time.hpp"
+#include "volunteer_status.hpp"
 
 namespace spare::pool {
 
@@ -55,6 +61,14 @@ struct VolunteerAgent::Impl {
 
   std::atomic<int> leave_requests{0};
 
+  // The lending policy, and what `spare volunteer status` shows.
+  IdlePolicy policy;
+  SystemInputs machine;
+  std::optional<LendingDecision> decision;  // the latest
+  StatusWriter status;
+  AgentPhase phase = AgentPhase::waiting;
+  json assigned = json::array();  // the groups of the latest heartbeat's answer
+
   Impl(AgentOptions options, std::function<void(const std::string&)> log)
       : context(std::move(options), std::move(log)),
         inputs(context),
@@ -63,9 +77,24 @@ struct VolunteerAgent::Impl {
                [this](const json& descriptor) {
                  return std::make_unique<GroupRunner>(context, inputs, replicator, descriptor);
                }),
-        server(context, groups, replicator) {}
+        server(context, groups, replicator),
+        policy(context.options().lending),
+        machine(context.options().machine_root, context.options().lending.max_load.has_value(),
+                ::getpid()),
+        status(context.options().storage) {}
 
   ~Impl() { replicator.stop(); }  // its passes ask the groups for partners
+
+  /// How a session with the pool ended.
+  enum class SessionEnd { left, stopped, paused };
+  /// Registers, then heartbeats and follows the pool until it ends.
+  SessionEnd session();
+  /// Waits (not registered) until the lending policy holds; false if asked
+  /// to leave meanwhile.
+  bool wait_for_policy();
+  /// Reads the machine and decides; logs a change of decision.
+  bool policy_holds();
+  void write_status();
 
   void register_with_pool();
   json heartbeat_body(std::vector<std::int64_t>& dropped);
@@ -73,6 +102,9 @@ struct VolunteerAgent::Impl {
   void follow(const json& answer);
   /// Removes the files of jobs the pool says are over (none of this volunteer's groups runs them).
   void forget_jobs(const json& over);
+  /// Pins the step the pool holds of each job in its checkpoint tree, so that
+  /// neither its ranks nor its partner copies remove that checkpoint.
+  void pin_held_steps(const json& held);
 };
 
 VolunteerAgent::VolunteerAgent(AgentOptions options, std::function<void(const std::string&)> log)
@@ -133,8 +165,28 @@ void VolunteerAgent::Impl::follow(const json& answer) {
   outage_grace = grace.is_number() && grace.get<double>() >= 0
                      ? std::optional<double>(grace.get<double>())
                      : std::nullopt;
-  groups.reconcile(answer.value("groups", json::array()));
+  assigned = answer.value("groups", json::array());
+  pin_held_steps(answer.value("held", json::array()));
+  groups.reconcile(assigned);
   forget_jobs(answer.value("forget", json::array()));
+}
+
+void VolunteerAgent::Impl::pin_held_steps(const json& held) {
+  for (const json& entry : held) {
+    const json job = entry.value("job", json(nullptr));
+    const json step = entry.value("step", json(nullptr));
+    if (!job.is_number_integer() || !step.is_number_integer() || step.get<std::int64_t>() < 0)
+      continue;
+    const fs::path checkpoints =
+        OutputLayout{context.job_dir(job.get<std::int64_t>())}.checkpoints();
+    try {
+      fs::create_directories(checkpoints);
+      write_held_step(checkpoints, step.get<std::int64_t>());
+    } catch (const std::exception& e) {
+      context.log(fmt::format("cannot pin job {}'s held step {}: {}", job.get<std::int64_t>(),
+                              step.get<std::int64_t>(), e.what()));
+    }
+  }
 }
 
 void VolunteerAgent::Impl::forget_jobs(const json& over) {
@@ -152,21 +204,80 @@ void VolunteerAgent::Impl::forget_jobs(const json& over) {
   }
 }
 
+bool VolunteerAgent::Impl::policy_holds() {
+  // Lending always needs no reading of the machine.
+  const LendingDecision now = policy.settings().unconditional() ? policy.decide(MachineReading{})
+                                                                : policy.decide(machine.read());
+  if (!decision || decision->lend != now.lend || decision->blocked_by != now.blocked_by) {
+    context.log(now.why);
+  }
+  decision = now;
+  return now.lend;
+}
+
+void VolunteerAgent::Impl::write_status() {
+  VolunteerStatus s;
+  s.pid = ::getpid();
+  s.pool = context.options().pool_url;
+  s.name = context.options().name;
+  s.volunteer = phase == AgentPhase::waiting ? 0 : context.volunteer();
+  s.phase = phase;
+  if (decision) s.policy = *decision;
+  s.policy_settings = describe_settings(context.options().lending);
+  if (phase != AgentPhase::waiting) s.groups = status_groups(assigned);
+  try {
+    status.write(std::move(s));
+  } catch (const std::exception& e) {
+    context.log(std::string("cannot write the status file: ") + e.what());
+  }
+}
+
+bool VolunteerAgent::Impl::wait_for_policy() {
+  for (;;) {
+    if (leave_requests > 0) return false;
+    if (policy_holds()) return true;
+    phase = AgentPhase::waiting;
+    assigned = json::array();
+    write_status();
+    groups.reap();
+    sleep_seconds(1.0);
+  }
+}
+
 int VolunteerAgent::run() {
   Impl& a = *impl_;
   a.agent_port = a.server.start();
+  bool replicating = false;
   for (;;) {
-    try {
-      a.register_with_pool();
-      break;
-    } catch (const PeerUnreachable& e) {
-      if (a.leave_requests > 0) return 0;
-      a.context.log(std::string("waiting for the pool: ") + e.what());
-      sleep_seconds(2.0);
+    if (!a.wait_for_policy()) return 0;
+    a.phase = AgentPhase::registering;
+    a.write_status();
+    for (;;) {
+      try {
+        a.register_with_pool();
+        break;
+      } catch (const PeerUnreachable& e) {
+        if (a.leave_requests > 0) return 0;
+        a.context.log(std::string("waiting for the pool: ") + e.what());
+        sleep_seconds(2.0);
+      }
+    }
+    if (!replicating) a.replicator.start();
+    replicating = true;
+    switch (a.session()) {
+      case Impl::SessionEnd::left:
+        return 0;
+      case Impl::SessionEnd::stopped:
+        return 1;
+      case Impl::SessionEnd::paused:
+        break;  // until the policy holds again
     }
   }
-  a.replicator.start();
+}
 
+VolunteerAgent::Impl::SessionEnd VolunteerAgent::Impl::session() {
+  Impl& a = *this;
+  bool policy_leaving = false;  // the policy stopped holding: a leave of its own
   auto last_contact = Clock::now();
   bool pool_lost = false;
   std::optional<HttpsClient> heartbeats;
@@ -174,23 +285,30 @@ int VolunteerAgent::run() {
   std::optional<int> leave_after_pass;  // set once the pool lets us go
   for (;;) {
     a.groups.reap();
+    if (!policy_leaving && !a.policy_holds()) {
+      policy_leaving = true;
+      a.context.log("the lending policy no longer holds: leaving the pool gracefully");
+    }
+    a.phase = policy_leaving || a.leave_requests > 0 ? AgentPhase::leaving : AgentPhase::lending;
+    a.write_status();
     if (leave_after_pass) {
       // Leave only after a scan that began once the group was over has
       // uploaded everything: the last checkpoint's shards may be only here.
       if (a.replicator.passes() > *leave_after_pass && !a.replicator.pending()) {
         a.context.log("left the pool");
-        return 0;
+        return a.leave_requests > 0 ? SessionEnd::left : SessionEnd::paused;
       }
       if (a.leave_requests < 2) {
         sleep_seconds(0.1);
         continue;
       }
     }
-    const int leave_requests = a.leave_requests;
-    if (leave_requests >= 2) {
+    // The policy's leave is a first request: a person's second one still stops at once.
+    const int leaves_wanted = std::max<int>(a.leave_requests, policy_leaving ? 1 : 0);
+    if (a.leave_requests >= 2) {
       a.context.log("stopping at once: the running group loses the work since its last checkpoint");
       a.groups.stop_all(false);
-      return 1;
+      return SessionEnd::stopped;
     }
     try {
       // One client, one TLS session, for all heartbeats; a new one after registering again.
@@ -198,10 +316,10 @@ int VolunteerAgent::run() {
         heartbeats.emplace(a.context.pool_client(std::max(1.0, a.heartbeat_timeout)));
       HttpsClient& pool = *heartbeats;
       const std::int64_t volunteer = a.context.volunteer();
-      if (leave_requests > leaves_sent) {
+      if (leaves_wanted > leaves_sent) {
         a.context.log("leaving: the group checkpoints first, then this volunteer goes");
         const HttpResponse r = pool.post(protocol::kLeave.path(volunteer), {});
-        if (r.ok()) leaves_sent = leave_requests;
+        if (r.ok()) leaves_sent = leaves_wanted;
       }
       std::vector<std::int64_t> dropped;
       const json body = a.heartbeat_body(dropped);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "byte_size.hpp"
+#include "idle_policy.hpp"
 
 namespace spare::pool {
 
@@ -35,6 +36,9 @@ struct AgentOptions {
   std::filesystem::path spare_program;      // this program, run by mpirun as the launch client
   std::filesystem::path guard_program;      // spare-worker-guard, statically linked
   std::string network;                      // CIDR for MPI traffic; empty: Open MPI's choice
+  LendingSettings lending;                  // when it lends (idle_policy.hpp); default: always
+  /// Where the lending policy reads proc/ and sys/ (tests: recorded files).
+  std::filesystem::path machine_root = "/";
 };
 
 class VolunteerAgent {
@@ -45,7 +49,9 @@ class VolunteerAgent {
   VolunteerAgent& operator=(const VolunteerAgent&) = delete;
 
   /// Runs until the pool lets it leave after leave() (returns 0), or a
-  /// second leave() (stops at once; returns 1).
+  /// second leave() (stops at once; returns 1). While the lending policy
+  /// does not hold it lends nothing: it leaves the pool gracefully when the
+  /// policy stops holding, and registers again when it holds again.
   int run();
   /// Thread-safe: asks to leave gracefully (the running group checkpoints first).
   void leave();

@@ -236,6 +236,7 @@ int bench_pool(const po::variables_map& vm) {
     if (vm.count(name)) pass(name, fmt::format("{}", vm[name].as<double>()));
   }
   if (vm.count("jobs")) pass("jobs", std::to_string(vm["jobs"].as<int>()));
+  if (vm.count("replicas")) pass("replicas", std::to_string(vm["replicas"].as<int>()));
   if (vm.count("worker")) pass("worker", vm["worker"].as<std::string>());
   ChildOptions options;
   options.capture_stdout = false;
@@ -318,6 +319,9 @@ int bench_command(const std::vector<std::string>& args) {
       "seconds", po::value<double>(), "pool: seconds measured (default 10)")(
       "warmup", po::value<double>(), "pool: seconds of warm-up before (default 5)")(
       "jobs", po::value<int>(), "pool: small heat2d jobs submitted (default 2)")(
+      "replicas", po::value<int>(),
+      "pool: a pool of this many replicas on an etcd of its own, the leader measured "
+      "(default: one pool on SQLite)")(
       "interval", po::value<double>(),
       "pool: seconds between a volunteer's heartbeats (default: the pool's, from its "
       "registration reply)");
@@ -337,7 +341,8 @@ int bench_command(const std::vector<std::string>& args) {
                "              (TLS, tokens, heartbeats): heartbeats/s, their p50/p99 latency,\n"
                "              volunteers falsely declared lost, the pool's CPU and fsyncs/s,\n"
                "              and how long `spare status --json` takes (targets, 2 cores:\n"
-               "              10,000 volunteers, p99 < 250 ms, none lost, status < 1 s)\n"
+               "              10,000 volunteers, p99 < 250 ms, none lost, status < 1 s);\n"
+               "              --replicas 3: the same against the leader of three replicas\n"
                "Each prints the measured rates and the ratio on its last line.",
                options);
     return vm.count("help") ? 0 : static_cast<int>(ExitCode::usage);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "backend_commands.hpp"
 #include "commands.hpp"
 #include "spare/error.hpp"
 #include "spare/gpu.hpp"
@@ -38,6 +39,12 @@ constexpr const char* kUsage =
     "  cancel JOB         stop a job\n"
     "  fetch JOB DIR      download a finished job's result.h5 and result.xdmf\n"
     "\n"
+    "backends (this machine, pools, Slurm clusters: ~/.config/spare/backends.ini):\n"
+    "  backends           list them with their health\n"
+    "  submit JOB.ini --to NAME   submit a job there; prints its handle, NAME:ID\n"
+    "  status [HANDLE], logs HANDLE, cancel HANDLE, fetch HANDLE DIR   as for a pool\n"
+    "  move HANDLE --to NAME      checkpoint, stop, and resume there\n"
+    "\n"
     "`spare COMMAND --help` describes a command. Exit codes: 0 ok, 1 internal error,\n"
     "2 bad command line, 3 invalid job, 4 bad checkpoint, 5 run failed,\n"
     "128+N stopped by signal N after a checkpoint (130: Ctrl-C, 143: SIGTERM).\n";
@@ -64,6 +71,7 @@ int cli_main(int argc, char** argv) {
     }
     const std::string command = args[0];
     args.erase(args.begin());
+    if (addressed_to_backends(command, args)) return backend_command(command, args);
     if (command == "run") return run_command(args);
     if (command == "ckpt") return ckpt_command(args);
     if (command == "kernels") return kernels_command(args);

@@ -8,12 +8,15 @@
 // lost meanwhile (its log, and the states `spare status --json` shows), the
 // pool process's CPU (/proc/PID/stat) and sync calls, and how long
 // `spare status --json` takes. One pool per N. Each N ends with one summary
-// line; the last line is the last N's.
+// line; the last line is the last N's. With --replicas R the pool is R
+// replicas of `spare pool --etcd` on a one-member etcd of its own (loopback):
+// the volunteers and the probes talk to the leader, whose CPU, sync calls and
+// log are measured.
 //
 //   spare-bench-pool [--volunteers 10,100,1000] [--seconds 10] [--warmup 5] [--jobs 2]
 //                    [--interval S] [--heartbeat-timeout 3] [--register-seconds 120]
 //                    [--threads 1] [--status-every 2] [--spare PATH] [--worker PATH]
-//                    [--keep 1]
+//                    [--keep 1] [--replicas 3]
 #include <fmt/format.h>
 
 #include <chrono>
@@ -21,6 +24,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -35,6 +39,7 @@
 #include "program_paths.hpp"
 #include "simulated_volunteers.hpp"
 #include "spare/error.hpp"
+#include "support/etcd_member.hpp"
 
 namespace {
 
@@ -58,6 +63,7 @@ struct Options {
   fs::path spare;
   fs::path worker;
   bool keep = false;
+  int replicas = 0;  // 0: one pool on SQLite
 };
 
 Options parse(int argc, char** argv) {
@@ -90,15 +96,17 @@ Options parse(int argc, char** argv) {
       o.worker = value;
     } else if (name == "--keep") {
       o.keep = value != "0";
+    } else if (name == "--replicas") {
+      o.replicas = std::stoi(value);
     } else {
       throw spare::UsageError("spare-bench-pool: unknown option " + name);
     }
   }
   if (!(o.seconds > 0) || o.warmup < 0 || o.jobs < 0 || o.threads < 1 || !(o.status_every > 0) ||
-      (o.interval && !(*o.interval > 0))) {
+      (o.interval && !(*o.interval > 0)) || o.replicas < 0) {
     throw spare::UsageError(
-        "spare-bench-pool: --seconds, --status-every and --interval must be > 0, --warmup and "
-        "--jobs >= 0, --threads >= 1");
+        "spare-bench-pool: --seconds, --status-every and --interval must be > 0, --warmup, "
+        "--jobs and --replicas >= 0, --threads >= 1");
   }
   if (o.spare.empty()) o.spare = spare::launcher::own_directory() / "spare";
   return o;
@@ -227,6 +235,27 @@ fs::path write_job(const fs::path& dir) {
   return job;
 }
 
+/// Which of `processes` leads: the only one, or the replica whose log says so.
+std::size_t leading(const std::vector<std::unique_ptr<spare::bench::PoolProcess>>& processes) {
+  if (processes.size() == 1) return 0;
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    for (std::size_t k = 0; k < processes.size(); ++k) {
+      const spare::bench::PoolProcess& replica = *processes[k];
+      for (const std::string& line : replica.log_lines(0, replica.log_size())) {
+        if (line.find(fmt::format("replica https://127.0.0.1:{} leads the pool", replica.port())) !=
+            std::string::npos) {
+          return k;
+        }
+      }
+    }
+    if (Clock::now() > deadline) {
+      throw spare::Error(spare::ExitCode::run_failed, "no replica led within 30 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 void run_point(const Options& o, int count, const fs::path& counter) {
   char pattern[] = "/tmp/spare-bench-pool-XXXXXX";
   if (!::mkdtemp(pattern)) throw spare::SystemError("mkdtemp", errno);
@@ -239,19 +268,35 @@ void run_point(const Options& o, int count, const fs::path& counter) {
   settings.max_connections = static_cast<std::size_t>(count) + 64;  // and the probes'
   settings.sync_counter = counter;
   fs::create_directories(settings.state);
+
+  // A pool of replicas: etcd first, then each replica on a port of its own;
+  // the one that leads is measured, the followers stay up beside it.
+  std::optional<spare::testing::EtcdMember> etcd;
+  if (o.replicas > 0) {
+    etcd.emplace();
+    settings.etcd = etcd->url();
+  }
   const std::string volunteer_token = spare::bench::add_token(settings, "volunteers", "volunteer");
   const std::string scientist_token = spare::bench::add_token(settings, "scientists", "scientist");
   const std::string operator_token = spare::bench::add_token(settings, "operators", "operator");
-
-  std::optional<spare::bench::PoolProcess> pool;
-  pool.emplace(settings);
-  const Timed first = run_spare(o, *pool, operator_token, {"status", "--json"});
+  std::vector<std::unique_ptr<spare::bench::PoolProcess>> processes;
+  for (int k = 0; k < std::max(o.replicas, 1); ++k) {
+    spare::bench::PoolSettings own = settings;
+    if (o.replicas > 0) {
+      own.state = dir / fmt::format("replica{}", k);
+      own.port = spare::testing::free_loopback_port();
+      fs::create_directories(own.state);
+    }
+    processes.push_back(std::make_unique<spare::bench::PoolProcess>(own));
+  }
+  const spare::bench::PoolProcess& pool = *processes[leading(processes)];
+  const Timed first = run_spare(o, pool, operator_token, {"status", "--json"});
   if (first.run.status != 0) {
     throw spare::Error(spare::ExitCode::run_failed, "spare status failed against the new pool");
   }
   spare::bench::VolunteerLoad load;
-  load.port = pool->port();
-  load.fingerprint = pool->fingerprint();
+  load.port = pool.port();
+  load.fingerprint = pool.fingerprint();
   load.token = volunteer_token;
   load.kernels = json::parse(first.run.output).value("kernels", json::object());
   load.count = count;
@@ -267,7 +312,7 @@ void run_point(const Options& o, int count, const fs::path& counter) {
   std::vector<double> submit_seconds;
   const fs::path job = write_job(dir);
   for (int j = 0; j < o.jobs; ++j) {
-    const Timed submitted = run_spare(o, *pool, scientist_token, {"submit", job.string()});
+    const Timed submitted = run_spare(o, pool, scientist_token, {"submit", job.string()});
     if (submitted.run.status != 0) {
       std::fprintf(stderr, "spare-bench-pool: spare submit exited with status %d\n",
                    submitted.run.status);
@@ -284,33 +329,33 @@ void run_point(const Options& o, int count, const fs::path& counter) {
   volunteers.measure(from, to);
   Probes probes;
   std::thread prober([&] {
-    probes = probe_status(o, *pool, operator_token, scientist_token, first_job, from, to);
+    probes = probe_status(o, pool, operator_token, scientist_token, first_job, from, to);
   });
   std::this_thread::sleep_until(from);
-  const double pool_cpu_before = pool->cpu_seconds();
-  const std::uint64_t syncs_before = total_syncs(pool->sync_counts());
-  const std::uint64_t sync_ns_before = pool->sync_counts().nanoseconds;
-  const std::size_t log_from = pool->log_size();
+  const double pool_cpu_before = pool.cpu_seconds();
+  const std::uint64_t syncs_before = total_syncs(pool.sync_counts());
+  const std::uint64_t sync_ns_before = pool.sync_counts().nanoseconds;
+  const std::size_t log_from = pool.log_size();
   const double own_cpu_before = spare::bench::cpu_seconds(RUSAGE_SELF);
   std::this_thread::sleep_until(to);
   const double window = std::chrono::duration<double>(to - from).count();
-  const double pool_cpu = (pool->cpu_seconds() - pool_cpu_before) / window;
+  const double pool_cpu = (pool.cpu_seconds() - pool_cpu_before) / window;
   const double own_cpu = (spare::bench::cpu_seconds(RUSAGE_SELF) - own_cpu_before) / window;
-  const spare::bench::SyncCounts& counts = pool->sync_counts();
+  const spare::bench::SyncCounts& counts = pool.sync_counts();
   const double syncs = static_cast<double>(total_syncs(counts) - syncs_before) / window;
   const double sync_share =
       1e-9 * static_cast<double>(counts.nanoseconds - sync_ns_before) / window;
-  const std::size_t log_to = pool->log_size();
-  const std::size_t resident = pool->resident_bytes();
+  const std::size_t log_to = pool.log_size();
+  const std::size_t resident = pool.resident_bytes();
   prober.join();
   volunteers.stop();
   const spare::bench::LoadResults r = volunteers.results();
-  const std::set<std::string> lost_all = declared_lost(pool->log_lines(0, log_to));
-  const std::set<std::string> lost_window = declared_lost(pool->log_lines(log_from, log_to));
+  const std::set<std::string> lost_all = declared_lost(pool.log_lines(0, log_to));
+  const std::set<std::string> lost_window = declared_lost(pool.log_lines(log_from, log_to));
   const std::string syncs_by_kind = fmt::format(
       "fsync {}, fdatasync {}, sync_file_range {}, syncfs {} in all", counts.fsync.load(),
       counts.fdatasync.load(), counts.sync_file_range.load(), counts.syncfs.load());
-  pool.reset();  // SIGTERM; its state directory stays until removed below
+  processes.clear();  // SIGTERM; their state directories stay until removed below
   const std::string load_now = load_average();
   if (!o.keep) fs::remove_all(dir);
 
@@ -349,12 +394,14 @@ void run_point(const Options& o, int count, const fs::path& counter) {
       probes.job_seconds.empty() ? 0.0 : probes.job_seconds.back(), probes.job_failed,
       probes.job_seconds.size(), load_now);
   fmt::print(
-      "pool bench: {} volunteers ({} registered), {:.1f} heartbeats/s, heartbeat p50 {:.1f} ms "
+      "pool bench: {} volunteers ({} registered){}, {:.1f} heartbeats/s, heartbeat p50 {:.1f} ms "
       "p99 {:.1f} ms, falsely lost {}, coordinator CPU {:.0f}% of a core, {:.1f} fsyncs/s, "
       "spare status --json p50 {:.3f} s max {:.3f} s ({} of {} failed)\n",
-      count, r.registered, static_cast<double>(r.answered) / window,
-      ms(percentile(r.latencies, 0.5)), ms(percentile(r.latencies, 0.99)), lost_all.size(),
-      100 * pool_cpu, syncs, percentile(probes.pool_seconds, 0.5),
+      count, r.registered,
+      o.replicas > 0 ? fmt::format(", the leader of {} replicas on etcd", o.replicas) : "",
+      static_cast<double>(r.answered) / window, ms(percentile(r.latencies, 0.5)),
+      ms(percentile(r.latencies, 0.99)), lost_all.size(), 100 * pool_cpu, syncs,
+      percentile(probes.pool_seconds, 0.5),
       probes.pool_seconds.empty() ? 0.0 : probes.pool_seconds.back(), probes.pool_failed,
       probes.pool_seconds.size());
   std::fflush(stdout);

@@ -34,7 +34,8 @@ std::string add_token(const PoolSettings& settings, const std::string& name,
                       const std::string& role) {
   const launcher::CapturedRun run =
       launcher::run_and_capture({settings.spare.string(), "pool", "token", "add", name, "--role",
-                                 role, "--state", settings.state.string()});
+                                 role, settings.etcd.empty() ? "--state" : "--etcd",
+                                 settings.etcd.empty() ? settings.state.string() : settings.etcd});
   if (run.status != 0) {
     throw Error(ExitCode::run_failed,
                 fmt::format("spare pool token add {} exited with status {}", name, run.status));
@@ -46,12 +47,13 @@ PoolProcess::PoolProcess(const PoolSettings& settings)
     : log_(settings.state / "pool.log"), counts_file_(settings.state / "sync-counts") {
   counts_ = map_sync_counts(counts_file_.c_str(), /*create=*/true);
   if (counts_ == nullptr) throw SystemError("cannot map " + counts_file_.string(), errno);
+  const std::string address = fmt::format("127.0.0.1:{}", settings.port);
   std::vector<std::string> argv = {settings.spare.string(),
                                    "pool",
                                    "--state",
                                    settings.state.string(),
                                    "--listen",
-                                   "127.0.0.1:0",
+                                   address,
                                    "--heartbeat-timeout",
                                    fmt::format("{}", settings.heartbeat_timeout),
                                    "--max-connections",
@@ -59,6 +61,9 @@ PoolProcess::PoolProcess(const PoolSettings& settings)
                                    "--max-connections-per-address",
                                    std::to_string(settings.max_connections)};
   if (!settings.worker.empty()) argv.insert(argv.end(), {"--worker", settings.worker.string()});
+  if (!settings.etcd.empty()) {
+    argv.insert(argv.end(), {"--etcd", settings.etcd, "--advertise", "https://" + address});
+  }
   launcher::ChildOptions options;
   options.environment = {{"LD_PRELOAD", settings.sync_counter.string()},
                          {kSyncCountsVariable, counts_file_.string()}};

@@ -26,9 +26,13 @@ struct PoolSettings {
   /// comes from 127.0.0.1.
   std::size_t max_connections = 4096;
   std::filesystem::path sync_counter;  // the preloaded library
+  /// A replica of a pool on etcd: its endpoints, and the loopback port it
+  /// listens on and advertises (0: one pool on SQLite, on a port of the kernel's choice).
+  std::string etcd;
+  int port = 0;
 };
 
-/// `spare pool token add NAME --role ROLE --state DIR`: the new token.
+/// `spare pool token add NAME --role ROLE --state DIR` (or `--etcd URLS`): the new token.
 std::string add_token(const PoolSettings& settings, const std::string& name,
                       const std::string& role);
 

@@ -6,6 +6,7 @@ chaos tests and by the README's walkthrough."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,22 +43,30 @@ class PoolCluster:
         try:
             # Separate roles, as an operator would hand them out.
             self.token = self.spare("pool", "token", "add", "scientists", "--role", "scientist",
-                                    "--state", self.state, env_pool=False).stdout.strip()
+                                    *self.store_args(), env_pool=False).stdout.strip()
             self.volunteer_token = self.spare(
-                "pool", "token", "add", "volunteers", "--role", "volunteer", "--state",
-                self.state, env_pool=False).stdout.strip()
+                "pool", "token", "add", "volunteers", "--role", "volunteer",
+                *self.store_args(), env_pool=False).stdout.strip()
             # The operator's: every job, and the volunteers' names and addresses.
             self.operator_token = self.spare(
-                "pool", "token", "add", "operators", "--role", "operator", "--state",
-                self.state, env_pool=False).stdout.strip()
+                "pool", "token", "add", "operators", "--role", "operator",
+                *self.store_args(), env_pool=False).stdout.strip()
             self.start_coordinator(port=0)
-            for k in self.cluster.laptops:
+            for k in self.volunteer_laptops():
                 self.start_agent(k)
         except BaseException:
             self.close()
             raise
 
     # The coordinator.
+
+    def volunteer_laptops(self):
+        """The laptops that lend (all of them here)."""
+        return list(self.cluster.laptops)
+
+    def store_args(self):
+        """Where `spare pool token` finds the pool's records."""
+        return ["--state", self.state]
 
     def start_coordinator(self, port=None, environment=None):
         """Starts `spare pool`; port None reuses the previous port (a restart).
@@ -81,6 +90,10 @@ class PoolCluster:
         self.port = int(self.url.rsplit(":", 1)[1])
         self.fingerprint = fingerprint_line.split()[-1]
 
+    def vaults(self, job):
+        """Where the pool keeps its copies of job's checkpoints."""
+        return [self.state / "jobs" / str(job) / "checkpoints"]
+
     def kill_coordinator(self):
         """kill -9 of the coordinator: its state must carry everything."""
         self.coordinator.kill()
@@ -102,12 +115,14 @@ class PoolCluster:
     def agent_environment(self):
         return dict(self.scientist_environment(), SPARE_TOKEN=self.volunteer_token)
 
-    def start_agent(self, k, *extra):
+    def start_agent(self, k, *extra, environment=None):
+        """`environment`: variables added to the agent's (the test hooks')."""
         self.agents[k] = self.cluster.start(
             k, [SPARE, "volunteer", "--cpus", str(self.cpus), "--storage",
                 str(self.cluster.laptop(k).storage), "--network", self.cluster.subnet,
                 *self.agent_args, *extra],
-            env=self.agent_environment(), log_path=self.logs / f"agent-lap{k}.log")
+            env=dict(self.agent_environment(), **(environment or {})),
+            log_path=self.logs / f"agent-lap{k}.log")
         return self.agents[k]
 
     def add_laptop(self):
@@ -177,7 +192,27 @@ class PoolCluster:
                 break
             time.sleep(0.1)
         raise AssertionError(f"job {job}: {what} not reached; last status {status}; "
-                             f"logs in {self.logs}:\n{self.spare('logs', job, expect=None).stdout}")
+                             f"logs in {self.logs}:\n{self.spare('logs', job, expect=None).stdout}"
+                             f"{self.agents_now()}")
+
+    def agents_now(self):
+        """Each agent's state for a failure's message: alive or its exit
+        status, its last lines, and where gdb is installed its threads' frames."""
+        gdb = shutil.which("gdb")
+        lines = []
+        for k, process in sorted(self.agents.items()):
+            code = process.poll()
+            log = self.logs / f"agent-lap{k}.log"
+            tail = log.read_text(errors="replace").splitlines()[-3:] if log.exists() else []
+            lines.append(f"agent {k}: " + ("running" if code is None else f"exited {code}"))
+            lines += [f"  {line}" for line in tail]
+            if code is None and gdb:
+                stacks = subprocess.run([gdb, "-p", str(process.pid), "-batch", "-ex",
+                                         "thread apply all bt 8"], capture_output=True,
+                                        text=True, timeout=60).stdout
+                lines += [f"  {line}" for line in stacks.splitlines()
+                          if line.startswith(("#", "Thread"))]
+        return "\nagents now:\n" + "\n".join(lines) if lines else ""
 
     def wait_done(self, job, timeout=300):
         return self.wait_until(job, lambda s: s["state"] == "done", timeout, "done")

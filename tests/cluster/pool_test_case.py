@@ -39,14 +39,16 @@ def setUpModule():
 
 
 class PoolTestCase(unittest.TestCase):
+    cluster_class = PoolCluster  # or ReplicatedPoolCluster: three replicas on etcd
     laptops = 4
     agent_args = ()  # options every volunteer's agent is started with
     coordinator_args = ()  # options the coordinator is started with
 
     def setUp(self):
         self.tmp = Path(tempfile.mkdtemp(prefix="spare-pool-test-"))
-        self.pool = PoolCluster(self.laptops, logs=self.tmp / "logs", agent_args=self.agent_args,
-                                coordinator_args=self.coordinator_args)
+        self.pool = self.cluster_class(self.laptops, logs=self.tmp / "logs",
+                                       agent_args=self.agent_args,
+                                       coordinator_args=self.coordinator_args)
         self.addCleanup(self.pool.close)
         self.pool.wait_for_volunteers(self.laptops)
 
@@ -62,6 +64,40 @@ class PoolTestCase(unittest.TestCase):
         for key, value in sections.items():
             merged.setdefault(key, {}).update(value)
         return write_job(self.tmp / name, **merged)
+
+    def long_job_file(self, steps, name="job.ini", **sections):
+        """A job that steps for seconds however fast the machine is (a 640 x
+        512 grid: a few thousand steps a second on two cores), checkpointing
+        every second, as a real job's checkpoints are minutes apart; `sections`
+        override its own, as in job_file()."""
+        own = {"job": {"steps": str(steps)},
+               "checkpoint": {"interval_steps": "0", "interval_seconds": "1"},
+               "heat2d": {"nx": "640", "ny": "512"}}
+        for key, value in sections.items():
+            own.setdefault(key, {}).update(value)
+        return self.job_file(name, **own)
+
+    def write_input(self, seed):
+        """The job_from_a_file's input, random from `seed`: its SHA-256."""
+        import hashlib
+
+        import h5py
+        import numpy as np
+        path = self.tmp / "case" / "inputs" / "u0.h5"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with h5py.File(path, "w") as f:
+            f["temperature"] = np.random.default_rng(seed).uniform(-1.0, 2.0, (160, 192))
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def job_from_a_file(self, steps, seed):
+        """A heat2d job that starts from an HDF5 file beside it (write_input):
+        the job's file and the input's SHA-256."""
+        sha256 = self.write_input(seed)
+        job_file = write_job(self.tmp / "case" / "job.ini", **{
+            **CHAOS_JOB, "job": {**CHAOS_JOB["job"], "steps": str(steps)},
+            "heat2d": {"nx": "192", "ny": "160", "init": "file",
+                       "initial_file": "inputs/u0.h5"}})
+        return job_file, sha256
 
     def reference_digest(self, job_file):
         """The same job run locally on one rank, with no failure."""
@@ -84,6 +120,13 @@ class PoolTestCase(unittest.TestCase):
         pid = self.pool.agents[k].pid
         return self.pool.cluster.exec(k, ["nsenter", f"--mount=/proc/{pid}/ns/mnt", *argv],
                                       timeout=timeout)
+
+    def own_checkpoints(self, k, job):
+        """The steps of the complete checkpoints laptop k's agent keeps of job."""
+        storage = self.pool.cluster.laptop(k).storage
+        listing = self.on_agent_mounts(
+            k, ["sh", "-c", f"ls -d {storage}/jobs/{job}/checkpoints/step-*/MANIFEST.json"])
+        return sorted(int(m.group(1)) for m in re.finditer(r"step-(\d+)/", listing.stdout))
 
     def written_checkpoints(self, job):
         return [int(re.search(r"step (\d+)", text).group(1))

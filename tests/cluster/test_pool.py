@@ -2,6 +2,7 @@
 kills: every job's result must equal, bit for bit, a failure-free local
 `spare run` of the same job file. Needs root; exits 77 (skipped) otherwise."""
 
+import hashlib
 import os
 import random
 import re
@@ -18,8 +19,7 @@ sys.path.insert(0, str(HERE.parent / "e2e"))
 
 from pool_cluster import SPARE  # noqa: E402
 # setUpModule skips the module without a laptop cluster.
-from pool_test_case import CHAOS_JOB, INTERVAL, PoolTestCase, setUpModule  # noqa: E402,F401
-from spare_testing import write_job  # noqa: E402
+from pool_test_case import INTERVAL, PoolTestCase, setUpModule  # noqa: E402,F401
 
 
 class PoolBasics(PoolTestCase):
@@ -36,7 +36,7 @@ class PoolBasics(PoolTestCase):
         self.assertEqual(self.fetched_digest(job), self.reference_digest(job_file))
         self.assertTrue((self.tmp / f"result-{job}" / "result.xdmf").exists())
         # The job is over: the volunteers remove its files from their storage.
-        for k in self.pool.cluster.laptops:
+        for k in self.pool.volunteer_laptops():
             job_dir = self.pool.cluster.laptop(k).storage / "jobs" / str(job)
             deadline = time.time() + 10
             while self.on_agent_mounts(k, ["test", "-e", str(job_dir)]).returncode == 0:
@@ -49,19 +49,7 @@ class PoolBasics(PoolTestCase):
         """A job that starts from an HDF5 file: `spare submit` sends the file by
         its SHA-256, each volunteer fetches it once and keeps it, and the result
         equals a local run of the same job file."""
-        import hashlib
-
-        import h5py
-        import numpy as np
-        case = self.tmp / "case"
-        (case / "inputs").mkdir(parents=True)
-        with h5py.File(case / "inputs" / "u0.h5", "w") as f:
-            f["temperature"] = np.random.default_rng(9).uniform(-1.0, 2.0, (160, 192))
-        sha256 = hashlib.sha256((case / "inputs" / "u0.h5").read_bytes()).hexdigest()
-        job_file = write_job(case / "job.ini", **{
-            **CHAOS_JOB, "job": {**CHAOS_JOB["job"], "steps": "600"},
-            "heat2d": {"nx": "192", "ny": "160", "init": "file",
-                       "initial_file": "inputs/u0.h5"}})
+        job_file, sha256 = self.job_from_a_file(600, seed=9)
         first = self.pool.submit(job_file)
         self.assertEqual(self.pool.wait_done(first)["step"], 600)
         self.assertEqual(self.fetched_digest(first), self.reference_digest(job_file))
@@ -73,18 +61,16 @@ class PoolBasics(PoolTestCase):
         second = int(again.stdout.strip())
         self.pool.wait_done(second)
         self.assertEqual(self.fetched_digest(second), self.fetched_digest(first))
-        for k in self.pool.cluster.laptops:
+        for k in self.pool.volunteer_laptops():
             log = (self.pool.logs / f"agent-lap{k}.log").read_text()
             self.assertEqual(log.count(f"input {sha256} fetched from the pool"), 1, log)
             self.assertIn(f"input {sha256} is cached here", log)
         # Other bytes: fetched, and the first input, used least recently, makes room.
-        with h5py.File(case / "inputs" / "u0.h5", "w") as f:
-            f["temperature"] = np.random.default_rng(10).uniform(-1.0, 2.0, (160, 192))
-        other = hashlib.sha256((case / "inputs" / "u0.h5").read_bytes()).hexdigest()
+        other = self.write_input(seed=10)
         third = self.pool.submit(job_file)
         self.assertEqual(self.pool.wait_done(third)["step"], 600)
         self.assertEqual(self.fetched_digest(third), self.reference_digest(job_file))
-        for k in self.pool.cluster.laptops:
+        for k in self.pool.volunteer_laptops():
             log = (self.pool.logs / f"agent-lap{k}.log").read_text()
             self.assertIn(f"input {other} fetched from the pool", log)
             self.assertIn(f"input {sha256} removed: the input cache holds at most 300.00 KiB",
@@ -105,7 +91,7 @@ class PoolBasics(PoolTestCase):
         # The volunteers stop its processes: no worker is left on any laptop.
         deadline = time.time() + 15
         while time.time() < deadline:
-            left = [k for k in self.pool.cluster.laptops
+            left = [k for k in self.pool.volunteer_laptops()
                     if any("spare-worker" in _command(pid)
                            for pid in self.pool.cluster.processes(k))]
             if not left:
@@ -376,8 +362,8 @@ class LaptopFailures(PoolTestCase):
             seen["shards"] = sorted({Path(p).name for p in listing.stdout.split()})
             self.pool.kill_laptop(victim)
             # Its processes are gone: no upload of its is left in flight.
-            vault = self.pool.state / "jobs" / str(job) / "checkpoints"
-            removed = [f for name in seen["shards"] for f in vault.glob(f"step-*/{name}")]
+            removed = [f for vault in self.pool.vaults(job) for name in seen["shards"]
+                       for f in vault.glob(f"step-*/{name}")]
             for f in removed:
                 f.unlink()
             seen["removed"] = len(removed)
@@ -389,7 +375,7 @@ class LaptopFailures(PoolTestCase):
         groups = [text for kind, text in self.pool.events(job) if kind == "group"]
         self.assertRegex(groups[1], r"restoring step \d+")
         logs = "".join((self.pool.logs / f"agent-lap{k}.log").read_text()
-                       for k in self.pool.cluster.laptops if k != seen["victim"])
+                       for k in self.pool.volunteer_laptops() if k != seen["victim"])
         for shard in seen["shards"]:
             self.assertRegex(logs, rf"step-\d+/{re.escape(shard)} from "
                                    rf"(volunteer \S+|this volunteer's partner copy)\n")
@@ -489,7 +475,7 @@ class LaptopFailures(PoolTestCase):
         self.assertNotIn("restart", [kind for kind, _ in events])
         # Checkpoints written while the pool was away reached its log once it was back.
         self.assertGreater(max(self.written_checkpoints(job)), seen["step"] + INTERVAL, events)
-        for k in self.pool.cluster.laptops:
+        for k in self.pool.volunteer_laptops():
             log = (self.pool.logs / f"agent-lap{k}.log").read_text()
             self.assertNotIn("stopping what it runs here", log)
 

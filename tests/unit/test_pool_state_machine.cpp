@@ -45,12 +45,13 @@ JobRecord heat_job(std::int64_t steps = 1000, std::int64_t ranks = 0) {
 /// A pool on a fake clock, committing to a real SQLite file unless told not to.
 class Pool {
  public:
-  Pool() : store_(opened()), machine_(fresh()) {}
+  explicit Pool(PoolSettings with = settings())
+      : settings_(with), store_(opened()), machine_(fresh()) {}
 
   double now = 1000.0;
 
   PoolStateMachine& machine() { return *machine_; }
-  PoolStore& store() { return *store_; }
+  SqlitePoolStore& store() { return *store_; }
 
   /// Commits what an event did; keeps its effects to look at.
   Applied keep(Applied applied) {
@@ -123,16 +124,17 @@ class Pool {
 
  private:
   /// Without fsync: a crash here is a commit not made, which needs none.
-  std::unique_ptr<PoolStore> opened() {
-    auto store = std::make_unique<PoolStore>(dir_ / "pool.db");
+  std::unique_ptr<SqlitePoolStore> opened() {
+    auto store = std::make_unique<SqlitePoolStore>(dir_ / "pool.db");
     store->database().execute("PRAGMA synchronous = OFF");
     return store;
   }
   std::unique_ptr<PoolStateMachine> fresh() {
-    return std::make_unique<PoolStateMachine>(settings(), store_->load(), now);
+    return std::make_unique<PoolStateMachine>(settings_, store_->load(), now);
   }
+  PoolSettings settings_;
   testing::TempDir dir_;
-  std::unique_ptr<PoolStore> store_;
+  std::unique_ptr<SqlitePoolStore> store_;
   std::unique_ptr<PoolStateMachine> machine_;
 };
 
@@ -174,6 +176,146 @@ TEST(PoolStateMachine, ALaptopDiesAndTheGroupIsReformedOnTheOthers) {
   EXPECT_EQ(std::count_if(log.begin(), log.end(),
                           [](const EventRecord& e) { return e.kind == "restart"; }),
             1);
+}
+
+// A replica that has just begun to lead holds none of the checkpoints its
+// predecessor was sent: a job re-formed then waits (a while) for the
+// volunteers to send the newest again, rather than restore an older one.
+TEST(PoolStateMachine, ANewLeaderWaitsForTheHeldCheckpointToBeSentAgain) {
+  for (const bool resent : {true, false}) {
+    SCOPED_TRACE(resent ? "sent again" : "never sent again");
+    Pool pool;
+    const Running r = running(pool, 2);
+    const CheckpointArrival held{r.job,
+                                 40,
+                                 true,
+                                 {"shard-00000.h5", "shard-00001.h5"},
+                                 {"MANIFEST.json", "shard-00000.h5", "shard-00001.h5"},
+                                 {}};
+    pool.keep(pool.machine().checkpoint_arrived(held, pool.now));
+    ASSERT_EQ(pool.job(r.job).checkpoint, 40);
+
+    pool.restart();  // another replica leads, from the records alone
+    const double waits_until = pool.now + kTimeout + 3;
+    pool.machine().await_resent_checkpoints(waits_until);
+    pool.pass(kTimeout + 1, {r.laptops[0]});  // and the second laptop is lost
+    ASSERT_EQ(pool.job(r.job).state, JobState::queued);
+    EXPECT_FALSE(pool.has_open_group(r.job)) << "formed before its checkpoint came again";
+    if (resent) {
+      pool.keep(pool.machine().checkpoint_arrived(held, pool.now));
+      pool.tick();
+      ASSERT_TRUE(pool.has_open_group(r.job));
+      EXPECT_EQ(pool.open_group(r.job).restore_step, 40);
+    } else {
+      while (pool.now < waits_until)
+        pool.pass(0.5, {r.laptops[0]});
+      ASSERT_TRUE(pool.has_open_group(r.job)) << "waited past its deadline";
+      EXPECT_FALSE(pool.open_group(r.job).restore_step.has_value());
+    }
+  }
+}
+
+// The manifests the pool believes are records: a new leader, whose vault
+// holds nothing, restores the held checkpoint from the copies a volunteer
+// holds (its own shard and its partner's), told the manifest's digest to
+// check any copy of the manifest against, without waiting for an upload.
+TEST(PoolStateMachine, ANewLeaderRestoresFromTheVolunteersCopiesOfABelievedManifest) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  const std::vector<std::string> shards{"shard-00000.h5", "shard-00001.h5"};
+  pool.keep(pool.machine().checkpoint_arrived(
+      {r.job, 40, true, shards, {"MANIFEST.json", shards[0], shards[1]}, {}, "digest of 40"},
+      pool.now));
+  ASSERT_EQ(pool.job(r.job).checkpoint, 40);
+
+  pool.restart();  // another replica leads, from the records alone
+  const double waits_until = pool.now + 10 * kTimeout;
+  pool.machine().await_resent_checkpoints(waits_until);
+  Heartbeat holding;
+  holding.holds[r.job][40] = {shards[0], shards[1]};
+  HeartbeatAnswer answer;
+  while (!pool.has_open_group(r.job) || pool.open_group(r.job).restore_step != 40) {
+    ASSERT_LT(pool.now, waits_until) << "waited for an upload it did not need";
+    pool.now += 0.5;
+    answer = pool.beat(r.laptops[0], holding);  // the second laptop is lost
+    pool.tick();
+  }
+  answer = pool.beat(r.laptops[0], holding);
+  ASSERT_EQ(answer.groups.size(), 1U);
+  EXPECT_EQ(answer.groups[0].restore_manifest_sha256, "digest of 40");
+}
+
+// A pool of replicas keeps no central copy: a checkpoint the vault holds
+// whole is held only once each shard is on two volunteers, their own and
+// partner copies; the result is still merged from the vault's copy.
+TEST(PoolStateMachine, APoolOfReplicasHoldsACheckpointOnceEachShardIsOnTwoVolunteers) {
+  PoolSettings two_copies = settings();
+  two_copies.copies_to_hold = 2;
+  Pool pool(two_copies);
+  const Running r = running(pool, 2);
+  const std::vector<std::string> shards{"shard-00000.h5", "shard-00001.h5"};
+  pool.keep(pool.machine().checkpoint_arrived(
+      {r.job, 300, true, shards, {"MANIFEST.json", shards[0], shards[1]}, {}, "digest"}, pool.now));
+  EXPECT_EQ(pool.job(r.job).checkpoint, std::nullopt) << "held on the leader alone";
+  Heartbeat own_and_partner;
+  own_and_partner.holds[r.job][300] = {shards[0], shards[1]};
+  Heartbeat own_only;
+  own_only.holds[r.job][300] = {shards[1]};
+  using HeldSteps = std::map<std::int64_t, std::int64_t>;
+  // Each member is told the step held, 0 while none is, so that it keeps that checkpoint.
+  EXPECT_EQ(pool.beat(r.laptops[0], own_and_partner).held, (HeldSteps{{r.job, 0}}));
+  pool.beat(r.laptops[1], own_only);
+  EXPECT_EQ(pool.job(r.job).checkpoint, std::nullopt) << "shard 0 on one volunteer only";
+  pool.beat(r.laptops[1], own_and_partner);
+  EXPECT_EQ(pool.job(r.job).checkpoint, 300);
+  EXPECT_EQ(pool.beat(r.laptops[0], own_and_partner).held, (HeldSteps{{r.job, 300}}));
+  // A volunteer no longer heard from counts for nothing.
+  pool.keep(pool.machine().checkpoint_arrived(
+      {r.job, 600, false, shards, {"MANIFEST.json"}, {}, "digest"}, pool.now));
+  Heartbeat newer;
+  newer.holds[r.job][600] = {shards[0], shards[1]};
+  pool.beat(r.laptops[0], newer);
+  pool.now += kTimeout + 1;
+  pool.beat(r.laptops[1], newer);
+  EXPECT_EQ(pool.job(r.job).checkpoint, 300);
+
+  // The final state: not on two volunteers (a group of one could never be),
+  // but whole in the vault, so the result is written.
+  GroupExit done;
+  done.outcome = GroupOutcome::done;
+  done.step = 1000;
+  pool.keep(pool.machine().group_exit(pool.open_group(r.job).id, done, pool.now));
+  ASSERT_EQ(pool.job(r.job).state, JobState::finishing);
+  pool.effects.clear();
+  pool.keep(pool.machine().checkpoint_arrived(
+      {r.job, 1000, true, shards, {"MANIFEST.json", shards[0], shards[1]}, {}, "digest"},
+      pool.now));
+  ASSERT_EQ(pool.effects.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<WriteResult>(pool.effects[0]));
+  EXPECT_EQ(std::get<WriteResult>(pool.effects[0]).step, 1000);
+}
+
+// The pool believes as many manifests of a job as the vault keeps
+// checkpoints, and forgets the others in the same commit.
+TEST(PoolStateMachine, OnlyTheNewestManifestsAreBelievedAndKept) {
+  Pool pool;
+  const Running r = running(pool, 1);
+  const std::vector<std::string> shards{"shard-00000.h5"};
+  for (const std::int64_t step : {100, 200, 300, 400}) {
+    pool.keep(pool.machine().checkpoint_arrived(
+        {r.job, step, step != 400, shards, {"MANIFEST.json", shards[0]}, {}, "digest"}, pool.now));
+  }
+  std::vector<std::int64_t> believed;
+  for (const CheckpointPlaces& place : pool.machine().checkpoint_places(r.job))
+    believed.push_back(place.step);
+  // keep_checkpoints = 2 up to the held step 300; 400 is still arriving.
+  EXPECT_EQ(believed, (std::vector<std::int64_t>{200, 300, 400}));
+  std::vector<std::int64_t> stored;
+  for (const ManifestRecord& m : pool.store().load().manifests)
+    stored.push_back(m.step);
+  EXPECT_EQ(stored, believed);
+  pool.keep(pool.machine().checkpoints_removed(r.job, {200}, pool.now));
+  EXPECT_EQ(pool.store().load().manifests.size(), 2U);
 }
 
 TEST(PoolStateMachine, AHeadsBatchSentAgainIsAppliedOnceEvenAfterARestart) {
@@ -333,16 +475,24 @@ TEST(PoolStateMachine, ADoneGroupFinishesTheJobOnceTheFinalCheckpointIsHeldAndTh
   pool.keep(pool.machine().group_exit(pool.open_group(r.job).id, done, pool.now));
   EXPECT_EQ(pool.job(r.job).state, JobState::finishing);
   EXPECT_TRUE(pool.effects.empty());
-  pool.keep(pool.machine().checkpoint_arrived(
-      {r.job, 1000, true, {"shard-00000.h5"}, {"MANIFEST.json", "shard-00000.h5"}, {}}, pool.now));
+  const CheckpointArrival final_state{
+      r.job, 1000, true, {"shard-00000.h5"}, {"MANIFEST.json", "shard-00000.h5"}, {}};
+  pool.keep(pool.machine().checkpoint_arrived(final_state, pool.now));
   ASSERT_EQ(pool.effects.size(), 2u);  // prune the older ones, write the result
   ASSERT_TRUE(std::holds_alternative<WriteResult>(pool.effects[1]));
   EXPECT_EQ(std::get<WriteResult>(pool.effects[1]).step, 1000);
-  // Killed before the result was written: a restart writes it again.
+  // Killed before the result was written: a restart, once it has found the
+  // vault's checkpoints again (as a coordinator does as it starts), writes it again.
   pool.restart();
+  EXPECT_TRUE(pool.machine().pending_effects().empty()) << "before the vault is read";
+  pool.keep(pool.machine().checkpoint_arrived(final_state, pool.now));
   ASSERT_EQ(pool.machine().pending_effects().size(), 1u);
-  pool.keep(pool.machine().result_written(r.job, pool.now));
+  const std::string digests = R"({"result.h5": "abc"})";
+  pool.keep(pool.machine().result_written(r.job, digests, pool.now));
   EXPECT_EQ(pool.job(r.job).state, JobState::done);
+  EXPECT_EQ(pool.job(r.job).results, digests);
+  pool.restart();
+  EXPECT_EQ(pool.job(r.job).results, digests) << "committed with the job";
   EXPECT_TRUE(pool.machine().pending_effects().empty());
   EXPECT_EQ(pool.beat(r.laptops[0], {{}, {}, {r.job}, {}}).forget,
             std::vector<std::int64_t>{r.job});
@@ -557,7 +707,7 @@ void random_sequences(bool crash) {
             break;
           case 9:
             if (!jobs.empty()) {
-              applied = m.result_written(jobs[pick(static_cast<int>(jobs.size()))], pool.now);
+              applied = m.result_written(jobs[pick(static_cast<int>(jobs.size()))], "{}", pool.now);
             }
             break;
           default: {
@@ -664,7 +814,7 @@ TEST(PoolStateMachine, AJobSurvivesACrashAtEveryCommitOfItsLife) {
               pool.now);
           step(std::move(arrived));
           if (!pool.machine().pending_effects().empty()) {
-            step(pool.machine().result_written(job, pool.now));
+            step(pool.machine().result_written(job, "{}", pool.now));
           }
         }
         ASSERT_EQ(pool.machine().broken_invariant(), "") << crash_at << " " << committed;

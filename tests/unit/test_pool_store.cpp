@@ -10,6 +10,7 @@
 #include "pool_store.hpp"
 #include "spare/error.hpp"
 #include "support/laptop_record.hpp"
+#include "support/manifest_records.hpp"
 #include "support/temp_dir.hpp"
 #include "tls_identity.hpp"
 
@@ -18,9 +19,9 @@ namespace {
 
 using testing::laptop_record;
 
-TEST(PoolStore, TokensAreKeptOnlyAsHashesWithTheirRoles) {
+TEST(SqlitePoolStore, TokensAreKeptOnlyAsHashesWithTheirRoles) {
   const testing::TempDir dir;
-  PoolStore store(dir / "pool.db");
+  SqlitePoolStore store(dir / "pool.db");
   const std::string token = store.add_token("alice", TokenRole::scientist, "lab");
   EXPECT_EQ(token.size(), 48u);
   ASSERT_TRUE(store.token(token));
@@ -33,7 +34,7 @@ TEST(PoolStore, TokensAreKeptOnlyAsHashesWithTheirRoles) {
   Statement s = store.database().prepare("SELECT hash FROM tokens");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.text(0), sha256_hex(token));
-  EXPECT_THROW(store.add_token("alice", TokenRole::both), DatabaseError);
+  EXPECT_THROW(store.add_token("alice", TokenRole::both), UsageError);
   EXPECT_THROW(parse_token_role("root"), UsageError);
   EXPECT_EQ(parse_token_role("operator"), TokenRole::operator_);
   store.add_token("bob", TokenRole::volunteer);
@@ -46,7 +47,7 @@ TEST(PoolStore, TokensAreKeptOnlyAsHashesWithTheirRoles) {
   EXPECT_FALSE(store.token(token));
 }
 
-TEST(PoolStore, AStateDirectoryFromBeforeRolesGetsThem) {
+TEST(SqlitePoolStore, AStateDirectoryFromBeforeRolesGetsThem) {
   const testing::TempDir dir;
   {
     Database old(dir / "pool.db");
@@ -54,15 +55,15 @@ TEST(PoolStore, AStateDirectoryFromBeforeRolesGetsThem) {
         "CREATE TABLE tokens (name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, "
         "created REAL NOT NULL); INSERT INTO tokens VALUES ('old', 'abc', 1.0)");
   }
-  PoolStore store(dir / "pool.db");
+  SqlitePoolStore store(dir / "pool.db");
   ASSERT_EQ(store.tokens().size(), 1u);
   EXPECT_EQ(store.tokens()[0].role, TokenRole::both);  // what every token could do before
 }
 
-TEST(PoolStore, EverythingCommittedSurvivesARestart) {
+TEST(SqlitePoolStore, EverythingCommittedSurvivesARestart) {
   const testing::TempDir dir;
   {
-    PoolStore store(dir / "pool.db");
+    SqlitePoolStore store(dir / "pool.db");
     VolunteerRecord a = laptop_record("lap1", 1);
     a.id = 1;
     VolunteerRecord b = laptop_record("lap2", 1);
@@ -83,6 +84,7 @@ TEST(PoolStore, EverythingCommittedSurvivesARestart) {
     job.awaited_since = 7.0;
     job.owner = "alice";
     job.team = "lab";
+    job.results = R"({"result.h5": "def"})";
     GroupRecord group;
     group.id = 3;
     group.job = 7;
@@ -106,7 +108,7 @@ TEST(PoolStore, EverythingCommittedSurvivesARestart) {
     group.members[0].ready = true;
     store.commit({{}, {job}, {group}, {}});
   }  // the coordinator is gone; its successor opens the same file
-  PoolStore store(dir / "pool.db");
+  SqlitePoolStore store(dir / "pool.db");
   const PoolSnapshot snapshot = store.load();
   ASSERT_EQ(snapshot.volunteers.size(), 2u);
   EXPECT_EQ(snapshot.volunteers[0].name, "lap1");
@@ -123,6 +125,7 @@ TEST(PoolStore, EverythingCommittedSurvivesARestart) {
   EXPECT_EQ(job.ini, "[job]\nkernel = heat2d\n");
   EXPECT_EQ(job.owner, "alice");
   EXPECT_EQ(job.team, "lab");
+  EXPECT_EQ(job.results, R"({"result.h5": "def"})");
   ASSERT_EQ(snapshot.groups.size(), 2u);
   EXPECT_EQ(snapshot.groups[0].state, GroupState::ended);
   EXPECT_EQ(snapshot.groups[0].outcome, "volunteer lap3 was lost");
@@ -139,9 +142,15 @@ TEST(PoolStore, EverythingCommittedSurvivesARestart) {
   EXPECT_EQ(store.events(7, events[0].id).size(), 1u);
 }
 
-TEST(PoolStore, ACommitThatFailsLeavesNothingOfItself) {
+TEST(SqlitePoolStore, ManifestsAreKeptAndForgotten) {
   const testing::TempDir dir;
-  PoolStore store(dir / "pool.db");
+  SqlitePoolStore store(dir / "pool.db");
+  testing::expect_manifests_kept_and_forgotten(store);
+}
+
+TEST(SqlitePoolStore, ACommitThatFailsLeavesNothingOfItself) {
+  const testing::TempDir dir;
+  SqlitePoolStore store(dir / "pool.db");
   JobRecord job;
   job.id = 1;
   job.name = "heat";
@@ -162,16 +171,16 @@ TEST(PoolStore, ACommitThatFailsLeavesNothingOfItself) {
   EXPECT_TRUE(store.events(1).empty());
 }
 
-TEST(PoolStore, AStateThisVersionDoesNotKnowIsAClearError) {
+TEST(SqlitePoolStore, AStateThisVersionDoesNotKnowIsAClearError) {
   const testing::TempDir dir;
   {
-    PoolStore store(dir / "pool.db");
+    SqlitePoolStore store(dir / "pool.db");
     JobRecord job;
     job.id = 1;
     store.commit({{}, {job}, {}, {}});
     store.database().execute("UPDATE jobs SET state = 'hibernating'");
   }
-  PoolStore store(dir / "pool.db");
+  SqlitePoolStore store(dir / "pool.db");
   try {
     store.load();
     ADD_FAILURE() << "an unknown state was read";
@@ -188,13 +197,13 @@ mode_t permissions(const std::filesystem::path& file) {
   return s.st_mode & 0777;
 }
 
-TEST(PoolStore, TheDatabaseAndItsJournalAreTheOwnersOnly) {
+TEST(SqlitePoolStore, TheDatabaseAndItsJournalAreTheOwnersOnly) {
   const testing::TempDir dir;
   {
     std::ofstream(dir / "pool.db");  // made world-readable by an older Spare
     std::filesystem::permissions(dir / "pool.db", std::filesystem::perms(0644));
   }
-  PoolStore store(dir / "pool.db");
+  SqlitePoolStore store(dir / "pool.db");
   store.add_token("alice", TokenRole::scientist);  // the write-ahead log exists now
   for (const char* file : {"pool.db", "pool.db-wal", "pool.db-shm"}) {
     ASSERT_TRUE(std::filesystem::exists(dir / file)) << file;
@@ -202,9 +211,9 @@ TEST(PoolStore, TheDatabaseAndItsJournalAreTheOwnersOnly) {
   }
 }
 
-TEST(PoolStore, InputsAreChargedToTheirSenderAndUnusedOnesFound) {
+TEST(SqlitePoolStore, InputsAreChargedToTheirSenderAndUnusedOnesFound) {
   const testing::TempDir dir;
-  PoolStore store(dir / "pool.db");
+  SqlitePoolStore store(dir / "pool.db");
   const std::string named(64, 'a');
   const std::string unnamed(64, 'b');
   const std::string fresh(64, 'c');

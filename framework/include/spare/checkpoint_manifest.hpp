@@ -155,7 +155,8 @@ std::optional<std::string> manifest_mismatch(const Manifest& manifest,
 /// digest of itself, so a damaged manifest is never mistaken for a good one.
 void commit_manifest(const std::filesystem::path& checkpoint_dir, const Manifest& manifest);
 /// Reads (at most kMaxManifestBytes), self-checks and coverage-checks a
-/// manifest; throws CheckpointError.
-Manifest read_manifest(const std::filesystem::path& checkpoint_dir);
+/// manifest; throws CheckpointError. `bytes`: where the file's bytes that
+/// were checked go, if wanted (to digest exactly what was read).
+Manifest read_manifest(const std::filesystem::path& checkpoint_dir, std::string* bytes = nullptr);
 
 }  // namespace spare

@@ -42,7 +42,8 @@ struct RestoredCheckpoint {
 
 class CheckpointStore {
  public:
-  /// Collective. `keep`: how many complete checkpoints to keep; older ones are removed.
+  /// Collective. `keep`: how many complete checkpoints to keep; older ones are
+  /// removed, but for a held one and those after it (checkpoint_retention.hpp).
   CheckpointStore(std::filesystem::path root, const mpi::Comm& comm, std::int64_t keep,
                   const EventSink& events);
   ~CheckpointStore();
@@ -64,7 +65,7 @@ class CheckpointStore {
   std::optional<RestoredCheckpoint> restore_latest(State& state, const RunDescription& wanted);
 
  private:
-  void remove_old_checkpoints(std::int64_t newest_step);
+  void remove_old_checkpoints();
 
   /// Collective: runs `manage` on one rank per storage; all learn the first error.
   template <class Manage>

@@ -1,0 +1,42 @@
+// The pool backend: a volunteer pool's coordinator over HTTPS (url, token
+// from token_file, pinned fingerprint); the handle is NAME:JOB, the pool's
+// job number. Logs, cancel and fetch are the pool commands' own
+// (scientist_commands.cpp), so both ways of asking print the same.
+#pragma once
+
+#include <string>
+
+#include "backend.hpp"
+#include "backends_file.hpp"
+
+namespace spare::pool {
+class HttpsClient;
+}
+
+namespace spare::launcher {
+
+class PoolBackend : public Backend {
+ public:
+  explicit PoolBackend(const BackendSection& section);
+
+  BackendHealth health() override;
+  SubmittedJob submit(const JobSubmission& job) override;
+  std::vector<JobStatus> status(const std::vector<JobRecord>& jobs) override;
+  void logs(const JobRecord& job, bool follow) override;
+  void cancel(const JobRecord& job) override;
+  void fetch(const JobRecord& job, const std::filesystem::path& dir) override;
+  void drain(const JobRecord& job) override;
+  std::filesystem::path export_checkpoint(const JobRecord& job,
+                                          const std::filesystem::path& into) override;
+
+ private:
+  pool::HttpsClient client() const;
+  /// --pool URL --token T --fingerprint F, for the pool commands.
+  std::vector<std::string> pool_arguments() const;
+
+  std::string url_;
+  std::string token_;
+  std::string fingerprint_;
+};
+
+}  // namespace spare::launcher

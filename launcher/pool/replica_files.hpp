@@ -1,0 +1,61 @@
+// Files in a pool of replicas, which keeps no central copy: inputs and
+// results. The replica that receives an input, or merges a result, copies it
+// to another replica before it answers (or counts the job done), so losing
+// any one machine loses neither; a replica asked for a file it lacks (a new
+// leader) fetches it from the others, checked against its SHA-256. Replicas
+// reach each other at their advertised URLs (their candidacies in etcd's
+// election), pinned to the pool's one certificate, with a credential derived
+// from the pool's secret.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "etcd_client.hpp"
+
+namespace spare::pool {
+
+struct ReplicaFilesOptions {
+  EtcdOptions etcd;
+  std::string election;     // the election's name (PREFIX + "leader"): its keys are the candidates
+  std::string advertise;    // this replica's own URL, not asked
+  std::string fingerprint;  // the pool's certificate
+  std::string credential;   // what replicas present to each other
+  std::filesystem::path spool;  // where fetched files are written before they are checked
+  /// How long a fetch keeps asking: a replica woken from a pause campaigns
+  /// again (and so is found) only once it has taken a new lease.
+  double patience_seconds = 5.0;
+};
+
+class ReplicaFiles {
+ public:
+  ReplicaFiles(ReplicaFilesOptions options, std::function<void(const std::string&)> log);
+
+  const std::string& credential() const { return options_.credential; }
+
+  /// PUTs `file` to `path` (a replica route) on another replica; throws
+  /// RequestError (503, naming `what` and the reasons) if none took it.
+  void copy_to_another(const std::string& path, const std::filesystem::path& file,
+                       const std::string& what);
+  /// GETs `path` from another replica into `target` if its bytes hash to
+  /// `sha256`; false if no replica has it within the patience.
+  bool fetch(const std::string& path, const std::string& sha256,
+             const std::filesystem::path& target, const std::string& what);
+
+ private:
+  /// The other replicas' URLs, from the election's candidates.
+  std::vector<std::string> others();
+  /// One round of fetch: each other replica asked once.
+  bool fetch_once(const std::string& path, const std::string& sha256,
+                  const std::filesystem::path& target, const std::string& what);
+
+  ReplicaFilesOptions options_;
+  std::function<void(const std::string&)> log_;
+  std::mutex etcd_mutex_;  // guards etcd_, which is one connection
+  EtcdClient etcd_;
+};
+
+}  // namespace spare::pool

@@ -1,0 +1,188 @@
+"""The base of the backends' end-to-end tests: a scratch directory with its
+own backends.ini and client state ($SPARE_BACKENDS, $SPARE_JOBS_DB), the real
+`spare`, the job they run, and waiting for a handle's state."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "e2e"))
+
+from spare_testing import SPARE, descendants, result_digest, write_job  # noqa: E402
+
+# Two ranks on two cores; checkpoints every 100 steps.
+JOB = {
+    "job": {"name": "bjob", "kernel": "heat2d", "steps": "600", "ranks": "2",
+            "progress_interval": "0.2"},
+    "checkpoint": {"interval_steps": "100", "interval_seconds": "0", "keep": "2"},
+    "heat2d": {"nx": "96", "ny": "80", "init": "sine", "amplitude": "1.0"},
+}
+
+
+class BackendTestCase(unittest.TestCase):
+    backends_ini = "[laptop]\ntype = local\n"
+
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="spare-backends-test-"))
+        if os.environ.get("SPARE_KEEP_LOGS"):
+            print(f"the test's files are kept in {self.tmp}", file=sys.stderr)
+        else:
+            self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+        self.addCleanup(self.stop_local_jobs)
+        self.backends = self.tmp / "backends.ini"
+        self.backends.write_text(self.backends_ini.format(tmp=self.tmp))
+        self.env = dict(os.environ, SPARE_BACKENDS=str(self.backends),
+                        SPARE_JOBS_DB=str(self.tmp / "client" / "jobs.db"))
+
+    def stop_local_jobs(self):
+        """SIGKILL to what the local backend started and is still running (a failed test's)."""
+        for wrapper in (self.tmp / "client" / "local").glob("*/job-*/wrapper"):
+            pid = int(wrapper.read_text())
+            try:
+                words = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue  # over
+            if str(wrapper.parent / "run.sh").encode() not in words:
+                continue  # that pid is another program's now
+            for process in [pid] + descendants(pid):
+                try:
+                    os.kill(process, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def diagnostics(self):
+        """What a failure shows beside spare's output."""
+        return ""
+
+    def spare(self, *args, expect=0, timeout=120):
+        done = subprocess.run([SPARE, *map(str, args)], capture_output=True, text=True,
+                              timeout=timeout, cwd=self.tmp, env=self.env)
+        if expect is not None:
+            self.assertEqual(done.returncode, expect,
+                             f"spare {' '.join(map(str, args))}\nstdout:\n{done.stdout}\n"
+                             f"stderr:\n{done.stderr}\n{self.diagnostics()}")
+        return done
+
+    def job_file(self, name="job.ini", **sections):
+        merged = {key: dict(value) for key, value in JOB.items()}
+        for key, value in sections.items():
+            merged.setdefault(key, {}).update(value)
+        return write_job(self.tmp / name, **merged)
+
+    def reference_digest(self, job_file):
+        """The same job by `spare run` here, never stopped."""
+        out = self.tmp / "reference"
+        self.spare("run", job_file, "--output", out, "--fresh")
+        return result_digest(out)
+
+    def submit(self, job_file, backend):
+        handle = self.spare("submit", job_file, "--to", backend).stdout.strip()
+        self.assertRegex(handle, rf"^{backend}:\d+$")
+        return handle
+
+    def status(self, handle):
+        return json.loads(self.spare("status", handle, "--json").stdout)
+
+    def wait_for(self, condition, what, timeout=120):
+        deadline = time.time() + timeout
+        while not condition():
+            if time.time() > deadline:
+                self.fail(f"timed out waiting for {what}\n{self.diagnostics()}")
+            time.sleep(0.2)
+
+    def wait_for_state(self, handle, states, timeout=120):
+        found = {}
+
+        def reached():
+            found.update(self.status(handle))
+            if os.environ.get("SPARE_TRACE_STATES"):
+                print(time.time(), found["state"], found["detail"], file=sys.stderr)
+            return found["state"] in states
+
+        self.wait_for(reached, f"{handle} to be {' or '.join(states)}", timeout)
+        return found
+
+    def log_of(self, handle):
+        return self.spare("logs", handle).stdout
+
+    # The job a move or a preemption stops: seconds of stepping (a 384 x 320 grid,
+    # about 30000 steps/s on two idle cores, 20000 on one), many times what a move or
+    # Slurm's preemption takes to reach it (under a second), so that it comes mid-run.
+    # Smaller grids ran 100000 steps in under a second on two cores: over before the
+    # move or the urgent job came. No periodic checkpoints: the drain's is the one the
+    # job resumes from.
+    LONG_STEPS = 150000
+
+    def long_job_file(self, **job):
+        return self.job_file(job={"steps": str(self.LONG_STEPS), **job},
+                             checkpoint={"interval_steps": "0", "interval_seconds": "0"},
+                             heat2d={"nx": "384", "ny": "320"})
+
+    def start_job_to_move(self, backend):
+        """Submits the job a move test moves, waits until it steps; returns (job, handle)."""
+        job = self.long_job_file(ranks="1")
+        handle = self.submit(job, backend)
+        self.wait_for(lambda: self.stepping(handle), f"{handle} to step")
+        return job, handle
+
+    def moved(self, handle, backend):
+        """`spare move HANDLE --to BACKEND`; returns the new handle."""
+        done = self.spare("move", handle, "--to", backend)
+        new = done.stdout.strip()
+        self.assertRegex(new, rf"^{backend}:\d+$", done.stderr)
+        self.assertIn(f"moved {handle} to {new} from the checkpoint step-", done.stderr)
+        self.assertEqual(self.status(handle)["moved_to"], new)
+        self.assertEqual(self.status(handle)["state"], "stopped")
+        # The move is in the job's log on both sides.
+        self.assertRegex(self.log_of(handle),
+                         rf"\[spare\] \S+ moved to {new} from its checkpoint step-\d+")
+        self.assertRegex(self.log_of(new),
+                         rf"\[spare\] \S+ moved here from {handle} with its checkpoint step-\d+")
+        return new
+
+    def stopped_step(self, handle):
+        """The step its log says it stopped at after a checkpoint (a drain)."""
+        found = re.search(r"stopped at step (\d+) after a checkpoint", self.log_of(handle))
+        self.assertIsNotNone(found, self.log_of(handle))
+        return int(found.group(1))
+
+    def start_empty_pool(self):
+        """A real `spare pool` that no volunteer has joined; returns its backends.ini section."""
+        state = self.tmp / "pool-state"
+        token = self.spare("pool", "token", "add", "me", "--role", "scientist", "--state",
+                           state).stdout.strip()
+        (self.tmp / "lab.token").write_text(token + "\n")
+        with open(self.tmp / "pool.log", "wb") as log:
+            pool = subprocess.Popen([SPARE, "pool", "--state", state, "--listen", "127.0.0.1:0"],
+                                    stdout=subprocess.PIPE, stderr=log, text=True,
+                                    start_new_session=True)
+        self.addCleanup(lambda: (pool.kill(), pool.wait(), pool.stdout.close()))
+        url = pool.stdout.readline().split()[-1]
+        fingerprint = pool.stdout.readline().split()[-1]
+        self.assertTrue(url.startswith("https://127.0.0.1:"), url)
+        self.pool_url, self.pool_token, self.pool_fingerprint = url, token, fingerprint
+        return (f"[lab]\ntype = pool\nurl = {url}\ntoken_file = {self.tmp / 'lab.token'}\n"
+                f"fingerprint = {fingerprint}\n")
+
+    def started(self, handle):
+        """Whether the job's ranks have started (its log says so)."""
+        return re.search(r"ranks? started", self.log_of(handle))
+
+    def stepping(self, handle):
+        """Whether the job has stepped since its ranks started (a progress line past
+        step 0): a checkpoint it makes now is past where it started."""
+        return re.search(r"\] step [1-9]\d*/\d+ ", self.log_of(handle))
+
+    def fetched_digest(self, handle):
+        into = self.tmp / f"fetched-{handle.replace(':', '-')}"
+        self.spare("fetch", handle, into)
+        return result_digest(into)
