@@ -1190,6 +1190,11 @@ void Coordinator::supervise() {
     effects = commit(machine_.tick(wall_clock()));
     if (retry_results_at_ && wall_clock() >= *retry_results_at_) {
       retry_results_at_.reset();
+      // A result waiting for a second replica is dropped with its job (cancelled meanwhile).
+      std::erase_if(merged_results_, [this](const auto& entry) {
+        const JobRecord* job = machine_.job(entry.first);
+        return job == nullptr || job->state != JobState::finishing;
+      });
       for (PoolEffect& effect : machine_.pending_effects())
         effects.push_back(std::move(effect));
     }
@@ -1202,13 +1207,15 @@ void Coordinator::remove_unrecorded_inputs() {
   const auto before =
       fs::file_time_type::clock::now() - std::chrono::duration_cast<fs::file_time_type::duration>(
                                              std::chrono::duration<double>(grace));
-  for (const std::string& hex : inputs_.kept_before(before)) {
-    bool recorded = true;
-    {
-      std::lock_guard lock(mutex_);  // one record's read at a time: no sweep under the lock
-      recorded = store_->input(hex).has_value();
-    }
-    if (recorded) continue;
+  const std::vector<std::string> old = inputs_.kept_before(before);
+  if (old.empty()) return;
+  std::set<std::string> recorded;
+  {
+    std::lock_guard lock(mutex_);
+    recorded = store_->recorded_inputs();  // one read for them all
+  }
+  for (const std::string& hex : old) {
+    if (recorded.count(hex)) continue;
     std::error_code ignored;
     fs::remove(inputs_.path(hex), ignored);
     log_(fmt::format("input {} removed: the pool has no record of it", hex));

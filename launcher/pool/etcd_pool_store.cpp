@@ -250,6 +250,14 @@ std::optional<InputRecord> EtcdPoolStore::input(const std::string& sha256) {
   return input_from_json(parse_value(*kv), kv->key);
 }
 
+std::set<std::string> EtcdPoolStore::recorded_inputs() {
+  const std::string prefix = prefix_ + "inputs/";
+  std::set<std::string> all;
+  for (const EtcdKeyValue& kv : etcd_.range_prefix(prefix).kvs)
+    all.insert(kv.key.substr(prefix.size()));
+  return all;
+}
+
 std::int64_t EtcdPoolStore::input_bytes_of(const std::string& owner) {
   std::int64_t bytes = 0;
   for (const EtcdKeyValue& kv : etcd_.range_prefix(prefix_ + "inputs/").kvs) {

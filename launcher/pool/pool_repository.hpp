@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -196,6 +197,8 @@ class PoolRepository {
   // Input files.
   virtual void add_input(const InputRecord& input) = 0;  // or, if known, keeps the first sender
   virtual std::optional<InputRecord> input(const std::string& sha256) = 0;
+  /// The hashes of every input on record: one read, however many there are.
+  virtual std::set<std::string> recorded_inputs() = 0;
   /// Bytes of the inputs `owner` sent.
   virtual std::int64_t input_bytes_of(const std::string& owner) = 0;
   /// Inputs received before `before` that no job still active names.

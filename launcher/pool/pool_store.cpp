@@ -474,6 +474,14 @@ std::optional<InputRecord> SqlitePoolStore::input(const std::string& sha256) {
   return InputRecord{s.text(0), s.integer(1), s.text(2), s.real(3)};
 }
 
+std::set<std::string> SqlitePoolStore::recorded_inputs() {
+  Statement s = db_.prepare("SELECT sha256 FROM inputs");
+  std::set<std::string> all;
+  while (s.step())
+    all.insert(s.text(0));
+  return all;
+}
+
 std::int64_t SqlitePoolStore::input_bytes_of(const std::string& owner) {
   Statement s = db_.prepare("SELECT COALESCE(SUM(bytes), 0) FROM inputs WHERE owner = ?");
   s.bind_all(owner);

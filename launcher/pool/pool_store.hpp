@@ -33,6 +33,7 @@ class SqlitePoolStore final : public PoolRepository {
 
   void add_input(const InputRecord& input) override;
   std::optional<InputRecord> input(const std::string& sha256) override;
+  std::set<std::string> recorded_inputs() override;
   std::int64_t input_bytes_of(const std::string& owner) override;
   std::vector<InputRecord> unused_inputs(double before) override;
   void remove_input(const std::string& sha256) override;

@@ -2,6 +2,7 @@
 cluster, the job every chaos test runs, and what tests ask of the pool and of
 a laptop's private storage. Needs root; setUpModule exits 77 (skipped) otherwise."""
 
+import hashlib
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -64,6 +66,22 @@ class PoolTestCase(unittest.TestCase):
         for key, value in sections.items():
             merged.setdefault(key, {}).update(value)
         return write_job(self.tmp / name, **merged)
+
+    def upload_unused_input(self, url, kept_at, copies, timeout=30):
+        """PUTs 100 KiB no job names to the pool at url; checks they are kept
+        at `copies` of the paths kept_at(sha256) gives, waits until they are
+        gone from all of them, and returns the hash."""
+        data = os.urandom(100 << 10)
+        sha = hashlib.sha256(data).hexdigest()
+        code, body = https_request(url, "PUT", f"/api/v1/inputs/{sha}", self.pool.token, data=data)
+        self.assertEqual(code, 200, body)
+        kept = [path for path in kept_at(sha) if path.exists()]
+        self.assertEqual(len(kept), copies, f"the input's copies: {kept}")
+        deadline = time.time() + timeout
+        while any(path.exists() for path in kept):
+            self.assertLess(time.time(), deadline, f"an unused input was kept: {kept}")
+            time.sleep(0.2)
+        return sha
 
     def long_job_file(self, steps, name="job.ini", **sections):
         """A job that steps for seconds however fast the machine is (a 640 x

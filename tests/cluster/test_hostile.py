@@ -470,17 +470,8 @@ class UnusedInputs(PoolTestCase):
     coordinator_args = ("--unused-input-time", "1")
 
     def test_an_input_no_job_names_is_removed(self):
-        data = os.urandom(100 << 10)
-        sha = hashlib.sha256(data).hexdigest()
-        code, body = https_request(self.pool.url, "PUT", f"/api/v1/inputs/{sha}", self.pool.token,
-                                   data=data)
-        self.assertEqual(code, 200, body)
-        kept = self.pool.state / "inputs" / sha
-        self.assertTrue(kept.exists())
-        deadline = time.time() + 10
-        while kept.exists():
-            self.assertLess(time.time(), deadline, "the unused input was kept")
-            time.sleep(0.2)
+        sha = self.upload_unused_input(self.pool.url, lambda sha: [self.pool.state / "inputs" / sha],
+                                       copies=1, timeout=10)
         self.assertEqual(self.call("GET", f"/api/v1/inputs/{sha}", self.pool.token)[0], 404)
         log = (self.pool.logs / "pool.log").read_text()
         self.assertIn(f"input {sha} of scientists removed: no active job names it", log)

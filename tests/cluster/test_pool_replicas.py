@@ -5,7 +5,6 @@ etcd member dies, while a job runs: the job must keep stepping without a
 restart and end with the bits of a failure-free `spare run`. Needs root and
 etcd; exits 77 (skipped) otherwise."""
 
-import hashlib
 import os
 import re
 import signal
@@ -19,7 +18,7 @@ sys.path.insert(0, str(HERE.parent / "e2e"))
 
 import etcd_cluster  # noqa: E402
 import laptop_cluster  # noqa: E402
-from pool_test_case import PoolTestCase, https_request  # noqa: E402
+from pool_test_case import PoolTestCase  # noqa: E402
 import test_pool  # noqa: E402  (its LaptopFailures, not run from here under its own name)
 from replicated_pool import LEASE_TTL, ReplicatedPoolCluster  # noqa: E402
 
@@ -303,23 +302,20 @@ class ReplicatedUnusedInputs(PoolTestCase):
     laptops = 1
     coordinator_args = ("--unused-input-time", "1")
 
+    def replica_input(self, k, sha):
+        return self.pool.logs / f"replica{k}-state" / "inputs" / sha
+
     def test_an_unused_input_goes_from_every_replica(self):
-        data = os.urandom(100 << 10)
-        sha = hashlib.sha256(data).hexdigest()
         leader, _ = self.pool.leader()
-        code, body = https_request(self.pool.replica_urls[leader], "PUT",
-                                   f"/api/v1/inputs/{sha}", self.pool.token, data=data)
-        self.assertEqual(code, 200, body)
-        kept = [k for k in self.pool.replicas
-                if (self.pool.logs / f"replica{k}-state" / "inputs" / sha).exists()]
-        self.assertEqual(len(kept), 2, "the leader's and one other's")
-        deadline = time.time() + 30
-        while any((self.pool.logs / f"replica{k}-state" / "inputs" / sha).exists() for k in kept):
-            self.assertLess(time.time(), deadline, "an unused input was kept")
-            time.sleep(0.2)
+        holders = []  # the leader's and one other's
+
+        def copies(sha):
+            holders[:] = [k for k in self.pool.replicas if self.replica_input(k, sha).exists()]
+            return [self.replica_input(k, sha) for k in holders]
+        sha = self.upload_unused_input(self.pool.replica_urls[leader], copies, copies=2)
         self.assertIn(f"input {sha} of scientists removed: no active job names it",
                       self.pool.replica_log(leader))
-        other = next(k for k in kept if k != leader)
+        other = next(k for k in holders if k != leader)
         self.assertIn(f"input {sha} removed: the pool has no record of it",
                       self.pool.replica_log(other))
 

@@ -188,6 +188,7 @@ TEST_F(EtcdPoolStoreTest, InputsNoActiveJobNamesAreUnused) {
   store_.add_input({"abc", 999, "bob", 3.0});  // known: the first sender keeps it
   EXPECT_EQ(store_.input_bytes_of("alice"), 150);
   EXPECT_EQ(store_.input_bytes_of("bob"), 0);
+  EXPECT_EQ(store_.recorded_inputs(), (std::set<std::string>{"abc", "def"}));
   PoolChanges changes;
   changes.jobs = {job(5)};  // running, names "abc"
   store_.commit(changes);

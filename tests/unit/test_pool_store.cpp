@@ -223,6 +223,7 @@ TEST(SqlitePoolStore, InputsAreChargedToTheirSenderAndUnusedOnesFound) {
   store.add_input({unnamed, 999, "bob", 60.0});  // bob sent alice's bytes: still alice's
   EXPECT_EQ(store.input_bytes_of("alice"), 300);
   EXPECT_EQ(store.input_bytes_of("bob"), 300);
+  EXPECT_EQ(store.recorded_inputs(), (std::set<std::string>{named, unnamed, fresh}));
   JobRecord job;
   job.id = 1;
   job.name = "heat";
