@@ -35,6 +35,11 @@ using nlohmann::json;
 
 namespace {
 
+/// The step of a checkpoint's directory name ("step-" and digits, as its route checks).
+std::int64_t checkpoint_step(const std::string& step_dir) {
+  return std::stoll(step_dir.substr(5));
+}
+
 std::int64_t path_number(const ServerRequest& request, std::size_t index) {
   std::int64_t value = 0;
   const std::string& text = request.matches.at(index);
@@ -424,8 +429,78 @@ void Coordinator::perform(std::vector<PoolEffect> effects) {
       }
       for (PoolEffect& next : commit(machine_.result_written(result->job, results, wall_clock())))
         effects.push_back(std::move(next));
+    } else if (const auto* copy = std::get_if<CopyCheckpoint>(&effect)) {
+      for (PoolEffect& next : copy_checkpoint(*copy))
+        effects.push_back(std::move(next));
     }
   }
+}
+
+std::vector<PoolEffect> Coordinator::copy_checkpoint(const CopyCheckpoint& copy) {
+  if (!replica_files_) return {};
+  const std::string step_dir = checkpoint_dir_name(copy.step);
+  const std::string what = fmt::format("job {}'s {}", copy.job, step_dir);
+  std::vector<ReplicaFiles::Copy> files;
+  {
+    std::lock_guard vault(vault_mutex_);
+    for (const std::string& name : vault_.files(copy.job, step_dir)) {
+      if (name == kManifestName) continue;
+      files.push_back({protocol::kReplicaCheckpointCopy.path(copy.job, step_dir, name),
+                       vault_.file_path(copy.job, step_dir, name)});
+    }
+  }
+  // The manifest last: with it the copy is complete there, and checked.
+  files.push_back({protocol::kReplicaCheckpointCopy.path(copy.job, step_dir, kManifestName),
+                   vault_.file_path(copy.job, step_dir, kManifestName)});
+  std::string other;
+  try {
+    other = replica_files_->copy_to_another(files, what);
+  } catch (const std::exception& e) {
+    log_(fmt::format("{} has no copy on another replica: {}", what, e.what()));
+    return {};
+  }
+  log_(fmt::format("{} copied to replica {}", what, other));
+  std::lock_guard lock(mutex_);
+  return commit(machine_.checkpoint_on_replicas(
+      copy.job, copy.step, {options_.replica->advertise, other}, wall_clock()));
+}
+
+bool Coordinator::fetch_checkpoint_file(std::int64_t job, const std::string& step_dir,
+                                        const std::string& file) {
+  if (!replica_files_) return false;
+  std::string manifest_sha256;
+  {
+    std::lock_guard lock(mutex_);
+    const ManifestRecord* believed = machine_.believed_manifest(job, checkpoint_step(step_dir));
+    if (believed == nullptr || believed->replicas.empty()) return false;
+    manifest_sha256 = believed->sha256;
+  }
+  const fs::path manifest_file = vault_.file_path(job, step_dir, kManifestName);
+  const fs::path target = vault_.file_path(job, step_dir, file);
+  const std::string what = fmt::format("job {}'s {}/", job, step_dir);
+  std::error_code missing;
+  if (!fs::exists(manifest_file, missing) &&
+      !replica_files_->fetch(protocol::kReplicaCheckpoint.path(job, step_dir, kManifestName),
+                             manifest_sha256, manifest_file, what + kManifestName)) {
+    return false;
+  }
+  if (file != kManifestName) {
+    const Manifest manifest = read_manifest(manifest_file.parent_path());
+    const auto shard = std::find_if(
+        manifest.shards.begin(), manifest.shards.end(),
+        [&](const ShardRecord& s) { return fs::path(s.file).filename().string() == file; });
+    if (shard == manifest.shards.end()) return false;
+    const auto is_the_shard = [&](const fs::path& fetched) {
+      if (const std::optional<ShardProblem> problem = shard_problem(manifest, *shard, fetched))
+        throw RequestError(422, problem->why);
+    };
+    if (!replica_files_->fetch(protocol::kReplicaCheckpoint.path(job, step_dir, file), is_the_shard,
+                               target, what + file)) {
+      return false;
+    }
+  }
+  checkpoint_file_arrived(job, step_dir);  // verified as an upload; whole once all are here
+  return fs::exists(target, missing);
 }
 
 std::string Coordinator::write_result(std::int64_t job, std::int64_t step) {
@@ -449,12 +524,12 @@ std::string Coordinator::write_result(std::int64_t job, std::int64_t step) {
   }
   // Done only once a second replica has it too.
   if (replica_files_) {
+    std::vector<ReplicaFiles::Copy> files;  // all on one replica
     const json digests = json::parse(*merged);
-    for (const auto& [name, digest] : digests.items()) {
-      replica_files_->copy_to_another(protocol::kReplicaResultCopy.path(job, name),
-                                      vault_.result_file(job, name),
-                                      fmt::format("job {}'s {}", job, name));
-    }
+    for (const auto& [name, digest] : digests.items())
+      files.push_back(
+          {protocol::kReplicaResultCopy.path(job, name), vault_.result_file(job, name)});
+    replica_files_->copy_to_another(files, fmt::format("job {}'s result", job));
   }
   std::lock_guard lock(mutex_);
   merged_results_.erase(job);
@@ -695,6 +770,33 @@ void Coordinator::add_routes() {
           return ServerReply::json(200, {{"ok", true}});
         },
         {.max_body = std::numeric_limits<std::size_t>::max(), .stream_body_to_file = true});
+  serve(r, protocol::kReplicaCheckpoint, [this](ServerRequest& req) {
+    const fs::path file = vault_.file_path(path_number(req, 1), req.matches[2], req.matches[3]);
+    std::error_code missing;
+    if (!fs::exists(file, missing)) throw RequestError(404, "this replica has no such file");
+    return ServerReply::file_of(file);
+  });
+  serve(r, protocol::kReplicaCheckpointCopy,
+        [this](ServerRequest& req) {
+          const std::int64_t job = path_number(req, 1);
+          const std::string step_dir = req.matches[2];
+          const fs::path file = vault_.file_path(job, step_dir, req.matches[3]);
+          fs::create_directories(file.parent_path());
+          keep_received_file(req.body_file, file);
+          if (req.matches[3] != kManifestName) return ServerReply::json(200, {{"ok", true}});
+          // The last file: the copy is checked whole, and older ones go.
+          std::lock_guard vault(vault_mutex_);
+          const CheckpointVault::Verification found = vault_.verify(job, step_dir, std::nullopt);
+          if (!found.complete) {
+            throw RequestError(
+                422, fmt::format("job {}'s {} is not whole here: {}", job, step_dir,
+                                 found.problem.empty() ? "files are missing" : found.problem));
+          }
+          vault_.prune(job, checkpoint_step(step_dir), options_.keep_checkpoints);
+          log_(fmt::format("job {}'s {} kept for the other replicas", job, step_dir));
+          return ServerReply::json(200, {{"ok", true}});
+        },
+        {.max_body = std::numeric_limits<std::size_t>::max(), .stream_body_to_file = true});
   serve(r, protocol::kReplicaInput, [this](ServerRequest& req) {
     if (!inputs_.has(req.matches[1])) throw RequestError(404, "this replica has no such input");
     return ServerReply::file_of(inputs_.path(req.matches[1]));
@@ -717,7 +819,10 @@ void Coordinator::add_routes() {
   serve(r, protocol::kCheckpointDownload, [this](ServerRequest& req) {
     const std::int64_t job = path_number(req, 1);
     require_job_member(job, calling_volunteer(req));
-    ServerReply reply = ServerReply::file_of(vault_.file_path(job, req.matches[2], req.matches[3]));
+    const fs::path file = vault_.file_path(job, req.matches[2], req.matches[3]);
+    std::error_code missing;
+    if (!fs::exists(file, missing)) fetch_checkpoint_file(job, req.matches[2], req.matches[3]);
+    ServerReply reply = ServerReply::file_of(file);
     std::error_code unknown;
     const std::uintmax_t bytes = fs::file_size(reply.file, unknown);
     if (!unknown) counters_.checkpoint_bytes_sent += bytes;
@@ -862,7 +967,7 @@ std::uint64_t Coordinator::input_room(const Caller& who, std::uint64_t announced
 std::uint64_t Coordinator::checkpoint_upload_limit(std::int64_t job_id, const std::string& step_dir,
                                                    const std::string& file) {
   check_checkpoint_file_name(step_dir, file);
-  const std::int64_t step = std::stoll(step_dir.substr(5));
+  const std::int64_t step = checkpoint_step(step_dir);
   std::int64_t state_bytes = 0;
   {
     std::lock_guard lock(mutex_);
@@ -1064,7 +1169,7 @@ json Coordinator::job_status(const Caller& who, std::int64_t id) {
 }
 
 void Coordinator::checkpoint_file_arrived(std::int64_t job_id, const std::string& step_dir) {
-  const std::int64_t step = std::stoll(step_dir.substr(5));
+  const std::int64_t step = checkpoint_step(step_dir);
   std::optional<ExpectedCheckpoint> expected;
   std::vector<PoolEffect> effects;
   {

@@ -175,13 +175,23 @@ class Coordinator {
   nlohmann::json group_descriptor(const GroupView& view, std::int64_t volunteer);
   /// Tells the machine of the complete checkpoints the vault holds of `job`
   /// (at start), each an event committed; returns their effects.
+  std::vector<PoolEffect> recall_checkpoints(const JobRecord& job, double now);
+
+  // Without the lock.
   /// The input is in this replica's store, fetched from another replica if it was not.
   bool has_input(const std::string& hex);
-  /// Without the lock: merges `job`'s result from its final state `step`, and
-  /// on a pool of replicas copies it to another; returns the files' digests
+  /// Merges `job`'s result from its final state `step`, and on a pool of
+  /// replicas copies it to another; returns the files' digests
   /// (JobRecord::results). Throws what stopped it.
   std::string write_result(std::int64_t job, std::int64_t step);
-  std::vector<PoolEffect> recall_checkpoints(const JobRecord& job, double now);
+  /// Copies the checkpoint, whole in the vault, to another replica (its
+  /// shards, then its manifest); returns the effects of recording where it is.
+  std::vector<PoolEffect> copy_checkpoint(const CopyCheckpoint& copy);
+  /// A file of a checkpoint the vault lacks (a new leader's): fetched from
+  /// the replicas that hold it, the manifest by its digest, a shard checked
+  /// against the manifest, then taken as an upload is; whether it is here now.
+  bool fetch_checkpoint_file(std::int64_t job, const std::string& step_dir,
+                             const std::string& file);
 
   CoordinatorOptions options_;
   const launcher::WorkerProgram& worker_;

@@ -83,6 +83,7 @@ void Coordinator::add_dashboard_routes() {
       checkpoints.push_back({{"step", place.step},
                              {"shards", place.shards},
                              {"pool", place.in_pool},
+                             {"replicas", place.replicas},
                              {"volunteers", place.on_volunteers}});
     }
     return ServerReply::json(200, {{"job", id}, {"checkpoints", checkpoints}});

@@ -70,11 +70,15 @@ inline constexpr Route kInputKnown{HttpMethod::get, "/api/v1/inputs/{sha256}"};
 inline constexpr Route kInputUpload{HttpMethod::put, "/api/v1/inputs/{sha256}"};
 inline constexpr Route kJobInput{HttpMethod::get, "/api/v1/jobs/{id}/inputs/{sha256}"};
 /// Between the replicas of a pool (their own credential, followers included):
-/// an input's copy and a result file's, sent and fetched.
+/// an input's copy, a result file's and a checkpoint file's, sent and fetched.
 inline constexpr Route kReplicaInput{HttpMethod::get, "/api/v1/replica/inputs/{sha256}"};
 inline constexpr Route kReplicaInputCopy{HttpMethod::put, "/api/v1/replica/inputs/{sha256}"};
 inline constexpr Route kReplicaResult{HttpMethod::get, "/api/v1/replica/results/{id}/{file}"};
 inline constexpr Route kReplicaResultCopy{HttpMethod::put, "/api/v1/replica/results/{id}/{file}"};
+inline constexpr Route kReplicaCheckpoint{HttpMethod::get,
+                                          "/api/v1/replica/checkpoints/{id}/{step}/{file}"};
+inline constexpr Route kReplicaCheckpointCopy{HttpMethod::put,
+                                              "/api/v1/replica/checkpoints/{id}/{step}/{file}"};
 inline constexpr Route kCheckpointFiles{HttpMethod::get, "/api/v1/jobs/{id}/checkpoints/{step}"};
 inline constexpr Route kCheckpointDownload{HttpMethod::get,
                                            "/api/v1/jobs/{id}/checkpoints/{step}/{file}"};
@@ -118,6 +122,8 @@ inline constexpr Route kAllRoutes[] = {kPoolStatus,
                                        kReplicaInputCopy,
                                        kReplicaResult,
                                        kReplicaResultCopy,
+                                       kReplicaCheckpoint,
+                                       kReplicaCheckpointCopy,
                                        kCheckpointFiles,
                                        kCheckpointDownload,
                                        kCheckpointUpload,

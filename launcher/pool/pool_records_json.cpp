@@ -56,6 +56,16 @@ class RecordReader {
     if (!member.is_array()) fail(fmt::format("\"{}\" is not an array", name));
     return member;
   }
+  /// An array of strings; `optional`: empty where records of an earlier version lack it.
+  std::vector<std::string> strings(const char* name, bool optional = false) const {
+    std::vector<std::string> all;
+    if (optional && !value_.contains(name)) return all;
+    for (const json& item : array(name)) {
+      if (!item.is_string()) fail(fmt::format("\"{}\" holds something other than a string", name));
+      all.push_back(item.get<std::string>());
+    }
+    return all;
+  }
   template <class State>
   State state(const char* name, std::optional<State> (*parse)(std::string_view)) const {
     const std::string word = text(name);
@@ -236,17 +246,17 @@ InputRecord input_from_json(const json& value, const std::string& where) {
 }
 
 json to_json(const ManifestRecord& m) {
-  return {{"job", m.job}, {"step", m.step}, {"shards", m.shards}, {"sha256", m.sha256}};
+  return {{"job", m.job},
+          {"step", m.step},
+          {"shards", m.shards},
+          {"sha256", m.sha256},
+          {"replicas", m.replicas}};
 }
 
 ManifestRecord manifest_from_json(const json& value, const std::string& where) {
   const RecordReader r(value, where);
-  ManifestRecord m{r.integer("job"), r.integer("step"), {}, r.text("sha256")};
-  for (const json& shard : r.array("shards")) {
-    if (!shard.is_string()) r.fail("\"shards\" holds something other than a file name");
-    m.shards.push_back(shard.get<std::string>());
-  }
-  return m;
+  return {r.integer("job"), r.integer("step"), r.strings("shards"), r.text("sha256"),
+          r.strings("replicas", /*optional=*/true)};
 }
 
 json to_json(const EventRecord& e) {

@@ -121,11 +121,14 @@ struct GroupRecord {
 /// are not kept here (a manifest may be megabytes): every volunteer that
 /// holds the checkpoint complete holds the same manifest, checked against
 /// this digest, so a new leader can restore from the volunteers' copies.
+/// In a pool of replicas, `replicas` are those (their advertised URLs) that
+/// hold it complete and verified, the leader's vault and its copy on another.
 struct ManifestRecord {
   std::int64_t job = 0;
   std::int64_t step = 0;
   std::vector<std::string> shards;
   std::string sha256;
+  std::vector<std::string> replicas;
 };
 
 /// One checkpoint of one job.

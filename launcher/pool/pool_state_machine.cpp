@@ -264,8 +264,10 @@ std::optional<std::int64_t> PoolStateMachine::restore_point(std::int64_t job, do
     if (failed.count(step)) continue;
     const auto in_vault = vault.find(step);
     const std::set<std::string>& held = on_volunteers[step];
+    // A replica's copy: the leader fetches what its vault lacks from it.
+    const bool on_replicas = !manifest.replicas.empty();
     const bool gatherable = std::all_of(listed.begin(), listed.end(), [&](const std::string& f) {
-      return held.count(f) || (in_vault != vault.end() && in_vault->second.count(f));
+      return on_replicas || held.count(f) || (in_vault != vault.end() && in_vault->second.count(f));
     });
     if (gatherable) return step;
   }
@@ -637,11 +639,48 @@ Applied PoolStateMachine::checkpoint_arrived(const CheckpointArrival& arrival, d
   }
   if (settings_.copies_to_hold > 0) {
     hold_copied(job, now);
+    // The leader's vault and a second replica: held with one volunteer's copy.
+    const ManifestRecord* manifest = believed_manifest(job.id, arrival.step);
+    if (arrival.complete && job.active() && manifest != nullptr && manifest->replicas.size() < 2 &&
+        !(job.checkpoint && arrival.step <= *job.checkpoint)) {
+      pending_.effects.push_back(CopyCheckpoint{job.id, arrival.step});
+    }
   } else if (arrival.complete) {
     hold(job, arrival.step, now);
   }
   finish_if_ready(job);
   return take();
+}
+
+Applied PoolStateMachine::checkpoint_on_replicas(std::int64_t id, std::int64_t step,
+                                                 const std::vector<std::string>& replicas,
+                                                 double now) {
+  JobRecord& job = job_or_404(id);
+  const auto of_job = believed_.find(id);
+  if (of_job == believed_.end() || !of_job->second.count(step)) return take();  // pruned meanwhile
+  ManifestRecord* known = &of_job->second.at(step);
+  bool news = false;
+  for (const std::string& replica : replicas) {
+    if (std::find(known->replicas.begin(), known->replicas.end(), replica) ==
+        known->replicas.end()) {
+      known->replicas.push_back(replica);
+      news = true;
+    }
+  }
+  if (news) {
+    drop_pending_manifest(id, step);  // one change per key
+    pending_.changes.manifests.push_back(*known);
+  }
+  hold_copied(job, now);
+  return take();
+}
+
+const ManifestRecord* PoolStateMachine::believed_manifest(std::int64_t job,
+                                                          std::int64_t step) const {
+  const auto of_job = believed_.find(job);
+  if (of_job == believed_.end()) return nullptr;
+  const auto found = of_job->second.find(step);
+  return found == of_job->second.end() ? nullptr : &found->second;
 }
 
 void PoolStateMachine::hold(JobRecord& job, std::int64_t step, double now) {
@@ -670,9 +709,14 @@ void PoolStateMachine::hold_copied(JobRecord& job, double now) {
           ++copies[file];
       }
     }
-    const bool copied = std::all_of(
-        manifest.shards.begin(), manifest.shards.end(),
-        [&](const std::string& shard) { return copies[shard] >= settings_.copies_to_hold; });
+    // What is left after losing the volunteer and the replica holding most:
+    // one copy of each kind, where there is one.
+    const auto left = [](int n) { return std::max(n - 1, 0); };
+    const int on_replicas = static_cast<int>(manifest.replicas.size());
+    const bool copied =
+        std::all_of(manifest.shards.begin(), manifest.shards.end(), [&](const std::string& shard) {
+          return left(copies[shard]) + left(on_replicas) >= settings_.copies_to_hold - 1;
+        });
     if (copied) {
       hold(job, step, now);
       return;
@@ -911,7 +955,7 @@ std::vector<CheckpointPlaces> PoolStateMachine::checkpoint_places(std::int64_t j
   const auto vault = in_vault_.find(job);
   for (const auto& [step, manifest] : believed->second) {
     const std::vector<std::string>& shards = manifest.shards;
-    CheckpointPlaces place{step, shards, {}, {}};
+    CheckpointPlaces place{step, shards, {}, {}, manifest.replicas};
     if (vault != in_vault_.end()) {
       if (const auto held = vault->second.find(step); held != vault->second.end()) {
         for (const std::string& shard : shards) {

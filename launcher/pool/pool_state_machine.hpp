@@ -40,9 +40,11 @@ struct PoolSettings {
   double await_drained_checkpoint = 30.0;  // seconds a job waits for its drained group's checkpoint
   /// When a checkpoint counts as held. 0: once the vault has it whole (one
   /// coordinator, whose disk keeps it). N (a pool of replicas, which keeps no
-  /// central copy): once each of its shards is on N reachable volunteers,
-  /// their own and partner copies, so that the leader and a volunteer lost
-  /// together lose none; the leader's vault is a cache, not counted.
+  /// central copy): once each of its shards keeps N - 1 copies after any one
+  /// volunteer and any one replica are lost together: copies on reachable
+  /// volunteers (their own and partner copies) and on the replicas its
+  /// manifest's record names (the leader's vault and its copy on another).
+  /// With no replica's copy, that is N volunteers.
   int copies_to_hold = 0;
 };
 
@@ -59,7 +61,13 @@ struct PruneCheckpoints {
   std::int64_t newest = 0;
   std::int64_t keep = 0;
 };
-using PoolEffect = std::variant<WriteResult, PruneCheckpoints>;
+/// A pool of replicas: copy the checkpoint, whole in the leader's vault, to
+/// another replica, then apply checkpoint_on_replicas.
+struct CopyCheckpoint {
+  std::int64_t job = 0;
+  std::int64_t step = 0;
+};
+using PoolEffect = std::variant<WriteResult, PruneCheckpoints, CopyCheckpoint>;
 
 /// What one event did.
 struct Applied {
@@ -89,6 +97,7 @@ struct CheckpointPlaces {
   std::vector<std::string> shards;
   std::set<std::string> in_pool;
   std::map<std::string, std::set<std::string>> on_volunteers;
+  std::vector<std::string> replicas;  // a pool of replicas': those that hold it whole
 };
 
 struct HeartbeatAnswer {
@@ -143,6 +152,9 @@ class PoolStateMachine {
   Applied cancel(std::int64_t job, const std::string& by, double now);
   Applied checkpoint_arrived(const CheckpointArrival& arrival, double now);
   Applied checkpoints_removed(std::int64_t job, const std::vector<std::int64_t>& steps, double now);
+  /// The checkpoint is whole and verified on these replicas (their URLs).
+  Applied checkpoint_on_replicas(std::int64_t job, std::int64_t step,
+                                 const std::vector<std::string>& replicas, double now);
   /// `results`: the result files' digests (JobRecord::results).
   Applied result_written(std::int64_t job, const std::string& results, double now);
   /// The supervisor's pass: volunteers silent too long are lost, their groups
@@ -180,6 +192,8 @@ class PoolStateMachine {
   double silence_allowed(std::int64_t volunteer) const;
   /// The newest checkpoint of `job` a new group can gather (see restore_point).
   std::optional<std::int64_t> restore_point(std::int64_t job, double now) const;
+  /// The manifest the pool believes of job's checkpoint at step, or null.
+  const ManifestRecord* believed_manifest(std::int64_t job, std::int64_t step) const;
   /// Every checkpoint of `job` whose manifest the pool believes, oldest first.
   std::vector<CheckpointPlaces> checkpoint_places(std::int64_t job) const;
 
@@ -208,7 +222,7 @@ class PoolStateMachine {
   /// `step` is the job's newest held checkpoint.
   void hold(JobRecord& job, std::int64_t step, double now);
   /// copies_to_hold > 0: holds the newest step of `job` whose shards are
-  /// each on that many reachable volunteers.
+  /// copied as PoolSettings::copies_to_hold says.
   void hold_copied(JobRecord& job, double now);
   /// Believes `manifest` (a change to commit if it is news).
   void believe(ManifestRecord manifest);

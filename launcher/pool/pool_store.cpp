@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS manifests (
   step INTEGER NOT NULL,
   shards TEXT NOT NULL,
   sha256 TEXT NOT NULL,
+  replicas TEXT NOT NULL DEFAULT '[]',
   PRIMARY KEY (job, step));
 CREATE INDEX IF NOT EXISTS events_by_job ON events(job, id);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, id);
@@ -250,6 +251,7 @@ SqlitePoolStore::SqlitePoolStore(const std::filesystem::path& database)
   add_column_if_missing(db_, "jobs", "checkpoints", "TEXT NOT NULL DEFAULT ''");
   add_column_if_missing(db_, "jobs", "results", "TEXT NOT NULL DEFAULT ''");
   add_column_if_missing(db_, "groups", "events_batch", "INTEGER NOT NULL DEFAULT 0");
+  add_column_if_missing(db_, "manifests", "replicas", "TEXT NOT NULL DEFAULT '[]'");
   // Secrets that older pools stored in clear: derived from the pool's secret now.
   add_column_if_missing(db_, "jobs", "peer_key", "TEXT NOT NULL DEFAULT ''");
   db_.execute("UPDATE jobs SET peer_key = '' WHERE peer_key != ''");
@@ -351,16 +353,17 @@ PoolSnapshot SqlitePoolStore::load() {
     snapshot.jobs.push_back(job_from(jobs));
   snapshot.groups = all_groups(db_);
   Statement manifests =
-      db_.prepare("SELECT job, step, shards, sha256 FROM manifests ORDER BY job, step");
+      db_.prepare("SELECT job, step, shards, sha256, replicas FROM manifests ORDER BY job, step");
   while (manifests.step()) {
-    // The shards' names as a JSON array of strings, as commit writes them.
+    // The shards' names and the replicas as JSON arrays of strings, as commit writes them.
     const std::string where = fmt::format("pool.db: manifests (job {}, step {})",
                                           manifests.integer(0), manifests.integer(1));
     snapshot.manifests.push_back(
         manifest_from_json({{"job", manifests.integer(0)},
                             {"step", manifests.integer(1)},
                             {"shards", nlohmann::json::parse(manifests.text(2), nullptr, false)},
-                            {"sha256", manifests.text(3)}},
+                            {"sha256", manifests.text(3)},
+                            {"replicas", nlohmann::json::parse(manifests.text(4), nullptr, false)}},
                            where));
   }
   return snapshot;
@@ -441,13 +444,15 @@ void SqlitePoolStore::commit(const PoolChanges& changes) {
                    const auto& [group, m] = entry;
                    s.bind_all(group, m.volunteer, m.slots, m.ready ? 1 : 0);
                  });
-    for_each_row(db_,
-                 "INSERT INTO manifests (job, step, shards, sha256) VALUES (?, ?, ?, ?) "
-                 "ON CONFLICT(job, step) DO UPDATE SET shards = excluded.shards, "
-                 "sha256 = excluded.sha256",
-                 changes.manifests, [](Statement& s, const ManifestRecord& m) {
-                   s.bind_all(m.job, m.step, nlohmann::json(m.shards).dump(), m.sha256);
-                 });
+    for_each_row(
+        db_,
+        "INSERT INTO manifests (job, step, shards, sha256, replicas) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(job, step) DO UPDATE SET shards = excluded.shards, "
+        "sha256 = excluded.sha256, replicas = excluded.replicas",
+        changes.manifests, [](Statement& s, const ManifestRecord& m) {
+          s.bind_all(m.job, m.step, nlohmann::json(m.shards).dump(), m.sha256,
+                     nlohmann::json(m.replicas).dump());
+        });
     for_each_row(db_, "DELETE FROM manifests WHERE job = ? AND step = ?",
                  changes.manifests_forgotten,
                  [](Statement& s, const CheckpointId& c) { s.bind_all(c.job, c.step); });

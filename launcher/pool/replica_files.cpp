@@ -1,4 +1,4 @@
-// Inputs and results copied between replicas.
+// Inputs, results and checkpoints copied between replicas.
 #include "replica_files.hpp"
 
 #include <fmt/format.h>
@@ -38,8 +38,7 @@ std::vector<std::string> ReplicaFiles::others() {
   return urls;
 }
 
-void ReplicaFiles::copy_to_another(const std::string& path, const fs::path& file,
-                                   const std::string& what) {
+std::string ReplicaFiles::copy_to_another(const std::vector<Copy>& files, const std::string& what) {
   std::vector<std::string> failures;
   std::vector<std::string> urls;
   try {
@@ -50,9 +49,15 @@ void ReplicaFiles::copy_to_another(const std::string& path, const fs::path& file
   for (const std::string& url : urls) {
     try {
       HttpsClient replica(url, options_.fingerprint, options_.credential, kReplicaTimeout);
-      const HttpResponse put = replica.put_file(path, file);
-      if (put.ok()) return;
-      failures.push_back(fmt::format("{}: {}", url, put.error_message()));
+      std::string refused;
+      for (const Copy& copy : files) {
+        const HttpResponse put = replica.put_file(copy.path, copy.file);
+        if (put.ok()) continue;
+        refused = put.error_message();
+        break;
+      }
+      if (refused.empty()) return url;
+      failures.push_back(fmt::format("{}: {}", url, refused));
     } catch (const std::exception& e) {
       failures.push_back(fmt::format("{}: {}", url, e.what()));
     }
@@ -67,16 +72,22 @@ void ReplicaFiles::copy_to_another(const std::string& path, const fs::path& file
 
 bool ReplicaFiles::fetch(const std::string& path, const std::string& sha256, const fs::path& target,
                          const std::string& what) {
+  return fetch(
+      path, [&](const fs::path& file) { check_content(file, sha256); }, target, what);
+}
+
+bool ReplicaFiles::fetch(const std::string& path, const FileCheck& check, const fs::path& target,
+                         const std::string& what) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.patience_seconds);
   for (;;) {
-    if (fetch_once(path, sha256, target, what)) return true;
+    if (fetch_once(path, check, target, what)) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
 }
 
-bool ReplicaFiles::fetch_once(const std::string& path, const std::string& sha256,
+bool ReplicaFiles::fetch_once(const std::string& path, const FileCheck& check,
                               const fs::path& target, const std::string& what) {
   std::vector<std::string> urls;
   try {
@@ -88,8 +99,7 @@ bool ReplicaFiles::fetch_once(const std::string& path, const std::string& sha256
   if (urls.empty()) log_(fmt::format("{}: no other replica is campaigning now", what));
   fs::create_directories(options_.spool);
   // Its own name: two requests may fetch the same file at once.
-  const fs::path fetching =
-      options_.spool / fmt::format("replica-file-{}-{}", sha256.substr(0, 16), random_hex(8));
+  const fs::path fetching = options_.spool / ("replica-file-" + random_hex(16));
   for (const std::string& url : urls) {
     try {
       HttpsClient replica(url, options_.fingerprint, options_.credential, kReplicaTimeout);
@@ -98,7 +108,7 @@ bool ReplicaFiles::fetch_once(const std::string& path, const std::string& sha256
         log_(fmt::format("{} from replica {}: {}", what, url, got.error_message()));
         continue;
       }
-      check_content(fetching, sha256);  // throws RequestError if it is other bytes
+      check(fetching);  // throws RequestError if it is another file
       fs::create_directories(target.parent_path());
       keep_received_file(fetching, target);
       log_(fmt::format("{} fetched from replica {}", what, url));

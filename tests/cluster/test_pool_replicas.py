@@ -191,6 +191,37 @@ class ReplicatedPool(PoolTestCase):
         self.assertGreaterEqual(starts[-1], held)
         self.assertEqual(self.fetched_digest(job), reference)
 
+    def test_a_one_volunteer_job_is_held_on_two_replicas(self):
+        """A group of one volunteer has no partner copies: its checkpoint is
+        held once the leader's vault and another replica have it whole. The
+        volunteer and the leader killed together, the next leader (not the
+        one with the copy) fetches it from that one, and the job resumes from
+        it on the other laptop with `spare run`'s bits."""
+        # Checkpoints 3 s apart: the one held is still the newest when both die.
+        job_file = self.long_job_file(60000, job={"ranks": "1"},
+                                      checkpoint={"interval_seconds": "3"})
+        reference = self.reference_digest(job_file)
+        job = self.pool.submit(job_file)
+        status = self.pool.wait_until(job, lambda s: s["state"] == "running" and s["checkpoint"],
+                                      what="a checkpoint held")
+        [volunteer] = status["volunteers"]
+        held = status["checkpoint"]
+        step_dir = f"step-{held:012d}"
+        old, _ = self.pool.leader()
+        self.assertIn(f"job {job}'s {step_dir} copied to replica", self.pool.replica_log(old))
+        [holder] = [k for k in self.pool.replicas if k != old and
+                    f"job {job}'s {step_dir} kept for the other replicas" in self.pool.replica_log(k)]
+        self.pool.kill_laptop(self.laptop_named(volunteer))
+        new = self.kill_and_elect_another(old, holder)
+        status = self.pool.wait_done(job)
+        starts = self.started_steps(job)
+        print(f"held {held} on replicas {old} and {holder}; groups started at {starts}",
+              file=sys.stderr)
+        self.assertGreaterEqual(starts[-1], held)
+        self.assertEqual(self.fetched_digest(job), reference)
+        self.assertRegex(self.pool.replica_log(new),
+                         rf"job {job}'s step-\d+/MANIFEST.json fetched from replica")
+
     def test_an_input_outlives_the_replica_that_received_it(self):
         """An input is on a second replica before its upload is answered: the
         replica that received it is killed before any volunteer fetched it,

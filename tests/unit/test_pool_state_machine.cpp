@@ -290,9 +290,59 @@ TEST(PoolStateMachine, APoolOfReplicasHoldsACheckpointOnceEachShardIsOnTwoVolunt
   pool.keep(pool.machine().checkpoint_arrived(
       {r.job, 1000, true, shards, {"MANIFEST.json", shards[0], shards[1]}, {}, "digest"},
       pool.now));
+  ASSERT_EQ(pool.effects.size(), 2u);
+  ASSERT_TRUE(std::holds_alternative<CopyCheckpoint>(pool.effects[0])) << "to another replica";
+  EXPECT_EQ(std::get<CopyCheckpoint>(pool.effects[0]).step, 1000);
+  ASSERT_TRUE(std::holds_alternative<WriteResult>(pool.effects[1]));
+  EXPECT_EQ(std::get<WriteResult>(pool.effects[1]).step, 1000);
+}
+
+// A group of one volunteer has no partner copies: its checkpoint is held once
+// the leader's vault has it whole and a second replica has a copy, so that
+// the volunteer and a replica lost together lose it not; a new leader then
+// restores it from the replicas with no volunteer holding any of it.
+TEST(PoolStateMachine, APoolOfReplicasHoldsAOneVolunteerCheckpointOnceTwoReplicasHaveIt) {
+  PoolSettings two_copies = settings();
+  two_copies.copies_to_hold = 2;
+  Pool pool(two_copies);
+  const Running r = running(pool, 1);
+  const std::vector<std::string> shards{"shard-00000.h5"};
+  pool.effects.clear();
+  pool.keep(pool.machine().checkpoint_arrived(
+      {r.job, 300, true, shards, {"MANIFEST.json", shards[0]}, {}, "digest"}, pool.now));
   ASSERT_EQ(pool.effects.size(), 1u);
-  ASSERT_TRUE(std::holds_alternative<WriteResult>(pool.effects[0]));
-  EXPECT_EQ(std::get<WriteResult>(pool.effects[0]).step, 1000);
+  ASSERT_TRUE(std::holds_alternative<CopyCheckpoint>(pool.effects[0]));
+  EXPECT_EQ(std::get<CopyCheckpoint>(pool.effects[0]).job, r.job);
+  EXPECT_EQ(std::get<CopyCheckpoint>(pool.effects[0]).step, 300);
+  Heartbeat own;
+  own.holds[r.job][300] = {shards[0]};
+  pool.beat(r.laptops[0], own);
+  EXPECT_EQ(pool.job(r.job).checkpoint, std::nullopt) << "one volunteer's copy alone";
+  pool.keep(pool.machine().checkpoint_on_replicas(r.job, 300, {"https://a:7350"}, pool.now));
+  EXPECT_EQ(pool.job(r.job).checkpoint, std::nullopt) << "the volunteer's and the leader's";
+  pool.keep(pool.machine().checkpoint_on_replicas(r.job, 300, {"https://a:7350", "https://b:7350"},
+                                                  pool.now));
+  EXPECT_EQ(pool.job(r.job).checkpoint, 300);
+  const std::vector<ManifestRecord> stored = pool.store().load().manifests;
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].replicas, (std::vector<std::string>{"https://a:7350", "https://b:7350"}));
+  // Copied already: arriving again (a new leader's recall) copies it no more.
+  pool.effects.clear();
+  pool.keep(pool.machine().checkpoint_arrived(
+      {r.job, 300, true, shards, {"MANIFEST.json", shards[0]}, {}, "digest"}, pool.now));
+  EXPECT_TRUE(pool.effects.empty());
+
+  // A new leader, the volunteer gone: the replicas' copies are the restore point.
+  pool.restart();
+  EXPECT_EQ(pool.machine().restore_point(r.job, pool.now), 300);
+  pool.now += kTimeout + 1;
+  pool.tick();
+  EXPECT_EQ(pool.machine().restore_point(r.job, pool.now), 300);
+  const std::int64_t other = pool.join("lap2");
+  pool.tick();
+  ASSERT_TRUE(pool.has_open_group(r.job));
+  EXPECT_EQ(pool.open_group(r.job).restore_step, 300);
+  EXPECT_EQ(pool.members(r.job), (std::vector<std::int64_t>{other}));
 }
 
 // The pool believes as many manifests of a job as the vault keeps

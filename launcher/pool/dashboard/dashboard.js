@@ -207,7 +207,9 @@ function showShards(places) {
     const tr = document.createElement("tr");
     const on = Object.entries(c.volunteers).map(([name, files]) => name + " (" + files.length + ")");
     tr.append(cell(String(c.step), "number"), cell(String(c.shards.length), "number"),
-              cell(c.pool.length + " of " + c.shards.length), cell(on.join(", ")));
+              cell(c.pool.length + " of " + c.shards.length +
+                   (c.replicas.length ? ", whole on " + c.replicas.length + " replicas" : "")),
+              cell(on.join(", ")));
     return tr;
   }));
 }
