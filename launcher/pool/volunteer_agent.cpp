@@ -283,6 +283,7 @@ VolunteerAgent::Impl::SessionEnd VolunteerAgent::Impl::session() {
   std::optional<HttpsClient> heartbeats;
   int leaves_sent = 0;
   std::optional<int> leave_after_pass;  // set once the pool lets us go
+  std::string refusal;                  // the pool's last answer to a heartbeat other than yes
   for (;;) {
     a.groups.reap();
     if (!policy_leaving && !a.policy_holds()) {
@@ -329,7 +330,13 @@ VolunteerAgent::Impl::SessionEnd VolunteerAgent::Impl::session() {
         a.groups.stop_all(false);
         a.register_with_pool();
         heartbeats.reset();
-      } else if (reply.ok()) {
+      } else if (!reply.ok()) {
+        // Said once until it changes: a silent agent that the pool calls lost says why here.
+        const std::string said = fmt::format("{}: {}", reply.status, reply.error_message());
+        if (said != refusal) a.context.log("the pool refused a heartbeat (" + said + ")");
+        refusal = said;
+      } else {
+        refusal.clear();
         last_contact = Clock::now();
         a.groups.pool_unreachable(false);
         if (pool_lost) {

@@ -30,10 +30,59 @@ def setUpModule():
         sys.exit(77)
 
 
-class ReplicatedPool(PoolTestCase):
+class ReplicatedPoolTestCase(PoolTestCase):
+    """What the tests of a pool of three replicas share."""
     cluster_class = ReplicatedPoolCluster
     laptops = 2
 
+    def kill_and_elect_another(self, old, passed_over):
+        """Kills replica `old`, with `passed_over` frozen until another leads; returns that one."""
+        self.pool.signal_replica(passed_over, signal.SIGSTOP)
+        try:
+            self.pool.kill_replica(old)
+            new, _, _ = self.pool.wait_for_leader(other_than=old)
+        finally:
+            self.pool.signal_replica(passed_over, signal.SIGCONT)
+        self.assertNotEqual(new, passed_over)
+        return new
+
+
+class ReplicatedCheckpoints(ReplicatedPoolTestCase):
+    """The replicas' copies of checkpoints (run under the sanitizers too)."""
+
+    def test_a_one_volunteer_job_is_held_on_two_replicas(self):
+        """A group of one volunteer has no partner copies: its checkpoint is
+        held once the leader's vault and another replica have it whole. The
+        volunteer and the leader killed together, the next leader (not the
+        one with the copy) fetches it from that one, and the job resumes from
+        it on the other laptop with `spare run`'s bits."""
+        # Checkpoints 3 s apart: the one held is still the newest when both die.
+        job_file = self.long_job_file(60000, job={"ranks": "1"},
+                                      checkpoint={"interval_seconds": "3"})
+        reference = self.reference_digest(job_file)
+        job = self.pool.submit(job_file)
+        status = self.pool.wait_until(job, lambda s: s["state"] == "running" and s["checkpoint"],
+                                      what="a checkpoint held")
+        [volunteer] = status["volunteers"]
+        held = status["checkpoint"]
+        step_dir = f"step-{held:012d}"
+        old, _ = self.pool.leader()
+        self.assertIn(f"job {job}'s {step_dir} copied to replica", self.pool.replica_log(old))
+        [holder] = [k for k in self.pool.replicas if k != old and
+                    f"job {job}'s {step_dir} kept for the other replicas" in self.pool.replica_log(k)]
+        self.pool.kill_laptop(self.laptop_named(volunteer))
+        new = self.kill_and_elect_another(old, holder)
+        status = self.pool.wait_done(job)
+        starts = self.started_steps(job)
+        print(f"held {held} on replicas {old} and {holder}; groups started at {starts}",
+              file=sys.stderr)
+        self.assertGreaterEqual(starts[-1], held)
+        self.assertEqual(self.fetched_digest(job), reference)
+        self.assertRegex(self.pool.replica_log(new),
+                         rf"job {job}'s step-\d+/MANIFEST.json fetched from replica")
+
+
+class ReplicatedPool(ReplicatedPoolTestCase):
     def running(self, steps=3000):
         """A job's file, its reference digest, and the job once it is past its first checkpoint."""
         job_file = self.job_file(job={"steps": str(steps)})
@@ -191,37 +240,6 @@ class ReplicatedPool(PoolTestCase):
         self.assertGreaterEqual(starts[-1], held)
         self.assertEqual(self.fetched_digest(job), reference)
 
-    def test_a_one_volunteer_job_is_held_on_two_replicas(self):
-        """A group of one volunteer has no partner copies: its checkpoint is
-        held once the leader's vault and another replica have it whole. The
-        volunteer and the leader killed together, the next leader (not the
-        one with the copy) fetches it from that one, and the job resumes from
-        it on the other laptop with `spare run`'s bits."""
-        # Checkpoints 3 s apart: the one held is still the newest when both die.
-        job_file = self.long_job_file(60000, job={"ranks": "1"},
-                                      checkpoint={"interval_seconds": "3"})
-        reference = self.reference_digest(job_file)
-        job = self.pool.submit(job_file)
-        status = self.pool.wait_until(job, lambda s: s["state"] == "running" and s["checkpoint"],
-                                      what="a checkpoint held")
-        [volunteer] = status["volunteers"]
-        held = status["checkpoint"]
-        step_dir = f"step-{held:012d}"
-        old, _ = self.pool.leader()
-        self.assertIn(f"job {job}'s {step_dir} copied to replica", self.pool.replica_log(old))
-        [holder] = [k for k in self.pool.replicas if k != old and
-                    f"job {job}'s {step_dir} kept for the other replicas" in self.pool.replica_log(k)]
-        self.pool.kill_laptop(self.laptop_named(volunteer))
-        new = self.kill_and_elect_another(old, holder)
-        status = self.pool.wait_done(job)
-        starts = self.started_steps(job)
-        print(f"held {held} on replicas {old} and {holder}; groups started at {starts}",
-              file=sys.stderr)
-        self.assertGreaterEqual(starts[-1], held)
-        self.assertEqual(self.fetched_digest(job), reference)
-        self.assertRegex(self.pool.replica_log(new),
-                         rf"job {job}'s step-\d+/MANIFEST.json fetched from replica")
-
     def test_an_input_outlives_the_replica_that_received_it(self):
         """An input is on a second replica before its upload is answered: the
         replica that received it is killed before any volunteer fetched it,
@@ -270,7 +288,7 @@ class ReplicatedPool(PoolTestCase):
         while time.monotonic() < waited:
             self.assertEqual(self.pool.status(job)["state"], "finishing")
             time.sleep(0.2)
-        self.assertIn(f"job {job}: cannot write the result: job {job}'s result.h5 is not kept: "
+        self.assertIn(f"job {job}: cannot write the result: job {job}'s result is not kept: "
                       "no other replica took a copy", self.pool.replica_log(old))
         for k in others:
             self.pool.start_replica(k)
@@ -282,17 +300,6 @@ class ReplicatedPool(PoolTestCase):
         self.assertEqual(self.fetched_digest(job), reference)
         self.assertIn(f"job {job}'s result.h5 fetched from replica "
                       f"{self.pool.replica_urls[copies[0]]}", self.pool.replica_log(new))
-
-    def kill_and_elect_another(self, old, passed_over):
-        """Kills replica `old`, with `passed_over` frozen until another leads; returns that one."""
-        self.pool.signal_replica(passed_over, signal.SIGSTOP)
-        try:
-            self.pool.kill_replica(old)
-            new, _, _ = self.pool.wait_for_leader(other_than=old)
-        finally:
-            self.pool.signal_replica(passed_over, signal.SIGCONT)
-        self.assertNotEqual(new, passed_over)
-        return new
 
     def test_two_etcd_members_lost_then_back(self):
         """No quorum: no replica leads, a submission fails saying why, the

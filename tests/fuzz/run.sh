@@ -8,7 +8,7 @@
 # executions run and exec/s.
 #
 #   tests/fuzz/run.sh              60 s per target, as many at once as cores
-#                                  (SPARE_FUZZ_JOBS); CI runs 30 s
+#                                  (SPARE_FUZZ_JOBS); CI runs 20 s
 #   tests/fuzz/run.sh 600          longer, by hand
 #   SPARE_FUZZ_TARGETS="fuzz_names fuzz_manifest" tests/fuzz/run.sh 30
 #   SPARE_FUZZ_KEEP_GOING=1 tests/fuzz/run.sh 600   goes on after a finding (-fork=1)
