@@ -228,7 +228,11 @@ EtcdClient::EtcdClient(EtcdOptions options) : options_(std::move(options)) {
   if (!(options_.timeout_seconds > 0)) throw UsageError("etcd: the timeout must be positive");
 }
 
-EtcdClient::~EtcdClient() = default;
+EtcdClient::~EtcdClient() {
+  // Closing a TLS connection to etcd writes (see HttpsClient's destructor).
+  detail::SigpipeBlocked sigpipe_blocked;
+  connection_.reset();
+}
 
 std::string EtcdClient::endpoints() const {
   return fmt::format("{}", fmt::join(options_.endpoints, ","));

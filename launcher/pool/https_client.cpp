@@ -291,10 +291,22 @@ void HttpsClient::Impl::connect_to(std::size_t index) {
   base_url = replicas[index];
 }
 
-HttpsClient::~HttpsClient() = default;
+// A TLS session closed says so to its peer (close_notify): a write, to a
+// socket that interrupt() shut down or whose peer is gone, which raises
+// SIGPIPE. Its default kills the process: a volunteer's agent died so as a
+// cancelled group's clients were destroyed.
+HttpsClient::~HttpsClient() {
+  detail::SigpipeBlocked sigpipe_blocked;
+  impl_.reset();
+}
 // The certificate check's argument is the Impl, which moves with its unique_ptr intact.
 HttpsClient::HttpsClient(HttpsClient&&) noexcept = default;
-HttpsClient& HttpsClient::operator=(HttpsClient&&) noexcept = default;
+HttpsClient& HttpsClient::operator=(HttpsClient&& other) noexcept {
+  detail::SigpipeBlocked sigpipe_blocked;  // the session held until now is closed
+  impl_ = std::move(other.impl_);
+  base_url_ = std::move(other.base_url_);
+  return *this;
+}
 
 void HttpsClient::interrupt() {
   // Not httplib's stop(): it takes the lock that a request holds while it

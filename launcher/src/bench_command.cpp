@@ -245,6 +245,35 @@ int bench_pool(const po::variables_map& vm) {
   return child.wait() == 0 ? 0 : static_cast<int>(ExitCode::run_failed);
 }
 
+/// `spare bench failover|move`: a benchmark that starts real services (the
+/// laptop cluster, etcd, Slurm) as the tests do, written in Python beside
+/// them: run from Spare's source tree with Debian's Python, told which
+/// `spare` to measure; `arguments` are passed on.
+int bench_script(const std::string& which, const fs::path& script,
+                 const std::vector<std::string>& arguments) {
+  const fs::path path = fs::path(SPARE_SOURCE_DIR) / script;
+  std::error_code missing;
+  if (!fs::exists(path, missing)) {
+    throw Error(ExitCode::usage,
+                fmt::format("spare bench {} runs {} from Spare's source tree, which is not here "
+                            "(this spare was built from {})",
+                            which, script.string(), SPARE_SOURCE_DIR));
+  }
+  if (::geteuid() != 0) {
+    throw Error(ExitCode::usage, fmt::format("spare bench {} needs root: it makes network "
+                                             "namespaces for its machines (sudo spare bench {})",
+                                             which, which));
+  }
+  std::vector<std::string> argv{"/usr/bin/python3", path.string()};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  ChildOptions options;
+  options.capture_stdout = false;
+  options.parent_death_signal = SIGTERM;
+  options.environment = {{"SPARE_BIN", fs::read_symlink("/proc/self/exe").string()}};
+  ChildProcess child(argv, options);
+  return child.wait() == 0 ? 0 : static_cast<int>(ExitCode::run_failed);
+}
+
 int bench_overhead(const po::variables_map& vm, std::int64_t ranks, int cores) {
   const auto size = vm["size"].as<std::int64_t>();
   const auto steps = vm["steps"].as<std::int64_t>();
@@ -324,10 +353,13 @@ int bench_command(const std::vector<std::string>& args) {
       "(default: one pool on SQLite)")(
       "interval", po::value<double>(),
       "pool: seconds between a volunteer's heartbeats (default: the pool's, from its "
-      "registration reply)");
+      "registration reply)")("kills", po::value<int>(),
+                             "failover: kill -9s of the leading replica (default 10)")(
+      "points", po::value<std::int64_t>(),
+      "move: heat2d's grid points a side (default 11586: a 1 GiB checkpoint)");
   const po::variables_map vm = parse_command_line(args, options, {"which"}, "spare bench");
   if (vm.count("help") || !vm.count("which")) {
-    print_help("spare bench checkpoint|overhead|pool|KERNEL [options]",
+    print_help("spare bench checkpoint|overhead|pool|failover|move|KERNEL [options]",
                "  checkpoint  Spare's checkpoint write rate / a raw sequential write + fsync of\n"
                "              the same bytes on the same disk (target >= 0.7)\n"
                "  overhead    heat2d's step loop under Spare / the same stencil as a plain MPI\n"
@@ -343,6 +375,12 @@ int bench_command(const std::vector<std::string>& args) {
                "              and how long `spare status --json` takes (targets, 2 cores:\n"
                "              10,000 volunteers, p99 < 250 ms, none lost, status < 1 s);\n"
                "              --replicas 3: the same against the leader of three replicas\n"
+               "  failover    kill -9 of the leading replica of three, ten times, under a\n"
+               "              running job: median and worst time to the new leader's answer,\n"
+               "              its first fenced write and first heartbeat; steps lost (target:\n"
+               "              median <= lease TTL + 1 s, none lost). Root, etcd-server\n"
+               "  move        spare move of a job with a 1 GiB checkpoint from this machine\n"
+               "              to a Slurm started here: drain, copy, start. Root, slurm-wlm\n"
                "Each prints the measured rates and the ratio on its last line.",
                options);
     return vm.count("help") ? 0 : static_cast<int>(ExitCode::usage);
@@ -358,6 +396,25 @@ int bench_command(const std::vector<std::string>& args) {
   if (ranks < 1) throw UsageError("spare bench: --ranks must be at least 1");
   const std::string which = vm["which"].as<std::string>();
   if (which == "pool") return bench_pool(vm);
+  if (which == "failover") {
+    std::vector<std::string> pass;
+    if (vm.count("kills")) {
+      if (vm["kills"].as<int>() < 1)
+        throw UsageError("spare bench failover: --kills must be at least 1");
+      pass = {"--kills", std::to_string(vm["kills"].as<int>())};
+    }
+    return bench_script(which, "tests/bench/failover/failover_bench.py", pass);
+  }
+  if (which == "move") {
+    std::vector<std::string> pass;
+    if (vm.count("points")) {
+      if (vm["points"].as<std::int64_t>() < 16) {
+        throw UsageError("spare bench move: --points must be at least 16");
+      }
+      pass = {"--points", std::to_string(vm["points"].as<std::int64_t>())};
+    }
+    return bench_script(which, "tests/bench/move/move_bench.py", pass);
+  }
   if (which == "checkpoint") return bench_checkpoint(vm, ranks, machine.cores);
   if (which == "overhead") return bench_overhead(vm, ranks, machine.cores);
   const WorkerProgram worker(worker_option(vm));
@@ -365,7 +422,8 @@ int bench_command(const std::vector<std::string>& args) {
     return bench_kernel(vm, worker, which, ranks, machine.cores, gpu);
   }
   throw UsageError("spare bench: unknown benchmark '" + which +
-                   "'; expected checkpoint, overhead, pool or a kernel (`spare kernels`)");
+                   "'; expected checkpoint, overhead, pool, failover, move or a kernel (`spare "
+                   "kernels`)");
 }
 
 }  // namespace spare::launcher

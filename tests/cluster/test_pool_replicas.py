@@ -284,12 +284,21 @@ class ReplicatedPool(ReplicatedPoolTestCase):
             self.pool.kill_replica(k)
         job = self.pool.submit(job_file)
         self.pool.wait_until(job, lambda s: s["state"] == "finishing", what="finishing")
-        waited = time.monotonic() + 3
+        # Once its final checkpoint is whole there (the volunteers' uploads),
+        # the leader merges the result, and cannot keep it alone.
+        refused = (f"job {job}: cannot write the result: job {job}'s result is not kept: "
+                   "no other replica took a copy")
+        deadline = time.monotonic() + 60
+        while refused not in self.pool.replica_log(old):
+            self.assertLess(time.monotonic(), deadline,
+                            f"the result was never refused:\n{self.pool.replica_log(old)}\n"
+                            f"{self.pool.agents_now()}")
+            self.assertEqual(self.pool.status(job)["state"], "finishing")
+            time.sleep(0.2)
+        waited = time.monotonic() + 2
         while time.monotonic() < waited:
             self.assertEqual(self.pool.status(job)["state"], "finishing")
             time.sleep(0.2)
-        self.assertIn(f"job {job}: cannot write the result: job {job}'s result is not kept: "
-                      "no other replica took a copy", self.pool.replica_log(old))
         for k in others:
             self.pool.start_replica(k)
         self.pool.wait_done(job)

@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -122,6 +124,36 @@ TEST_F(PoolHttps, AuthorizedGetAndPostCarryJson) {
   const HttpResponse echo = peer.post("/echo", sent);  // the same connection, kept alive
   EXPECT_EQ(echo.status, 200);
   EXPECT_EQ(echo.json()["got"], sent);
+}
+
+// A client interrupted (its socket shut down, as a cancelled group's are)
+// and then destroyed says goodbye to its TLS peer on a socket it can no
+// longer write to: SIGPIPE, whose default is to kill the process (a
+// volunteer's agent died so, silently, as a group ended). None may be raised
+// where the thread has not blocked it.
+TEST_F(PoolHttps, AnInterruptedClientDiesWithoutRaisingSigpipe) {
+  static std::atomic<int> raised{0};
+  struct sigaction counting {};
+  counting.sa_handler = [](int) { ++raised; };
+  sigemptyset(&counting.sa_mask);
+  struct sigaction previous {};
+  ASSERT_EQ(::sigaction(SIGPIPE, &counting, &previous), 0);
+  sigset_t unblocked;
+  sigemptyset(&unblocked);
+  sigaddset(&unblocked, SIGPIPE);
+  ASSERT_EQ(::pthread_sigmask(SIG_UNBLOCK, &unblocked, nullptr), 0);
+  raised = 0;
+  {
+    HttpsClient peer = client();
+    ASSERT_EQ(peer.get("/hello").status, 200);  // a TLS session, kept alive
+    peer.interrupt();
+    HttpsClient moved_over = client();
+    ASSERT_EQ(moved_over.get("/hello").status, 200);
+    moved_over.interrupt();
+    moved_over = std::move(peer);  // the one it held goes, as in a destructor
+  }
+  ::sigaction(SIGPIPE, &previous, nullptr);
+  EXPECT_EQ(raised.load(), 0) << "SIGPIPE raised while a client was destroyed";
 }
 
 TEST_F(PoolHttps, AWrongTokenIsRefusedWith401) {
