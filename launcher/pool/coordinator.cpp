@@ -40,6 +40,13 @@ std::int64_t checkpoint_step(const std::string& step_dir) {
   return std::stoll(step_dir.substr(5));
 }
 
+/// A file this replica keeps for the others, or 404 saying what it lacks.
+ServerReply kept_for_the_others(const fs::path& file, const std::string& what) {
+  std::error_code missing;
+  if (!fs::exists(file, missing)) throw RequestError(404, "this replica has no such " + what);
+  return ServerReply::file_of(file);
+}
+
 std::int64_t path_number(const ServerRequest& request, std::size_t index) {
   std::int64_t value = 0;
   const std::string& text = request.matches.at(index);
@@ -755,10 +762,7 @@ void Coordinator::add_routes() {
     return ServerReply::file_of(inputs_.path(hex));
   });
   serve(r, protocol::kReplicaResult, [this](ServerRequest& req) {
-    const fs::path file = vault_.result_file(path_number(req, 1), req.matches[2]);
-    std::error_code missing;
-    if (!fs::exists(file, missing)) throw RequestError(404, "this replica has no such result");
-    return ServerReply::file_of(file);
+    return kept_for_the_others(vault_.result_file(path_number(req, 1), req.matches[2]), "result");
   });
   serve(r, protocol::kReplicaResultCopy,
         [this](ServerRequest& req) {
@@ -771,10 +775,8 @@ void Coordinator::add_routes() {
         },
         {.max_body = std::numeric_limits<std::size_t>::max(), .stream_body_to_file = true});
   serve(r, protocol::kReplicaCheckpoint, [this](ServerRequest& req) {
-    const fs::path file = vault_.file_path(path_number(req, 1), req.matches[2], req.matches[3]);
-    std::error_code missing;
-    if (!fs::exists(file, missing)) throw RequestError(404, "this replica has no such file");
-    return ServerReply::file_of(file);
+    return kept_for_the_others(
+        vault_.file_path(path_number(req, 1), req.matches[2], req.matches[3]), "checkpoint file");
   });
   serve(r, protocol::kReplicaCheckpointCopy,
         [this](ServerRequest& req) {
