@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -35,6 +37,28 @@ constexpr const char* kSelfDigestKey = "manifest_xxh3_128";
 Digest self_digest(const json& manifest_without_digest) {
   const std::string canonical = manifest_without_digest.dump();
   return digest_bytes(canonical.data(), canonical.size());
+}
+
+// JSON has no NaN or infinity (nlohmann writes them as null, which reads back
+// as no number): a non-finite double is written as the hex of its bits, so a
+// checkpoint whose residual or sum went NaN restores, bit for bit.
+json real_to_json(double value) {
+  if (std::isfinite(value)) return value;
+  return fmt::format("0x{:016x}", std::bit_cast<std::uint64_t>(value));
+}
+
+json reals_to_json(const std::vector<double>& values) {
+  json array = json::array();
+  for (const double value : values)
+    array.push_back(real_to_json(value));
+  return array;
+}
+
+json reals_to_json(const std::map<std::string, double>& values) {
+  json object = json::object();
+  for (const auto& [name, value] : values)
+    object[name] = real_to_json(value);
+  return object;
 }
 
 json param_to_json(const ParamValue& value) {
@@ -157,14 +181,14 @@ json scalar_to_json(const Scalar& s) {
     std::vector<std::int64_t> words(ExactSum::kWords);
     sum->to_words(words.data());
     out["type"] = "exact_sum";
-    out["value"] = sum->value();
+    out["value"] = real_to_json(sum->value());
     out["words"] = words;
   } else if (const auto* integer = std::get_if<std::int64_t>(&s.value)) {
     out["type"] = "i64";
     out["value"] = *integer;
   } else {
     out["type"] = "f64";
-    out["value"] = std::get<double>(s.value);
+    out["value"] = real_to_json(std::get<double>(s.value));
   }
   return out;
 }
@@ -263,9 +287,19 @@ class Node {
     return v;
   }
 
+  /// A number, or the bits of a non-finite one as real_to_json writes them.
   double real() const {
-    if (!value_->is_number()) refuse(kind(), "a number");
-    return value_->get<double>();
+    if (value_->is_number()) return value_->get<double>();
+    constexpr const char* kExpected = "a number, or a non-finite one's bits (0x and 16 hex digits)";
+    if (!value_->is_string()) refuse(kind(), kExpected);
+    const std::string& text = value_->get_ref<const std::string&>();
+    std::uint64_t bits = 0;
+    const char* last = text.data() + text.size();
+    const bool hex = text.size() == 18 && text.starts_with("0x") &&
+                     std::from_chars(text.data() + 2, last, bits, 16).ptr == last;
+    const double value = std::bit_cast<double>(bits);
+    if (!hex || std::isfinite(value)) refuse("'" + text + "'", kExpected);
+    return value;
   }
 
   bool boolean() const {
@@ -506,8 +540,8 @@ json manifest_to_json(const Manifest& m) {
                         {"dtype", dtype_name(d.dtype)},
                         {"shape", d.grid.shape},
                         {"axes", d.grid.axes},
-                        {"origin", d.grid.origin},
-                        {"spacing", d.grid.spacing},
+                        {"origin", reals_to_json(d.grid.origin)},
+                        {"spacing", reals_to_json(d.grid.spacing)},
                         {"split_dims", d.grid.split_dims},
                         {"points", d.grid.points},
                         {"description", d.description},
@@ -523,8 +557,8 @@ json manifest_to_json(const Manifest& m) {
           {"kernel_revision", m.run.kernel_revision},
           {"parameters", params_to_json(m.run.params)},
           {"step", m.run.step},
-          {"time", m.run.time},
-          {"diagnostics", m.run.diagnostics},
+          {"time", real_to_json(m.run.time)},
+          {"diagnostics", reals_to_json(m.run.diagnostics)},
           {"nranks", m.nranks},
           {"scalars", scalars},
           {"datasets", datasets},

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "spare/checkpoint_manifest.hpp"
 #include "spare/decomposition.hpp"
 #include "spare/error.hpp"
+#include "spare/exact_sum.hpp"
 #include "spare/output_layout.hpp"
 #include "support/checkpoint_error_of.hpp"
 #include "support/file_descriptors.hpp"
@@ -69,6 +71,42 @@ TEST(Manifest, CommitAndReadBack) {
   EXPECT_EQ(back.datasets[0].grid.spacing, (std::vector<double>{0.5, 0.25}));
   EXPECT_EQ(back.data_bytes(), 4u * 6u * 8u);
   EXPECT_FALSE(std::filesystem::exists(dir / (std::string(kManifestName) + ".tmp")));
+}
+
+// JSON has no NaN or infinity: a checkpoint whose scalars or diagnostics went
+// non-finite must still restore, with the same bits (a NaN's payload too).
+TEST(Manifest, NonFiniteNumbersReadBackBitForBit) {
+  const testing::TempDir dir;
+  const double nan_with_payload = std::bit_cast<double>(std::uint64_t{0x7ff8000000000123});
+  const double infinity = std::numeric_limits<double>::infinity();
+  Manifest m = testing::two_shard_manifest();
+  m.scalars[1].value = nan_with_payload;
+  ExactSum sum;
+  sum.add(-infinity);
+  m.scalars.push_back({"sum", sum});
+  m.run.time = infinity;
+  m.run.diagnostics["residual"] = -nan_with_payload;
+  m.datasets[0].grid.spacing = {-infinity, 0.25};
+  commit_manifest(dir.path(), m);
+  const Manifest back = read_manifest(dir.path());
+  const auto bits = [](double value) { return std::bit_cast<std::uint64_t>(value); };
+  EXPECT_EQ(bits(std::get<double>(back.scalars[1].value)), bits(nan_with_payload));
+  EXPECT_TRUE(std::get<ExactSum>(back.scalars[2].value).has_negative_infinity());
+  EXPECT_EQ(bits(back.run.time), bits(infinity));
+  EXPECT_EQ(bits(back.run.diagnostics.at("residual")), bits(-nan_with_payload));
+  EXPECT_EQ(bits(back.datasets[0].grid.spacing[0]), bits(-infinity));
+  EXPECT_EQ(manifest_to_json(back), manifest_to_json(read_manifest(dir.path())));
+  EXPECT_EQ(manifest_to_json(m)["time"], "0x7ff0000000000000");
+
+  nlohmann::json j = manifest_to_json(testing::two_shard_manifest());
+  for (const char* text : {"0x3ff0000000000000", "0x7ff", "inf", "0x-7ff0000000000000"}) {
+    j["time"] = text;
+    EXPECT_NE(parse_error(j).find(fmt::format("time is '{}', expected a number, or a "
+                                              "non-finite one's bits",
+                                              text)),
+              std::string::npos)
+        << parse_error(j);
+  }
 }
 
 TEST(Manifest, CoverageFindsGapsOverlapsAndStrays) {
