@@ -129,6 +129,13 @@ std::string gpu_list(const std::vector<int>& gpus) {
   return fmt::format("{}", fmt::join(gpus, ","));
 }
 
+HttpsClient peer_client(const nlohmann::json& peer, const std::string& token,
+                        double timeout_seconds) {
+  return HttpsClient(fmt::format("https://{}:{}", peer.at("address").get<std::string>(),
+                                 peer.at("agent_port").get<int>()),
+                     peer.at("fingerprint").get<std::string>(), token, timeout_seconds);
+}
+
 std::map<std::string, std::string> group_environment(const fs::path& job_dir,
                                                      const std::vector<int>& gpus) {
   std::map<std::string, std::string> env = launcher::mpirun_environment();

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "https_client.hpp"
 #include "tls_identity.hpp"
 #include "volunteer_agent.hpp"
@@ -57,6 +59,11 @@ class AgentContext {
   std::int64_t volunteer_ = 0;
   std::string credential_;  // kVolunteerHeader's value
 };
+
+/// A peer's agent, as the pool describes it to a group (address, agent_port,
+/// fingerprint), with `token` on every request.
+HttpsClient peer_client(const nlohmann::json& peer, const std::string& token,
+                        double timeout_seconds);
 
 /// Environment for Open MPI's programs started for a group: the ranks find
 /// this volunteer's job file, and see only the GPUs it lends (none: none).

@@ -13,8 +13,8 @@
 namespace spare::pool {
 
 AgentServer::AgentServer(const AgentContext& context, const AgentGroups& groups,
-                         const CheckpointReplicator& replicator)
-    : context_(context), groups_(groups), replicator_(replicator) {
+                         const CheckpointReplicator& replicator, const InputCache& inputs)
+    : context_(context), groups_(groups), replicator_(replicator), inputs_(inputs) {
   // Heads and partners are the only ones who talk to an agent: few connections.
   ServerLimits limits;
   limits.handler_threads = 4;
@@ -51,6 +51,9 @@ AgentServer::AgentServer(const AgentContext& context, const AgentGroups& groups,
     }
     return ServerReply::json(200, {{"group", id}});
   });
+  protocol::serve(*server_, protocol::kCachedInput, [this](ServerRequest& request) {
+    return ServerReply::file_of(inputs_.served(request.matches[1], request.bearer_token));
+  });
   protocol::serve_protocol(*server_);
 }
 
@@ -77,6 +80,8 @@ void AgentServer::authorize(const ServerRequest& request) const {
     }
     return;
   }
+  static const std::regex cached_input(protocol::kCachedInput.pattern());
+  if (std::regex_match(request.path, cached_input)) return;  // the grant names the input
   if (!groups_.is_credential(token)) throw RequestError(401, "the token was refused");
 }
 

@@ -18,6 +18,7 @@
 #include "job_checkpoints.hpp"
 #include "metrics_text.hpp"
 #include "pool_protocol.hpp"
+#include "pool_records_json.hpp"
 #include "pool_store.hpp"
 #include "shared_identity.hpp"
 #include "spare/checkpoint_catalog.hpp"
@@ -753,10 +754,8 @@ void Coordinator::add_routes() {
     require_job_member(job, calling_volunteer(req));
     {
       std::lock_guard lock(mutex_);
-      const json inputs = json::parse(job_or_404(job).inputs);
-      const bool named =
-          std::any_of(inputs.begin(), inputs.end(), [&](const json& h) { return h == hex; });
-      if (!named) throw RequestError(404, fmt::format("job {} has no input {}", job, hex));
+      if (!input_digests(job_or_404(job)).contains(hex))
+        throw RequestError(404, fmt::format("job {} has no input {}", job, hex));
     }
     has_input(hex);  // a new leader fetches it from another replica
     return ServerReply::file_of(inputs_.path(hex));
@@ -1068,6 +1067,7 @@ json Coordinator::heartbeat(std::int64_t volunteer, const Heartbeat& beat) {
   for (const auto& [job, step] : answer.held)
     held.push_back({{"job", job}, {"step", step}});
   reply["held"] = std::move(held);
+  reply["input_key"] = input_key(volunteer);  // what its cache checks other groups' grants with
   if (answer.may_leave) reply["may_leave"] = true;  // its uploads are done once it stops asking
   if (options_.outage_grace) reply["outage_grace"] = *options_.outage_grace;
   return reply;
@@ -1253,24 +1253,47 @@ std::vector<PoolEffect> Coordinator::recall_checkpoints(const JobRecord& job, do
   return effects;
 }
 
+namespace {
+
+/// How a volunteer's agent is reached by its peers (peer_client's fields).
+json peer_of(const VolunteerRecord& v) {
+  return {{"name", v.name},
+          {"address", v.address},
+          {"agent_port", v.agent_port},
+          {"fingerprint", v.fingerprint}};
+}
+
+}  // namespace
+
+std::string Coordinator::input_key(std::int64_t volunteer) const {
+  return secret_.derive("input-key", volunteer);
+}
+
 json Coordinator::group_descriptor(const GroupView& view, std::int64_t volunteer) {
   const GroupRecord& g = view.group;
   json members = json::array();
   for (const auto& [v, slots] : view.members) {
-    members.push_back({{"volunteer", v->id},
-                       {"name", v->name},
-                       {"address", v->address},
-                       {"agent_port", v->agent_port},
-                       {"fingerprint", v->fingerprint},
-                       {"slots", slots}});
+    json member = peer_of(*v);
+    member["volunteer"] = v->id;
+    member["slots"] = slots;
+    members.push_back(std::move(member));
   }
   json holders = json::array();
   for (const auto& [v, files] : view.holders) {
-    holders.push_back({{"name", v->name},
-                       {"address", v->address},
-                       {"agent_port", v->agent_port},
-                       {"fingerprint", v->fingerprint},
-                       {"files", files}});
+    json holder = peer_of(*v);
+    holder["files"] = files;
+    holders.push_back(std::move(holder));
+  }
+  // Each grant opens one input on one holder, and only for this group's members.
+  json input_sources = json::object();
+  for (const auto& [input, sources] : view.input_sources) {
+    json volunteers = json::array();
+    for (const VolunteerRecord* v : sources) {
+      json source = peer_of(*v);
+      source["grant"] = input_grant(input_key(v->id), g.id, input);
+      volunteers.push_back(std::move(source));
+    }
+    if (!volunteers.empty()) input_sources[input] = std::move(volunteers);
   }
   return {{"group", g.id},
           {"job", g.job},
@@ -1283,6 +1306,7 @@ json Coordinator::group_descriptor(const GroupView& view, std::int64_t volunteer
           {"restore_step", g.restore_step ? json(*g.restore_step) : json(nullptr)},
           {"peer_key", secret_.derive("peer-key", g.job)},
           {"inputs", json::parse(view.job->inputs)},
+          {"input_sources", input_sources},
           {"holders", holders},
           {"restore_manifest_sha256", view.restore_manifest_sha256},
           {"ini", view.job->ini},

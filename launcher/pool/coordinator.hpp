@@ -173,6 +173,10 @@ class Coordinator {
   /// The job if `who` may see it, else RequestError 404 as if there were none.
   const JobRecord& visible_job(const Caller& who, std::int64_t job);
   nlohmann::json group_descriptor(const GroupView& view, std::int64_t volunteer);
+  /// The key a volunteer's cache checks grants with (input_grant), in every
+  /// heartbeat's answer: a grant needs no word from the pool to the holder
+  /// first, so a member can ask at once.
+  std::string input_key(std::int64_t volunteer) const;
   /// Tells the machine of the complete checkpoints the vault holds of `job`
   /// (at start), each an event committed; returns their effects.
   std::vector<PoolEffect> recall_checkpoints(const JobRecord& job, double now);

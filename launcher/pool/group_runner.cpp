@@ -78,13 +78,6 @@ std::string last_lines(const fs::path& file, std::size_t count) {
   return text;
 }
 
-/// A peer's agent, by its descriptor in the group (address, agent_port, fingerprint).
-HttpsClient peer_client(const json& peer, const std::string& token, double timeout_seconds) {
-  return HttpsClient(fmt::format("https://{}:{}", peer.at("address").get<std::string>(),
-                                 peer.at("agent_port").get<int>()),
-                     peer.at("fingerprint").get<std::string>(), token, timeout_seconds);
-}
-
 /// The head's relay: every line of mpirun's output goes to the pool in
 /// batches (at once for events other than progress), a drain the pool asks
 /// for becomes SIGUSR1, and a cancelled group stops relaying.
@@ -334,8 +327,11 @@ void GroupRunner::prepare() {
   for (const auto& [key, hex] : inputs.items()) {
     if (cancelled()) return;
     in_use.insert(hex.get<std::string>());
+    const json sources = descriptor.value("input_sources", json::object())
+                             .value(hex.get<std::string>(), json::array());
     overrides.push_back(fmt::format(
-        "{}={}", key, inputs_.fetch(job_, hex.get<std::string>(), id_, cancellation_).string()));
+        "{}={}", key,
+        inputs_.fetch(job_, hex.get<std::string>(), id_, sources, cancellation_).string()));
   }
   if (!inputs.empty()) inputs_.trim(in_use);
   std::istringstream ini(descriptor.at("ini").get<std::string>());

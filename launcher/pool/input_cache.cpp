@@ -2,9 +2,11 @@
 #include "input_cache.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "input_store.hpp"
 #include "pool_protocol.hpp"
+#include "pool_secret.hpp"
 #include "request_error.hpp"
 #include "spare/error.hpp"
 #include "spare/machine.hpp"
@@ -12,11 +14,12 @@
 namespace spare::pool {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 
 InputCache::InputCache(const AgentContext& context) : context_(context) {}
 
 fs::path InputCache::fetch(std::int64_t job, const std::string& hex, std::int64_t group,
-                           Cancellation& cancellation) const {
+                           const json& sources, Cancellation& cancellation) const {
   const InputStore cache(context_.options().storage / "inputs");
   const fs::path cached = cache.path(hex);
   if (fs::exists(cached)) {
@@ -32,26 +35,73 @@ fs::path InputCache::fetch(std::int64_t job, const std::string& hex, std::int64_
   }
   // Each group fetches into a name of its own; the checked copy is renamed into place.
   const fs::path fetching = cached.parent_path() / fmt::format(".{}.group-{}", hex, group);
+  std::vector<std::string> failures;
+  const auto failed = [&](const std::string& source, const std::string& why) {
+    std::error_code ignored;
+    fs::remove(fetching, ignored);
+    failures.push_back(fmt::format("{}: {}", source, why));
+    return false;
+  };
+  // Whoever sent it, a copy is taken only if its bytes hash to the input.
+  const auto take = [&](HttpsClient& from, const std::string& path, const std::string& source) {
+    try {
+      HttpResponse got;
+      {
+        const Cancellation::Scope interruptible(cancellation, from);
+        got = from.download(path, fetching);
+      }
+      if (!got.ok()) return failed(source, got.error_message());
+      check_content(fetching, hex);
+    } catch (const PeerUnreachable& e) {
+      return failed(source, e.what());
+    } catch (const RequestError& e) {
+      context_.log(
+          fmt::format("group {}: input {} from {} is not it: {}", group, hex, source, e.what()));
+      return failed(source, e.what());
+    }
+    fs::rename(fetching, cached);
+    context_.log(fmt::format("group {}: input {} fetched from {} ({} bytes)", group, hex, source,
+                             fs::file_size(cached)));
+    return true;
+  };
+  for (const json& peer : sources.is_array() ? sources : json::array()) {
+    if (cancellation.cancelled()) break;
+    HttpsClient client = peer_client(peer, peer.value("grant", std::string()), 60.0);
+    if (take(client, protocol::kCachedInput.path(hex),
+             "volunteer " + peer.value("name", std::string()))) {
+      return cached;
+    }
+  }
   HttpsClient pool = context_.pool_client(60.0);
-  HttpResponse got;
+  if (!cancellation.cancelled() && take(pool, protocol::kJobInput.path(job, hex), "the pool")) {
+    return cached;
+  }
+  throw Error(ExitCode::run_failed,
+              fmt::format("cannot fetch input {}: {}", hex,
+                          cancellation.cancelled() ? "the group was cancelled"
+                                                   : fmt::format("{}", fmt::join(failures, "; "))));
+}
+
+std::vector<std::string> InputCache::held() const {
+  return InputStore(context_.options().storage / "inputs").kept_before(fs::file_time_type::max());
+}
+
+void InputCache::serve_with(std::string input_key) {
+  std::lock_guard lock(mutex_);
+  input_key_ = std::move(input_key);
+}
+
+fs::path InputCache::served(const std::string& hex, const std::string& token) const {
+  std::string key;
   {
-    const Cancellation::Scope interruptible(cancellation, pool);
-    got = pool.download(protocol::kJobInput.path(job, hex), fetching);
+    std::lock_guard lock(mutex_);
+    key = input_key_;
   }
-  if (!got.ok()) {
-    throw Error(ExitCode::run_failed,
-                fmt::format("cannot fetch input {}: {}", hex, got.error_message()));
-  }
-  try {
-    check_content(fetching, hex);
-  } catch (const RequestError& e) {
-    fs::remove(fetching);
-    throw Error(ExitCode::run_failed, fmt::format("input {} from the pool: {}", hex, e.what()));
-  }
-  fs::rename(fetching, cached);
-  context_.log(fmt::format("group {}: input {} fetched from the pool ({} bytes)", group, hex,
-                           fs::file_size(cached)));
-  return cached;
+  if (!is_input_grant(key, token, hex))
+    throw RequestError(401, fmt::format("no grant of input {} on this volunteer", hex));
+  const InputStore cache(context_.options().storage / "inputs");
+  if (!cache.has(hex)) throw RequestError(404, fmt::format("input {} is not cached here", hex));
+  return cache.path(hex);
 }
 
 void InputCache::trim(const std::set<std::string>& in_use) const {

@@ -95,6 +95,25 @@ class Fields {
     return list;
   }
 
+  /// A list of SHA-256 digests (64 lowercase hex digits), at most kMaxListLength.
+  std::vector<std::string> digests(const char* name) const {
+    std::vector<std::string> list;
+    const json* value = find(name);
+    if (value == nullptr) return list;
+    if (!value->is_array() || value->size() > kMaxListLength) {
+      fail(fmt::format("\"{}\"", name),
+           fmt::format("a list of at most {} SHA-256 digests", kMaxListLength), *value);
+    }
+    for (const json& digest : *value) {
+      if (!digest.is_string() || !is_sha256_hex(digest.get<std::string>())) {
+        fail(fmt::format("an entry of \"{}\"", name), "a SHA-256 in 64 lowercase hex digits",
+             digest);
+      }
+      list.push_back(digest.get<std::string>());
+    }
+    return list;
+  }
+
   const json& object(const char* name, const json& empty) const {
     const json* value = find(name);
     if (value == nullptr) return empty;
@@ -183,6 +202,7 @@ Heartbeat parse_heartbeat(const json& body) {
   h.jobs = f.ids("jobs");
   const json none = json::object();
   h.holds = holdings_from_json(f.object("holds", none));
+  h.inputs = f.digests("inputs");
   return h;
 }
 

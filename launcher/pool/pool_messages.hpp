@@ -48,6 +48,7 @@ struct Heartbeat {
   std::vector<std::int64_t> dropped;  // groups it stopped on its own (it lost the pool)
   std::vector<std::int64_t> jobs;     // jobs whose files are on its storage
   ShardHoldings holds;
+  std::vector<std::string> inputs;  // SHA-256 of the inputs its cache holds, checked
 };
 Heartbeat parse_heartbeat(const nlohmann::json& body);
 

@@ -100,6 +100,9 @@ inline constexpr Route kCopyUpload{HttpMethod::put, "/api/v1/copies/{id}/{step}/
 inline constexpr Route kCopyDownload{HttpMethod::get, "/api/v1/copies/{id}/{step}/{file}"};
 /// A member's peers ask whether it still runs their group (the group's credential).
 inline constexpr Route kGroupAlive{HttpMethod::get, "/api/v1/groups/{id}/alive"};
+/// A preparing group's member fetches an input from another volunteer's cache
+/// (the grant the pool gave both for that group and that input).
+inline constexpr Route kCachedInput{HttpMethod::get, "/api/v1/cache/inputs/{sha256}"};
 
 /// Every route above (the protocol's tests check each).
 inline constexpr Route kAllRoutes[] = {kPoolStatus,
@@ -134,7 +137,8 @@ inline constexpr Route kAllRoutes[] = {kPoolStatus,
                                        kLaunch,
                                        kCopyUpload,
                                        kCopyDownload,
-                                       kGroupAlive};
+                                       kGroupAlive,
+                                       kCachedInput};
 
 /// Registers `handler` for `route` on `server`.
 void serve(HttpsServer& server, const Route& route, RouteHandler handler,

@@ -150,6 +150,16 @@ json to_json(const JobRecord& j) {
           {"results", j.results}};
 }
 
+std::set<std::string> input_digests(const JobRecord& job) {
+  std::set<std::string> digests;
+  const json inputs = json::parse(job.inputs, nullptr, /*allow_exceptions=*/false);
+  if (!inputs.is_object()) return digests;
+  for (const json& digest : inputs) {
+    if (digest.is_string()) digests.insert(digest.get<std::string>());
+  }
+  return digests;
+}
+
 JobRecord job_from_json(const json& value, const std::string& where) {
   const RecordReader r(value, where);
   JobRecord j;

@@ -4,6 +4,7 @@
 // written by another version or by hand is refused, not half-read.
 #pragma once
 
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,10 @@ nlohmann::json to_json(const TokenRecord& token);
 nlohmann::json to_json(const InputRecord& input);
 nlohmann::json to_json(const ManifestRecord& manifest);
 nlohmann::json to_json(const EventRecord& event);
+
+/// The SHA-256 of each of a job's inputs (JobRecord::inputs); none if that
+/// is not the JSON object a submission makes.
+std::set<std::string> input_digests(const JobRecord& job);
 
 /// `where` names the value in messages (its etcd key).
 VolunteerRecord volunteer_from_json(const nlohmann::json& value, const std::string& where);

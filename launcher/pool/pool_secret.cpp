@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
+#include "request_error.hpp"
 #include "spare/atomic_file.hpp"
 #include "spare/error.hpp"
 #include "tls_identity.hpp"
@@ -48,6 +50,25 @@ std::string PoolSecret::derive(std::string_view purpose, std::int64_t id) const 
   for (unsigned int i = 0; i < length; ++i)
     hex += fmt::format("{:02x}", mac[i]);
   return hex;
+}
+
+std::string input_grant(const std::string& input_key, std::int64_t group, std::string_view input) {
+  return fmt::format(
+      "{}:{}", group,
+      PoolSecret::from_derived(input_key).derive(fmt::format("input:{}", input), group));
+}
+
+bool is_input_grant(const std::string& input_key, std::string_view token, std::string_view input) {
+  const std::size_t colon = token.find(':');
+  std::int64_t group = 0;
+  const char* first = token.data();
+  const char* end = first + (colon == std::string_view::npos ? 0 : colon);
+  const auto [stop, error] = std::from_chars(first, end, group);
+  if (input_key.empty() || colon == std::string_view::npos || colon == 0 || stop != end ||
+      error != std::errc() || group < 1) {
+    return false;
+  }
+  return constant_time_equal(token, input_grant(input_key, group, input));
 }
 
 }  // namespace spare::pool

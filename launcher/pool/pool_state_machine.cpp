@@ -7,6 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "pool_records_json.hpp"
 #include "request_error.hpp"
 #include "spare/device.hpp"
 #include "spare/error.hpp"
@@ -348,6 +349,7 @@ Applied PoolStateMachine::heartbeat(std::int64_t id, const Heartbeat& beat, doub
   VolunteerRecord& v = found->second;
   v.last_seen = now;  // soft: not committed for itself
   holdings_[id] = beat.holds;
+  cached_inputs_[id] = std::set<std::string>(beat.inputs.begin(), beat.inputs.end());
   if (settings_.copies_to_hold > 0) {
     for (const auto& [job_id, steps] : beat.holds) {
       const auto job = jobs_.find(job_id);
@@ -418,6 +420,24 @@ GroupView PoolStateMachine::view_of(const GroupRecord& g, std::int64_t asking, d
     view.members.emplace_back(v, m.slots);
   }
   view.launch = g.state == GroupState::running && all_ready;
+  if (g.state == GroupState::preparing && view.job != nullptr) {
+    for (const std::string& input : input_digests(*view.job)) {
+      std::vector<const VolunteerRecord*> holding;
+      for (const auto& [id, v] : volunteers_) {
+        const auto cached = cached_inputs_.find(id);
+        if (id != asking && cached != cached_inputs_.end() && cached->second.contains(input) &&
+            reachable(v, now)) {
+          holding.push_back(&v);
+        }
+      }
+      // Each asker starts elsewhere in the list, so that a large group's
+      // members spread their fetches over the holders, not all on the first.
+      std::vector<const VolunteerRecord*>& sources = view.input_sources[input];
+      for (std::size_t i = 0; i < std::min(holding.size(), kMaxInputSources); ++i) {
+        sources.push_back(holding[(static_cast<std::size_t>(asking) + i) % holding.size()]);
+      }
+    }
+  }
   if (g.restore_step) {
     for (const auto& [id, v] : volunteers_) {
       if (id == asking || !reachable(v, now)) continue;

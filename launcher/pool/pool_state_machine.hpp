@@ -88,7 +88,14 @@ struct GroupView {
   /// The SHA-256 of the restore step's manifest: any holder's copy that has
   /// it will do (a new leader's vault may have none).
   std::string restore_manifest_sha256;
+  /// While it prepares: for each of the job's inputs, reachable volunteers
+  /// other than the one asking whose caches hold it (at most
+  /// kMaxInputSources, a different few for each asker), asked before the pool.
+  std::map<std::string, std::vector<const VolunteerRecord*>> input_sources;
 };
+
+/// How many volunteers a group's member is told it may fetch an input from.
+inline constexpr std::size_t kMaxInputSources = 3;
 
 /// Where a checkpoint of a job is: the shards its manifest lists, those the
 /// pool's vault holds, and those each volunteer (by name) says it holds.
@@ -245,6 +252,8 @@ class PoolStateMachine {
 
   // Soft state.
   std::map<std::int64_t, ShardHoldings> holdings_;  // as each volunteer's latest heartbeat said
+  /// The inputs each volunteer's cache holds, as its latest heartbeat said.
+  std::map<std::int64_t, std::set<std::string>> cached_inputs_;
   /// job -> step -> the manifest the pool believes (a record: it outlives a leader).
   std::map<std::int64_t, std::map<std::int64_t, ManifestRecord>> believed_;
   /// job -> step -> the files the vault holds of it.

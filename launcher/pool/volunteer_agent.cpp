@@ -77,7 +77,7 @@ struct VolunteerAgent::Impl {
                [this](const json& descriptor) {
                  return std::make_unique<GroupRunner>(context, inputs, replicator, descriptor);
                }),
-        server(context, groups, replicator),
+        server(context, groups, replicator, inputs),
         policy(context.options().lending),
         machine(context.options().machine_root, context.options().lending.max_load.has_value(),
                 ::getpid()),
@@ -151,10 +151,13 @@ json VolunteerAgent::Impl::heartbeat_body(std::vector<std::int64_t>& dropped) {
   for (const std::int64_t job : jobs_in(jobs_dir))
     jobs.push_back(job);
   dropped = groups.dropped();
+  std::vector<std::string> cached_inputs = inputs.held();  // other groups may fetch them here
+  if (cached_inputs.size() > kMaxListLength) cached_inputs.resize(kMaxListLength);
   return {{"alive", groups.alive()},
           {"dropped", dropped},
           {"jobs", jobs},
-          {"holds", holdings_to_json(scan_shard_holdings(jobs_dir))}};
+          {"holds", holdings_to_json(scan_shard_holdings(jobs_dir))},
+          {"inputs", cached_inputs}};
 }
 
 void VolunteerAgent::Impl::follow(const json& answer) {
@@ -167,6 +170,7 @@ void VolunteerAgent::Impl::follow(const json& answer) {
                      : std::nullopt;
   assigned = answer.value("groups", json::array());
   pin_held_steps(answer.value("held", json::array()));
+  inputs.serve_with(answer.value("input_key", std::string()));
   groups.reconcile(assigned);
   forget_jobs(answer.value("forget", json::array()));
 }

@@ -107,12 +107,12 @@ class PoolTestCase(unittest.TestCase):
             f["temperature"] = np.random.default_rng(seed).uniform(-1.0, 2.0, (160, 192))
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
-    def job_from_a_file(self, steps, seed):
+    def job_from_a_file(self, steps, seed, ranks="auto"):
         """A heat2d job that starts from an HDF5 file beside it (write_input):
         the job's file and the input's SHA-256."""
         sha256 = self.write_input(seed)
         job_file = write_job(self.tmp / "case" / "job.ini", **{
-            **CHAOS_JOB, "job": {**CHAOS_JOB["job"], "steps": str(steps)},
+            **CHAOS_JOB, "job": {**CHAOS_JOB["job"], "steps": str(steps), "ranks": str(ranks)},
             "heat2d": {"nx": "192", "ny": "160", "init": "file",
                        "initial_file": "inputs/u0.h5"}})
         return job_file, sha256

@@ -102,6 +102,67 @@ class PoolBasics(PoolTestCase):
         self.assertIn("has no result yet: it is cancelled", fetch.stderr)
 
 
+class PeerInputs(PoolTestCase):
+    laptops = 3
+
+    def test_a_volunteer_fetches_an_input_from_the_volunteers_that_cache_it(self):
+        """Peer to peer: a job's input reaches a volunteer from the caches of
+        the volunteers that ran it before, not from the pool, each copy checked
+        by its hash; the result equals a local run's."""
+        job_file, sha256 = self.job_from_a_file(300, seed=11, ranks=2)
+        first = self.pool.submit(job_file)
+        self.assertEqual(self.pool.wait_done(first)["step"], 300)
+        logs = {k: (self.pool.logs / f"agent-lap{k}.log").read_text()
+                for k in self.pool.volunteer_laptops()}
+        holders = [k for k, log in logs.items() if f"input {sha256} fetched from the pool" in log]
+        self.assertEqual(len(holders), 2, logs)
+        (newcomer,) = set(logs) - set(holders)
+
+        job_file, _ = self.job_from_a_file(300, seed=11, ranks=3)
+        second = self.pool.submit(job_file)
+        self.assertEqual(self.pool.wait_done(second)["step"], 300)
+        self.assertEqual(self.fetched_digest(second), self.reference_digest(job_file))
+        log = (self.pool.logs / f"agent-lap{newcomer}.log").read_text()
+        fetched = re.search(rf"input {sha256} fetched from volunteer (\S+) \((\d+) bytes\)", log)
+        self.assertIsNotNone(fetched, log)
+        # A laptop's volunteer is named PREFIX-lapK@ADDRESS.
+        self.assertTrue(any(f"-lap{k}@" in fetched.group(1) for k in holders), fetched.group(1))
+        self.assertEqual(int(fetched.group(2)),
+                         (self.tmp / "case" / "inputs" / "u0.h5").stat().st_size)
+        self.assertNotIn(f"input {sha256} fetched from the pool", log)
+        for k in holders:
+            self.assertIn(f"input {sha256} is cached here",
+                          (self.pool.logs / f"agent-lap{k}.log").read_text())
+
+
+    def test_a_cached_copy_that_is_not_the_input_is_refused_and_the_pool_asked(self):
+        """A volunteer serving other bytes under an input's hash (a damaged
+        disk, or a liar) is found out by the hash: the member fetching logs it
+        and takes the pool's copy, and the result equals a local run's."""
+        job_file, sha256 = self.job_from_a_file(300, seed=12, ranks=2)
+        self.assertEqual(self.pool.wait_done(self.pool.submit(job_file))["step"], 300)
+        holders = [k for k in self.pool.volunteer_laptops()
+                   if f"input {sha256} fetched from the pool"
+                   in (self.pool.logs / f"agent-lap{k}.log").read_text()]
+        self.assertEqual(len(holders), 2)
+        for k in holders:
+            cached = self.pool.cluster.laptop(k).storage / "inputs" / sha256
+            done = self.on_agent_mounts(k, ["sh", "-c", f"head -c 4096 /dev/urandom > {cached}"])
+            self.assertEqual(done.returncode, 0, done.stderr)
+        # One rank: whichever volunteer runs it finds every other holder's copy false.
+        job_file, _ = self.job_from_a_file(300, seed=12, ranks=1)
+        second = self.pool.submit(job_file)
+        self.assertEqual(self.pool.wait_done(second)["step"], 300)
+        self.assertEqual(self.fetched_digest(second), self.reference_digest(job_file))
+        (member,) = [k for k in self.pool.volunteer_laptops()
+                     if "group 2:" in (self.pool.logs / f"agent-lap{k}.log").read_text()]
+        log = (self.pool.logs / f"agent-lap{member}.log").read_text()
+        refused = re.findall(rf"group 2: input {sha256} from volunteer \S+ is not it: (.*)", log)
+        self.assertEqual(len(refused), 1 if member in holders else 2, log)
+        self.assertIn("the content's SHA-256 is", refused[0])
+        self.assertIn(f"group 2: input {sha256} fetched from the pool", log)
+
+
 class BadActors(PoolTestCase):
     laptops = 2
 

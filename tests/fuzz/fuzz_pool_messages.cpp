@@ -105,6 +105,9 @@ void check_heartbeat(const pool::Heartbeat& h) {
       require(id >= 1, "a heartbeat names groups and jobs by ids from 1");
   }
   check_holdings(h.holds);
+  require(h.inputs.size() <= pool::kMaxListLength, "a heartbeat's inputs are bounded");
+  for (const std::string& input : h.inputs)
+    require(pool::is_sha256_hex(input), "a heartbeat's inputs are SHA-256 digests");
 }
 
 void check_group_exit(const pool::GroupExit& e) {

@@ -14,6 +14,7 @@
 
 #include "https_client.hpp"
 #include "https_server.hpp"
+#include "pool_messages.hpp"
 #include "pool_protocol.hpp"
 #include "request_error.hpp"
 #include "spare/error.hpp"
@@ -194,6 +195,29 @@ TEST(PoolProtocol, AClientToldNotFoundByAServerOfAnotherVersionSaysSo) {
       << reply.error_message();
   // A route both have still works: the version shows only where it matters.
   EXPECT_EQ(client.get(protocol::kJobs.path()).status, 200);
+}
+
+// A heartbeat names the inputs its cache holds; the pool takes only digests.
+TEST(PoolMessages, AHeartbeatsInputsAreSha256DigestsAndBounded) {
+  const std::string a(64, 'a');
+  EXPECT_EQ(parse_heartbeat(nlohmann::json{{"inputs", {a}}}).inputs, std::vector<std::string>{a});
+  EXPECT_TRUE(parse_heartbeat(nlohmann::json::object()).inputs.empty());
+  const auto refusal = [](const nlohmann::json& inputs) {
+    try {
+      parse_heartbeat(nlohmann::json{{"inputs", inputs}});
+    } catch (const RequestError& e) {
+      EXPECT_EQ(e.status(), 400);
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(refusal({"../etc/passwd"}).find("an entry of \"inputs\" must be a SHA-256"),
+            std::string::npos);
+  EXPECT_NE(refusal({std::string(64, 'A')}).find("must be a SHA-256"), std::string::npos);
+  EXPECT_NE(refusal({1}).find("must be a SHA-256"), std::string::npos);
+  EXPECT_NE(refusal("a").find("\"inputs\" must be a list of at most"), std::string::npos);
+  EXPECT_NE(refusal(std::vector<std::string>(kMaxListLength + 1, a)).find("at most 10000"),
+            std::string::npos);
 }
 
 }  // namespace

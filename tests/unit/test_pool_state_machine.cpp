@@ -4,8 +4,11 @@
 // that must keep the invariants, with and without crashes between commits.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <random>
+#include <set>
 
 #include "pool_state_machine.hpp"
 #include "request_error.hpp"
@@ -611,6 +614,66 @@ TEST(PoolStateMachine, ARestorePointMayBeGatheredFromVolunteersCopies) {
   EXPECT_EQ(pool.machine().restore_point(r.job, pool.now), 300);
   // Once lap2 is not reachable, step 300 cannot be gathered.
   EXPECT_EQ(pool.machine().restore_point(r.job, pool.now + kTimeout + 1), std::nullopt);
+}
+
+TEST(PoolStateMachine, APreparingGroupsMembersAreToldWhichVolunteersCacheItsInputs) {
+  Pool pool;
+  const std::string a(64, 'a'), b(64, 'b');
+  std::vector<std::int64_t> laptops;
+  for (int i = 1; i <= 6; ++i)
+    laptops.push_back(pool.join("lap" + std::to_string(i)));
+  // lap2..lap6 hold input a in their caches; nobody holds b.
+  Heartbeat caching;
+  caching.inputs = {a};
+  for (std::size_t i = 1; i < laptops.size(); ++i)
+    pool.beat(laptops[i], caching);
+  JobRecord job = heat_job(1000, /*ranks=*/2);
+  job.inputs = nlohmann::json{{"heat.initial", a}, {"heat.mask", b}}.dump();
+  const std::int64_t id = pool.submit(job);
+  pool.tick();
+  const std::vector<std::int64_t> members = pool.members(id);
+  ASSERT_EQ(members.size(), 2u);
+
+  std::set<std::int64_t> told;  // every holder named to some member
+  for (const std::int64_t member : members) {
+    const HeartbeatAnswer answer = pool.beat(member);  // its own cache empty
+    ASSERT_EQ(answer.groups.size(), 1u);
+    const auto& sources = answer.groups[0].input_sources;
+    ASSERT_TRUE(sources.contains(a));
+    EXPECT_TRUE(sources.at(b).empty());                 // the pool's copy only
+    EXPECT_EQ(sources.at(a).size(), kMaxInputSources);  // of five holders
+    for (const VolunteerRecord* v : sources.at(a)) {
+      EXPECT_NE(v->id, member);  // never itself
+      told.insert(v->id);
+    }
+  }
+  // The members start at different holders: their fetches spread.
+  EXPECT_GT(told.size(), kMaxInputSources);
+
+  // Holders gone silent are not named; once the group runs, no member is told any.
+  std::set<std::int64_t> silent;
+  for (const std::int64_t v : laptops) {
+    if (std::find(members.begin(), members.end(), v) == members.end() && silent.size() < 3) {
+      silent.insert(v);
+    }
+  }
+  for (int i = 0; i < 40; ++i) {  // 20 s: beyond even an idle volunteer's allowed silence
+    pool.now += 0.5;
+    for (const std::int64_t v : laptops) {
+      if (!silent.contains(v)) pool.beat(v, caching);
+    }
+  }
+  const std::int64_t asker = members[0];
+  const HeartbeatAnswer later = pool.beat(asker, caching);
+  ASSERT_EQ(later.groups.size(), 1u);
+  const auto& named = later.groups[0].input_sources.at(a);
+  EXPECT_EQ(named.size(), laptops.size() - silent.size() - 1);
+  for (const VolunteerRecord* v : named) {
+    EXPECT_FALSE(silent.contains(v->id)) << v->name;
+    EXPECT_NE(v->id, asker);
+  }
+  pool.all_ready(id);
+  EXPECT_TRUE(pool.beat(asker, caching).groups[0].input_sources.empty());
 }
 
 // ---- who may say what ----

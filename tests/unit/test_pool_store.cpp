@@ -260,5 +260,28 @@ TEST(PoolSecret, DerivesTheSameSecretsAfterARestartAndKeepsItsFilePrivate) {
   EXPECT_THROW(PoolSecret::load_or_create(dir / "damaged.secret"), Error);
 }
 
+// A volunteer checks a grant with the key the pool gave it, and nothing else.
+TEST(PoolSecret, AnInputGrantOpensOneInputOnOneVolunteerForOneGroup) {
+  const testing::TempDir dir;
+  const PoolSecret secret = PoolSecret::load_or_create(dir / "pool.secret");
+  const std::string key = secret.derive("input-key", 3);
+  const std::string a(64, 'a'), b(64, 'b');
+  const std::string grant = input_grant(key, 12, a);
+  EXPECT_TRUE(grant.starts_with("12:"));
+  EXPECT_TRUE(is_input_grant(key, grant, a));
+  EXPECT_FALSE(is_input_grant(key, grant, b));                            // another input
+  EXPECT_FALSE(is_input_grant(secret.derive("input-key", 4), grant, a));  // another volunteer
+  EXPECT_FALSE(is_input_grant("", grant, a));                             // no key yet
+  std::string other_group = grant;
+  other_group.replace(0, 2, "13");
+  EXPECT_FALSE(is_input_grant(key, other_group, a));
+  for (const std::string& forged :
+       {std::string(), std::string(":"), std::string("12"), "x:" + grant.substr(3),
+        "-12:" + grant.substr(3), "0:" + grant.substr(3), "99999999999999999999:" + grant.substr(3),
+        grant + "0"}) {
+    EXPECT_FALSE(is_input_grant(key, forged, a)) << forged;
+  }
+}
+
 }  // namespace
 }  // namespace spare::pool
