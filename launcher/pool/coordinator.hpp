@@ -103,8 +103,13 @@ class Coordinator {
   /// from etcd), the checkpoints its vault holds, and what was left to do.
   std::vector<PoolEffect> take_over();
   /// Throws RequestError: 307 to the leader, or 503 while none is known,
-  /// unless this replica leads.
+  /// unless this replica leads or it is a dashboard's read (forwarded_read).
   void require_leading(const ServerRequest& request) const;
+  /// Whether `request` is a read of the dashboard's (its header and one of
+  /// its routes), which a follower answers with the leader's reply.
+  static bool is_dashboard_read(const ServerRequest& request);
+  /// `handler`, or on a follower the leader's reply to the same request.
+  RouteHandler forwarded_read(RouteHandler handler);
   void supervise();  // one pass of the supervisor
   void supervisor_loop();
 

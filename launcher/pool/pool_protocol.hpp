@@ -29,6 +29,9 @@ inline constexpr std::string_view kEpochHeader = "Spare-Epoch";
 /// A replica that does not lead says so with its 307 (to the leader) or its
 /// 503 (no leader now): "follower". Clients then try another replica.
 inline constexpr std::string_view kReplicaHeader = "Spare-Replica";
+/// The dashboard's reads say "1": a follower answers them with the leader's
+/// reply instead of a 307, which a browser may not follow to another origin.
+inline constexpr std::string_view kDashboardHeader = "Spare-Dashboard";
 
 /// A route: its method and its path template, where each placeholder is one
 /// part of the path: {id} a decimal number (at most 18 digits: it fits an

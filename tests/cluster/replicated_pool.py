@@ -85,7 +85,7 @@ class ReplicatedPoolCluster(PoolCluster):
         self.replicas[k] = process
         return fingerprint_line.split()[-1]
 
-    def answer(self, k, path="/api/v1/pool", timeout=1.0):
+    def answer(self, k, path="/api/v1/pool", timeout=1.0, headers=None):
         """(status, JSON body) of one GET to replica k itself, a redirect not
         followed; (0, {}) if it does not answer within `timeout`."""
         context = ssl.create_default_context()
@@ -93,8 +93,9 @@ class ReplicatedPoolCluster(PoolCluster):
         context.verify_mode = ssl.CERT_NONE
         opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context),
                                              _NoRedirect())
-        request = urllib.request.Request(self.replica_urls[k] + path,
-                                         headers={"Authorization": f"Bearer {self.operator_token}"})
+        request = urllib.request.Request(
+            self.replica_urls[k] + path,
+            headers={"Authorization": f"Bearer {self.operator_token}", **(headers or {})})
         try:
             with opener.open(request, timeout=timeout) as reply:
                 return reply.status, json.loads(reply.read() or b"{}")

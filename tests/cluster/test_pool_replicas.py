@@ -131,6 +131,45 @@ class ReplicatedPool(ReplicatedPoolTestCase):
         self.assertRegex(self.pool.spare("status").stdout,
                          rf"leader: {self.pool.replica_urls[leader]} since .*, epoch {now_epoch}")
 
+    def test_a_follower_answers_the_dashboard_with_the_leaders_reply(self):
+        """The dashboard a person opened on any replica keeps working across a
+        failover: a follower answers the dashboard's reads (its header) with
+        the leader's reply, as a browser may not follow a 307 to another
+        origin; every other request still gets the 307."""
+        job = self.pool.submit(self.job_file(job={"steps": "600"}))
+        self.pool.wait_done(job)
+        dashboard = {"Spare-Dashboard": "1"}
+        reads = ["/api/v1/dashboard", f"/api/v1/jobs/{job}", f"/api/v1/jobs/{job}/log?after=1",
+                 f"/api/v1/jobs/{job}/shards", f"/api/v1/jobs/{job}/progress"]
+
+        def answers(k):
+            return [self.pool.answer(k, path, timeout=5, headers=dashboard) for path in reads]
+        leader, _ = self.pool.leader()
+        followers = [k for k in self.pool.replicas if k != leader]
+        for k in followers:
+            self.assertEqual(self.direct(k), 307)
+            self.assertEqual(self.pool.answer(k, reads[0])[0], 307)  # not the dashboard's
+            self.assertEqual(self.pool.answer(k, "/api/v1/pool", headers=dashboard)[0], 307)
+            self.assertEqual(self.pool.answer(k, f"/api/v1/jobs/{job}/result/result.h5",
+                                              headers=dashboard)[0], 307)
+        own = answers(leader)
+        self.assertEqual([status for status, _ in own], [200] * len(reads))
+        self.assertEqual([j["job"] for j in own[0][1]["jobs"]], [job])
+        self.assertTrue(own[2][1]["events"])
+        for k in followers:
+            forwarded = answers(k)
+            self.assertEqual([status for status, _ in forwarded], [200] * len(reads))
+            for (_, theirs), (_, mine) in zip(forwarded[1:], own[1:]):
+                self.assertEqual(theirs, mine)
+            self.assertEqual(forwarded[0][1]["jobs"], own[0][1]["jobs"])
+        # The leader killed: the follower left forwards to the new one.
+        self.pool.kill_replica(leader)
+        new, _, _ = self.pool.wait_for_leader(other_than=leader)
+        [other] = [k for k in followers if k != new]
+        forwarded = answers(other)
+        self.assertEqual([status for status, _ in forwarded], [200] * len(reads))
+        self.assertEqual(forwarded[1][1]["state"], "done")
+
     def test_a_leader_stopped_beyond_its_lease_is_fenced_and_rejoins_as_a_follower(self):
         _, reference, job = self.running()
         old, epoch, _ = self.pool.wait_for_leader()

@@ -23,7 +23,10 @@ class ApiError extends Error {
 }
 
 async function api(path) {
-  const reply = await fetch(path, { headers: { Authorization: "Bearer " + state.token },
+  // Spare-Dashboard: a follower replica answers with its leader's reply (a
+  // 307 to another origin is not one this page may follow).
+  const reply = await fetch(path, { headers: { Authorization: "Bearer " + state.token,
+                                               "Spare-Dashboard": "1" },
                                     cache: "no-store" });
   if (reply.status === 401) {
     signOut("The pool refused this token.");
