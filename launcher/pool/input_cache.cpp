@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <optional>
+
 #include "input_store.hpp"
+#include "pool_messages.hpp"
 #include "pool_protocol.hpp"
 #include "pool_secret.hpp"
 #include "request_error.hpp"
@@ -66,11 +69,15 @@ fs::path InputCache::fetch(std::int64_t job, const std::string& hex, std::int64_
   };
   for (const json& peer : sources.is_array() ? sources : json::array()) {
     if (cancellation.cancelled()) break;
-    HttpsClient client = peer_client(peer, peer.value("grant", std::string()), 60.0);
-    if (take(client, protocol::kCachedInput.path(hex),
-             "volunteer " + peer.value("name", std::string()))) {
-      return cached;
+    const std::string source = "volunteer " + printable(peer.value("name", std::string()));
+    std::optional<HttpsClient> client;
+    try {
+      client.emplace(peer_client(peer, peer.value("grant", std::string()), 60.0));
+    } catch (const std::exception& e) {  // a source the pool described wrongly is skipped
+      failed(source, e.what());
+      continue;
     }
+    if (take(*client, protocol::kCachedInput.path(hex), source)) return cached;
   }
   HttpsClient pool = context_.pool_client(60.0);
   if (!cancellation.cancelled() && take(pool, protocol::kJobInput.path(job, hex), "the pool")) {
