@@ -322,7 +322,7 @@ std::vector<PoolEffect> Coordinator::take_over() {
 void Coordinator::require_leading(const ServerRequest& request) const {
   if (!leadership_ || leadership_->leading()) return;
   const LeaderView view = leadership_->view();
-  if (!view.leader.empty() && is_dashboard_read(request)) return;  // forwarded_read asks it
+  if (!view.leader.empty() && is_dashboard_read(request)) return;  // the leader is asked
   const std::string role(protocol::kReplicaHeader);
   if (!view.leader.empty()) {
     throw RequestError(307,
@@ -662,9 +662,9 @@ void Coordinator::add_routes() {
       jobs.push_back(job_status(who, id));
     return ServerReply::json(200, {{"jobs", jobs}});
   });
-  serve(r, protocol::kJob, forwarded_read([this](ServerRequest& req) {
-          return ServerReply::json(200, job_status(caller(req), path_number(req, 1)));
-        }));
+  serve_dashboard_read(r, protocol::kJob, [this](ServerRequest& req) {
+    return ServerReply::json(200, job_status(caller(req), path_number(req, 1)));
+  });
   serve(r, protocol::kCancel, [this](ServerRequest& req) {
     const Caller who = caller(req);
     const std::int64_t job = path_number(req, 1);
@@ -673,20 +673,19 @@ void Coordinator::add_routes() {
     commit(machine_.cancel(job, who.token_name, wall_clock()));
     return ServerReply::json(200, {{"job", job}, {"state", to_string(machine_.job(job)->state)}});
   });
-  serve(r, protocol::kJobLog, forwarded_read([this](ServerRequest& req) {
-          const Caller who = caller(req);
-          const std::int64_t job = path_number(req, 1);
-          const auto asked = req.query.find("after");
-          const std::int64_t after =
-              asked == req.query.end() ? 0 : query_number(asked->second, "after");
-          std::lock_guard lock(mutex_);
-          visible_job(who, job);
-          json events = json::array();
-          for (const EventRecord& e : store_->events(job, after)) {
-            events.push_back({{"id", e.id}, {"time", e.time}, {"kind", e.kind}, {"text", e.text}});
-          }
-          return ServerReply::json(200, {{"events", events}});
-        }));
+  serve_dashboard_read(r, protocol::kJobLog, [this](ServerRequest& req) {
+    const Caller who = caller(req);
+    const std::int64_t job = path_number(req, 1);
+    const auto asked = req.query.find("after");
+    const std::int64_t after = asked == req.query.end() ? 0 : query_number(asked->second, "after");
+    std::lock_guard lock(mutex_);
+    visible_job(who, job);
+    json events = json::array();
+    for (const EventRecord& e : store_->events(job, after)) {
+      events.push_back({{"id", e.id}, {"time", e.time}, {"kind", e.kind}, {"text", e.text}});
+    }
+    return ServerReply::json(200, {{"events", events}});
+  });
   serve(r, protocol::kResultFile, [this](ServerRequest& req) {
     const Caller who = caller(req);
     const std::int64_t job = path_number(req, 1);

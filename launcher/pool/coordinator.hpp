@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -28,6 +29,7 @@
 #include "metrics_listener.hpp"
 #include "pool_messages.hpp"
 #include "pool_metrics.hpp"
+#include "pool_protocol.hpp"
 #include "pool_repository.hpp"
 #include "pool_secret.hpp"
 #include "pool_state_machine.hpp"
@@ -103,13 +105,15 @@ class Coordinator {
   /// from etcd), the checkpoints its vault holds, and what was left to do.
   std::vector<PoolEffect> take_over();
   /// Throws RequestError: 307 to the leader, or 503 while none is known,
-  /// unless this replica leads or it is a dashboard's read (forwarded_read).
+  /// unless this replica leads or it is a dashboard's read (serve_dashboard_read).
   void require_leading(const ServerRequest& request) const;
-  /// Whether `request` is a read of the dashboard's (its header and one of
-  /// its routes), which a follower answers with the leader's reply.
-  static bool is_dashboard_read(const ServerRequest& request);
-  /// `handler`, or on a follower the leader's reply to the same request.
-  RouteHandler forwarded_read(RouteHandler handler);
+  /// Whether `request` is a read of the dashboard's (its header, and a route
+  /// served with serve_dashboard_read), which a follower forwards.
+  bool is_dashboard_read(const ServerRequest& request) const;
+  /// Serves `route`, a read the dashboard makes, with `handler`; on a
+  /// follower, with the leader's reply to the same request. Before serving.
+  void serve_dashboard_read(HttpsServer& server, const protocol::Route& route,
+                            RouteHandler handler);
   void supervise();  // one pass of the supervisor
   void supervisor_loop();
 
@@ -207,6 +211,8 @@ class Coordinator {
   std::function<void(const std::string&)> log_;
   TlsIdentity identity_;
   PoolSecret secret_;
+  /// The dashboard's reads' patterns (serve_dashboard_read); set before serving.
+  std::vector<std::regex> dashboard_reads_;
   std::mutex mutex_;  // guards store_ and machine_: handlers run on the server's threads
   std::unique_ptr<PoolRepository> store_;
   EtcdPoolStore* etcd_store_ = nullptr;  // store_, for a replica

@@ -50,11 +50,6 @@ std::int64_t job_in_path(const ServerRequest& request) {
   return std::stoll(request.matches.at(1));  // the pattern took at most 18 digits
 }
 
-/// The routes the dashboard reads (dashboard.js), forwarded by followers.
-constexpr const protocol::Route* kDashboardReads[] = {
-    &protocol::kDashboard, &protocol::kJob,       &protocol::kJobProgress,
-    &protocol::kJobLog,    &protocol::kJobShards, &protocol::kJobPreview};
-
 /// "?a=1&b=2" of a request's decoded query, encoded again.
 std::string query_string(const std::map<std::string, std::string>& query) {
   std::string text;
@@ -74,20 +69,16 @@ std::string query_string(const std::map<std::string, std::string>& query) {
 
 }  // namespace
 
-bool Coordinator::is_dashboard_read(const ServerRequest& request) {
-  static const std::vector<std::regex> patterns = [] {
-    std::vector<std::regex> made;
-    for (const protocol::Route* route : kDashboardReads)
-      made.emplace_back(route->pattern());
-    return made;
-  }();
+bool Coordinator::is_dashboard_read(const ServerRequest& request) const {
   return request.method == HttpMethod::get && request.header(protocol::kDashboardHeader) == "1" &&
-         std::any_of(patterns.begin(), patterns.end(),
+         std::any_of(dashboard_reads_.begin(), dashboard_reads_.end(),
                      [&](const std::regex& p) { return std::regex_match(request.path, p); });
 }
 
-RouteHandler Coordinator::forwarded_read(RouteHandler handler) {
-  return [this, handler = std::move(handler)](ServerRequest& req) {
+void Coordinator::serve_dashboard_read(HttpsServer& server, const protocol::Route& route,
+                                       RouteHandler handler) {
+  dashboard_reads_.emplace_back(route.pattern());  // what is_dashboard_read lets through
+  serve(server, route, [this, handler = std::move(handler)](ServerRequest& req) {
     if (!leadership_ || leadership_->leading()) return handler(req);
     // A follower's records are not the pool's: the leader answers, through this
     // replica, so that the page the person opened here keeps its one origin.
@@ -106,7 +97,7 @@ RouteHandler Coordinator::forwarded_read(RouteHandler handler) {
           503, fmt::format("the pool's leader {} does not answer: {}", view.leader, e.what()),
           {{"Retry-After", "1"}});
     }
-  };
+  });
 }
 
 void Coordinator::add_dashboard_routes() {
@@ -122,77 +113,75 @@ void Coordinator::add_dashboard_routes() {
       return reply;
     });
   }
-  serve(r, protocol::kDashboard, forwarded_read([this](ServerRequest& req) {
-          return ServerReply::json(200, dashboard_overview(caller(req)));
-        }));
-  serve(r, protocol::kJobProgress, forwarded_read([this](ServerRequest& req) {
-          const Caller who = caller(req);
-          const std::int64_t id = job_in_path(req);
-          double submitted = 0;
-          {
-            std::lock_guard lock(mutex_);
-            submitted = visible_job(who, id).submitted;
-          }
-          json samples = json::array();
-          for (const auto& [time, step] : progress_.samples(id))
-            samples.push_back({time, step});
-          return ServerReply::json(200,
-                                   {{"job", id}, {"submitted", submitted}, {"samples", samples}});
-        }));
-  serve(r, protocol::kJobShards, forwarded_read([this](ServerRequest& req) {
-          const Caller who = caller(req);
-          const std::int64_t id = job_in_path(req);
-          json checkpoints = json::array();
-          std::lock_guard lock(mutex_);
-          visible_job(who, id);
-          for (const CheckpointPlaces& place : machine_.checkpoint_places(id)) {
-            checkpoints.push_back({{"step", place.step},
-                                   {"shards", place.shards},
-                                   {"pool", place.in_pool},
-                                   {"replicas", place.replicas},
-                                   {"volunteers", place.on_volunteers}});
-          }
-          return ServerReply::json(200, {{"job", id}, {"checkpoints", checkpoints}});
-        }));
-  serve(r, protocol::kJobPreview, forwarded_read([this](ServerRequest& req) {
-          const Caller who = caller(req);
-          const std::int64_t id = job_in_path(req);
-          std::optional<std::int64_t> step;
-          {
-            std::lock_guard lock(mutex_);
-            step = visible_job(who, id).checkpoint;
-          }
-          if (!step)
-            throw RequestError(404, fmt::format("job {} has no checkpoint in the pool yet", id));
-          // Made without the lock, once per checkpoint; pruning may remove it meanwhile.
-          std::shared_ptr<const std::string> png;
-          try {
-            png = previews_.get(id, *step, [&]() -> std::optional<std::string> {
-              for (const CheckpointEntry& entry : list_checkpoints(vault_.checkpoints(id))) {
-                if (entry.step != *step || entry.state != CheckpointState::complete) continue;
-                std::optional<CheckpointPreview> made = render_checkpoint_preview(entry.dir);
-                if (!made) return std::nullopt;
-                return std::move(made->png);
-              }
-              throw RequestError(503, "that checkpoint was just replaced: ask again");
-            });
-          } catch (const RequestError&) {
-            throw;
-          } catch (const std::exception& e) {
-            throw RequestError(503, fmt::format("job {}: no picture of checkpoint {} now: {}", id,
-                                                *step, without_pool_paths(e.what())));
-          }
-          if (png->empty()) {
-            throw RequestError(
-                404, fmt::format("job {}'s checkpoints have no two-dimensional field", id));
-          }
-          ServerReply reply;
-          reply.content_type = "image/png";
-          reply.body = *png;
-          reply.headers = {{"X-Spare-Checkpoint-Step", std::to_string(*step)},
-                           {"Cache-Control", "no-cache"}};
-          return reply;
-        }));
+  serve_dashboard_read(r, protocol::kDashboard, [this](ServerRequest& req) {
+    return ServerReply::json(200, dashboard_overview(caller(req)));
+  });
+  serve_dashboard_read(r, protocol::kJobProgress, [this](ServerRequest& req) {
+    const Caller who = caller(req);
+    const std::int64_t id = job_in_path(req);
+    double submitted = 0;
+    {
+      std::lock_guard lock(mutex_);
+      submitted = visible_job(who, id).submitted;
+    }
+    json samples = json::array();
+    for (const auto& [time, step] : progress_.samples(id))
+      samples.push_back({time, step});
+    return ServerReply::json(200, {{"job", id}, {"submitted", submitted}, {"samples", samples}});
+  });
+  serve_dashboard_read(r, protocol::kJobShards, [this](ServerRequest& req) {
+    const Caller who = caller(req);
+    const std::int64_t id = job_in_path(req);
+    json checkpoints = json::array();
+    std::lock_guard lock(mutex_);
+    visible_job(who, id);
+    for (const CheckpointPlaces& place : machine_.checkpoint_places(id)) {
+      checkpoints.push_back({{"step", place.step},
+                             {"shards", place.shards},
+                             {"pool", place.in_pool},
+                             {"replicas", place.replicas},
+                             {"volunteers", place.on_volunteers}});
+    }
+    return ServerReply::json(200, {{"job", id}, {"checkpoints", checkpoints}});
+  });
+  serve_dashboard_read(r, protocol::kJobPreview, [this](ServerRequest& req) {
+    const Caller who = caller(req);
+    const std::int64_t id = job_in_path(req);
+    std::optional<std::int64_t> step;
+    {
+      std::lock_guard lock(mutex_);
+      step = visible_job(who, id).checkpoint;
+    }
+    if (!step) throw RequestError(404, fmt::format("job {} has no checkpoint in the pool yet", id));
+    // Made without the lock, once per checkpoint; pruning may remove it meanwhile.
+    std::shared_ptr<const std::string> png;
+    try {
+      png = previews_.get(id, *step, [&]() -> std::optional<std::string> {
+        for (const CheckpointEntry& entry : list_checkpoints(vault_.checkpoints(id))) {
+          if (entry.step != *step || entry.state != CheckpointState::complete) continue;
+          std::optional<CheckpointPreview> made = render_checkpoint_preview(entry.dir);
+          if (!made) return std::nullopt;
+          return std::move(made->png);
+        }
+        throw RequestError(503, "that checkpoint was just replaced: ask again");
+      });
+    } catch (const RequestError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw RequestError(503, fmt::format("job {}: no picture of checkpoint {} now: {}", id, *step,
+                                          without_pool_paths(e.what())));
+    }
+    if (png->empty()) {
+      throw RequestError(404,
+                         fmt::format("job {}'s checkpoints have no two-dimensional field", id));
+    }
+    ServerReply reply;
+    reply.content_type = "image/png";
+    reply.body = *png;
+    reply.headers = {{"X-Spare-Checkpoint-Step", std::to_string(*step)},
+                     {"Cache-Control", "no-cache"}};
+    return reply;
+  });
 }
 
 json Coordinator::dashboard_overview(const Caller& who) {
