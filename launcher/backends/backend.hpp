@@ -27,6 +27,12 @@ struct JobSubmission {
   std::optional<std::filesystem::path> resume_from;
 };
 
+/// A moving job's file, and its SECTION.KEY=PATH overrides (input files).
+struct MovingJobFile {
+  std::filesystem::path file;
+  std::vector<std::string> overrides;
+};
+
 struct SubmittedJob {
   std::string id;  // the backend's id: the handle is BACKEND:ID
   /// Where the job's output directory is, when this machine sees it.
@@ -72,16 +78,23 @@ class Backend {
   virtual void fetch(const JobRecord& job, const std::filesystem::path& dir) = 0;
   /// Asks the job to checkpoint at its next step and stop, resumable (a move).
   virtual void drain(const JobRecord& job) = 0;
-  /// Adds a line to the job's log (a move is recorded on both sides); a pool's
-  /// log is the pool's to write, and says nothing of it.
+  /// Adds a line to the job's log (a move is recorded on both sides).
   virtual void note(const JobRecord& job, const std::string& line) {
     (void)job;
     (void)line;
   }
   /// Copies the job's newest complete checkpoint into `into` (a step-N
-  /// directory is made there) and returns it; throws if there is none.
-  virtual std::filesystem::path export_checkpoint(const JobRecord& job,
-                                                  const std::filesystem::path& into) = 0;
+  /// directory is made there) and returns it; nullopt: the job stopped before
+  /// its first checkpoint (it starts afresh where it goes).
+  virtual std::optional<std::filesystem::path> export_checkpoint(
+      const JobRecord& job, const std::filesystem::path& into) = 0;
+  /// The job file as the job runs there (its output, ranks), for a move:
+  /// where this machine sees it, or a copy made in `into`, with the overrides
+  /// that name its input files where they are here (copies kept in `into`).
+  virtual MovingJobFile job_file(const JobRecord& job, const std::filesystem::path& into) {
+    (void)into;
+    return {job.output / "job.ini", {}};
+  }
 };
 
 }  // namespace spare::launcher

@@ -492,6 +492,10 @@ int move_command(const std::vector<std::string>& args) {
     throw UsageError(fmt::format("spare move: {} is on {} already", job.handle.text(), target));
   }
   in_use.section(target);
+  if (job.moved_to) {
+    throw Error(ExitCode::run_failed, fmt::format("{} moved to {} already: move that one",
+                                                  job.handle.text(), job.moved_to->text()));
+  }
   const BackendSection& from = in_use.section(job.handle.backend);
   Backend& source = in_use.backend(job.handle.backend);
 
@@ -535,13 +539,17 @@ int move_command(const std::vector<std::string>& args) {
   }
   const auto drained = std::chrono::steady_clock::now();
   const fs::path staging = in_use.jobs().directory() / "moves" / job.handle.text();
-  const fs::path checkpoint =
+  const std::optional<fs::path> checkpoint =
       in_backend(from, [&] { return source.export_checkpoint(job, staging); });
+  // Kept: a job file moved off a pool names its input files' copies there.
+  const MovingJobFile file = in_backend(from, [&] {
+    return source.job_file(job, in_use.jobs().directory() / "moved" / job.handle.text());
+  });
 
   const WorkerProgram worker(worker_option(vm));
   JobSubmission moved;
   moved.source = job.source;
-  moved.spec = load_job_spec(job.output / "job.ini", {}, worker.kernels());
+  moved.spec = load_job_spec(file.file, file.overrides, worker.kernels());
   moved.spec.ranks = 0;  // the target's own rank count
   moved.worker = &worker;
   moved.resume_from = checkpoint;
@@ -549,19 +557,21 @@ int move_command(const std::vector<std::string>& args) {
   fs::remove_all(staging);
   in_use.jobs().set_moved(job.handle, record.handle);
   const auto submitted = std::chrono::steady_clock::now();
-  const std::string step = checkpoint.filename().string();
+  const std::string step = checkpoint ? "its checkpoint " + checkpoint->filename().string()
+                                      : std::string("its start (it had no checkpoint yet)");
   in_backend(from, [&] {
-    source.note(job, fmt::format("moved to {} from its checkpoint {}", record.handle.text(), step));
+    source.note(job, fmt::format("moved to {} from {}", record.handle.text(), step));
   });
   in_backend(in_use.section(target), [&] {
-    in_use.backend(target).note(
-        record, fmt::format("moved here from {} with its checkpoint {}", job.handle.text(), step));
+    in_use.backend(target).note(record,
+                                fmt::format("moved here from {} with {}", job.handle.text(), step));
   });
-  fmt::print(stderr,
-             "moved {} to {} from the checkpoint {} (drain {:.1f} s, copy and submit {:.1f} s)\n",
-             job.handle.text(), record.handle.text(), checkpoint.filename().string(),
-             std::chrono::duration<double>(drained - started).count(),
-             std::chrono::duration<double>(submitted - drained).count());
+  fmt::print(
+      stderr, "moved {} to {} from {} (drain {:.1f} s, copy and submit {:.1f} s)\n",
+      job.handle.text(), record.handle.text(),
+      checkpoint ? "the checkpoint " + checkpoint->filename().string() : std::string("its start"),
+      std::chrono::duration<double>(drained - started).count(),
+      std::chrono::duration<double>(submitted - drained).count());
   fmt::print("{}\n", record.handle.text());
   return 0;
 }

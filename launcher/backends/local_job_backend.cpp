@@ -172,7 +172,8 @@ void LocalJobBackend::note(const JobRecord& job, const std::string& line) {
   append_to_log(job_directory(job) / "log", line);
 }
 
-fs::path LocalJobBackend::export_checkpoint(const JobRecord& job, const fs::path& into) {
+std::optional<fs::path> LocalJobBackend::export_checkpoint(const JobRecord& job,
+                                                           const fs::path& into) {
   return copy_newest_checkpoint(job.output, into, job.handle.text());
 }
 

@@ -23,8 +23,8 @@ class LocalJobBackend : public Backend {
   void cancel(const JobRecord& job) override;
   void fetch(const JobRecord& job, const std::filesystem::path& dir) override;
   void drain(const JobRecord& job) override;
-  std::filesystem::path export_checkpoint(const JobRecord& job,
-                                          const std::filesystem::path& into) override;
+  std::optional<std::filesystem::path> export_checkpoint(
+      const JobRecord& job, const std::filesystem::path& into) override;
   void note(const JobRecord& job, const std::string& line) override;
 
  private:

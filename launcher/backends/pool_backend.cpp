@@ -6,11 +6,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "checkpoint_vault.hpp"
 #include "commands.hpp"
 #include "https_client.hpp"
+#include "pool_messages.hpp"
 #include "pool_protocol.hpp"
 #include "pool_submission.hpp"
+#include "spare/checkpoint_manifest.hpp"
 #include "spare/error.hpp"
+#include "spare/output_layout.hpp"
 #include "tls_identity.hpp"
 #include "worker_program.hpp"
 
@@ -30,9 +34,18 @@ std::string token_from(const fs::path& file, const std::string& where) {
   return token;
 }
 
+/// A download's reply has no JSON body: only its status is checked.
+void downloaded(const pool::HttpResponse& response, const std::string& what) {
+  if (!response.ok()) checked(response, what);
+}
+
 BackendJobState backend_state(const std::string& pool_state) {
-  if (pool_state == "queued" || pool_state == "starting") return BackendJobState::queued;
-  if (pool_state == "running" || pool_state == "finishing") return BackendJobState::running;
+  if (pool_state == "importing" || pool_state == "queued" || pool_state == "starting") {
+    return BackendJobState::queued;
+  }
+  if (pool_state == "running" || pool_state == "finishing" || pool_state == "stopping") {
+    return BackendJobState::running;
+  }
   return parse_backend_job_state(pool_state).value_or(BackendJobState::unknown);
 }
 
@@ -77,15 +90,43 @@ BackendHealth PoolBackend::health() {
 }
 
 SubmittedJob PoolBackend::submit(const JobSubmission& job) {
-  if (job.resume_from) {
-    throw Error(ExitCode::run_failed,
-                "a pool cannot take a job's checkpoint from elsewhere yet: move it to a local or "
-                "Slurm backend");
-  }
   job.worker->plan(job.spec, job.spec.ranks > 0 ? job.spec.ranks : 1);
   pool::HttpsClient pool = client();
-  const std::int64_t id = submit_to_pool(pool, job.spec, job.source, job.worker->kernels());
+  std::optional<std::int64_t> resume_step;
+  if (job.resume_from) resume_step = read_manifest(*job.resume_from).run.step;
+  const std::int64_t id =
+      submit_to_pool(pool, job.spec, job.source, job.worker->kernels(), resume_step);
+  if (job.resume_from) {
+    try {
+      upload_checkpoint(pool, id, *job.resume_from);
+    } catch (const std::exception&) {
+      // Nothing is left running that cannot start: the pool's job goes.
+      (void)pool.post(pool::protocol::kCancel.path(id), nlohmann::json::object());
+      throw;
+    }
+  }
   return {std::to_string(id), {}};
+}
+
+void PoolBackend::upload_checkpoint(pool::HttpsClient& pool, std::int64_t id,
+                                    const fs::path& step_dir) const {
+  const Manifest manifest = read_manifest(step_dir);
+  const std::string name = checkpoint_dir_name(manifest.run.step);
+  // The manifest first: the pool reads no shard before it believes it.
+  std::vector<std::string> files{kManifestName};
+  for (const ShardRecord& shard : manifest.shards)
+    files.push_back(fs::path(shard.file).filename().string());
+  for (const std::string& file : files) {
+    checked(pool.put_file(pool::protocol::kImportFile.path(id, name, file), step_dir / file),
+            fmt::format("{} of job {}'s checkpoint {}", file, id, name));
+  }
+  // The last shard's arrival verified every block: the job is queued, or failed saying why.
+  const nlohmann::json status = checked(pool.get(pool::protocol::kJob.path(id)), "status");
+  const std::string state = status.value("state", "");
+  if (state == "importing" || state == "failed") {
+    throw Error(ExitCode::run_failed, fmt::format("{}: job {} did not take its checkpoint {}: {}",
+                                                  url_, id, name, status.value("message", "")));
+  }
 }
 
 std::vector<JobStatus> PoolBackend::status(const std::vector<JobRecord>& jobs) {
@@ -132,14 +173,60 @@ void PoolBackend::fetch(const JobRecord& job, const fs::path& dir) {
   fetch_command(args);
 }
 
-void PoolBackend::drain(const JobRecord&) {
-  throw Error(ExitCode::run_failed,
-              "a pool's jobs cannot be drained from outside yet, so a job cannot move off a pool");
+void PoolBackend::note(const JobRecord& job, const std::string& line) {
+  pool::HttpsClient pool = client();
+  checked(pool.post(pool::protocol::kJobNote.path(std::stoll(job.handle.id)), {{"text", line}}),
+          "note");
 }
 
-fs::path PoolBackend::export_checkpoint(const JobRecord&, const fs::path&) {
-  throw Error(ExitCode::run_failed,
-              "a pool's checkpoints cannot be exported yet, so a job cannot move off a pool");
+void PoolBackend::drain(const JobRecord& job) {
+  pool::HttpsClient pool = client();
+  checked(
+      pool.post(pool::protocol::kStop.path(std::stoll(job.handle.id)), nlohmann::json::object()),
+      "stop");
+}
+
+std::optional<fs::path> PoolBackend::export_checkpoint(const JobRecord& job, const fs::path& into) {
+  pool::HttpsClient pool = client();
+  const std::int64_t id = std::stoll(job.handle.id);
+  const nlohmann::json held = checked(pool.get(pool::protocol::kExport.path(id)), "export");
+  if (!held.value("step", nlohmann::json()).is_number_integer()) return std::nullopt;
+  const fs::path dir = into / checkpoint_dir_name(held.at("step").get<std::int64_t>());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const nlohmann::json& file : held.value("files", nlohmann::json::array())) {
+    const std::string name = file.get<std::string>();
+    pool::check_checkpoint_file_name(dir.filename().string(), name);  // nothing outside `dir`
+    downloaded(pool.download(pool::protocol::kExportFile.path(id, name), dir / name),
+               fmt::format("{} of job {}'s checkpoint", name, id));
+  }
+  return dir;
+}
+
+MovingJobFile PoolBackend::job_file(const JobRecord& job, const fs::path& into) {
+  pool::HttpsClient pool = client();
+  const std::int64_t id = std::stoll(job.handle.id);
+  const nlohmann::json held = checked(pool.get(pool::protocol::kExport.path(id)), "export");
+  MovingJobFile moving{into / "job.ini", {}};
+  fs::create_directories(into);
+  std::ofstream(moving.file) << held.value("ini", "");
+  // The pool's job file names the pool's copies of its inputs: copies here instead.
+  for (const auto& [key, hex] : held.value("inputs", nlohmann::json::object()).items()) {
+    const std::string digest = hex.get<std::string>();
+    if (!pool::is_sha256_hex(digest)) {
+      throw Error(ExitCode::run_failed, fmt::format("{}: input {} is not a SHA-256", url_, key));
+    }
+    const fs::path copy = into / "inputs" / digest;
+    fs::create_directories(copy.parent_path());
+    downloaded(pool.download(pool::protocol::kExportInput.path(id, digest), copy),
+               fmt::format("input {} of job {}", key, id));
+    if (pool::sha256_file_hex(copy) != digest) {
+      throw Error(ExitCode::run_failed,
+                  fmt::format("{}: input {} of job {} arrived damaged", url_, key, id));
+    }
+    moving.overrides.push_back(fmt::format("{}={}", key, copy.string()));
+  }
+  return moving;
 }
 
 }  // namespace spare::launcher

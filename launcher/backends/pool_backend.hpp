@@ -26,13 +26,19 @@ class PoolBackend : public Backend {
   void cancel(const JobRecord& job) override;
   void fetch(const JobRecord& job, const std::filesystem::path& dir) override;
   void drain(const JobRecord& job) override;
-  std::filesystem::path export_checkpoint(const JobRecord& job,
-                                          const std::filesystem::path& into) override;
+  void note(const JobRecord& job, const std::string& line) override;
+  std::optional<std::filesystem::path> export_checkpoint(
+      const JobRecord& job, const std::filesystem::path& into) override;
+  MovingJobFile job_file(const JobRecord& job, const std::filesystem::path& into) override;
 
  private:
   pool::HttpsClient client() const;
   /// --pool URL --token T --fingerprint F, for the pool commands.
   std::vector<std::string> pool_arguments() const;
+  /// A moved job's checkpoint, uploaded while the pool's job `id` is importing;
+  /// returns once the pool holds it whole (throws with the pool's words if not).
+  void upload_checkpoint(pool::HttpsClient& pool, std::int64_t id,
+                         const std::filesystem::path& step_dir) const;
 
   std::string url_;
   std::string token_;

@@ -310,7 +310,8 @@ void SlurmBackend::note(const JobRecord& job, const std::string& line) {
   append_to_log(slurm_directory(job.output) / "job.log", line);
 }
 
-fs::path SlurmBackend::export_checkpoint(const JobRecord& job, const fs::path& into) {
+std::optional<fs::path> SlurmBackend::export_checkpoint(const JobRecord& job,
+                                                        const fs::path& into) {
   return copy_newest_checkpoint(job.output, into, job.handle.text());
 }
 

@@ -673,6 +673,81 @@ void Coordinator::add_routes() {
     commit(machine_.cancel(job, who.token_name, wall_clock()));
     return ServerReply::json(200, {{"job", job}, {"state", to_string(machine_.job(job)->state)}});
   });
+  serve(r, protocol::kStop, [this](ServerRequest& req) {
+    const Caller who = caller(req);
+    const std::int64_t job = path_number(req, 1);
+    std::lock_guard lock(mutex_);
+    visible_job(who, job);
+    commit(machine_.stop(job, who.token_name, wall_clock()));
+    return ServerReply::json(200, {{"job", job}, {"state", to_string(machine_.job(job)->state)}});
+  });
+  serve(r, protocol::kJobNote, [this](ServerRequest& req) {
+    const Caller who = caller(req);
+    const std::int64_t job = path_number(req, 1);
+    const json body = req.json();
+    const json* text = body.is_object() && body.contains("text") ? &body.at("text") : nullptr;
+    if (text == nullptr || !text->is_string() || text->get_ref<const std::string&>().empty() ||
+        text->get_ref<const std::string&>().size() > 1000) {
+      throw RequestError(400, "a note is {\"text\": a line of at most 1000 bytes}");
+    }
+    std::lock_guard lock(mutex_);
+    visible_job(who, job);
+    commit(machine_.annotate(job, who.token_name, text->get<std::string>(), wall_clock()));
+    return ServerReply::json(200, {{"ok", true}});
+  });
+  serve(r, protocol::kExport, [this](ServerRequest& req) {
+    const Caller who = caller(req);
+    const std::int64_t job = path_number(req, 1);
+    std::lock_guard lock(mutex_);
+    const JobRecord& record = exportable_job(who, job);
+    json files = json::array();
+    if (record.checkpoint) {
+      files.push_back(std::string(kManifestName));
+      const ManifestRecord* manifest = machine_.believed_manifest(job, *record.checkpoint);
+      if (manifest == nullptr) {
+        throw RequestError(409, fmt::format("job {}'s checkpoint at step {} is not known whole "
+                                            "here yet: ask again in a few seconds",
+                                            job, *record.checkpoint));
+      }
+      for (const std::string& shard : manifest->shards)
+        files.push_back(shard);
+    }
+    return ServerReply::json(200, {{"job", job},
+                                   {"step", record.checkpoint ? json(*record.checkpoint) : json()},
+                                   {"files", files},
+                                   {"ini", record.ini},
+                                   {"inputs", json::parse(record.inputs)}});
+  });
+  serve(r, protocol::kExportFile, [this](ServerRequest& req) {
+    const Caller who = caller(req);
+    const std::int64_t job = path_number(req, 1);
+    std::string step_dir;
+    {
+      std::lock_guard lock(mutex_);
+      const JobRecord& record = exportable_job(who, job);
+      if (!record.checkpoint) {
+        throw RequestError(409, fmt::format("job {} stopped before its first checkpoint", job));
+      }
+      step_dir = checkpoint_dir_name(*record.checkpoint);
+    }
+    const fs::path file = vault_.file_path(job, step_dir, req.matches[2]);
+    std::error_code missing;
+    if (!fs::exists(file, missing)) fetch_checkpoint_file(job, step_dir, req.matches[2]);
+    return ServerReply::file_of(file);
+  });
+  serve(r, protocol::kExportInput, [this](ServerRequest& req) {
+    const Caller who = caller(req);
+    const std::int64_t job = path_number(req, 1);
+    const std::string hex = req.matches[2];
+    {
+      std::lock_guard lock(mutex_);
+      if (!input_digests(exportable_job(who, job)).count(hex)) {
+        throw RequestError(404, fmt::format("job {} reads no input {}", job, hex));
+      }
+    }
+    if (!has_input(hex)) throw RequestError(404, fmt::format("the pool has no input {}", hex));
+    return ServerReply::file_of(inputs_.path(hex));
+  });
   serve_dashboard_read(r, protocol::kJobLog, [this](ServerRequest& req) {
     const Caller who = caller(req);
     const std::int64_t job = path_number(req, 1);
@@ -830,23 +905,45 @@ void Coordinator::add_routes() {
     if (!unknown) counters_.checkpoint_bytes_sent += bytes;
     return reply;
   });
-  serve(r, protocol::kCheckpointUpload,
-        [this](ServerRequest& req) {
-          const std::int64_t job = path_number(req, 1);
-          const std::string step_dir = req.matches[2];
-          std::error_code unknown;
-          const std::uintmax_t bytes = fs::file_size(req.body_file, unknown);
-          keep_received_file(req.body_file, vault_.file_path(job, step_dir, req.matches[3]));
-          if (!unknown) counters_.checkpoint_bytes_received += bytes;
-          checkpoint_file_arrived(job, step_dir);
-          return ServerReply::json(200, {{"ok", true}});
-        },
+  // A volunteer's checkpoint and a scientist's import arrive alike.
+  const auto receive_checkpoint_file = [this](ServerRequest& req) {
+    const std::int64_t job = path_number(req, 1);
+    const std::string step_dir = req.matches[2];
+    std::error_code unknown;
+    const std::uintmax_t bytes = fs::file_size(req.body_file, unknown);
+    keep_received_file(req.body_file, vault_.file_path(job, step_dir, req.matches[3]));
+    if (!unknown) counters_.checkpoint_bytes_received += bytes;
+    checkpoint_file_arrived(job, step_dir);
+    return ServerReply::json(200, {{"ok", true}});
+  };
+  serve(r, protocol::kCheckpointUpload, receive_checkpoint_file,
         {.max_body = std::numeric_limits<std::size_t>::max(),
          .stream_body_to_file = true,
          // Who may upload, and how much, is known before a byte of the body is read.
          .body_limit = [this](const ServerRequest& req) {
            const std::int64_t job = path_number(req, 1);
            require_job_member(job, calling_volunteer(req));
+           return checkpoint_upload_limit(job, req.matches[2], req.matches[3]);
+         }});
+  serve(r, protocol::kImportFile, receive_checkpoint_file,
+        {.max_body = std::numeric_limits<std::size_t>::max(),
+         .stream_body_to_file = true,
+         .body_limit = [this](const ServerRequest& req) {
+           const std::int64_t job = path_number(req, 1);
+           const Caller who = caller(req);
+           {
+             std::lock_guard lock(mutex_);
+             const JobRecord& record = visible_job(who, job);
+             if (record.state != JobState::importing || !record.awaited_step ||
+                 checkpoint_dir_name(*record.awaited_step) != req.matches[2]) {
+               throw RequestError(
+                   409, fmt::format("job {} takes no checkpoint {}: it is {}{}", job,
+                                    req.matches[2], to_string(record.state),
+                                    record.awaited_step
+                                        ? fmt::format(" and awaits step {}", *record.awaited_step)
+                                        : std::string()));
+             }
+           }
            return checkpoint_upload_limit(job, req.matches[2], req.matches[3]);
          }});
   add_dashboard_routes();
@@ -1088,6 +1185,9 @@ json Coordinator::submit(const Submission& submission, const Caller& who) {
   }
   const json inputs(submission.inputs);
   const std::string& ini = submission.ini;
+  if (submission.resume_step && *submission.resume_step <= 0) {
+    throw RequestError(422, fmt::format("{}: resume_step must be a checkpoint's step", source));
+  }
   JobSpec spec;
   launcher::WorkerPlan plan;
   try {
@@ -1115,6 +1215,14 @@ json Coordinator::submit(const Submission& submission, const Caller& who) {
   job.state_bytes = static_cast<std::int64_t>(plan.plan.state_bytes);
   job.owner = who.token_name;
   job.team = who.team;
+  if (submission.resume_step) {
+    if (*submission.resume_step > spec.steps) {
+      throw RequestError(422, fmt::format("{}: it has {} steps, so it cannot resume from a "
+                                          "checkpoint at step {}",
+                                          source, spec.steps, *submission.resume_step));
+    }
+    job.awaited_step = submission.resume_step;  // importing until that checkpoint is here whole
+  }
   // Its identity as its checkpoints record it, with the pool's copies of its
   // inputs (their bytes, not their paths), and the datasets its plan declares.
   job.checkpoints =
@@ -1131,6 +1239,16 @@ json Coordinator::submit(const Submission& submission, const Caller& who) {
     throw;
   }
   return {{"job", id}};
+}
+
+const JobRecord& Coordinator::exportable_job(const Caller& who, std::int64_t id) {
+  const JobRecord& job = visible_job(who, id);
+  if (job.state != JobState::stopped) {
+    throw RequestError(409, fmt::format("job {} is {}: only a stopped job's checkpoint is "
+                                        "exported (spare move stops it first)",
+                                        id, to_string(job.state)));
+  }
+  return job;
 }
 
 json Coordinator::job_status(const Caller& who, std::int64_t id) {

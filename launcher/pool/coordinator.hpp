@@ -181,6 +181,8 @@ class Coordinator {
   const JobRecord& job_or_404(std::int64_t job);
   /// The job if `who` may see it, else RequestError 404 as if there were none.
   const JobRecord& visible_job(const Caller& who, std::int64_t job);
+  /// visible_job, and stopped (409 otherwise): its held checkpoint can be exported.
+  const JobRecord& exportable_job(const Caller& who, std::int64_t job);
   nlohmann::json group_descriptor(const GroupView& view, std::int64_t volunteer);
   /// The key a volunteer's cache checks grants with (input_grant), in every
   /// heartbeat's answer: a grant needs no word from the pool to the holder

@@ -295,6 +295,9 @@ Submission parse_submission(const json& body) {
     }
     s.inputs[key] = hex.get<std::string>();
   }
+  if (f.find("resume_step") != nullptr) {
+    s.resume_step = f.integer("resume_step", 1, std::numeric_limits<std::int64_t>::max());
+  }
   return s;
 }
 

@@ -81,6 +81,9 @@ struct Submission {
   std::string ini;                            // the resolved job file
   std::string source;                         // what to call it in messages
   std::map<std::string, std::string> inputs;  // "SECTION.KEY" -> SHA-256 hex
+  /// A job moved here from elsewhere: it resumes from its checkpoint at this
+  /// step, which the scientist uploads before it is queued.
+  std::optional<std::int64_t> resume_step;
 };
 Submission parse_submission(const nlohmann::json& body);
 

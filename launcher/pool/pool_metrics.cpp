@@ -15,9 +15,11 @@ namespace {
 
 constexpr std::array<VolunteerState, kVolunteerStates> kVolunteerOrder = {
     VolunteerState::live, VolunteerState::leaving, VolunteerState::lost, VolunteerState::gone};
+// New states go last: a census's indices stay those of earlier releases.
 constexpr std::array<JobState, kJobStates> kJobOrder = {
-    JobState::queued, JobState::starting, JobState::running,  JobState::finishing,
-    JobState::done,   JobState::failed,   JobState::cancelled};
+    JobState::queued,   JobState::starting, JobState::running,   JobState::finishing,
+    JobState::done,     JobState::failed,   JobState::cancelled, JobState::importing,
+    JobState::stopping, JobState::stopped};
 constexpr std::array<GroupState, kGroupStates> kGroupOrder = {
     GroupState::preparing, GroupState::running, GroupState::ended};
 

@@ -28,7 +28,7 @@ struct PoolCounters {
 };
 
 inline constexpr std::size_t kVolunteerStates = 4;
-inline constexpr std::size_t kJobStates = 7;
+inline constexpr std::size_t kJobStates = 10;
 inline constexpr std::size_t kGroupStates = 3;
 
 /// The pool's records counted at one moment.

@@ -66,6 +66,17 @@ inline constexpr Route kSubmit{HttpMethod::post, "/api/v1/jobs"};
 inline constexpr Route kJobs{HttpMethod::get, "/api/v1/jobs"};
 inline constexpr Route kJob{HttpMethod::get, "/api/v1/jobs/{id}"};
 inline constexpr Route kCancel{HttpMethod::post, "/api/v1/jobs/{id}/cancel"};
+/// A move off the pool: the job checkpoints and stops (stopped), and its held
+/// checkpoint is exported (its step, files and job file; then each file).
+inline constexpr Route kStop{HttpMethod::post, "/api/v1/jobs/{id}/stop"};
+/// {"text": LINE}: a line for the job's log (a move is recorded on both sides).
+inline constexpr Route kJobNote{HttpMethod::post, "/api/v1/jobs/{id}/note"};
+inline constexpr Route kExport{HttpMethod::get, "/api/v1/jobs/{id}/export"};
+inline constexpr Route kExportFile{HttpMethod::get, "/api/v1/jobs/{id}/export/{file}"};
+inline constexpr Route kExportInput{HttpMethod::get, "/api/v1/jobs/{id}/export/inputs/{sha256}"};
+/// A move onto the pool: the checkpoint a job submitted with "resume_step"
+/// starts from, uploaded by the scientist while the job is importing.
+inline constexpr Route kImportFile{HttpMethod::put, "/api/v1/jobs/{id}/import/{step}/{file}"};
 /// Query: ?after=EVENT_ID, the events after that one.
 inline constexpr Route kJobLog{HttpMethod::get, "/api/v1/jobs/{id}/log"};
 inline constexpr Route kResultFile{HttpMethod::get, "/api/v1/jobs/{id}/result/{file}"};
@@ -119,6 +130,12 @@ inline constexpr Route kAllRoutes[] = {kPoolStatus,
                                        kJobs,
                                        kJob,
                                        kCancel,
+                                       kStop,
+                                       kJobNote,
+                                       kExport,
+                                       kExportFile,
+                                       kExportInput,
+                                       kImportFile,
                                        kJobLog,
                                        kResultFile,
                                        kInputKnown,

@@ -294,7 +294,8 @@ std::string PoolStateMachine::broken_invariant() const {
     if (needs_group && open != 1) {
       return fmt::format("job {} is {} with no open group", id, to_string(job.state));
     }
-    if (!needs_group && open != 0) {
+    // A stopping job's group is draining, or has ended and its checkpoint is on its way.
+    if (!needs_group && open != 0 && job.state != JobState::stopping) {
       return fmt::format("job {} is {} and has an open group", id, to_string(job.state));
     }
   }
@@ -580,6 +581,7 @@ Applied PoolStateMachine::group_exit(std::int64_t group_id, const GroupExit& exi
       job.awaited_since = now;
       touched(job);
     }
+    stop_if_settled(job, now);
     return take();
   }
   if (exit.error_code != 0 && job_error_is_final(exit.error_code)) {
@@ -615,8 +617,12 @@ Applied PoolStateMachine::submit(JobRecord job, const GroupNeeds& needs,
   const std::string beyond = beyond_every_volunteer(needs, largest_rank_bytes, known);
   if (!beyond.empty()) throw RequestError(422, beyond);
   job.id = id = next_job_++;
-  job.state = JobState::queued;
-  job.message = "waiting for volunteers";
+  job.state = job.awaited_step ? JobState::importing : JobState::queued;
+  job.message =
+      job.awaited_step
+          ? fmt::format("waiting for its checkpoint at step {} to be uploaded", *job.awaited_step)
+          : "waiting for volunteers";
+  job.awaited_since = now;
   job.submitted = now;
   JobRecord& stored = jobs_[id] = std::move(job);
   touched(stored);
@@ -643,6 +649,104 @@ Applied PoolStateMachine::cancel(std::int64_t id, const std::string& by, double 
   return take();
 }
 
+Applied PoolStateMachine::stop(std::int64_t id, const std::string& by, double now) {
+  JobRecord& job = job_or_404(id);
+  switch (job.state) {
+    case JobState::importing:
+      throw RequestError(409, fmt::format("job {} is still receiving its checkpoint: cancel it "
+                                          "instead",
+                                          id));
+    case JobState::finishing:
+      throw RequestError(409,
+                         fmt::format("job {} is finishing: fetch its result once it is done", id));
+    case JobState::queued:
+    case JobState::starting:
+      for (const std::int64_t g :
+           std::vector<std::int64_t>(open_groups_.begin(), open_groups_.end())) {
+        GroupRecord& group = groups_.at(g);
+        if (group.job == id) end_group(group, "stopped before it started", now);
+      }
+      job.awaited_step.reset();
+      job.message = "stopped by " + printable(by);
+      touched(job);
+      set_job_state(job, JobState::stopped);
+      note(id, "stopped",
+           job.checkpoint ? fmt::format("stopped at its checkpoint at step {}", *job.checkpoint)
+                          : std::string("stopped before its first checkpoint"),
+           now);
+      return take();
+    case JobState::running:
+      for (const std::int64_t g : open_groups_) {
+        GroupRecord& group = groups_.at(g);
+        if (group.job != id) continue;
+        group.drain = true;  // the head checkpoints and stops the group
+        touched(group);
+      }
+      job.message = "stopping for " + printable(by) + ": the group checkpoints and stops";
+      touched(job);
+      set_job_state(job, JobState::stopping);
+      note(id, "stop", "stopping: the group checkpoints and stops", now);
+      return take();
+    case JobState::stopping:
+    case JobState::stopped:
+    case JobState::done:
+    case JobState::failed:
+    case JobState::cancelled:
+      return take();
+  }
+  return take();
+}
+
+void PoolStateMachine::imported(JobRecord& job, const CheckpointArrival& arrival, double now) {
+  if (!job.awaited_step || arrival.step != *job.awaited_step) return;
+  if (!arrival.problem.empty()) {
+    // What the scientist sent is not this job's checkpoint (or is damaged):
+    // the job cannot start where it says, and says why.
+    job.message = fmt::format("its checkpoint {} was refused: {}",
+                              checkpoint_dir_name(arrival.step), arrival.problem);
+    touched(job);
+    set_job_state(job, JobState::failed);
+    note(job.id, "failed", job.message, now);
+    return;
+  }
+  if (!arrival.complete) return;
+  job.awaited_step.reset();
+  job.checkpoint = arrival.step;
+  job.step = arrival.step;
+  job.message = "waiting for volunteers";
+  touched(job);
+  set_job_state(job, JobState::queued);
+  note(job.id, "stored",
+       fmt::format("checkpoint at step {} arrived whole and is held by the pool", arrival.step),
+       now);
+  // A pool of replicas: held on a second one too.
+  if (settings_.copies_to_hold > 0)
+    pending_.effects.push_back(CopyCheckpoint{job.id, arrival.step});
+}
+
+Applied PoolStateMachine::annotate(std::int64_t id, const std::string& by, const std::string& text,
+                                   double now) {
+  job_or_404(id);
+  note(id, "note", fmt::format("{} (by {})", printable(text), printable(by)), now);
+  return take();
+}
+
+void PoolStateMachine::stop_if_settled(JobRecord& job, double now) {
+  if (job.state != JobState::stopping) return;
+  for (const std::int64_t g : open_groups_) {
+    if (groups_.at(g).job == job.id) return;  // still draining
+  }
+  const bool held = !job.awaited_step || (job.checkpoint && *job.checkpoint >= *job.awaited_step);
+  if (!held && now - job.awaited_since < settings_.await_drained_checkpoint) return;
+  job.awaited_step.reset();
+  job.message = job.checkpoint
+                    ? fmt::format("stopped at its checkpoint at step {}", *job.checkpoint)
+                    : std::string("stopped before its first checkpoint");
+  touched(job);
+  set_job_state(job, JobState::stopped);
+  note(job.id, "stopped", job.message, now);
+}
+
 Applied PoolStateMachine::checkpoint_arrived(const CheckpointArrival& arrival, double now) {
   JobRecord& job = job_or_404(arrival.job);
   if (!arrival.problem.empty()) {
@@ -657,6 +761,10 @@ Applied PoolStateMachine::checkpoint_arrived(const CheckpointArrival& arrival, d
   if (!arrival.shards.empty()) {
     believe({job.id, arrival.step, arrival.shards, arrival.manifest_sha256});
   }
+  if (job.state == JobState::importing) {
+    imported(job, arrival, now);
+    return take();
+  }
   if (settings_.copies_to_hold > 0) {
     hold_copied(job, now);
     // The leader's vault and a second replica: held with one volunteer's copy.
@@ -669,6 +777,7 @@ Applied PoolStateMachine::checkpoint_arrived(const CheckpointArrival& arrival, d
     hold(job, arrival.step, now);
   }
   finish_if_ready(job);
+  stop_if_settled(job, now);
   return take();
 }
 
@@ -831,6 +940,10 @@ void PoolStateMachine::end_group_and_requeue(GroupRecord& group, const std::stri
   end_group(group, why, now);
   JobRecord& job = job_or_404(group.job);
   if (!job.active() || job.state == JobState::finishing) return;
+  if (job.state == JobState::stopping) {
+    note(job.id, "stop", why, now);
+    return;  // not re-formed: stopped once the drained checkpoint is held (stop_if_settled)
+  }
   ++job.restarts;
   touched(job);
   if (job.restarts > settings_.max_restarts) {
@@ -892,6 +1005,8 @@ Applied PoolStateMachine::tick(double now) {
       set_job_state(job, JobState::running);
     }
   }
+  for (auto& [id, job] : jobs_)
+    stop_if_settled(job, now);
   form_groups(now);
   return take();
 }

@@ -153,10 +153,20 @@ class PoolStateMachine {
   Applied group_events(std::int64_t group, const GroupEvents& events, double now);
   Applied group_exit(std::int64_t group, const GroupExit& exit, double now);
   /// A job already checked and planned; `needs` and `largest_rank_bytes` say
-  /// whether any set of the pool's volunteers could hold it (422 if not).
+  /// whether any set of the pool's volunteers could hold it (422 if not). A
+  /// job with `awaited_step` set is a move's: importing until the vault holds
+  /// that checkpoint whole (the scientist uploads it), then queued from it.
   Applied submit(JobRecord job, const GroupNeeds& needs, std::int64_t largest_rank_bytes,
                  double now, std::int64_t& id);
   Applied cancel(std::int64_t job, const std::string& by, double now);
+  /// A stop for a move: a queued or starting job stops at once at its held
+  /// checkpoint; a running one's group checkpoints and stops (stopping), and
+  /// the job is stopped once the pool holds that checkpoint. 409 for a job
+  /// that is finishing or still importing.
+  Applied stop(std::int64_t job, const std::string& by, double now);
+  /// A line for the job's log from its scientist's client (a move, recorded
+  /// on both sides); `by` names the token.
+  Applied annotate(std::int64_t job, const std::string& by, const std::string& text, double now);
   Applied checkpoint_arrived(const CheckpointArrival& arrival, double now);
   Applied checkpoints_removed(std::int64_t job, const std::vector<std::int64_t>& steps, double now);
   /// The checkpoint is whole and verified on these replicas (their URLs).
@@ -231,6 +241,12 @@ class PoolStateMachine {
   /// copies_to_hold > 0: holds the newest step of `job` whose shards are
   /// copied as PoolSettings::copies_to_hold says.
   void hold_copied(JobRecord& job, double now);
+  /// A stopping job whose group has ended is stopped once the pool holds the
+  /// checkpoint its group drained at (or the wait for it is over).
+  void stop_if_settled(JobRecord& job, double now);
+  /// An importing job's checkpoint arrived (or some of it): queued from it
+  /// once whole, failed if it is not this job's.
+  void imported(JobRecord& job, const CheckpointArrival& arrival, double now);
   /// Believes `manifest` (a change to commit if it is news).
   void believe(ManifestRecord manifest);
   /// Forgets what the pool believes of `job`'s checkpoints older than the

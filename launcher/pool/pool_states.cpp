@@ -27,11 +27,14 @@ std::string_view word_of(State state,
   return named == names.end() ? std::string_view("?") : named->second;
 }
 
-constexpr std::array<std::pair<JobState, std::string_view>, 7> kJobWords = {{
+constexpr std::array<std::pair<JobState, std::string_view>, 10> kJobWords = {{
+    {JobState::importing, "importing"},
     {JobState::queued, "queued"},
     {JobState::starting, "starting"},
     {JobState::running, "running"},
     {JobState::finishing, "finishing"},
+    {JobState::stopping, "stopping"},
+    {JobState::stopped, "stopped"},
     {JobState::done, "done"},
     {JobState::failed, "failed"},
     {JobState::cancelled, "cancelled"},
@@ -78,7 +81,7 @@ std::optional<VolunteerState> parse_volunteer_state(std::string_view word) {
 }
 
 bool is_active(JobState state) {
-  return !one_of(state, {JobState::done, JobState::failed, JobState::cancelled});
+  return !one_of(state, {JobState::done, JobState::stopped, JobState::failed, JobState::cancelled});
 }
 
 bool job_transition_allowed(JobState from, JobState to) {
@@ -86,14 +89,19 @@ bool job_transition_allowed(JobState from, JobState to) {
   // Failing (restarts exhausted, a final error) and cancelling end any active job.
   if (is_active(from) && (to == failed || to == cancelled)) return true;
   switch (from) {
+    case importing:
+      return to == queued;
     case queued:
-      return to == starting;
+      return one_of(to, {starting, stopped});
     case starting:
-      return one_of(to, {running, queued});
+      return one_of(to, {running, queued, stopped});
     case running:
-      return one_of(to, {finishing, queued});
+      return one_of(to, {finishing, queued, stopping});
+    case stopping:
+      return one_of(to, {stopped, finishing});
     case finishing:
       return to == done;
+    case stopped:
     case done:
     case failed:
     case cancelled:

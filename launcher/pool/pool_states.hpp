@@ -11,8 +11,22 @@ namespace spare::pool {
 /// queued -> starting (a group formed) -> running (every member ready) ->
 /// finishing (the group ended at the last step) -> done (result written);
 /// starting/running -> queued (the group ended otherwise); any active state
-/// -> failed or cancelled.
-enum class JobState { queued, starting, running, finishing, done, failed, cancelled };
+/// -> failed or cancelled. A job moved here from elsewhere is importing (its
+/// checkpoint arriving) before it is queued. A stop (a move elsewhere):
+/// queued/starting -> stopped, running -> stopping (the group checkpoints and
+/// stops) -> stopped, which keeps the held checkpoint for export.
+enum class JobState {
+  importing,
+  queued,
+  starting,
+  running,
+  finishing,
+  stopping,
+  stopped,
+  done,
+  failed,
+  cancelled
+};
 
 /// preparing (members gather inputs and the restore point) -> running
 /// (the head starts mpirun) -> ended; preparing -> ended.
@@ -32,7 +46,7 @@ std::optional<JobState> parse_job_state(std::string_view word);
 std::optional<GroupState> parse_group_state(std::string_view word);
 std::optional<VolunteerState> parse_volunteer_state(std::string_view word);
 
-/// Not yet done, failed or cancelled.
+/// Not yet done, stopped, failed or cancelled.
 bool is_active(JobState state);
 
 /// Whether a job may go from `from` to `to` (the table in docs/architecture.md).

@@ -52,21 +52,6 @@ pool::HttpsClient pool_client(const po::variables_map& vm, const std::string& co
 }
 
 /// The response's JSON, or an Error carrying the pool's own message.
-json checked(const pool::HttpResponse& response, const std::string& what) {
-  if (response.ok()) return response.json();
-  if (response.status == 401) {
-    throw UsageError(
-        fmt::format("{}: the pool refused the token (HTTP 401): {}; check --token or "
-                    "$SPARE_TOKEN",
-                    what, response.error_message()));
-  }
-  if (response.status == 403) {
-    throw UsageError(fmt::format("{}: the pool refused this request (HTTP 403): {}", what,
-                                 response.error_message()));
-  }
-  const ExitCode code = response.status == 422 ? ExitCode::invalid_job : ExitCode::run_failed;
-  throw Error(code, fmt::format("{}: {}", what, response.error_message()));
-}
 
 std::int64_t job_id(const po::variables_map& vm, const std::string& command) {
   if (!vm.count("job"))
@@ -109,6 +94,22 @@ void print_job(const json& j) {
 
 }  // namespace
 
+json checked(const pool::HttpResponse& response, const std::string& what) {
+  if (response.ok()) return response.json();
+  if (response.status == 401) {
+    throw UsageError(
+        fmt::format("{}: the pool refused the token (HTTP 401): {}; check --token or "
+                    "$SPARE_TOKEN",
+                    what, response.error_message()));
+  }
+  if (response.status == 403) {
+    throw UsageError(fmt::format("{}: the pool refused this request (HTTP 403): {}", what,
+                                 response.error_message()));
+  }
+  const ExitCode code = response.status == 422 ? ExitCode::invalid_job : ExitCode::run_failed;
+  throw Error(code, fmt::format("{}: {}", what, response.error_message()));
+}
+
 int submit_command(const std::vector<std::string>& args) {
   po::options_description options("options");
   options.add_options()("help,h", "show this help")(
@@ -142,7 +143,8 @@ int submit_command(const std::vector<std::string>& args) {
 }
 
 std::int64_t submit_to_pool(pool::HttpsClient& client, const JobSpec& spec,
-                            const std::string& source, const KernelRegistry& kernels) {
+                            const std::string& source, const KernelRegistry& kernels,
+                            std::optional<std::int64_t> resume_step) {
   // Input files go first, by content: one the pool already has is not sent again.
   json inputs = json::object();
   for (const auto& [key, path] : input_files(spec, kernels)) {
@@ -159,10 +161,9 @@ std::int64_t submit_to_pool(pool::HttpsClient& client, const JobSpec& spec,
                send ? "sent to the pool" : "already in the pool");
     inputs[key] = hex;
   }
-  const json answer =
-      checked(client.post(pool::protocol::kSubmit.path(),
-                          {{"ini", spec.to_ini()}, {"source", source}, {"inputs", inputs}}),
-              "submit");
+  json submission = {{"ini", spec.to_ini()}, {"source", source}, {"inputs", inputs}};
+  if (resume_step) submission["resume_step"] = *resume_step;
+  const json answer = checked(client.post(pool::protocol::kSubmit.path(), submission), "submit");
   return answer.at("job").get<std::int64_t>();
 }
 

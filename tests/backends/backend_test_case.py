@@ -60,8 +60,14 @@ class BackendTestCase(unittest.TestCase):
                     pass
 
     def diagnostics(self):
-        """What a failure shows beside spare's output."""
-        return ""
+        """What a failure shows beside spare's output: a pool's and its volunteer's logs."""
+        shown = []
+        for name in ("pool.log", "volunteer.log"):
+            log = self.tmp / name
+            if log.exists():
+                shown.append(f"--- {name} (last lines)\n" +
+                             "\n".join(log.read_text(errors="replace").splitlines()[-40:]))
+        return "\n".join(shown)
 
     def spare(self, *args, expect=0, timeout=120):
         done = subprocess.run([SPARE, *map(str, args)], capture_output=True, text=True,
@@ -154,6 +160,27 @@ class BackendTestCase(unittest.TestCase):
         found = re.search(r"stopped at step (\d+) after a checkpoint", self.log_of(handle))
         self.assertIsNotNone(found, self.log_of(handle))
         return int(found.group(1))
+
+    def start_pool_with_a_volunteer(self, cpus=2):
+        """A real `spare pool` and a real `spare volunteer` lending `cpus` CPUs, both on
+        loopback (a group of one: mpirun here); returns the pool's backends.ini section."""
+        section = self.start_empty_pool()
+        token = self.spare("pool", "token", "add", "lender", "--role", "volunteer", "--state",
+                           self.tmp / "pool-state").stdout.strip()
+        with open(self.tmp / "volunteer.log", "wb") as log:
+            volunteer = subprocess.Popen(
+                [SPARE, "volunteer", "--pool", self.pool_url, "--token", token, "--fingerprint",
+                 self.pool_fingerprint, "--cpus", str(cpus), "--storage", self.tmp / "lender",
+                 "--name", "lender", "--address", "127.0.0.1"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
+        self.addCleanup(lambda: (os.killpg(volunteer.pid, signal.SIGKILL), volunteer.wait()))
+        self.wait_for(lambda: "registered with" in (self.tmp / "volunteer.log").read_text(),
+                      "the volunteer to register", timeout=30)
+        return section
+
+    def pool_log(self, handle):
+        """A pool job's log, as `spare logs` prints it."""
+        return self.spare("logs", handle).stdout
 
     def start_empty_pool(self):
         """A real `spare pool` that no volunteer has joined; returns its backends.ini section."""

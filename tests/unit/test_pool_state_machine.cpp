@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <functional>
 #include <random>
 #include <set>
 
@@ -463,6 +464,131 @@ TEST(PoolStateMachine, AGracefulLeaveDrainsAndTheNextGroupWaitsForItsCheckpoint)
   EXPECT_EQ(pool.members(r.job), std::vector<std::int64_t>{r.laptops[0]});
 }
 
+// ---- a move off the pool (a stop) and onto it (an import) ----
+
+CheckpointArrival whole_checkpoint(std::int64_t job, std::int64_t step) {
+  return {job,
+          step,
+          true,
+          {"shard-00000.h5", "shard-00001.h5"},
+          {"MANIFEST.json", "shard-00000.h5", "shard-00001.h5"},
+          {},
+          sha256_hex("manifest " + std::to_string(step))};
+}
+
+int status_of(const std::function<void()>& refused) {
+  try {
+    refused();
+  } catch (const RequestError& e) {
+    return e.status();
+  }
+  return 0;
+}
+
+TEST(PoolStateMachine, AStopDrainsTheGroupAndTheJobIsStoppedOnceThePoolHoldsThatCheckpoint) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  pool.keep(pool.machine().stop(r.job, "alice", pool.now));
+  EXPECT_EQ(pool.job(r.job).state, JobState::stopping);
+  const GroupRecord group = pool.open_group(r.job);
+  EXPECT_TRUE(group.drain);
+  EXPECT_TRUE(pool.beat(r.laptops[0]).groups.front().group.drain);
+  GroupExit drained;
+  drained.outcome = GroupOutcome::drained;
+  drained.step = 400;
+  pool.keep(pool.machine().group_exit(group.id, drained, pool.now));
+  // Its checkpoint is still on its way: stopping, and no group is formed again.
+  pool.pass(5, r.laptops);
+  EXPECT_EQ(pool.job(r.job).state, JobState::stopping);
+  EXPECT_FALSE(pool.has_open_group(r.job));
+  EXPECT_EQ(pool.job(r.job).restarts, 0);
+  pool.keep(pool.machine().checkpoint_arrived(whole_checkpoint(r.job, 400), pool.now));
+  EXPECT_EQ(pool.job(r.job).state, JobState::stopped);
+  EXPECT_EQ(pool.job(r.job).checkpoint, 400);
+  EXPECT_FALSE(pool.job(r.job).active());
+  // A stop again changes nothing; a restarted pool knows the job stopped there.
+  pool.keep(pool.machine().stop(r.job, "alice", pool.now));
+  pool.restart();
+  EXPECT_EQ(pool.job(r.job).state, JobState::stopped);
+  EXPECT_EQ(pool.job(r.job).checkpoint, 400);
+  pool.pass(2, r.laptops);
+  EXPECT_FALSE(pool.has_open_group(r.job));
+}
+
+TEST(PoolStateMachine, AStopWhoseGroupIsLostStopsAtTheCheckpointThePoolHolds) {
+  Pool pool;
+  const Running r = running(pool, 2);
+  pool.keep(pool.machine().checkpoint_arrived(whole_checkpoint(r.job, 200), pool.now));
+  pool.keep(pool.machine().stop(r.job, "alice", pool.now));
+  // A member dies before the group drains: not re-formed, stopped at what is held.
+  pool.pass(kTimeout + 1, {r.laptops[0]});
+  EXPECT_FALSE(pool.has_open_group(r.job));
+  EXPECT_EQ(pool.job(r.job).state, JobState::stopped);
+  EXPECT_EQ(pool.job(r.job).checkpoint, 200);
+}
+
+TEST(PoolStateMachine, AQueuedJobStopsAtOnceAndAFinishingOrImportingOneIsNotStopped) {
+  Pool pool;
+  const std::int64_t waiting = pool.submit();  // no volunteer yet
+  pool.tick();
+  pool.keep(pool.machine().stop(waiting, "alice", pool.now));
+  EXPECT_EQ(pool.job(waiting).state, JobState::stopped);
+  EXPECT_FALSE(pool.job(waiting).checkpoint.has_value());
+
+  const Running r = running(pool, 1);
+  GroupExit done;
+  done.outcome = GroupOutcome::done;
+  done.step = 1000;
+  pool.keep(pool.machine().group_exit(pool.open_group(r.job).id, done, pool.now));
+  ASSERT_EQ(pool.job(r.job).state, JobState::finishing);
+  EXPECT_EQ(status_of([&] { pool.machine().stop(r.job, "alice", pool.now); }), 409);
+  EXPECT_EQ(pool.job(r.job).state, JobState::finishing);
+
+  JobRecord moved = heat_job();
+  moved.awaited_step = 300;
+  const std::int64_t importing = pool.submit(moved);
+  EXPECT_EQ(status_of([&] { pool.machine().stop(importing, "alice", pool.now); }), 409);
+  EXPECT_EQ(status_of([&] { pool.machine().stop(999, "alice", pool.now); }), 404);
+}
+
+TEST(PoolStateMachine, AMovedJobImportsItsCheckpointAndItsFirstGroupRestoresIt) {
+  Pool pool;
+  const std::vector<std::int64_t> laptops{pool.join("lap1"), pool.join("lap2")};
+  JobRecord moved = heat_job();
+  moved.awaited_step = 300;
+  const std::int64_t job = pool.submit(moved);
+  EXPECT_EQ(pool.job(job).state, JobState::importing);
+  EXPECT_TRUE(pool.job(job).active());
+  // Free volunteers, but nothing to start from yet: no group.
+  CheckpointArrival partial = whole_checkpoint(job, 300);
+  partial.complete = false;
+  partial.files = {"MANIFEST.json", "shard-00000.h5"};
+  pool.keep(pool.machine().checkpoint_arrived(partial, pool.now));
+  pool.pass(2, laptops);
+  EXPECT_EQ(pool.job(job).state, JobState::importing);
+  EXPECT_FALSE(pool.has_open_group(job));
+  pool.keep(pool.machine().checkpoint_arrived(whole_checkpoint(job, 300), pool.now));
+  EXPECT_EQ(pool.job(job).state, JobState::queued);
+  EXPECT_EQ(pool.job(job).checkpoint, 300);
+  EXPECT_EQ(pool.job(job).step, 300);
+  EXPECT_FALSE(pool.job(job).awaited_step.has_value());
+  pool.tick();
+  ASSERT_EQ(pool.job(job).state, JobState::starting);
+  EXPECT_EQ(pool.open_group(job).restore_step, 300);
+}
+
+TEST(PoolStateMachine, AMovedJobWhoseCheckpointIsRefusedFailsSayingWhy) {
+  Pool pool;
+  JobRecord moved = heat_job();
+  moved.awaited_step = 300;
+  const std::int64_t job = pool.submit(moved);
+  CheckpointArrival refused{job, 300, false, {}, {}, "its manifest was refused: another job's"};
+  pool.keep(pool.machine().checkpoint_arrived(refused, pool.now));
+  EXPECT_EQ(pool.job(job).state, JobState::failed);
+  EXPECT_NE(pool.job(job).message.find("another job's"), std::string::npos)
+      << pool.job(job).message;
+}
+
 TEST(PoolStateMachine, ANewLaptopJoinsAndTheNextGroupUsesIt) {
   Pool pool;
   const Running r = running(pool, 2);
@@ -756,7 +882,9 @@ void random_sequences(bool crash) {
           case 1: {
             if (pick(3) != 0) break;  // fewer jobs than volunteers' events
             std::int64_t id = 0;
-            applied = m.submit(heat_job(1000, pick(3)), {0, 1 << 20, false}, 1 << 20, pool.now, id);
+            JobRecord job = heat_job(1000, pick(3));
+            if (pick(4) == 0) job.awaited_step = 100 * (1 + pick(10));  // a move's import
+            applied = m.submit(std::move(job), {0, 1 << 20, false}, 1 << 20, pool.now, id);
             jobs.push_back(id);
             break;
           }
@@ -815,7 +943,8 @@ void random_sequences(bool crash) {
             break;
           case 8:
             if (!jobs.empty() && pick(4) == 0) {
-              applied = m.cancel(jobs[pick(static_cast<int>(jobs.size()))], "bob", pool.now);
+              const std::int64_t j = jobs[pick(static_cast<int>(jobs.size()))];
+              applied = pick(2) == 0 ? m.cancel(j, "bob", pool.now) : m.stop(j, "bob", pool.now);
             }
             break;
           case 9:
@@ -866,6 +995,7 @@ void random_sequences(bool crash) {
                 static_cast<int>(to_string(state).size()), to_string(state).data());
   // The sequences reach the ends of a job's life, not only its start.
   EXPECT_GT(reached[JobState::done] + reached[JobState::failed] + reached[JobState::cancelled], 0);
+  EXPECT_GT(reached[JobState::stopped], 0);
 }
 
 TEST(PoolStateMachine, RandomEventSequencesKeepTheInvariants) {
