@@ -122,18 +122,15 @@ class SlurmMoves(SlurmBackendTestCase):
         self.assertEqual(self.fetched_digest(back), self.reference_digest(job))
 
 
-class PoolMoves(SlurmBackendTestCase):
-    """A job moves onto a pool and off it: the pool takes a moved job's checkpoint
-    (importing, then queued from it), and stops a running job at a checkpoint it
-    exports."""
+class SlurmPoolMoves(SlurmBackendTestCase):
+    """A job moves from here to Slurm to a pool (a real `spare pool` and volunteer on
+    loopback): the pool takes the moved job's checkpoint (importing, then queued
+    from it). Moves off a pool: test_pool_moves.py."""
 
     def setUp(self):
         super().setUp()
         with open(self.backends, "a") as f:
             f.write(self.start_pool_with_a_volunteer())
-
-    def pool_started(self, handle):
-        return re.search(r"started at step \d+ on \d+ ranks", self.pool_log(handle))
 
     def test_a_job_moved_here_to_slurm_to_a_pool_has_the_bits_of_spare_run(self):
         job, here = self.start_job_to_move("laptop")
@@ -158,29 +155,6 @@ class PoolMoves(SlurmBackendTestCase):
         self.assertIn(f"moved here from {on_slurm} with its checkpoint "
                       f"{'step-%012d' % left_slurm}", log)
         self.assertEqual(self.fetched_digest(on_pool), self.reference_digest(job))
-
-    def test_a_job_moved_off_a_pool_has_the_bits_of_spare_run(self):
-        job = self.long_job_file()
-        on_pool = self.submit(job, "lab")
-        self.wait_for(lambda: self.pool_started(on_pool), "the pool's group to start")
-        time.sleep(1.0)  # mid-run: it steps about 20000 a second here
-        here = self.spare("move", on_pool, "--to", "laptop").stdout.strip()
-        self.assertRegex(here, r"^laptop:\d+$")
-        stopped = self.status(on_pool)
-        self.assertEqual(stopped["state"], "stopped", stopped)
-        self.assertEqual(stopped["moved_to"], here)
-        pool_log = self.pool_log(on_pool)
-        left = int(re.search(r"stopped at its checkpoint at step (\d+)", pool_log).group(1))
-        self.assertTrue(0 < left < self.LONG_STEPS, pool_log)
-        self.assertIn(f"moved to {here} from its checkpoint {'step-%012d' % left}", pool_log)
-        status = self.wait_for_state(here, ("done", "failed", "cancelled"), timeout=180)
-        log = self.log_of(here)
-        self.assertEqual(status["state"], "done", log)
-        self.assertIn(f"resumed from the checkpoint at step {left} of", log)
-        self.assertEqual(self.fetched_digest(here), self.reference_digest(job))
-        # A job moves once: its new handle is the one to move next.
-        again = self.spare("move", on_pool, "--to", "laptop", expect=5)
-        self.assertIn(f"{on_pool} moved to {here} already", again.stderr)
 
 
 class SlurmSweep(SlurmBackendTestCase):
