@@ -8,6 +8,7 @@
 #include <boost/program_options/parsers.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -54,7 +55,71 @@ const std::vector<ParamSpec>& checkpoint_section_params() {
   return params;
 }
 
+const std::vector<ParamSpec>& placement_section_params() {
+  static const std::vector<ParamSpec> params = [] {
+    std::vector<ParamSpec> p;
+    p.push_back(ParamSpec::text("failover",
+                                "backends the job may run on, in order of preference (A, B, ...): "
+                                "`spare submit` without --to picks among them",
+                                ""));
+    p.push_back(ParamSpec::text("move_when_waiting",
+                                "a job queued this long (90s, 10min, 2h) moves to the next backend "
+                                "of failover that can start it; 0: never",
+                                "0"));
+    return p;
+  }();
+  return params;
+}
+
+std::optional<double> parse_duration(const std::string& text) {
+  static const std::pair<const char*, double> units[] = {
+      {"", 1}, {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}};
+  if (text.empty() || text.find_first_not_of("0123456789.") == 0 ||
+      text.find_first_of("xX") != std::string::npos) {
+    return std::nullopt;  // a number first, in decimal
+  }
+  std::size_t used = 0;
+  double number = 0;
+  try {
+    number = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (!std::isfinite(number) || number < 0) return std::nullopt;
+  std::string unit = text.substr(used);
+  unit.erase(0, unit.find_first_not_of(' '));
+  for (const auto& [name, seconds] : units) {
+    if (unit == name) return number * seconds;
+  }
+  return std::nullopt;
+}
+
 namespace {
+
+/// [placement] failover as names: "lab, cluster" -> {"lab", "cluster"}.
+std::vector<std::string> parse_failover(const std::string& text, const std::string& source) {
+  std::vector<std::string> names;
+  if (text.find_first_not_of(" \t") == std::string::npos) return names;
+  for (std::size_t start = 0;;) {
+    const std::size_t comma = text.find(',', start);
+    std::string name = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    const bool word = !name.empty() && name.find_first_not_of(
+                                           "abcdefghijklmnopqrstuvwxyz"
+                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789_-.") == std::string::npos;
+    if (!word || std::find(names.begin(), names.end(), name) != names.end()) {
+      throw JobError(
+          fmt::format("{}: [placement] failover = '{}': expected backends' names, each "
+                      "once, separated by commas (lab, cluster)",
+                      source, text));
+    }
+    names.push_back(name);
+    if (comma == std::string::npos) return names;
+    start = comma + 1;
+  }
+}
 
 /// One `key = value` with where it came from, for messages.
 struct Entry {
@@ -290,6 +355,7 @@ JobSpec parse_job_spec(std::istream& in, const std::string& source,
 
   std::vector<SectionValues> sections{{"job", job_section_params()},
                                       {"checkpoint", checkpoint_section_params()},
+                                      {"placement", placement_section_params()},
                                       {kernel->name, kernel->params}};
   for (const Entry& entry : entries) {
     const auto dot = entry.key.find('.');
@@ -299,7 +365,8 @@ JobSpec parse_job_spec(std::istream& in, const std::string& source,
                            [&](const SectionValues& s) { return s.section() == section; });
     if (it == sections.end()) {
       throw JobError(
-          fmt::format("{}: unknown section [{}]; a {} job has [job], [checkpoint] and [{}]",
+          fmt::format("{}: unknown section [{}]; a {} job has [job], [checkpoint], "
+                      "[placement] and [{}]",
                       entry.origin, section, kernel->name, kernel->name));
     }
     it->set(name, entry);
@@ -307,10 +374,11 @@ JobSpec parse_job_spec(std::istream& in, const std::string& source,
 
   const ParamSet job = std::move(sections[0]).finish(source);
   const ParamSet checkpoint = std::move(sections[1]).finish(source);
+  const ParamSet placement = std::move(sections[2]).finish(source);
   JobSpec spec;
   spec.source = source;
   spec.kernel = kernel->name;
-  spec.params = std::move(sections[2]).finish(source);
+  spec.params = std::move(sections[3]).finish(source);
   spec.name = job.text("name");
   if (spec.name.empty()) spec.name = std::filesystem::path(source).stem().string();
   spec.steps = job.integer("steps");
@@ -322,6 +390,22 @@ JobSpec parse_job_spec(std::istream& in, const std::string& source,
   spec.checkpoint.interval_steps = checkpoint.integer("interval_steps");
   spec.checkpoint.interval_seconds = checkpoint.real("interval_seconds");
   spec.checkpoint.keep = checkpoint.integer("keep");
+  spec.placement.failover = parse_failover(placement.text("failover"), source);
+  const std::string waiting = placement.text("move_when_waiting");
+  const std::optional<double> seconds = parse_duration(waiting);
+  if (!seconds) {
+    throw JobError(
+        fmt::format("{}: [placement] move_when_waiting = '{}': expected a duration: "
+                    "seconds, or a number with s, min, h or d (10min); 0: never",
+                    source, waiting));
+  }
+  spec.placement.move_when_waiting = *seconds;
+  if (*seconds > 0 && spec.placement.failover.size() < 2) {
+    throw JobError(
+        fmt::format("{}: [placement] move_when_waiting = {} needs failover to name at "
+                    "least two backends, where the job waits and where it moves",
+                    source, waiting));
+  }
   return spec;
 }
 
@@ -373,12 +457,19 @@ std::string JobSpec::to_ini() const {
       "name = {}\nkernel = {}\nsteps = {}\nranks = {}\noutput = {}\nprogress_interval = {}\n"
       "device = {}\n\n"
       "[checkpoint]\n"
-      "interval_steps = {}\ninterval_seconds = {}\nkeep = {}\n\n[{}]\n",
+      "interval_steps = {}\ninterval_seconds = {}\nkeep = {}\n\n{}[{}]\n",
       kVersion, ini_value("[job] name", name), kernel, steps,
       ranks == 0 ? std::string("auto") : std::to_string(ranks),
       ini_value("[job] output", output.string()), format_param(progress_interval),
       to_string(device), checkpoint.interval_steps, format_param(checkpoint.interval_seconds),
-      checkpoint.keep, kernel);
+      checkpoint.keep,
+      // A job file has no empty value: without failover, no [placement] (its defaults).
+      placement.failover.empty()
+          ? std::string()
+          : fmt::format("[placement]\nfailover = {}\nmove_when_waiting = {}\n\n",
+                        fmt::join(placement.failover, ", "),
+                        format_param(placement.move_when_waiting)),
+      kernel);
   for (const auto& [key, value] : params.values()) {
     text += fmt::format("{} = {}\n", key,
                         ini_value(fmt::format("[{}] {}", kernel, key), format_param(value)));

@@ -14,10 +14,13 @@
 #include "backend.hpp"
 #include "backend_commands.hpp"
 #include "backends_file.hpp"
+#include "backends_in_use.hpp"
 #include "client_jobs.hpp"
 #include "command_line.hpp"
 #include "job_files.hpp"
+#include "job_move.hpp"
 #include "make_backend.hpp"
+#include "placement_watch.hpp"
 #include "spare/error.hpp"
 #include "spare/job_spec.hpp"
 #include "worker_program.hpp"
@@ -27,70 +30,6 @@ namespace spare::launcher {
 namespace fs = std::filesystem;
 
 namespace {
-
-/// What every one of these commands works with: backends.ini and the client's jobs.
-class BackendsInUse {
- public:
-  explicit BackendsInUse(const po::variables_map& vm)
-      : choice_(choose_backends_file(
-            vm.count("backends") ? std::optional(vm["backends"].as<std::string>()) : std::nullopt)),
-        sections_(load_backends(choice_)),
-        jobs_(default_client_jobs_file()) {}
-
-  const std::vector<BackendSection>& sections() const { return sections_; }
-  const BackendSection& section(const std::string& name) const {
-    return find_backend(sections_, name, choice_.file);
-  }
-  Backend& backend(const std::string& name) {
-    auto it = made_.find(name);
-    if (it == made_.end()) {
-      it = made_.emplace(name, make_backend(section(name), jobs_.directory())).first;
-    }
-    return *it->second;
-  }
-  ClientJobs& jobs() { return jobs_; }
-
-  /// The job a handle names; throws UsageError if this client did not submit it.
-  JobRecord record(const std::string& text, const std::string& command) {
-    const std::optional<JobHandle> handle = parse_job_handle(text);
-    if (!handle) {
-      throw UsageError(
-          fmt::format("{}: '{}' is not a job handle (BACKEND:ID, as `spare submit "
-                      "--to` printed it)",
-                      command, text));
-    }
-    section(handle->backend);  // an unknown backend is named as such
-    std::optional<JobRecord> job = jobs_.find(*handle);
-    if (!job) {
-      throw UsageError(
-          fmt::format("{}: no job {} was submitted from here (`spare status` lists "
-                      "them; the client's records are in {})",
-                      command, handle->text(), default_client_jobs_file().string()));
-    }
-    return *job;
-  }
-
-  JobStatus status_of(const JobRecord& job) {
-    return in_backend(section(job.handle.backend),
-                      [&] { return backend(job.handle.backend).status({job}).at(0); });
-  }
-
- private:
-  BackendsFileChoice choice_;
-  std::vector<BackendSection> sections_;
-  ClientJobs jobs_;
-  std::map<std::string, std::unique_ptr<Backend>> made_;
-};
-
-void add_backends_option(po::options_description& options) {
-  options.add_options()("backends", po::value<std::string>(),
-                        "the backends file (default: $SPARE_BACKENDS, else "
-                        "~/.config/spare/backends.ini)");
-}
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 /// Checks the job file like `spare run` and makes its output absolute.
 JobSubmission checked_submission(const po::variables_map& vm, const WorkerProgram& worker,
@@ -104,26 +43,6 @@ JobSubmission checked_submission(const po::variables_map& vm, const WorkerProgra
   submission.spec.output = fs::absolute(submission.spec.output);
   submission.worker = &worker;
   return submission;
-}
-
-/// Remembers a job `name`'s backend took.
-JobRecord remember(BackendsInUse& in_use, const std::string& name, const JobSubmission& job,
-                   const SubmittedJob& submitted, const std::string& sweep = {}) {
-  JobRecord record;
-  record.handle = {name, submitted.id};
-  record.name = job.spec.name;
-  record.source = job.source;
-  record.output = submitted.output;
-  record.submitted = now_seconds();
-  record.sweep = sweep;
-  in_use.jobs().add(record);
-  return record;
-}
-
-JobRecord submit_to(BackendsInUse& in_use, const std::string& name, const JobSubmission& job) {
-  const SubmittedJob submitted =
-      in_backend(in_use.section(name), [&] { return in_use.backend(name).submit(job); });
-  return remember(in_use, name, job, submitted);
 }
 
 /// `--sweep KEY=V1,V2,...`: one job per value, each with KEY=V as an override.
@@ -169,7 +88,7 @@ std::vector<JobRecord> submit_sweep(BackendsInUse& in_use, const std::string& na
     }
     const SubmittedJob submitted =
         array ? array->at(i) : in_backend(section, [&] { return backend.submit(jobs[i]); });
-    records.push_back(remember(in_use, name, jobs[i], submitted, sweep.text));
+    records.push_back(in_use.remember(name, jobs[i], submitted, sweep.text));
   }
   return records;
 }
@@ -225,12 +144,7 @@ std::string choose_backend(BackendsInUse& in_use, const std::vector<std::string>
   std::vector<std::string> findings;
   for (const std::string& name : candidates) {
     const BackendSection& section = in_use.section(name);
-    BackendHealth health;
-    try {
-      health = in_backend(section, [&] { return in_use.backend(name).health(); });
-    } catch (const Error& e) {
-      health = {false, 0, e.what()};
-    }
+    const BackendHealth health = in_use.health_of(name);
     findings.push_back(fmt::format("{}: {}", name, health.summary));
     if (!health.usable) continue;
     if (health.free_slots >= ranks) {
@@ -267,12 +181,7 @@ int backends_command(const std::vector<std::string>& args) {
   BackendsInUse in_use(vm);
   nlohmann::json all = nlohmann::json::array();
   for (const BackendSection& section : in_use.sections()) {
-    BackendHealth health;
-    try {
-      health = in_backend(section, [&] { return in_use.backend(section.name()).health(); });
-    } catch (const Error& e) {
-      health = {false, 0, e.what()};
-    }
+    const BackendHealth health = in_use.health_of(section.name());
     all.push_back({{"name", section.name()},
                    {"type", to_string(section.type())},
                    {"usable", health.usable},
@@ -306,19 +215,42 @@ int backend_submit_command(const std::vector<std::string>& args) {
   add_backends_option(options);
   const po::variables_map vm = parse_command_line(args, options, {"job"}, "spare submit");
   if (vm.count("help")) {
-    print_help("spare submit JOB.ini --to NAME [--set KEY=VALUE]... [--ranks N]",
+    print_help("spare submit JOB.ini [--to NAME] [--set KEY=VALUE]... [--ranks N]",
                "Checks a job like `spare run` and submits it to a backend of backends.ini\n"
                "(`spare backends` lists them); prints its handle, NAME:ID, which `spare\n"
-               "status`, `logs`, `cancel`, `fetch` and `move` take.",
+               "status`, `logs`, `cancel`, `fetch` and `move` take. Without --to, the job\n"
+               "file's [placement] failover = A, B names the backends in order; with\n"
+               "move_when_waiting = 10min, a job waiting that long moves to the next one.",
                options);
     return 0;
   }
-  if (!vm.count("to")) throw UsageError("spare submit: to which backend? (--to NAME)");
   BackendsInUse in_use(vm);
-  const std::vector<std::string> candidates = named_backends(in_use, vm["to"].as<std::string>());
   const WorkerProgram worker(worker_option(vm));
   const JobSubmission checked = checked_submission(vm, worker, "spare submit");
+  const PlacementPolicy& placement = checked.spec.placement;
+  if (!vm.count("to") && placement.failover.empty()) {
+    throw UsageError(
+        "spare submit: to which backend? (--to NAME, or [placement] failover in the job file; "
+        "for a pool: --pool URL)");
+  }
+  // --to wins over the job file's failover, which names the backends in order.
+  const std::vector<std::string> candidates = named_backends(
+      in_use, vm.count("to") ? vm["to"].as<std::string>()
+                             : fmt::format("{}", fmt::join(placement.failover, ",")));
   const std::string name = choose_backend(in_use, candidates, checked.spec);
+  // A job that moves on when it waits: a watch beside each of its jobs.
+  const auto watched = [&](const JobRecord& record) {
+    if (placement.move_when_waiting <= 0 ||
+        backends_after(placement.failover, record.handle.backend).empty()) {
+      return;
+    }
+    const fs::path log = start_placement_watch(in_use, record, checked.spec);
+    fmt::print(stderr,
+               "{} moves on to the next of {} that can start it if it waits {} s: "
+               "watched by `spare placement-watch` (log: {})\n",
+               record.handle.text(), fmt::join(placement.failover, ", "),
+               placement.move_when_waiting, log.string());
+  };
   if (vm.count("sweep")) {
     const Sweep sweep = parse_sweep(vm["sweep"].as<std::string>());
     std::vector<JobSubmission> jobs;
@@ -326,6 +258,7 @@ int backend_submit_command(const std::vector<std::string>& args) {
       jobs.push_back(checked_submission(vm, worker, "spare submit", sweep.key + "=" + value));
     }
     for (const JobRecord& record : submit_sweep(in_use, name, jobs, sweep)) {
+      watched(record);
       fmt::print("{}\n", record.handle.text());
     }
     fmt::print(stderr, "submitted a sweep of {} jobs ({}) to {}; `spare status` groups them\n",
@@ -333,9 +266,10 @@ int backend_submit_command(const std::vector<std::string>& args) {
     return 0;
   }
   const JobSubmission& job = checked;
-  const JobRecord record = submit_to(in_use, name, job);
+  const JobRecord record = in_use.submit(name, job);
   fmt::print(stderr, "submitted {} to {} as {}; follow it with `spare status {}`\n", job.spec.name,
              backend_label(in_use.section(name)), record.handle.text(), record.handle.text());
+  watched(record);
   fmt::print("{}\n", record.handle.text());
   return 0;
 }
@@ -488,96 +422,15 @@ int move_command(const std::vector<std::string>& args) {
   BackendsInUse in_use(vm);
   const JobRecord job = in_use.record(vm["job"].as<std::string>(), "spare move");
   const std::string target = vm["to"].as<std::string>();
-  if (target == job.handle.backend) {
-    throw UsageError(fmt::format("spare move: {} is on {} already", job.handle.text(), target));
-  }
-  in_use.section(target);
-  if (job.moved_to) {
-    throw Error(ExitCode::run_failed, fmt::format("{} moved to {} already: move that one",
-                                                  job.handle.text(), job.moved_to->text()));
-  }
-  const BackendSection& from = in_use.section(job.handle.backend);
-  Backend& source = in_use.backend(job.handle.backend);
-
-  // A job that is over has nothing to move (and Slurm's scancel would answer
-  // "Invalid job id" for one gone from its queue): said before it is signalled.
-  const auto over = [&](const JobStatus& status) {
-    if (status.state == BackendJobState::done) {
-      fmt::print(stderr, "{} finished before it could move: `spare fetch {} DIR`\n",
-                 job.handle.text(), job.handle.text());
-      fmt::print("{}\n", job.handle.text());
-      return true;
-    }
-    if (is_final(status.state)) {
-      throw Error(ExitCode::run_failed,
-                  fmt::format("{} cannot move: it is {} ({})", job.handle.text(),
-                              to_string(status.state), status.detail));
-    }
-    return false;
-  };
-  if (over(in_use.status_of(job))) return 0;
-  const auto started = std::chrono::steady_clock::now();
-  try {
-    in_backend(from, [&] { source.drain(job); });
-  } catch (const Error&) {
-    if (over(in_use.status_of(job))) return 0;  // it ended meanwhile
-    throw;
-  }
-  fmt::print(stderr, "{}: draining (a checkpoint at its next step, then it stops)\n",
-             job.handle.text());
-  const auto deadline = started + std::chrono::duration<double>(vm["timeout"].as<double>());
-  for (;;) {
-    const JobStatus status = in_use.status_of(job);
-    if (status.state == BackendJobState::stopped) break;
-    if (over(status)) return 0;
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw Error(ExitCode::run_failed,
-                  fmt::format("{} did not stop within {} s (it is {})", job.handle.text(),
-                              vm["timeout"].as<double>(), to_string(status.state)));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  const auto drained = std::chrono::steady_clock::now();
-  const fs::path staging = in_use.jobs().directory() / "moves" / job.handle.text();
-  const std::optional<fs::path> checkpoint =
-      in_backend(from, [&] { return source.export_checkpoint(job, staging); });
-  // Kept: a job file moved off a pool names its input files' copies there.
-  const MovingJobFile file = in_backend(from, [&] {
-    return source.job_file(job, in_use.jobs().directory() / "moved" / job.handle.text());
-  });
-
   const WorkerProgram worker(worker_option(vm));
-  JobSubmission moved;
-  moved.source = job.source;
-  moved.spec = load_job_spec(file.file, file.overrides, worker.kernels());
-  moved.spec.ranks = 0;  // the target's own rank count
-  moved.worker = &worker;
-  moved.resume_from = checkpoint;
-  const JobRecord record = submit_to(in_use, target, moved);
-  fs::remove_all(staging);
-  in_use.jobs().set_moved(job.handle, record.handle);
-  const auto submitted = std::chrono::steady_clock::now();
-  const std::string step = checkpoint ? "its checkpoint " + checkpoint->filename().string()
-                                      : std::string("its start (it had no checkpoint yet)");
-  in_backend(from, [&] {
-    source.note(job, fmt::format("moved to {} from {}", record.handle.text(), step));
-  });
-  in_backend(in_use.section(target), [&] {
-    in_use.backend(target).note(record,
-                                fmt::format("moved here from {} with {}", job.handle.text(), step));
-  });
-  fmt::print(
-      stderr, "moved {} to {} from {} (drain {:.1f} s, copy and submit {:.1f} s)\n",
-      job.handle.text(), record.handle.text(),
-      checkpoint ? "the checkpoint " + checkpoint->filename().string() : std::string("its start"),
-      std::chrono::duration<double>(drained - started).count(),
-      std::chrono::duration<double>(submitted - drained).count());
-  fmt::print("{}\n", record.handle.text());
+  const std::optional<JobRecord> moved =
+      move_job(in_use, job, target, vm["timeout"].as<double>(), worker);
+  fmt::print("{}\n", moved ? moved->handle.text() : job.handle.text());
   return 0;
 }
 
 bool addressed_to_backends(const std::string& command, const std::vector<std::string>& args) {
-  if (command == "backends" || command == "move") return true;
+  if (command == "backends" || command == "move" || command == "placement-watch") return true;
   static const std::vector<std::string> with_values{
       "--pool",  "--token", "--fingerprint", "--backends", "--to", "--set",
       "--ranks", "-n",      "--worker",      "--output",   "-o"};
@@ -596,19 +449,22 @@ bool addressed_to_backends(const std::string& command, const std::vector<std::st
     }
     positional.push_back(a);
   }
-  if (command == "submit") return false;
+  const char* pool = std::getenv("SPARE_POOL");
+  const bool pool_given = pool_named || (pool != nullptr && *pool != '\0');
+  // No pool named: the backends (--to, or the job file's [placement] failover).
+  if (command == "submit") return !pool_given;
   if (command != "status" && command != "logs" && command != "cancel" && command != "fetch") {
     return false;
   }
   if (!positional.empty()) return parse_job_handle(positional.front()).has_value();
   // `spare status` alone: the pool's if one is named, else every backend's jobs.
-  const char* pool = std::getenv("SPARE_POOL");
-  return command == "status" && !pool_named && (pool == nullptr || *pool == '\0');
+  return command == "status" && !pool_given;
 }
 
 int backend_command(const std::string& command, const std::vector<std::string>& args) {
   if (command == "backends") return backends_command(args);
   if (command == "move") return move_command(args);
+  if (command == "placement-watch") return placement_watch_command(args);
   if (command == "submit") return backend_submit_command(args);
   if (command == "status") return backend_status_command(args);
   if (command == "logs") return backend_logs_command(args);

@@ -104,13 +104,9 @@ void copy_result(const fs::path& output, const fs::path& dir, const std::string&
   }
 }
 
-fs::path copy_newest_checkpoint(const fs::path& output, const fs::path& into,
-                                const std::string& handle) {
+std::optional<fs::path> copy_newest_checkpoint(const fs::path& output, const fs::path& into) {
   const std::int64_t step = newest_complete_step(output);
-  if (step < 0) {
-    throw CheckpointError(fmt::format("{} has no complete checkpoint in {}", handle,
-                                      OutputLayout{output}.checkpoints().string()));
-  }
+  if (step < 0) return std::nullopt;
   const fs::path from = OutputLayout{output}.checkpoints() / checkpoint_dir_name(step);
   const fs::path to = into / checkpoint_dir_name(step);
   fs::create_directories(into);

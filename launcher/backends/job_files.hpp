@@ -39,10 +39,10 @@ void print_log(const std::filesystem::path& log, bool follow, const std::functio
 void copy_result(const std::filesystem::path& output, const std::filesystem::path& dir,
                  const std::string& handle);
 
-/// Copies OUTPUT's newest complete checkpoint into `into`/step-N; returns it.
-std::filesystem::path copy_newest_checkpoint(const std::filesystem::path& output,
-                                             const std::filesystem::path& into,
-                                             const std::string& handle);
+/// Copies OUTPUT's newest complete checkpoint into `into`/step-N; returns it,
+/// or nullopt if it has none (the job never reached one).
+std::optional<std::filesystem::path> copy_newest_checkpoint(const std::filesystem::path& output,
+                                                            const std::filesystem::path& into);
 
 /// Copies the checkpoint `step_dir` into OUTPUT/checkpoints/ and checks every
 /// digest there (a copy that does not verify is removed, and CheckpointError thrown).

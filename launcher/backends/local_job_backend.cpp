@@ -174,7 +174,7 @@ void LocalJobBackend::note(const JobRecord& job, const std::string& line) {
 
 std::optional<fs::path> LocalJobBackend::export_checkpoint(const JobRecord& job,
                                                            const fs::path& into) {
-  return copy_newest_checkpoint(job.output, into, job.handle.text());
+  return copy_newest_checkpoint(job.output, into);
 }
 
 }  // namespace spare::launcher

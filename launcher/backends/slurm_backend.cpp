@@ -267,6 +267,13 @@ std::vector<JobStatus> SlurmBackend::status(const std::vector<JobRecord>& jobs) 
       status.state = ended.value_or(BackendJobState::unknown);
       if (!ended) status.detail = "Slurm no longer lists it, and its script left no exit status";
     }
+    // Taken off the queue for a move (drain of a waiting job): stopped, not cancelled.
+    std::error_code unknown;
+    if ((status.state == BackendJobState::cancelled || status.state == BackendJobState::unknown) &&
+        fs::exists(slurm_directory(job.output) / "withdrawn", unknown)) {
+      status.state = BackendJobState::stopped;
+      status.detail = "taken off Slurm's queue while it waited, for a move";
+    }
     status.checkpoint_step = newest_complete_step(job.output);
     statuses.push_back(std::move(status));
   }
@@ -294,6 +301,17 @@ void SlurmBackend::cancel(const JobRecord& job) {
 }
 
 void SlurmBackend::drain(const JobRecord& job) {
+  if (status({job}).at(0).state == BackendJobState::queued) {
+    // Waiting (never started, or requeued after a preemption): nothing runs,
+    // so it leaves the queue, and its checkpoints (if any) stay for the move.
+    write_file_atomically(slurm_directory(job.output) / "withdrawn", "withdrawn by spare move\n");
+    const ToolRun scancel = run_tool({"scancel", job.handle.id});
+    if (scancel.status != 0) {
+      throw Error(ExitCode::run_failed,
+                  fmt::format("scancel {} failed: {}", job.handle.id, scancel.errors));
+    }
+    return;
+  }
   // USR2 to the batch script only: it stops spare run after a checkpoint and does not requeue.
   const ToolRun scancel = run_tool({"scancel", "--batch", "--signal=USR2", job.handle.id});
   if (scancel.status != 0) {
@@ -312,7 +330,7 @@ void SlurmBackend::note(const JobRecord& job, const std::string& line) {
 
 std::optional<fs::path> SlurmBackend::export_checkpoint(const JobRecord& job,
                                                         const fs::path& into) {
-  return copy_newest_checkpoint(job.output, into, job.handle.text());
+  return copy_newest_checkpoint(job.output, into);
 }
 
 }  // namespace spare::launcher

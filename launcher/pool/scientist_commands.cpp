@@ -51,8 +51,6 @@ pool::HttpsClient pool_client(const po::variables_map& vm, const std::string& co
   return client;
 }
 
-/// The response's JSON, or an Error carrying the pool's own message.
-
 std::int64_t job_id(const po::variables_map& vm, const std::string& command) {
   if (!vm.count("job"))
     throw UsageError(command + ": which JOB? (the number `spare submit` printed)");

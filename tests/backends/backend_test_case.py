@@ -44,7 +44,15 @@ class BackendTestCase(unittest.TestCase):
                         SPARE_JOBS_DB=str(self.tmp / "client" / "jobs.db"))
 
     def stop_local_jobs(self):
-        """SIGKILL to what the local backend started and is still running (a failed test's)."""
+        """SIGKILL to what the local backend and the placement watches started and is still
+        running (a failed test's)."""
+        for pid_file in (self.tmp / "client" / "placement").glob("*.pid"):
+            pid = int(pid_file.read_text())
+            try:
+                if b"placement-watch" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(pid, signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                pass  # over
         for wrapper in (self.tmp / "client" / "local").glob("*/job-*/wrapper"):
             pid = int(wrapper.read_text())
             try:

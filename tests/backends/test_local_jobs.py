@@ -84,18 +84,23 @@ class PoolJobs(BackendTestCase):
         self.assertEqual(self.spare("submit", self.job_file(), *pool).stdout.strip(),
                          str(int(number) + 1))
         self.assertIn("submitted", self.log_of(handle))
-        # Not yet: a job cannot leave a pool; said so, and nothing changes.
-        refused = self.spare("move", handle, "--to", "laptop", expect=5)
-        self.assertIn("backend 'lab' (pool): a pool's jobs cannot be drained from outside yet",
+        # Waiting there, it moves here from its start (it has no checkpoint yet).
+        moved = self.spare("move", handle, "--to", "laptop")
+        here = moved.stdout.strip()
+        self.assertIn(f"moved {handle} to {here} from its start", moved.stderr)
+        self.assertEqual(self.status(handle)["state"], "stopped")
+        self.assertIn("stopped before its first checkpoint", self.log_of(handle))
+        self.assertEqual(self.wait_for_state(here, ("done", "failed", "cancelled"))["state"],
+                         "done", self.log_of(here))
+        other = self.submit(self.job_file(), "lab")
+        self.spare("cancel", other)
+        self.assertEqual(self.status(other)["state"], "cancelled")
+        refused = self.spare("fetch", other, self.tmp / "result", expect=5)
+        self.assertIn(f"job {other.split(':')[1]} has no result yet: it is cancelled",
                       refused.stderr)
-        self.assertEqual(json.loads(self.spare("status", "--json").stdout)[0]["moved_to"], None)
-        self.spare("cancel", handle)
-        self.assertEqual(self.status(handle)["state"], "cancelled")
-        refused = self.spare("fetch", handle, self.tmp / "result", expect=5)
-        self.assertIn(f"job {number} has no result yet: it is cancelled", refused.stderr)
         # A job that is over cannot move, wherever it is.
-        refused = self.spare("move", handle, "--to", "laptop", expect=5)
-        self.assertIn(f"{handle} cannot move: it is cancelled", refused.stderr)
+        refused = self.spare("move", other, "--to", "laptop", expect=5)
+        self.assertIn(f"{other} cannot move: it is cancelled", refused.stderr)
 
 
 class BadBackends(BackendTestCase):

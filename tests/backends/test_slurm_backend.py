@@ -211,6 +211,72 @@ class SlurmChosen(SlurmBackendTestCase):
         self.assertTrue(all(h.startswith("cluster:") for h in listed), listed)
 
 
+class SlurmPlacement(SlurmBackendTestCase):
+    """The job file's [placement]: failover picks the backend without --to, and a job
+    that waits longer than move_when_waiting moves on its own (spare placement-watch)."""
+
+    def watch_log(self, handle):
+        return (self.tmp / "client" / "placement" /
+                (handle.replace(":", "-") + ".log")).read_text()
+
+    def moved_on_its_own(self, handle, to, timeout=90):
+        self.wait_for(lambda: self.status(handle)["moved_to"], f"{handle} to move on its own",
+                      timeout=timeout)
+        moved = self.status(handle)
+        self.assertEqual(moved["state"], "stopped", moved)
+        self.assertRegex(moved["moved_to"], rf"^{to}:\d+$")
+        self.assertRegex(self.watch_log(handle),
+                         rf"{handle} has waited \d+ s for resources on \S+: moving it to {to}")
+        return moved["moved_to"]
+
+    def test_failover_picks_the_backend_and_a_job_waiting_on_a_pool_moves_to_slurm(self):
+        cluster = self.backends.read_text().split("[cluster]")[1]
+        self.backends.write_text(self.start_empty_pool() + "[cluster]" + cluster)
+        placed = self.job_file("placed.ini", placement={"failover": "lab, cluster"})
+        reference = self.reference_digest(placed)
+        # No --to: the pool (first) cannot start it, Slurm can.
+        chosen = self.spare("submit", placed)
+        handle = chosen.stdout.strip()
+        self.assertRegex(handle, r"^cluster:\d+$", chosen.stderr)
+        self.assertNotIn("placement-watch", chosen.stderr)  # no move_when_waiting: no watch
+        self.assertEqual(self.wait_for_state(handle, ("done", "failed", "cancelled"))["state"],
+                         "done", self.log_of(handle))
+        self.assertEqual(self.fetched_digest(handle), reference)
+
+        # Sent to the pool, where no volunteer comes: after 3 s it moves to Slurm by itself.
+        waiting = self.job_file("waiting.ini",
+                                placement={"failover": "lab, cluster", "move_when_waiting": "3s"})
+        submitted = self.spare("submit", waiting, "--to", "lab")
+        on_pool = submitted.stdout.strip()
+        self.assertRegex(on_pool, r"^lab:\d+$")
+        self.assertIn("watched by `spare placement-watch`", submitted.stderr)
+        on_slurm = self.moved_on_its_own(on_pool, "cluster")
+        self.assertIn("stopped before its first checkpoint", self.pool_log(on_pool))
+        status = self.wait_for_state(on_slurm, ("done", "failed", "cancelled"))
+        self.assertEqual(status["state"], "done", self.log_of(on_slurm))
+        self.assertIn("fresh start at step 0", self.log_of(on_slurm))
+        self.assertEqual(self.fetched_digest(on_slurm), reference)
+        self.wait_for(lambda: "nothing left to watch" in self.watch_log(on_pool),
+                      "the watch to end", timeout=60)
+
+    def test_a_job_held_in_slurms_queue_moves_here_on_its_own(self):
+        with open(self.backends, "a") as f:
+            f.write(f"[held]\ntype = slurm\npartition = debug\nntasks = 2\n"
+                    f"workdir = {self.workdir}\nsbatch_options = --hold\npoll_seconds = 1\n")
+        job = self.job_file(placement={"failover": "held, laptop", "move_when_waiting": "2s"})
+        held = self.spare("submit", job).stdout.strip()
+        self.assertRegex(held, r"^held:\d+$")
+        here = self.moved_on_its_own(held, "laptop")
+        slurm_id = held.split(":")[1]
+        # Taken off Slurm's queue, never run: no batch script started.
+        self.assertEqual(self.slurm.jobs()[slurm_id][0], "CANCELLED")
+        script_log = Path(self.status(held)["output"]) / "slurm" / "job.log"
+        self.assertFalse(script_log.exists() and "Slurm job" in script_log.read_text())
+        status = self.wait_for_state(here, ("done", "failed", "cancelled"))
+        self.assertEqual(status["state"], "done", self.log_of(here))
+        self.assertEqual(self.fetched_digest(here), self.reference_digest(job))
+
+
 class SlurmPreemption(SlurmBackendTestCase):
     def test_a_preempted_job_checkpoints_requeues_and_resumes_with_the_same_bits(self):
         # Long enough to be preempted mid-run; the checkpoint the signal makes is all it

@@ -106,6 +106,46 @@ TEST(JobSpec, ResolvedIniReadsBackToTheSameJob) {
   EXPECT_EQ(again.checkpoint.interval_seconds, spec.checkpoint.interval_seconds);
 }
 
+TEST(JobSpec, PlacementNamesBackendsAndAWaitAndReadsBack) {
+  const JobSpec none = parse(kValid);
+  EXPECT_TRUE(none.placement.failover.empty());
+  EXPECT_EQ(none.placement.move_when_waiting, 0.0);
+  EXPECT_EQ(none.to_ini().find("[placement]"), std::string::npos);
+  const JobSpec spec = parse(
+      kValid, {"placement.failover= lab ,cluster,laptop", "placement.move_when_waiting=10min"});
+  EXPECT_EQ(spec.placement.failover, (std::vector<std::string>{"lab", "cluster", "laptop"}));
+  EXPECT_EQ(spec.placement.move_when_waiting, 600.0);
+  std::istringstream in(spec.to_ini());
+  const JobSpec again = parse_job_spec(in, "resolved.ini", {}, registry());
+  EXPECT_EQ(again.placement.failover, spec.placement.failover);
+  EXPECT_EQ(again.placement.move_when_waiting, 600.0);
+}
+
+TEST(JobSpec, DurationsAreSecondsOrANumberWithAUnit) {
+  EXPECT_EQ(parse_duration("90"), 90.0);
+  EXPECT_EQ(parse_duration("90s"), 90.0);
+  EXPECT_EQ(parse_duration("1.5min"), 90.0);
+  EXPECT_EQ(parse_duration("2 h"), 7200.0);
+  EXPECT_EQ(parse_duration("1d"), 86400.0);
+  EXPECT_EQ(parse_duration("0"), 0.0);
+  for (const char* bad : {"", "min", "-5", "10 minutes", "0x10", "inf", "nan", "5m", "1e400"}) {
+    EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
+  }
+}
+
+TEST(JobSpec, BadPlacementNamesTheKeyAndWhatWasExpected) {
+  const std::string soon = error_of(kValid, {"placement.move_when_waiting=soon"});
+  EXPECT_CONTAINS(soon, "[placement] move_when_waiting = 'soon'");
+  EXPECT_CONTAINS(soon, "expected a duration");
+  EXPECT_CONTAINS(error_of(kValid, {"placement.failover=lab", "placement.move_when_waiting=5min"}),
+                  "needs failover to name at least two backends");
+  const std::string twice = error_of(kValid, {"placement.failover=lab,lab"});
+  EXPECT_CONTAINS(twice, "[placement] failover = 'lab,lab'");
+  EXPECT_CONTAINS(twice, "each once");
+  EXPECT_CONTAINS(error_of(kValid, {"placement.failover=lab,,cluster"}), "separated by commas");
+  EXPECT_CONTAINS(error_of(kValid, {"placement.where=lab"}), "where");
+}
+
 TEST(JobSpec, ValuesAJobFileCannotHoldAreRefusedWhenWritten) {
   // Given on the command line, they would be cut at '#' or trimmed when the
   // resolved job file (OUTPUT/job.ini, a pool's copy) is read back.

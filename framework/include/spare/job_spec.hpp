@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <istream>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,13 @@ struct CheckpointPolicy {
   std::int64_t keep = 2;            // complete checkpoints kept on disk
 };
 
+/// Where a job may run, for the backends (`spare submit`, docs: README):
+/// [placement] failover = lab, cluster and move_when_waiting = 10min.
+struct PlacementPolicy {
+  std::vector<std::string> failover;  // backends in order of preference; empty: none named
+  double move_when_waiting = 0;       // seconds queued before it moves to the next; 0: never
+};
+
 /// The most ranks a job may have: planning declares every rank's state in
 /// turn, and a checkpoint's manifest holds one shard per rank within its bounds.
 inline constexpr std::int64_t kMaxJobRanks = 1 << 16;
@@ -36,6 +44,7 @@ struct JobSpec {
   double progress_interval = 1.0;  // seconds between progress reports
   DeviceRequest device = DeviceRequest::automatic;
   CheckpointPolicy checkpoint;
+  PlacementPolicy placement;
   ParamSet params;  // the kernel's parameters, defaults filled in
 
   /// The job as run, every key with its value: written next to the results,
@@ -62,8 +71,13 @@ JobSpec parse_job_spec(std::istream& in, const std::string& source,
 std::vector<std::pair<std::string, std::filesystem::path>> input_files(
     const JobSpec& spec, const KernelRegistry& registry);
 
-/// The framework's own keys: [job] and [checkpoint].
+/// The framework's own keys: [job], [checkpoint] and [placement].
 const std::vector<ParamSpec>& job_section_params();
 const std::vector<ParamSpec>& checkpoint_section_params();
+const std::vector<ParamSpec>& placement_section_params();
+
+/// Seconds in a duration as a job file writes it: 90, 90s, 10min, 2h, 1d.
+/// Nullopt for anything else (negative, no number, another unit).
+std::optional<double> parse_duration(const std::string& text);
 
 }  // namespace spare
