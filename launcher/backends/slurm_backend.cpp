@@ -250,7 +250,24 @@ std::vector<JobStatus> SlurmBackend::status(const std::vector<JobRecord>& jobs) 
     throw Error(ExitCode::run_failed,
                 fmt::format("squeue failed (status {}): {}", squeue.status, squeue.errors));
   }
-  const std::map<std::string, SlurmJobInfo> known = parse_squeue_json(squeue.output);
+  std::map<std::string, SlurmJobInfo> known = parse_squeue_json(squeue.output);
+  // Jobs slurmctld has forgotten (MinJobAge after their end): accounting knows
+  // how they ended, where it is on; else the exit status their script left.
+  std::vector<std::string> forgotten;
+  for (const JobRecord& job : jobs) {
+    const std::string& id = job.handle.id;
+    const bool array_pending =
+        id.find('_') != std::string::npos && known.count(id.substr(0, id.find('_')) + "_*");
+    if (!known.count(id) && !array_pending) forgotten.push_back(id);
+  }
+  if (!forgotten.empty() && accounting_) {
+    const ToolRun sacct = run_tool(sacct_command(forgotten));
+    if (sacct.status == 0) {
+      known.merge(parse_sacct_lines(sacct.output));
+    } else {
+      accounting_ = false;  // off ("accounting storage is disabled") or absent: not asked again
+    }
+  }
   std::vector<JobStatus> statuses;
   for (const JobRecord& job : jobs) {
     auto slurm = known.find(job.handle.id);

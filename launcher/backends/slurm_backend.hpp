@@ -44,6 +44,7 @@ class SlurmBackend : public Backend {
   std::int64_t signal_lead_;
   double poll_seconds_;
   std::filesystem::path spare_;
+  bool accounting_ = true;  // sacct answers; false once it did not (accounting off)
 };
 
 }  // namespace spare::launcher

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <utility>
 
 #include "spare/error.hpp"
@@ -78,6 +79,43 @@ std::map<std::string, SlurmJobInfo> parse_squeue_json(const std::string& text) {
     jobs[std::to_string(job["job_id"].get<std::int64_t>())] = std::move(info);
   }
   return jobs;
+}
+
+std::map<std::string, SlurmJobInfo> parse_sacct_lines(const std::string& text) {
+  std::map<std::string, SlurmJobInfo> jobs;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> fields;
+    for (std::size_t start = 0;;) {
+      const std::size_t bar = line.find('|', start);
+      fields.push_back(line.substr(start, bar - start));
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+    if ((fields.size() != 4 && fields.size() != 5) || fields[0].empty()) continue;
+    SlurmJobInfo info;
+    info.state_text = fields[1].substr(0, fields[1].find(' '));  // "CANCELLED by 0"
+    info.state = parse_slurm_job_state(info.state_text);
+    info.reason = fields[3];
+    if (fields.size() == 5) {
+      try {
+        info.restarts = std::stoll(fields[4]);
+      } catch (const std::exception&) {
+        info.restarts = 0;  // not a number: not counted
+      }
+    }
+    jobs[fields[0]] = std::move(info);
+  }
+  return jobs;
+}
+
+std::vector<std::string> sacct_command(const std::vector<std::string>& ids) {
+  std::string list;
+  for (const std::string& id : ids)
+    list += (list.empty() ? "" : ",") + id;
+  return {"sacct",         "--noheader", "--parsable2",
+          "--allocations", "--format",   "JobID,State,ExitCode,Reason,Restarts",
+          "--jobs",        list};
 }
 
 }  // namespace spare::launcher

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace spare::launcher {
 
@@ -41,5 +42,14 @@ struct SlurmJobInfo {
 /// "ARRAY_TASK" (41_2), and its tasks not split off yet (pending) as
 /// "ARRAY_*". Throws Error when the answer is not squeue's JSON.
 std::map<std::string, SlurmJobInfo> parse_squeue_json(const std::string& text);
+
+/// The jobs of `sacct --noheader --parsable2 --allocations --format
+/// JobID,State,ExitCode,Reason,Restarts`'s answer (accounting: jobs slurmctld has
+/// forgotten), by job id ("41", an array's task "41_2"). A state "CANCELLED by
+/// 0" is CANCELLED; a line that is not four or five fields is skipped.
+std::map<std::string, SlurmJobInfo> parse_sacct_lines(const std::string& text);
+
+/// The sacct command for `ids`, as parse_sacct_lines reads it.
+std::vector<std::string> sacct_command(const std::vector<std::string>& ids);
 
 }  // namespace spare::launcher

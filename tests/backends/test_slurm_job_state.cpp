@@ -52,6 +52,30 @@ TEST(SlurmJobState, NamesEveryStateItKnows) {
             SlurmJobState::other);  // Slurm's words are upper case
 }
 
+TEST(SlurmJobState, ReadsSacctsLinesOfJobsSlurmctldForgot) {
+  const auto jobs = parse_sacct_lines(
+      "41|COMPLETED|0:0|None|0\n"
+      "42|CANCELLED by 0|0:15|None|0\n"
+      "43_2|TIMEOUT|0:0|TimeLimit|2\n"
+      "44|NODE_FAIL|1:0|None|x\n"
+      "garbage line\n"
+      "|RUNNING|0:0|None|0\n");
+  ASSERT_EQ(jobs.size(), 4u);
+  EXPECT_EQ(jobs.at("41").state, SlurmJobState::completed);
+  EXPECT_EQ(jobs.at("42").state, SlurmJobState::cancelled);
+  EXPECT_EQ(jobs.at("42").state_text, "CANCELLED");
+  EXPECT_EQ(jobs.at("43_2").state, SlurmJobState::timeout);
+  EXPECT_EQ(jobs.at("43_2").reason, "TimeLimit");
+  EXPECT_EQ(jobs.at("43_2").restarts, 2);
+  EXPECT_EQ(jobs.at("44").state, SlurmJobState::node_fail);
+  EXPECT_EQ(jobs.at("44").restarts, 0);
+  // Asked for every forgotten job at once, in the fields read above.
+  EXPECT_EQ(
+      sacct_command({"41", "43_2"}),
+      (std::vector<std::string>{"sacct", "--noheader", "--parsable2", "--allocations", "--format",
+                                "JobID,State,ExitCode,Reason,Restarts", "--jobs", "41,43_2"}));
+}
+
 TEST(SlurmJobState, AnAnswerThatIsNotSqueuesJsonIsAnError) {
   EXPECT_THROW(parse_squeue_json("squeue: error: Invalid user"), Error);
   EXPECT_THROW(parse_squeue_json(R"({"jobs": 3})"), Error);
