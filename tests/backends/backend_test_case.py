@@ -15,8 +15,10 @@ import unittest
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "e2e"))
 
+from loopback_pool import LoopbackPool  # noqa: E402
 from spare_testing import SPARE, descendants, result_digest, write_job  # noqa: E402
 
 # Two ranks on two cores; checkpoints every 100 steps.
@@ -173,17 +175,7 @@ class BackendTestCase(unittest.TestCase):
         """A real `spare pool` and a real `spare volunteer` lending `cpus` CPUs, both on
         loopback (a group of one: mpirun here); returns the pool's backends.ini section."""
         section = self.start_empty_pool()
-        token = self.spare("pool", "token", "add", "lender", "--role", "volunteer", "--state",
-                           self.tmp / "pool-state").stdout.strip()
-        with open(self.tmp / "volunteer.log", "wb") as log:
-            volunteer = subprocess.Popen(
-                [SPARE, "volunteer", "--pool", self.pool_url, "--token", token, "--fingerprint",
-                 self.pool_fingerprint, "--cpus", str(cpus), "--storage", self.tmp / "lender",
-                 "--name", "lender", "--address", "127.0.0.1"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
-        self.addCleanup(lambda: (os.killpg(volunteer.pid, signal.SIGKILL), volunteer.wait()))
-        self.wait_for(lambda: "registered with" in (self.tmp / "volunteer.log").read_text(),
-                      "the volunteer to register", timeout=30)
+        self.pool.add_volunteer(cpus)
         return section
 
     def pool_log(self, handle):
@@ -192,21 +184,11 @@ class BackendTestCase(unittest.TestCase):
 
     def start_empty_pool(self):
         """A real `spare pool` that no volunteer has joined; returns its backends.ini section."""
-        state = self.tmp / "pool-state"
-        token = self.spare("pool", "token", "add", "me", "--role", "scientist", "--state",
-                           state).stdout.strip()
-        (self.tmp / "lab.token").write_text(token + "\n")
-        with open(self.tmp / "pool.log", "wb") as log:
-            pool = subprocess.Popen([SPARE, "pool", "--state", state, "--listen", "127.0.0.1:0"],
-                                    stdout=subprocess.PIPE, stderr=log, text=True,
-                                    start_new_session=True)
-        self.addCleanup(lambda: (pool.kill(), pool.wait(), pool.stdout.close()))
-        url = pool.stdout.readline().split()[-1]
-        fingerprint = pool.stdout.readline().split()[-1]
-        self.assertTrue(url.startswith("https://127.0.0.1:"), url)
-        self.pool_url, self.pool_token, self.pool_fingerprint = url, token, fingerprint
-        return (f"[lab]\ntype = pool\nurl = {url}\ntoken_file = {self.tmp / 'lab.token'}\n"
-                f"fingerprint = {fingerprint}\n")
+        self.pool = LoopbackPool(SPARE, self.tmp, self.env)
+        self.addCleanup(self.pool.close)
+        self.pool_url, self.pool_token = self.pool.url, self.pool.token
+        self.pool_fingerprint = self.pool.fingerprint
+        return self.pool.section()
 
     def started(self, handle):
         """Whether the job's ranks have started (its log says so)."""

@@ -159,6 +159,18 @@ Running running(Pool& pool, int laptops) {
   return r;
 }
 
+/// The job's open group is told to drain (a member's heartbeat answer says so)
+/// and its head reports it checkpointed and stopped at `step`.
+void group_drains(Pool& pool, std::int64_t job, std::int64_t member, std::int64_t step) {
+  const GroupRecord group = pool.open_group(job);
+  EXPECT_TRUE(group.drain);
+  EXPECT_TRUE(pool.beat(member).groups.front().group.drain);
+  GroupExit drained;
+  drained.outcome = GroupOutcome::drained;
+  drained.step = step;
+  pool.keep(pool.machine().group_exit(group.id, drained, pool.now));
+}
+
 std::vector<std::int64_t> without(std::vector<std::int64_t> ids, std::int64_t gone) {
   std::erase(ids, gone);
   return ids;
@@ -436,13 +448,7 @@ TEST(PoolStateMachine, AGracefulLeaveDrainsAndTheNextGroupWaitsForItsCheckpoint)
   bool may_leave = true;
   pool.keep(pool.machine().leave(r.laptops[1], pool.now, may_leave));
   EXPECT_FALSE(may_leave);
-  const GroupRecord group = pool.open_group(r.job);
-  EXPECT_TRUE(group.drain);
-  EXPECT_TRUE(pool.beat(r.laptops[1]).groups.front().group.drain);
-  GroupExit drained;
-  drained.outcome = GroupOutcome::drained;
-  drained.step = 400;
-  pool.keep(pool.machine().group_exit(group.id, drained, pool.now));
+  group_drains(pool, r.job, r.laptops[1], 400);
   EXPECT_EQ(pool.job(r.job).state, JobState::queued);
   EXPECT_EQ(pool.job(r.job).awaited_step, 400);
   // The leaving laptop is gone once it has no group; the job waits for step 400.
@@ -490,13 +496,7 @@ TEST(PoolStateMachine, AStopDrainsTheGroupAndTheJobIsStoppedOnceThePoolHoldsThat
   const Running r = running(pool, 2);
   pool.keep(pool.machine().stop(r.job, "alice", pool.now));
   EXPECT_EQ(pool.job(r.job).state, JobState::stopping);
-  const GroupRecord group = pool.open_group(r.job);
-  EXPECT_TRUE(group.drain);
-  EXPECT_TRUE(pool.beat(r.laptops[0]).groups.front().group.drain);
-  GroupExit drained;
-  drained.outcome = GroupOutcome::drained;
-  drained.step = 400;
-  pool.keep(pool.machine().group_exit(group.id, drained, pool.now));
+  group_drains(pool, r.job, r.laptops[0], 400);
   // Its checkpoint is still on its way: stopping, and no group is formed again.
   pool.pass(5, r.laptops);
   EXPECT_EQ(pool.job(r.job).state, JobState::stopping);
