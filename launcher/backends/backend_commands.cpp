@@ -289,13 +289,21 @@ int backend_status_command(const std::vector<std::string>& args) {
   }
   BackendsInUse in_use(vm);
   if (vm.count("job")) {
-    const JobRecord job = in_use.record(vm["job"].as<std::string>(), "spare status");
-    const nlohmann::json j =
-        status_json(job, in_use.section(job.handle.backend), in_use.status_of(job));
+    const std::string handle = vm["job"].as<std::string>();
+    const std::vector<JobRecord> jobs = in_use.records(handle, "spare status");
+    const BackendSection& section = in_use.section(jobs.front().handle.backend);
+    const std::vector<JobStatus> statuses =
+        in_backend(section, [&] { return in_use.backend(section.name()).status(jobs); });
+    nlohmann::json all = nlohmann::json::array();
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+      all.push_back(status_json(jobs[i], section, statuses[i]));
+    // A job's status is an object; a job array's (its tasks) a list.
+    const bool array = jobs.size() > 1 || jobs.front().handle.text() != handle;
     if (vm.count("json")) {
-      fmt::print("{}\n", j.dump(2));
+      fmt::print("{}\n", array ? all.dump(2) : all.front().dump(2));
     } else {
-      print_status_line(j);
+      for (const nlohmann::json& j : all)
+        print_status_line(j);
     }
     return 0;
   }
@@ -370,13 +378,17 @@ int backend_cancel_command(const std::vector<std::string>& args) {
   const po::variables_map vm = parse_command_line(args, options, {"job"}, "spare cancel");
   if (vm.count("help")) {
     print_help("spare cancel HANDLE",
-               "Stops the job for good (a local job checkpoints first; Slurm: scancel).", options);
+               "Stops the job for good (a local job checkpoints first; Slurm: scancel). A Slurm\n"
+               "job array's own handle (cluster:42) cancels every task of it.",
+               options);
     return 0;
   }
   BackendsInUse in_use(vm);
-  const JobRecord job = in_use.record(vm["job"].as<std::string>(), "spare cancel");
-  in_backend(in_use.section(job.handle.backend),
-             [&] { in_use.backend(job.handle.backend).cancel(job); });
+  // One job, or every task of a Slurm job array by the array's handle.
+  for (const JobRecord& job : in_use.records(vm["job"].as<std::string>(), "spare cancel")) {
+    in_backend(in_use.section(job.handle.backend),
+               [&] { in_use.backend(job.handle.backend).cancel(job); });
+  }
   return 0;
 }
 

@@ -47,6 +47,20 @@ JobRecord BackendsInUse::record(const std::string& text, const std::string& comm
   return *job;
 }
 
+std::vector<JobRecord> BackendsInUse::records(const std::string& text, const std::string& command) {
+  if (const std::optional<JobHandle> handle = parse_job_handle(text);
+      handle && section(handle->backend).type() == BackendType::slurm) {
+    std::vector<JobRecord> tasks;
+    for (const JobRecord& job : jobs_.all()) {
+      if (job.handle.backend == handle->backend && job.handle.id.starts_with(handle->id + "_")) {
+        tasks.push_back(job);
+      }
+    }
+    if (!tasks.empty() && !jobs_.find(*handle)) return tasks;
+  }
+  return {record(text, command)};
+}
+
 JobStatus BackendsInUse::status_of(const JobRecord& job) {
   return in_backend(section(job.handle.backend),
                     [&] { return backend(job.handle.backend).status({job}).at(0); });

@@ -29,6 +29,9 @@ class BackendsInUse {
 
   /// The job a handle names; throws UsageError if this client did not submit it.
   JobRecord record(const std::string& text, const std::string& command);
+  /// The job a handle names, or, for a Slurm job array's own handle (cluster:42),
+  /// every task of it (cluster:42_1, ...); throws as record() does.
+  std::vector<JobRecord> records(const std::string& text, const std::string& command);
   /// The job's state, asked of its backend.
   JobStatus status_of(const JobRecord& job);
   /// The backend's health; a backend that cannot be asked is unusable, saying why.

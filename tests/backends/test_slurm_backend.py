@@ -183,6 +183,23 @@ class SlurmSweep(SlurmBackendTestCase):
             self.assertEqual(digests[-1], self.reference_digest(own), amplitude)
         self.assertEqual(len(set(digests)), 3, "each value gives its own result")
 
+    def test_a_sweep_is_followed_and_cancelled_by_its_arrays_handle(self):
+        job = self.job_file(job={"steps": "2000000"})
+        handles = self.spare("submit", job, "--to", "cluster", "--sweep",
+                             "heat2d.amplitude=0.5,1.0").stdout.split()
+        array = handles[0].split("_")[0]
+        tasks = json.loads(self.spare("status", array, "--json").stdout)
+        self.assertEqual([t["handle"] for t in tasks], handles)
+        # Two tasks of two ranks on two CPUs: one runs, the other waits its turn.
+        self.wait_for(lambda: self.started(handles[0]), "the first task to start")
+        self.spare("cancel", array)
+        for handle in handles:
+            self.assertEqual(self.wait_for_state(handle, ("cancelled", "done", "failed"),
+                                                 timeout=60)["state"], "cancelled")
+        # A handle that is neither a job nor an array of this client is refused.
+        self.assertIn("no job cluster:999 was submitted from here",
+                      self.spare("cancel", "cluster:999", expect=2).stderr)
+
 
 class SlurmChosen(SlurmBackendTestCase):
     def test_auto_and_failover_send_the_job_where_it_can_start(self):
