@@ -211,7 +211,8 @@ MovingJobFile PoolBackend::job_file(const JobRecord& job, const fs::path& into) 
   fs::create_directories(into);
   std::ofstream(moving.file) << held.value("ini", "");
   // The pool's job file names the pool's copies of its inputs: copies here instead.
-  for (const auto& [key, hex] : held.value("inputs", nlohmann::json::object()).items()) {
+  const nlohmann::json inputs = held.value("inputs", nlohmann::json::object());
+  for (const auto& [key, hex] : inputs.items()) {
     const std::string digest = hex.get<std::string>();
     if (!pool::is_sha256_hex(digest)) {
       throw Error(ExitCode::run_failed, fmt::format("{}: input {} is not a SHA-256", url_, key));

@@ -168,7 +168,9 @@ std::set<std::string> AgentGroups::inputs_in_use() const {
   const std::lock_guard lock(mutex_);
   std::set<std::string> in_use;
   for (const auto& [id, run] : groups_) {
-    for (const auto& [key, hex] : run->descriptor().value("inputs", json::object()).items())
+    // Held here: items() of a temporary would outlive it (the loop keeps only the proxy).
+    const json inputs = run->descriptor().value("inputs", json::object());
+    for (const auto& [key, hex] : inputs.items())
       in_use.insert(hex.get<std::string>());
   }
   return in_use;
