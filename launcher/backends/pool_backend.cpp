@@ -186,10 +186,20 @@ void PoolBackend::drain(const JobRecord& job) {
       "stop");
 }
 
+const nlohmann::json& PoolBackend::exported(pool::HttpsClient& pool, std::int64_t id) {
+  // A stopped job's export does not change: one request serves a move's checkpoint and job file.
+  auto known = exports_.find(id);
+  if (known == exports_.end()) {
+    known =
+        exports_.emplace(id, checked(pool.get(pool::protocol::kExport.path(id)), "export")).first;
+  }
+  return known->second;
+}
+
 std::optional<fs::path> PoolBackend::export_checkpoint(const JobRecord& job, const fs::path& into) {
   pool::HttpsClient pool = client();
   const std::int64_t id = std::stoll(job.handle.id);
-  const nlohmann::json held = checked(pool.get(pool::protocol::kExport.path(id)), "export");
+  const nlohmann::json& held = exported(pool, id);
   if (!held.value("step", nlohmann::json()).is_number_integer()) return std::nullopt;
   const fs::path dir = into / checkpoint_dir_name(held.at("step").get<std::int64_t>());
   fs::remove_all(dir);
@@ -206,7 +216,7 @@ std::optional<fs::path> PoolBackend::export_checkpoint(const JobRecord& job, con
 MovingJobFile PoolBackend::job_file(const JobRecord& job, const fs::path& into) {
   pool::HttpsClient pool = client();
   const std::int64_t id = std::stoll(job.handle.id);
-  const nlohmann::json held = checked(pool.get(pool::protocol::kExport.path(id)), "export");
+  const nlohmann::json& held = exported(pool, id);
   MovingJobFile moving{into / "job.ini", {}};
   fs::create_directories(into);
   std::ofstream(moving.file) << held.value("ini", "");

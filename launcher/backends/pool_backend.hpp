@@ -4,7 +4,11 @@
 // (scientist_commands.cpp), so both ways of asking print the same.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "backend.hpp"
 #include "backends_file.hpp"
@@ -40,9 +44,13 @@ class PoolBackend : public Backend {
   void upload_checkpoint(pool::HttpsClient& pool, std::int64_t id,
                          const std::filesystem::path& step_dir) const;
 
+  /// GET /jobs/J/export, asked once per job (it is stopped: the answer stays).
+  const nlohmann::json& exported(pool::HttpsClient& pool, std::int64_t id);
+
   std::string url_;
   std::string token_;
   std::string fingerprint_;
+  std::map<std::int64_t, nlohmann::json> exports_;
 };
 
 }  // namespace spare::launcher
