@@ -53,6 +53,8 @@ constexpr std::array kRules = {
     ParameterRule{"hwloc_base_binding_policy", ValueKind::names},
     ParameterRule{"rmaps_base_oversubscribe", ValueKind::flag},
     ParameterRule{"mpi_oversubscribe", ValueKind::flag},
+    // The head sets it (mpirun_environment): its ranks yield while they wait.
+    ParameterRule{"mpi_yield_when_idle", ValueKind::flag},
     ParameterRule{"btl_vader_backing_directory", ValueKind::temp_path},
 };
 

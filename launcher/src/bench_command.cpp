@@ -245,12 +245,12 @@ int bench_pool(const po::variables_map& vm) {
   return child.wait() == 0 ? 0 : static_cast<int>(ExitCode::run_failed);
 }
 
-/// `spare bench failover|move`: a benchmark that starts real services (the
-/// laptop cluster, etcd, Slurm) as the tests do, written in Python beside
-/// them: run from Spare's source tree with Debian's Python, told which
-/// `spare` to measure; `arguments` are passed on.
+/// `spare bench failover|move|contention`: a benchmark that starts real
+/// services (the laptop cluster, etcd, Slurm) or many runs as the tests do,
+/// written in Python beside them: run from Spare's source tree with Debian's
+/// Python, told which `spare` to measure; `arguments` are passed on.
 int bench_script(const std::string& which, const fs::path& script,
-                 const std::vector<std::string>& arguments) {
+                 const std::vector<std::string>& arguments, bool needs_root = true) {
   const fs::path path = fs::path(SPARE_SOURCE_DIR) / script;
   std::error_code missing;
   if (!fs::exists(path, missing)) {
@@ -259,7 +259,7 @@ int bench_script(const std::string& which, const fs::path& script,
                             "(this spare was built from {})",
                             which, script.string(), SPARE_SOURCE_DIR));
   }
-  if (::geteuid() != 0) {
+  if (needs_root && ::geteuid() != 0) {
     throw Error(ExitCode::usage, fmt::format("spare bench {} needs root: it makes network "
                                              "namespaces for its machines (sudo spare bench {})",
                                              which, which));
@@ -359,7 +359,7 @@ int bench_command(const std::vector<std::string>& args) {
       "move: heat2d's grid points a side (default 11586: a 1 GiB checkpoint)");
   const po::variables_map vm = parse_command_line(args, options, {"which"}, "spare bench");
   if (vm.count("help") || !vm.count("which")) {
-    print_help("spare bench checkpoint|overhead|pool|failover|move|KERNEL [options]",
+    print_help("spare bench checkpoint|overhead|pool|failover|move|contention|KERNEL [options]",
                "  checkpoint  Spare's checkpoint write rate / a raw sequential write + fsync of\n"
                "              the same bytes on the same disk (target >= 0.7)\n"
                "  overhead    heat2d's step loop under Spare / the same stencil as a plain MPI\n"
@@ -381,6 +381,9 @@ int bench_command(const std::vector<std::string>& args) {
                "              median <= lease TTL + 1 s, none lost). Root, etcd-server\n"
                "  move        spare move of a job with a 1 GiB checkpoint from this machine\n"
                "              to a Slurm started here: drain, copy, start. Root, slurm-wlm\n"
+               "  contention  1, 2 and 3 two-rank heat2d jobs at once on this machine, their\n"
+               "              ranks polling or yielding while they wait: each one's time / one\n"
+               "              job alone\n"
                "Each prints the measured rates and the ratio on its last line.",
                options);
     return vm.count("help") ? 0 : static_cast<int>(ExitCode::usage);
@@ -415,15 +418,20 @@ int bench_command(const std::vector<std::string>& args) {
     }
     return bench_script(which, "tests/bench/move/move_bench.py", pass);
   }
+  if (which == "contention") {
+    return bench_script(which, "tests/bench/contention/contention_bench.py", {},
+                        /*needs_root=*/false);
+  }
   if (which == "checkpoint") return bench_checkpoint(vm, ranks, machine.cores);
   if (which == "overhead") return bench_overhead(vm, ranks, machine.cores);
   const WorkerProgram worker(worker_option(vm));
   if (worker.kernels().find(which) != nullptr) {
     return bench_kernel(vm, worker, which, ranks, machine.cores, gpu);
   }
-  throw UsageError("spare bench: unknown benchmark '" + which +
-                   "'; expected checkpoint, overhead, pool, failover, move or a kernel (`spare "
-                   "kernels`)");
+  throw UsageError(
+      "spare bench: unknown benchmark '" + which +
+      "'; expected checkpoint, overhead, pool, failover, move, contention or a kernel (`spare "
+      "kernels`)");
 }
 
 }  // namespace spare::launcher

@@ -24,7 +24,8 @@ struct GroupLaunch {
 /// The mpirun command line for `launch`.
 std::vector<std::string> mpirun_command(const GroupLaunch& launch);
 
-/// Environment for mpirun: Open MPI refuses root unless told.
+/// Environment for mpirun: ranks that yield while they wait, and root allowed
+/// (Open MPI refuses root unless told).
 std::map<std::string, std::string> mpirun_environment();
 
 MpirunOutcome run_local_group(const GroupLaunch& launch, ProgressDisplay& display);

@@ -26,10 +26,13 @@ from spare_testing import result_digest, write_job  # noqa: E402
 
 # Long enough to kill a laptop mid-run on 2 shared cores, short for CI.
 INTERVAL = 300
+# Long enough (50 checkpoints, about 15 s on the laptop cluster) that a failure
+# applied after the first checkpoint lands mid-run.
+CHAOS_STEPS = 15000
 CHAOS_JOB = {
     # Progress every 0.1 s: the step reported just before a kill is close to
     # the step the kill interrupted, so lost work is measured tightly.
-    "job": {"name": "chaos", "kernel": "heat2d", "steps": "3000", "ranks": "auto",
+    "job": {"name": "chaos", "kernel": "heat2d", "steps": str(CHAOS_STEPS), "ranks": "auto",
             "progress_interval": "0.1"},
     "checkpoint": {"interval_steps": str(INTERVAL), "interval_seconds": "0", "keep": "2"},
     "heat2d": {"nx": "192", "ny": "160", "init": "sine", "amplitude": "1.0"},

@@ -18,7 +18,7 @@ sys.path.insert(0, str(HERE.parent / "e2e"))
 
 import etcd_cluster  # noqa: E402
 import laptop_cluster  # noqa: E402
-from pool_test_case import PoolTestCase  # noqa: E402
+from pool_test_case import CHAOS_STEPS, PoolTestCase  # noqa: E402
 import test_pool  # noqa: E402  (its LaptopFailures, not run from here under its own name)
 from replicated_pool import LEASE_TTL, ReplicatedPoolCluster  # noqa: E402
 
@@ -84,7 +84,7 @@ class ReplicatedCheckpoints(ReplicatedPoolTestCase):
 
 
 class ReplicatedPool(ReplicatedPoolTestCase):
-    def running(self, steps=3000):
+    def running(self, steps=CHAOS_STEPS):
         """A job's file, its reference digest, and the job once it is past its first checkpoint."""
         job_file = self.job_file(job={"steps": str(steps)})
         reference = self.reference_digest(job_file)
@@ -370,7 +370,7 @@ class ReplicatedPool(ReplicatedPoolTestCase):
         head = self.pool.volunteer_laptops()[0]
         final = self.pool.cluster.laptop(head).storage / "jobs" / str(job) / "checkpoints"
         deadline = time.monotonic() + 120
-        while self.on_agent_mounts(head, ["test", "-e", str(final / "step-000000003000")]) \
+        while self.on_agent_mounts(head, ["test", "-e", str(final / f"step-{CHAOS_STEPS:012d}")]) \
                 .returncode != 0:
             self.assertLess(time.monotonic(), deadline, "the group stopped without etcd")
             time.sleep(0.5)

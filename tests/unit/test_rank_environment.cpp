@@ -33,6 +33,7 @@ const std::vector<std::string> kDaemonGaveTheRank = {
     "OMPI_MCA_hwloc_base_binding_policy=none",
     "OMPI_MCA_initial_wdir=/home/head/somewhere",
     "OMPI_MCA_mpi_oversubscribe=0",
+    "OMPI_MCA_mpi_yield_when_idle=1",  // the head's own (mpirun_environment), not captured
     "OMPI_MCA_oob_tcp_if_include=10.201.234.0/24",
     "OMPI_MCA_orte_app_num=0",
     "OMPI_MCA_orte_ess_node_rank=0",
@@ -102,11 +103,12 @@ TEST(RankEnvironment, WhatTheDaemonGivesARankPassesWithTheVolunteersOwnSettings)
   received.insert(received.end(), {"SPARE_TOKEN=secret", "SPARE_JOB_DIR=/head/says",
                                    "PATH=/head/bin", "HOME=/root", "CUDA_VISIBLE_DEVICES=0,1,2"});
   const std::vector<std::string> env = worker_environment(received, kSettings);
-  for (const char* kept : {"OMPI_COMM_WORLD_RANK=1", "OMPI_MCA_ess_base_jobid=2676621313",
-                           "PMIX_SERVER_URI41=2676621312.1;tcp4://127.0.0.1:45939",
-                           "PMIX_DSTORE_21_BASE_PATH=/tmp/ompi.spa173-lap2.0/jf.40842/"
-                           "pmix_dstor_ds21_15421",
-                           "OMPI_MCA_btl_tcp_if_include=10.201.234.0/24"}) {
+  for (const char* kept :
+       {"OMPI_COMM_WORLD_RANK=1", "OMPI_MCA_ess_base_jobid=2676621313",
+        "PMIX_SERVER_URI41=2676621312.1;tcp4://127.0.0.1:45939",
+        "PMIX_DSTORE_21_BASE_PATH=/tmp/ompi.spa173-lap2.0/jf.40842/"
+        "pmix_dstor_ds21_15421",
+        "OMPI_MCA_btl_tcp_if_include=10.201.234.0/24", "OMPI_MCA_mpi_yield_when_idle=1"}) {
     EXPECT_TRUE(has(env, kept)) << kept;
   }
   for (const char* set :
@@ -150,6 +152,8 @@ TEST(RankEnvironment, LoaderAndPluginVariablesFromTheHeadRefuseTheRank) {
   EXPECT_NE(with("OMPI_MCA_orte_tmpdir_base=/etc").find("expected a directory inside /tmp"),
             std::string::npos);
   EXPECT_NE(with("PMIX_SERVER_TMPDIR=/tmp/../etc").find("PMIX_SERVER_TMPDIR"), std::string::npos);
+  EXPECT_NE(with("OMPI_MCA_mpi_yield_when_idle=/bin/sh").find("expected 0, 1, true or false"),
+            std::string::npos);
   EXPECT_NE(with("OMPI_COMM_WORLD_RANK=1;x").find("OMPI_COMM_WORLD_RANK"), std::string::npos);
   // Found by fuzz_daemon_command: a numbered name with anything after it, an
   // entry without a value, and a family's MCA name with any bytes after it.
