@@ -7,6 +7,8 @@
 #include <cctype>
 #include <initializer_list>
 #include <memory>
+#include <span>
+#include <vector>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -31,7 +33,7 @@ struct DigestContextFree {
 };
 
 // The SHA-256 of the parts one after another, so a prefix byte needs no copy of the entry.
-Hash sha256_of(std::initializer_list<ByteView> parts) {
+Hash sha256_of(std::span<const ByteView> parts) {
   const std::unique_ptr<EVP_MD_CTX, DigestContextFree> context(EVP_MD_CTX_new());
   if (!context) detail::throw_openssl_error("cannot allocate a SHA-256 context");
   if (EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
@@ -48,6 +50,10 @@ Hash sha256_of(std::initializer_list<ByteView> parts) {
     detail::throw_openssl_error("cannot finish a SHA-256");
   }
   return digest;
+}
+
+Hash sha256_of(std::initializer_list<ByteView> parts) {
+  return sha256_of(std::span<const ByteView>(parts.begin(), parts.size()));
 }
 
 constexpr std::array<std::uint8_t, 1> leaf_prefix{0x00};
@@ -73,6 +79,12 @@ Hash sha256(ByteView data) {
 
 Hash leaf_hash(ByteView entry) {
   return sha256_of({leaf_prefix, entry});
+}
+
+Hash leaf_hash(std::span<const ByteView> parts) {
+  std::vector<ByteView> prefixed{leaf_prefix};
+  prefixed.insert(prefixed.end(), parts.begin(), parts.end());
+  return sha256_of(std::span<const ByteView>(prefixed));
 }
 
 Hash node_hash(const Hash& left, const Hash& right) {

@@ -26,6 +26,8 @@ Hash sha256(ByteView data);
 /// SHA-256(0x00 || entry). The prefixes 0x00 and 0x01 keep a leaf from ever
 /// being taken for an inner node, so no proof can pass one off as the other.
 Hash leaf_hash(ByteView entry);
+/// The leaf hash of the parts' concatenation, without copying them into one.
+Hash leaf_hash(std::span<const ByteView> parts);
 /// SHA-256(0x01 || left || right).
 Hash node_hash(const Hash& left, const Hash& right);
 /// The root of a tree with no leaves: the SHA-256 of nothing.

@@ -1,6 +1,8 @@
-// `spare ckpt inspect|verify|merge DIR`: checkpoints from the outside.
+// `spare ckpt inspect|verify|merge|digest DIR`: checkpoints from the outside.
 // DIR is a job's output directory, its checkpoints/ directory, or one step-N directory.
 #include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
 
 #include <iostream>
 #include <regex>
@@ -13,6 +15,7 @@
 #include "spare/machine.hpp"
 #include "spare/output_layout.hpp"
 #include "spare/result_file.hpp"
+#include "validation_digest.hpp"
 
 namespace spare::launcher {
 
@@ -159,19 +162,24 @@ int verify(const std::vector<CheckpointEntry>& entries) {
   return all_good ? 0 : static_cast<int>(ExitCode::checkpoint);
 }
 
-int merge(const std::vector<CheckpointEntry>& entries, const po::variables_map& vm) {
-  const CheckpointEntry* chosen = nullptr;
+/// The one checkpoint merge and digest work on: --step's, else DIR's only one
+/// or the newest complete.
+const CheckpointEntry& chosen_checkpoint(const std::vector<CheckpointEntry>& entries,
+                                         const po::variables_map& vm, const std::string& action) {
   if (vm.count("step")) {
     const auto step = vm["step"].as<std::int64_t>();
     for (const CheckpointEntry& e : entries) {
-      if (e.step == step && e.state == CheckpointState::complete) chosen = &e;
+      if (e.step == step && e.state == CheckpointState::complete) return e;
     }
-    if (chosen == nullptr)
-      throw CheckpointError(fmt::format("no complete checkpoint at step {}", step));
-  } else {
-    chosen = entries.size() == 1 ? &entries.front() : newest_complete(entries);
-    if (chosen == nullptr) throw CheckpointError("no complete checkpoint to merge");
+    throw CheckpointError(fmt::format("no complete checkpoint at step {}", step));
   }
+  if (entries.size() == 1) return entries.front();
+  if (const CheckpointEntry* newest = newest_complete(entries)) return *newest;
+  throw CheckpointError("no complete checkpoint to " + action);
+}
+
+int merge(const std::vector<CheckpointEntry>& entries, const po::variables_map& vm) {
+  const CheckpointEntry* chosen = &chosen_checkpoint(entries, vm, "merge");
   const CheckpointReader reader(chosen->dir);
   const fs::path out = vm.count("output")
                            ? fs::path(vm["output"].as<std::string>())
@@ -186,22 +194,48 @@ int merge(const std::vector<CheckpointEntry>& entries, const po::variables_map& 
   return 0;
 }
 
+int digest(const std::vector<CheckpointEntry>& entries, const po::variables_map& vm) {
+  const CheckpointEntry& chosen = chosen_checkpoint(entries, vm, "digest");
+  const CheckpointReader reader(chosen.dir);
+  const ledger::ValidationDigest digest = ledger::validation_digest(reader);
+  const std::int64_t step = reader.manifest().run.step;
+  if (vm.count("json")) {
+    fmt::print("{}\n", nlohmann::json{{"checkpoint", chosen.dir.string()},
+                                      {"step", step},
+                                      {"validation_digest", digest.text()},
+                                      {"leaves", digest.leaves},
+                                      {"bytes", digest.bytes}}
+                           .dump(2));
+  } else {
+    fmt::print(
+        "{}: {} (validation digest of step {}: {} leaves over {}; every block's digest "
+        "checked)\n",
+        chosen.dir.filename().string(), digest.text(), step, digest.leaves,
+        format_bytes(digest.bytes));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int ckpt_command(const std::vector<std::string>& args) {
   po::options_description options("options");
   options.add_options()("help,h", "show this help")(
-      "step", po::value<std::int64_t>(), "merge: the checkpoint's step (default: the newest)")(
+      "step", po::value<std::int64_t>(),
+      "merge, digest: the checkpoint's step (default: the newest)")(
       "output,o", po::value<std::string>(),
-      "merge: the HDF5 file to write (default: KERNEL-step-N.h5)");
+      "merge: the HDF5 file to write (default: KERNEL-step-N.h5)")(
+      "json", "digest: print the digest and its figures as JSON");
   const po::variables_map vm = parse_command_line(args, options, {"action", "dir"}, "spare ckpt");
   if (vm.count("help") || !vm.count("action")) {
-    print_help("spare ckpt inspect|verify|merge DIR [options]",
+    print_help("spare ckpt inspect|verify|merge|digest DIR [options]",
                "DIR is a job's output directory, its checkpoints/ or one step-N directory.\n"
                "  inspect  lists the checkpoints and describes the newest complete one\n"
                "  verify   reads every shard and checks every digest; exits 4 if any checkpoint\n"
                "           is incomplete or corrupt, naming the shard and dataset\n"
-               "  merge    writes one checkpoint as a plain HDF5 file plus an XDMF sidecar",
+               "  merge    writes one checkpoint as a plain HDF5 file plus an XDMF sidecar\n"
+               "  digest   the checkpoint's validation digest: SHA-256 Merkle root over its\n"
+               "           global state, the same whatever ranks or devices wrote it",
                options);
     return vm.count("help") ? 0 : static_cast<int>(ExitCode::usage);
   }
@@ -211,8 +245,9 @@ int ckpt_command(const std::vector<std::string>& args) {
   if (action == "inspect") return inspect(entries);
   if (action == "verify") return verify(entries);
   if (action == "merge") return merge(entries, vm);
+  if (action == "digest") return digest(entries, vm);
   throw UsageError("spare ckpt: unknown action '" + action +
-                   "'; expected inspect, verify or merge");
+                   "'; expected inspect, verify, merge or digest");
 }
 
 }  // namespace spare::launcher

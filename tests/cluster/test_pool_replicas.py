@@ -166,7 +166,14 @@ class ReplicatedPool(ReplicatedPoolTestCase):
         self.pool.kill_replica(leader)
         new, _, _ = self.pool.wait_for_leader(other_than=leader)
         [other] = [k for k in followers if k != new]
+        # Until the follower has seen the new leader in etcd (it looks every
+        # 0.25 s) it answers 503 "try again", as any replica does during an
+        # election, and the dashboard polls again; once it has, it forwards.
+        deadline = time.monotonic() + 5
         forwarded = answers(other)
+        while any(status != 200 for status, _ in forwarded) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            forwarded = answers(other)
         self.assertEqual([status for status, _ in forwarded], [200] * len(reads))
         self.assertEqual(forwarded[1][1]["state"], "done")
 

@@ -1,17 +1,20 @@
 """What a person sees: a live status line on a terminal, timestamped log lines
-otherwise; and the checkpoint commands on a finished run."""
+otherwise; and the checkpoint commands on a finished run, the validation
+digest among them."""
 
+import json
 import os
 import pty
 import re
 import select
+import shutil
 import subprocess
 import unittest
 
 import h5py
 import numpy as np
 
-from spare_testing import SPARE, SpareTestCase, complete_checkpoints, write_job
+from spare_testing import SPARE, SpareTestCase, complete_checkpoints, flip_byte, write_job
 
 
 class Output(SpareTestCase):
@@ -77,6 +80,51 @@ class Output(SpareTestCase):
         with h5py.File(self.tmp / "heat2d-step-40.h5", "r") as f:
             self.assertEqual(f.attrs["step"], 40)
             self.assertEqual(f["temperature"].shape, (80, 96))
+
+    def digest_of(self, out, step):
+        done = self.spare("ckpt", "digest", out, "--step", step, "--json")
+        return json.loads(done.stdout)
+
+    def test_the_validation_digest_is_the_same_on_any_rank_count(self):
+        # 512 rows of 640 doubles: three tiles of 204 rows, across every rank's block.
+        sections = {"heat2d": {"nx": "640", "ny": "512"},
+                    "checkpoint": {"interval_steps": "40", "keep": "3"},
+                    "job": {"steps": "80"}}
+        digests = {}
+        for ranks in (1, 3, 4):  # one block; three bands; a 2 x 2 process grid
+            out = self.tmp / f"on-{ranks}"
+            self.spare("run", write_job(self.tmp / "job.ini", **sections), "--ranks", ranks,
+                       "--output", out)
+            digests[ranks] = [self.digest_of(out, step) for step in (40, 80)]
+        for ranks in (3, 4):
+            self.assertEqual([d["validation_digest"] for d in digests[ranks]],
+                             [d["validation_digest"] for d in digests[1]], ranks)
+        first, last = digests[1]
+        self.assertRegex(first["validation_digest"], r"^sha256:[0-9a-f]{64}$")
+        self.assertNotEqual(first["validation_digest"], last["validation_digest"])
+        self.assertEqual((first["leaves"], first["bytes"]), (4, 512 * 640 * 8))
+        # Resumed from step 40 on two ranks: step 80 is the same state again.
+        resumed = self.tmp / "resumed"
+        shutil.copytree(self.tmp / "on-1" / "checkpoints" / "step-000000000040",
+                        resumed / "checkpoints" / "step-000000000040")
+        log = self.spare("run", write_job(self.tmp / "job.ini", **sections), "--ranks", 2,
+                         "--output", resumed).stderr
+        self.assertIn("resumed from the checkpoint at step 40", log)
+        self.assertEqual(self.digest_of(resumed, 80)["validation_digest"],
+                         last["validation_digest"])
+        # Another job's state at the same step has another digest.
+        other = self.tmp / "other"
+        self.spare("run", write_job(self.tmp / "other.ini", **{
+            **sections, "heat2d": {**sections["heat2d"], "amplitude": "2.0"}}),
+            "--ranks", 1, "--output", other)
+        self.assertNotEqual(self.digest_of(other, 40)["validation_digest"],
+                            first["validation_digest"])
+        # A damaged shard is named, not digested.
+        flip_byte(self.tmp / "on-3" / "checkpoints" / "step-000000000040" / "shard-00001.h5",
+                  "temperature")
+        damaged = self.spare("ckpt", "digest", self.tmp / "on-3", "--step", 40, expect=4)
+        self.assertIn("shard-00001.h5", damaged.stderr)
+        self.assertEqual(damaged.stdout, "")
 
 
 if __name__ == "__main__":

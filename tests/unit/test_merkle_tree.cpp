@@ -12,6 +12,7 @@
 
 #include "merkle_tree.hpp"
 #include "spare/error.hpp"
+#include "support/test_seed.hpp"
 
 namespace spare::ledger {
 namespace {
@@ -69,18 +70,7 @@ std::vector<std::string> hex_of(const std::vector<Hash>& hashes) {
   return texts;
 }
 
-// The seed of this run's random choices: SPARE_TEST_SEED when set, so a
-// failure can be run again exactly.
-std::uint64_t test_seed() {
-  static const std::uint64_t seed = [] {
-    const char* text = std::getenv("SPARE_TEST_SEED");
-    const std::uint64_t chosen = text ? std::stoull(text) : std::random_device{}();
-    std::printf("seed %llu (SPARE_TEST_SEED=%llu repeats this run)\n",
-                static_cast<unsigned long long>(chosen), static_cast<unsigned long long>(chosen));
-    return chosen;
-  }();
-  return seed;
-}
+using testing::test_seed;
 
 // Distinct entries of random lengths and bytes; the index in front keeps them distinct.
 std::vector<std::vector<std::uint8_t>> random_entries(std::uint64_t count,

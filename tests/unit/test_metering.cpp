@@ -27,6 +27,7 @@
 #include "rapl_meter.hpp"
 #include "spare/error.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_seed.hpp"
 
 namespace spare::metering {
 namespace {
@@ -119,11 +120,7 @@ TEST(RaplMeter, ACounterThatWrappedIsCountedAcrossTheWrap) {
 }
 
 TEST(RaplMeter, ManyRandomCountersAgreeWithArithmeticModuloTheRange) {
-  // SPARE_TEST_SEED=N runs a failing sequence again.
-  const char* given = std::getenv("SPARE_TEST_SEED");
-  const unsigned seed =
-      given != nullptr ? static_cast<unsigned>(std::stoul(given)) : std::random_device{}();
-  std::printf("seed %u (SPARE_TEST_SEED=%u to repeat)\n", seed, seed);
+  const std::uint64_t seed = spare::testing::test_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937_64 random(seed);
   // The zone's files live in memory: the meter reads through the reader it is given.
