@@ -80,6 +80,15 @@ void Coordinator::serve_dashboard_read(HttpsServer& server, const protocol::Rout
   dashboard_reads_.emplace_back(route.pattern());  // what is_dashboard_read lets through
   serve(server, route, [this, handler = std::move(handler)](ServerRequest& req) {
     if (!leadership_ || leadership_->leading()) return handler(req);
+    // Admitted while this replica led, and it has stopped since: any request
+    // but the dashboard's is answered as a follower answers it (307 to the
+    // leader, or 503 "none leads"), with Spare-Replica, so its client tries
+    // the others. Forwarded, a leader's 503 reached the client without it,
+    // and the client gave up at once instead of waiting out the election.
+    if (!is_dashboard_read(req)) {
+      require_leading(req);
+      return handler(req);  // it leads again
+    }
     // A follower's records are not the pool's: the leader answers, through this
     // replica, so that the page the person opened here keeps its one origin.
     const LeaderView view = leadership_->view();
@@ -91,6 +100,10 @@ void Coordinator::serve_dashboard_read(HttpsServer& server, const protocol::Rout
       reply.status = got.status;
       reply.content_type = got.content_type.empty() ? "application/json" : got.content_type;
       reply.body = got.body;
+      // "That one does not lead either" travels on: the client retries.
+      if (!got.replica.empty()) {
+        reply.headers.emplace_back(std::string(protocol::kReplicaHeader), got.replica);
+      }
       return reply;
     } catch (const PeerUnreachable& e) {
       throw RequestError(
