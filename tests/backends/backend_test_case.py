@@ -97,7 +97,9 @@ class BackendTestCase(unittest.TestCase):
     def reference_digest(self, job_file):
         """The same job by `spare run` here, never stopped."""
         out = self.tmp / "reference"
-        self.spare("run", job_file, "--output", out, "--fresh")
+        # Plain stepping, which under the sanitizers (and beside another test)
+        # outlasts the 120 s a command gets: 150000 steps took over 120 s there.
+        self.spare("run", job_file, "--output", out, "--fresh", timeout=900)
         return result_digest(out)
 
     def submit(self, job_file, backend):
