@@ -16,6 +16,7 @@ packages=(
   libxxhash-dev libhwloc-dev                   # shard digests; core counting
   libsqlite3-dev libssl-dev libcpp-httplib-dev # the pool: coordinator state, TLS, HTTPS
   libgtest-dev python3 python3-h5py python3-numpy python3-xxhash  # tests
+  python3-cryptography                         # a second writer of the ledger's format (tests)
   iproute2                                     # the laptop cluster's namespaces (tests)
   slurm-wlm                                    # the Slurm backend's sbatch/squeue; its tests' slurmctld, slurmd
   chromium chromium-driver python3-selenium    # the dashboard's browser test

@@ -26,6 +26,7 @@ constexpr const char* kUsage =
     "  ckpt inspect DIR   list a job's checkpoints and describe the newest\n"
     "  ckpt verify DIR    check every shard and digest (exit 4 if any is bad)\n"
     "  ckpt merge DIR     write a checkpoint as one plain HDF5 file + XDMF\n"
+    "  ckpt digest DIR    a checkpoint's validation digest (any rank count: the same)\n"
     "  kernels [NAME]     list kernels, their parameters and datasets\n"
     "  bench checkpoint   checkpoint write rate vs. raw sequential write + fsync\n"
     "  bench overhead     heat2d under Spare vs. a plain MPI program\n"
@@ -38,6 +39,7 @@ constexpr const char* kUsage =
     "  logs JOB           a job's event log (--follow)\n"
     "  cancel JOB         stop a job\n"
     "  fetch JOB DIR      download a finished job's result.h5 and result.xdmf\n"
+    "  ledger verify      check a pool's signed ledger offline (--state DIR, --key K)\n"
     "\n"
     "backends (this machine, pools, Slurm clusters: ~/.config/spare/backends.ini):\n"
     "  backends           list them with their health\n"
@@ -46,7 +48,7 @@ constexpr const char* kUsage =
     "  move HANDLE --to NAME      checkpoint, stop, and resume there\n"
     "\n"
     "`spare COMMAND --help` describes a command. Exit codes: 0 ok, 1 internal error,\n"
-    "2 bad command line, 3 invalid job, 4 bad checkpoint, 5 run failed,\n"
+    "2 bad command line, 3 invalid job, 4 bad checkpoint, 5 run failed, 6 does not verify,\n"
     "128+N stopped by signal N after a checkpoint (130: Ctrl-C, 143: SIGTERM).\n";
 
 }  // namespace
@@ -76,6 +78,7 @@ int cli_main(int argc, char** argv) {
     if (command == "ckpt") return ckpt_command(args);
     if (command == "kernels") return kernels_command(args);
     if (command == "bench") return bench_command(args);
+    if (command == "ledger") return ledger_command(args);
     if (command == "pool") return pool_command(args);
     if (command == "volunteer") return volunteer_command(args);
     if (command == "launch-client") return launch_client_command(args);

@@ -11,6 +11,7 @@ int run_command(const std::vector<std::string>& args);
 int ckpt_command(const std::vector<std::string>& args);
 int kernels_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
+int ledger_command(const std::vector<std::string>& args);
 
 // The volunteer pool (launcher/pool/).
 int pool_command(const std::vector<std::string>& args);

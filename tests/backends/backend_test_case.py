@@ -2,6 +2,7 @@
 own backends.ini and client state ($SPARE_BACKENDS, $SPARE_JOBS_DB), the real
 `spare`, the job they run, and waiting for a handle's state."""
 
+import functools
 import json
 import os
 import re
@@ -28,6 +29,10 @@ JOB = {
     "checkpoint": {"interval_steps": "100", "interval_seconds": "0", "keep": "2"},
     "heat2d": {"nx": "96", "ny": "80", "init": "sine", "amplitude": "1.0"},
 }
+
+
+# Steps a second of the long job on one rank, measured once per process.
+_one_rank_step_rate = None
 
 
 class BackendTestCase(unittest.TestCase):
@@ -132,18 +137,39 @@ class BackendTestCase(unittest.TestCase):
     def log_of(self, handle):
         return self.spare("logs", handle).stdout
 
-    # The job a move or a preemption stops: seconds of stepping (a 384 x 320 grid,
-    # about 30000 steps/s on two idle cores, 20000 on one), many times what a move or
-    # Slurm's preemption takes to reach it (under a second), so that it comes mid-run.
-    # Smaller grids ran 100000 steps in under a second on two cores: over before the
-    # move or the urgent job came. No periodic checkpoints: the drain's is the one the
-    # job resumes from.
-    LONG_STEPS = 150000
+    # The job a move or a preemption stops: LONG_SECONDS of stepping on one rank at the
+    # rate this build steps here (a 384 x 320 grid: about 30000 steps/s on two idle
+    # cores; the sanitizers' build is many times slower), many times what a move or
+    # Slurm's preemption takes to reach it (under a second), so that it comes mid-run,
+    # and no longer: its reference run and the moved job's rest are plain stepping.
+    # Sized by a measured rate, not a step count: 150000 steps took 5 s in the plain
+    # build and over 180 s under the sanitizers beside another test. No periodic
+    # checkpoints: the drain's is the one the job resumes from.
+    LONG_SECONDS = 8
+    LONG_GRID = {"nx": "384", "ny": "320"}
+
+    @functools.cached_property
+    def long_steps(self):
+        global _one_rank_step_rate
+        if _one_rank_step_rate is None:
+            probe = self.job_file("rate-probe.ini", job={"steps": "3000", "ranks": "1"},
+                                  checkpoint={"interval_steps": "0", "interval_seconds": "0"},
+                                  heat2d=self.LONG_GRID)
+            ran = self.spare("run", probe, "--output", self.tmp / "rate-probe", "--fresh",
+                             timeout=600)
+            done = re.search(r"done: (\d+) steps in ([\d.]+) s", ran.stdout + ran.stderr)
+            self.assertIsNotNone(done, ran.stderr)
+            _one_rank_step_rate = int(done.group(1)) / max(float(done.group(2)), 1e-3)
+            shutil.rmtree(self.tmp / "rate-probe", ignore_errors=True)
+        steps = max(3000, round(_one_rank_step_rate * self.LONG_SECONDS))
+        print(f"the long job: {steps} steps ({_one_rank_step_rate:.0f} steps/s on one rank "
+              "measured here)", file=sys.stderr)
+        return steps
 
     def long_job_file(self, **job):
-        return self.job_file(job={"steps": str(self.LONG_STEPS), **job},
+        return self.job_file(job={"steps": str(self.long_steps), **job},
                              checkpoint={"interval_steps": "0", "interval_seconds": "0"},
-                             heat2d={"nx": "384", "ny": "320"})
+                             heat2d=self.LONG_GRID)
 
     def start_job_to_move(self, backend):
         """Submits the job a move test moves, waits until it steps; returns (job, handle)."""

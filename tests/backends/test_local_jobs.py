@@ -43,7 +43,7 @@ class LocalJobs(BackendTestCase):
     def test_a_job_moved_between_backends_has_the_bits_of_spare_run(self):
         job, first = self.start_job_to_move("laptop")
         second = self.moved(first, "desk")
-        steps = self.LONG_STEPS
+        steps = self.long_steps
         left = self.stopped_step(first)
         status = self.wait_for_state(second, ("done", "failed", "cancelled", "stopped"))
         log = self.log_of(second)

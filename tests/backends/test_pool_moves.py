@@ -33,7 +33,7 @@ class PoolMoves(BackendTestCase):
         job = self.long_job_file()
         on_pool = self.submit(job, "lab")
         self.wait_for(lambda: self.pool_started(on_pool), "the pool's group to start")
-        time.sleep(1.0)  # mid-run: it steps about 20000 a second here
+        time.sleep(1.0)  # mid-run: two ranks step the job in over LONG_SECONDS / 2
         here = self.spare("move", on_pool, "--to", "laptop").stdout.strip()
         self.assertRegex(here, r"^laptop:\d+$")
         stopped = self.status(on_pool)
@@ -41,7 +41,7 @@ class PoolMoves(BackendTestCase):
         self.assertEqual(stopped["moved_to"], here)
         pool_log = self.pool_log(on_pool)
         left = int(re.search(r"stopped at its checkpoint at step (\d+)", pool_log).group(1))
-        self.assertTrue(0 < left < self.LONG_STEPS, pool_log)
+        self.assertTrue(0 < left < self.long_steps, pool_log)
         self.assertIn(f"moved to {here} from its checkpoint {'step-%012d' % left}", pool_log)
         status = self.wait_for_state(here, ("done", "failed", "cancelled"), timeout=180)
         log = self.log_of(here)

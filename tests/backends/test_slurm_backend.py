@@ -100,7 +100,7 @@ class SlurmMoves(SlurmBackendTestCase):
         # One rank here, two on Slurm (its ntasks), then this machine's cores: N-to-M restores.
         job, here = self.start_job_to_move("laptop")
         on_slurm = self.moved(here, "cluster")
-        steps = self.LONG_STEPS
+        steps = self.long_steps
         left_here = self.stopped_step(here)
 
         self.wait_for(lambda: self.stepping(on_slurm), "the job on Slurm to step")
@@ -141,7 +141,7 @@ class SlurmPoolMoves(SlurmBackendTestCase):
         on_pool = done.stdout.strip()
         self.assertRegex(on_pool, r"^lab:\d+$", done.stderr)
         left_slurm = self.stopped_step(on_slurm)
-        self.assertTrue(0 < left_here < left_slurm < self.LONG_STEPS, (left_here, left_slurm))
+        self.assertTrue(0 < left_here < left_slurm < self.long_steps, (left_here, left_slurm))
         self.assertEqual(self.status(on_slurm)["moved_to"], on_pool)
         self.assertRegex(self.log_of(on_slurm),
                          rf"\[spare\] \S+ moved to {on_pool} from its checkpoint step-\d+")
@@ -298,7 +298,7 @@ class SlurmPreemption(SlurmBackendTestCase):
     def test_a_preempted_job_checkpoints_requeues_and_resumes_with_the_same_bits(self):
         # Long enough to be preempted mid-run; the checkpoint the signal makes is all it
         # resumes from.
-        steps = self.LONG_STEPS
+        steps = self.long_steps
         job = self.long_job_file()
         handle = self.submit(job)
         slurm_id = handle.split(":")[1]
@@ -338,7 +338,7 @@ class SlurmPreemption(SlurmBackendTestCase):
             return True
         self.assertNotRegex(log, r"\] done: \d+ steps",
                             "the job ended before Slurm preempted it: too short for this machine "
-                            f"(LONG_STEPS)\n{self.diagnostics()}")
+                            f"(LONG_SECONDS)\n{self.diagnostics()}")
         return False
 
 

@@ -1,4 +1,5 @@
-// What a piece of test code throws as a CheckpointError: its message, its fault.
+// What a piece of test code throws: a spare::Error's message, a CheckpointError's
+// message and fault.
 #pragma once
 
 #include <optional>
@@ -7,6 +8,17 @@
 #include "spare/error.hpp"
 
 namespace spare::testing {
+
+/// The message `fn` throws as a spare::Error, or "(no error)" if it throws none.
+template <class Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 /// The message `fn` throws as a CheckpointError, or "" if it throws none.
 template <class Fn>

@@ -19,10 +19,13 @@
 #include "signed_tree_head.hpp"
 #include "spare/atomic_file.hpp"
 #include "spare/error.hpp"
+#include "support/checkpoint_error_of.hpp"
 #include "support/temp_dir.hpp"
 
 namespace spare::ledger {
 namespace {
+
+using spare::testing::error_of;
 
 struct TestVector {
   const char* name;
@@ -62,15 +65,6 @@ template <class Bytes>
 Bytes with_bit_flipped(Bytes bytes, std::size_t bit) {
   bytes[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
   return bytes;
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "no error";
 }
 
 Ed25519Key key_of_vector(const TestVector& vector) {

@@ -14,6 +14,7 @@ enum class ExitCode : int {
   invalid_job = 3,  // the job file or an override is invalid; nothing was started
   checkpoint = 4,   // a checkpoint is incomplete, corrupt or belongs to another job
   run_failed = 5,   // a rank or mpirun failed; the checkpoints written so far are kept
+  unverified = 6,   // a ledger or a statement does not verify against its signatures
 };
 
 /// Exit code after a clean stop on a signal: the shell's convention, 128 + signal.
