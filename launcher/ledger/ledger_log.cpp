@@ -89,7 +89,11 @@ LedgerLog LedgerLog::open(const fs::path& dir, std::uint64_t now_ms) {
   }
   LedgerLog log(files, Ed25519Key::load(files.key()));
   const Ed25519PublicKey public_key = log.key_.public_key();
-  write_file_atomically(files.public_key(), to_hex(public_key) + "\n", 0644);
+  // Written once, not at every open: start-up reads the ledger, it does not rewrite it.
+  const std::string public_text = to_hex(public_key) + "\n";
+  if (!fs::exists(files.public_key()) || read_file_text(files.public_key()) != public_text) {
+    write_file_atomically(files.public_key(), public_text, 0644);
+  }
 
   const LineFile entries = read_lines(files.entries());
   cut_torn_tail(files.entries(), entries);
