@@ -22,7 +22,7 @@ std::string shown(const json& value) {
 json parse_json(std::string_view text, const std::string& what) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& error) {
+  } catch (const json::exception& error) {  // parse_error, or out_of_range for 1e400
     throw Error(ExitCode::internal, fmt::format("{}: not JSON ({})", what, error.what()));
   }
 }

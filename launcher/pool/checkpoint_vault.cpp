@@ -171,9 +171,17 @@ std::vector<std::int64_t> CheckpointVault::prune(std::int64_t job, std::int64_t 
 }
 
 void CheckpointVault::write_result(std::int64_t job, std::int64_t step) const {
+  read_checkpoint(job, step, [&](const CheckpointReader& final_state) {
+    spare::write_result(final_state, result_file(job, "result.h5"),
+                        result_file(job, "result.xdmf"));
+  });
+}
+
+void CheckpointVault::read_checkpoint(
+    std::int64_t job, std::int64_t step,
+    const std::function<void(const CheckpointReader&)>& read) const {
   std::lock_guard lock(hdf5_mutex);
-  const CheckpointReader final_state(checkpoints(job) / checkpoint_dir_name(step));
-  spare::write_result(final_state, result_file(job, "result.h5"), result_file(job, "result.xdmf"));
+  read(CheckpointReader(checkpoints(job) / checkpoint_dir_name(step)));
 }
 
 fs::path CheckpointVault::result_file(std::int64_t job, const std::string& name) const {

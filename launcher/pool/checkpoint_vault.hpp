@@ -9,11 +9,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "spare/checkpoint_manifest.hpp"
+#include "spare/checkpoint_reader.hpp"
 #include "spare/error.hpp"
 
 namespace spare::pool {
@@ -74,6 +76,10 @@ class CheckpointVault {
   /// removes older ones; returns the steps removed.
   std::vector<std::int64_t> prune(std::int64_t job, std::int64_t newest, std::int64_t keep) const;
 
+  /// Runs `read` on the checkpoint at `step`, the only HDF5 user meanwhile
+  /// (Debian's HDF5 is not thread-safe): one reader at a time, however slow.
+  void read_checkpoint(std::int64_t job, std::int64_t step,
+                       const std::function<void(const CheckpointReader&)>& read) const;
   /// Merges the checkpoint at `step` into result.h5 (+ result.xdmf for grids).
   void write_result(std::int64_t job, std::int64_t step) const;
   std::filesystem::path result_file(std::int64_t job, const std::string& name) const;

@@ -28,6 +28,7 @@
 #include "spare/kernel_schema.hpp"
 #include "spare/output_layout.hpp"
 #include "spare/version.hpp"
+#include "validation_digest.hpp"
 
 namespace spare::pool {
 
@@ -171,6 +172,8 @@ constexpr std::size_t kMaxIncompleteSteps = 3;
 constexpr double kUnrecordedInputGrace = 10.0;
 /// A result no other replica took is tried again this long after.
 constexpr double kResultRetrySeconds = 5.0;
+/// A job's status lists its newest segments of work, and how many there are.
+constexpr std::size_t kSegmentsShown = 20;
 
 /// The pool's TLS identity; the replicas of a pool share one, kept in etcd.
 TlsIdentity pool_identity(const CoordinatorOptions& options,
@@ -441,8 +444,29 @@ void Coordinator::perform(std::vector<PoolEffect> effects) {
     } else if (const auto* copy = std::get_if<CopyCheckpoint>(&effect)) {
       for (PoolEffect& next : copy_checkpoint(*copy))
         effects.push_back(std::move(next));
+    } else if (const auto* digest = std::get_if<DigestCheckpoint>(&effect)) {
+      for (PoolEffect& next : digest_checkpoint(*digest))
+        effects.push_back(std::move(next));
     }
   }
+}
+
+std::vector<PoolEffect> Coordinator::digest_checkpoint(const DigestCheckpoint& digest) {
+  // Every byte of the checkpoint is read again, without the pool's lock.
+  std::string text;
+  try {
+    vault_.read_checkpoint(digest.job, digest.step, [&](const CheckpointReader& checkpoint) {
+      text = ledger::validation_digest(checkpoint).text();
+    });
+  } catch (const std::exception& e) {
+    // Pruned meanwhile, or damaged since it was verified: the segment stays
+    // without a digest, and says so where it is shown.
+    log_(fmt::format("job {}: no validation digest of {}: {}", digest.job,
+                     checkpoint_dir_name(digest.step), e.what()));
+    return {};
+  }
+  std::lock_guard lock(mutex_);
+  return commit(machine_.checkpoint_digested(digest.job, digest.step, text, wall_clock()));
 }
 
 std::vector<PoolEffect> Coordinator::copy_checkpoint(const CopyCheckpoint& copy) {
@@ -1272,6 +1296,24 @@ json Coordinator::job_status(const Caller& who, std::int64_t id) {
   for (std::int64_t v : ever) {
     if (const VolunteerRecord* record = machine_.volunteer(v)) used.push_back(record->name);
   }
+  const std::vector<const SegmentRecord*> segments = machine_.segments_of(id);
+  json newest_segments = json::array();
+  for (std::size_t i = segments.size() > kSegmentsShown ? segments.size() - kSegmentsShown : 0;
+       i < segments.size(); ++i) {
+    const SegmentRecord& segment = *segments[i];
+    json shares = json::array();
+    for (const SegmentShare& share : segment.shares) {
+      const VolunteerRecord* v = machine_.volunteer(share.volunteer);
+      shares.push_back(
+          {{"volunteer", v ? v->name : std::to_string(share.volunteer)}, {"ranks", share.ranks}});
+    }
+    newest_segments.push_back({{"first_step", segment.first_step},
+                               {"last_step", segment.last_step},
+                               {"group", segment.group},
+                               {"shares", shares},
+                               {"held", segment.held},
+                               {"digest", segment.digest}});
+  }
   return {{"job", job.id},
           {"name", job.name},
           {"kernel", job.kernel},
@@ -1284,6 +1326,8 @@ json Coordinator::job_status(const Caller& who, std::int64_t id) {
           {"ranks", ranks},
           {"volunteers", volunteers},
           {"volunteers_used", used},
+          {"segments", newest_segments},
+          {"segments_total", segments.size()},
           {"groups", groups.size()},
           {"checkpoint", job.checkpoint ? json(*job.checkpoint) : json(nullptr)},
           {"submitted", job.submitted}};

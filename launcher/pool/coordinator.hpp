@@ -202,6 +202,8 @@ class Coordinator {
   /// Copies the checkpoint, whole in the vault, to another replica (its
   /// shards, then its manifest); returns the effects of recording where it is.
   std::vector<PoolEffect> copy_checkpoint(const CopyCheckpoint& copy);
+  /// The validation digest of a segment's last checkpoint, from the vault.
+  std::vector<PoolEffect> digest_checkpoint(const DigestCheckpoint& digest);
   /// A file of a checkpoint the vault lacks (a new leader's): fetched from
   /// the replicas that hold it, the manifest by its digest, a shard checked
   /// against the manifest, then taken as an upload is; whether it is here now.

@@ -54,6 +54,10 @@ std::string EtcdPoolStore::manifest_key(std::int64_t job, std::int64_t step) con
   return fmt::format("{}manifests/{:020d}/{:020d}", prefix_, job, step);
 }
 
+std::string EtcdPoolStore::segment_key(std::int64_t job, std::int64_t last_step) const {
+  return fmt::format("{}segments/{:020d}/{:020d}", prefix_, job, last_step);
+}
+
 void EtcdPoolStore::set_fence(std::optional<EtcdFence> fence) {
   std::lock_guard lock(fence_mutex_);
   fence_ = std::move(fence);
@@ -187,6 +191,8 @@ PoolSnapshot EtcdPoolStore::load() {
     snapshot.groups.push_back(group_from_json(parse_value(kv), kv.key));
   for (const EtcdKeyValue& kv : etcd_.range_prefix(prefix_ + "manifests/", at).kvs)
     snapshot.manifests.push_back(manifest_from_json(parse_value(kv), kv.key));
+  for (const EtcdKeyValue& kv : etcd_.range_prefix(prefix_ + "segments/", at).kvs)
+    snapshot.segments.push_back(segment_from_json(parse_value(kv), kv.key));
   return snapshot;
 }
 
@@ -201,6 +207,8 @@ void EtcdPoolStore::commit(const PoolChanges& changes) {
     txn.put(key("groups", g.id), to_json(g).dump());
   for (const ManifestRecord& m : changes.manifests)
     txn.put(manifest_key(m.job, m.step), to_json(m).dump());
+  for (const SegmentRecord& segment : changes.segments)
+    txn.put(segment_key(segment.job, segment.last_step), to_json(segment).dump());
   for (const CheckpointId& c : changes.manifests_forgotten)
     txn.remove(manifest_key(c.job, c.step));
   std::int64_t last_event = 0;

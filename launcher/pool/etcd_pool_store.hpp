@@ -6,6 +6,7 @@
 //
 //   PREFIX volunteers/ID     jobs/ID     groups/ID (with members)
 //          manifests/JOB/STEP (shard files and digest; not the bytes)
+//          segments/JOB/LAST_STEP (a segment of work and who did it)
 //          events/JOB/ID     meta/events (the last event's id)
 //          tokens/SHA256     token-names/NAME → SHA256
 //          inputs/SHA256
@@ -83,6 +84,7 @@ class EtcdPoolStore final : public PoolRepository {
  private:
   std::string key(const char* kind, std::int64_t id) const;
   std::string manifest_key(std::int64_t job, std::int64_t step) const;
+  std::string segment_key(std::int64_t job, std::int64_t last_step) const;
   /// Adds the fence's compare to `txn`, or throws NotLeading without one.
   EtcdTxn fenced_txn();
   /// Runs a fenced transaction; NotLeading if its fence no longer holds.

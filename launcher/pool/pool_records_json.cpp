@@ -269,6 +269,31 @@ ManifestRecord manifest_from_json(const json& value, const std::string& where) {
           r.strings("replicas", /*optional=*/true)};
 }
 
+json to_json(const SegmentRecord& s) {
+  json shares = json::array();
+  for (const SegmentShare& share : s.shares)
+    shares.push_back({{"volunteer", share.volunteer}, {"ranks", share.ranks}});
+  return {{"job", s.job},      {"first_step", s.first_step}, {"last_step", s.last_step},
+          {"group", s.group},  {"shares", shares},           {"held", s.held},
+          {"digest", s.digest}};
+}
+
+SegmentRecord segment_from_json(const json& value, const std::string& where) {
+  const RecordReader r(value, where);
+  SegmentRecord s;
+  s.job = r.integer("job");
+  s.first_step = r.integer("first_step");
+  s.last_step = r.integer("last_step");
+  s.group = r.integer("group");
+  for (const json& share : r.array("shares")) {
+    const RecordReader one(share, where);
+    s.shares.push_back({one.integer("volunteer"), static_cast<int>(one.integer("ranks"))});
+  }
+  s.held = r.real("held");
+  s.digest = r.text("digest");
+  return s;
+}
+
 json to_json(const EventRecord& e) {
   return {{"id", e.id}, {"time", e.time}, {"kind", e.kind}, {"text", e.text}};
 }

@@ -19,6 +19,7 @@ nlohmann::json to_json(const GroupRecord& group);  // with its members
 nlohmann::json to_json(const TokenRecord& token);
 nlohmann::json to_json(const InputRecord& input);
 nlohmann::json to_json(const ManifestRecord& manifest);
+nlohmann::json to_json(const SegmentRecord& segment);
 nlohmann::json to_json(const EventRecord& event);
 
 /// The SHA-256 of each of a job's inputs (JobRecord::inputs); none if that
@@ -32,6 +33,7 @@ GroupRecord group_from_json(const nlohmann::json& value, const std::string& wher
 TokenRecord token_from_json(const nlohmann::json& value, const std::string& where);
 InputRecord input_from_json(const nlohmann::json& value, const std::string& where);
 ManifestRecord manifest_from_json(const nlohmann::json& value, const std::string& where);
+SegmentRecord segment_from_json(const nlohmann::json& value, const std::string& where);
 EventRecord event_from_json(const nlohmann::json& value, const std::string& where);
 
 }  // namespace spare::pool

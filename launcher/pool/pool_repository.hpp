@@ -1,5 +1,5 @@
 // The pool's durable records (tokens, volunteers, jobs, groups with their
-// members, the checkpoint manifests it believes, each job's event log,
+// members, the checkpoint manifests it believes, the segments of work, each job's event log,
 // inputs) and the repository that keeps them: SQLite on one machine (SqlitePoolStore,
 // pool_store.hpp) or etcd for a pool of replicas (EtcdPoolStore, etcd_pool_store.hpp). What one
 // event of PoolStateMachine changed is committed at once (commit), all of it or none, so a
@@ -131,6 +131,27 @@ struct ManifestRecord {
   std::vector<std::string> replicas;
 };
 
+/// A volunteer's part of a segment: how many of the group's ranks it ran.
+struct SegmentShare {
+  std::int64_t volunteer = 0;
+  int ranks = 0;
+};
+
+/// A segment of a job's work: the steps [first_step, last_step) between two
+/// checkpoints the pool held, computed by `group` (its members' shares), and
+/// the validation digest of the checkpoint at last_step ("sha256:...",
+/// validation_digest.hpp) once the pool has computed it from its vault's copy.
+/// Kept for good: what each volunteer did is what it will be credited for.
+struct SegmentRecord {
+  std::int64_t job = 0;
+  std::int64_t first_step = 0;
+  std::int64_t last_step = 0;
+  std::int64_t group = 0;
+  std::vector<SegmentShare> shares;
+  double held = 0;  // when the pool held its last checkpoint
+  std::string digest;
+};
+
 /// One checkpoint of one job.
 struct CheckpointId {
   std::int64_t job = 0;
@@ -161,10 +182,11 @@ struct PoolChanges {
   std::vector<JobNote> notes;
   std::vector<ManifestRecord> manifests;
   std::vector<CheckpointId> manifests_forgotten;
+  std::vector<SegmentRecord> segments;  // new or changed (by job and last step)
 
   bool empty() const {
     return volunteers.empty() && jobs.empty() && groups.empty() && manifests.empty() &&
-           manifests_forgotten.empty() && notes.empty();
+           manifests_forgotten.empty() && notes.empty() && segments.empty();
   }
 };
 
@@ -174,6 +196,7 @@ struct PoolSnapshot {
   std::vector<JobRecord> jobs;
   std::vector<GroupRecord> groups;  // every group ever formed, with members
   std::vector<ManifestRecord> manifests;
+  std::vector<SegmentRecord> segments;  // by job, then last step
 };
 
 /// Where the records live. Every method may throw spare::Error when the store

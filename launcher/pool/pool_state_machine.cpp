@@ -63,9 +63,11 @@ PoolStateMachine::PoolStateMachine(PoolSettings settings, PoolSnapshot snapshot,
     auto& of_job = believed_[m.job];
     of_job.insert_or_assign(m.step, std::move(m));
   }
+  segments_.reset_records(snapshot.segments);
 }
 
 void PoolStateMachine::reset_records(PoolSnapshot snapshot, double now) {
+  const std::vector<SegmentRecord> snapshot_segments = snapshot.segments;
   PoolStateMachine fresh(settings_, std::move(snapshot), now);
   volunteers_ = std::move(fresh.volunteers_);
   volunteer_ids_ = std::move(fresh.volunteer_ids_);
@@ -73,6 +75,7 @@ void PoolStateMachine::reset_records(PoolSnapshot snapshot, double now) {
   groups_ = std::move(fresh.groups_);
   open_groups_ = std::move(fresh.open_groups_);
   believed_ = std::move(fresh.believed_);
+  segments_.reset_records(snapshot_segments);
   next_volunteer_ = fresh.next_volunteer_;
   next_job_ = fresh.next_job_;
   next_group_ = fresh.next_group_;
@@ -535,6 +538,7 @@ Applied PoolStateMachine::group_events(std::int64_t group_id, const GroupEvents&
            fmt::format("started at step {} on {} ranks", job.step, event->value("ranks", 0)), at);
     } else if (kind == "checkpoint") {
       job.step = std::max(job.step, event->value("step", job.step));
+      segments_.written(job.id, event->value("step", std::int64_t{0}), group.id);
       changed = true;
       note(job.id, kind,
            fmt::format("checkpoint at step {} written by the group", event->value("step", 0)), at);
@@ -757,7 +761,10 @@ Applied PoolStateMachine::checkpoint_arrived(const CheckpointArrival& arrival, d
   }
   in_vault_[job.id][arrival.step] =
       std::set<std::string>(arrival.files.begin(), arrival.files.end());
-  if (arrival.complete) whole_in_vault_[job.id].insert(arrival.step);
+  if (arrival.complete) {
+    whole_in_vault_[job.id].insert(arrival.step);
+    digest_if_due(job.id, arrival.step);  // held before the vault had it (copies on volunteers)
+  }
   if (!arrival.shards.empty()) {
     believe({job.id, arrival.step, arrival.shards, arrival.manifest_sha256});
   }
@@ -814,11 +821,60 @@ const ManifestRecord* PoolStateMachine::believed_manifest(std::int64_t job,
 
 void PoolStateMachine::hold(JobRecord& job, std::int64_t step, double now) {
   if (!job.active() || (job.checkpoint && step <= *job.checkpoint)) return;
+  record_segment(job, step, now);
   job.checkpoint = step;
   forget_manifests_before(job.id, step);
   touched(job);
   note(job.id, "stored", fmt::format("checkpoint at step {} is held by the pool", step), now);
   pending_.effects.push_back(PruneCheckpoints{job.id, step, settings_.keep_checkpoints});
+}
+
+void PoolStateMachine::record_segment(const JobRecord& job, std::int64_t step, double now) {
+  SegmentRecord segment{job.id, job.checkpoint.value_or(0), step, 0, {}, now, {}};
+  if (const std::optional<std::int64_t> writer = segments_.writer(job.id, step)) {
+    segment.group = *writer;
+  } else {
+    // A restarted pool has not heard who wrote it: the newest group that
+    // started before it did (any older one was over before this one began).
+    for (const GroupRecord* g : groups_of_job(job.id)) {
+      if (g->restore_step.value_or(0) < step) segment.group = g->id;
+    }
+  }
+  if (const GroupRecord* g = group(segment.group)) {
+    for (const MemberRecord& m : g->members)
+      segment.shares.push_back({m.volunteer, m.slots});
+  }
+  segments_.forget_writers_up_to(job.id, step);
+  pending_.changes.segments.push_back(segments_.keep(std::move(segment)));
+  digest_if_due(job.id, step);
+}
+
+void PoolStateMachine::digest_if_due(std::int64_t job, std::int64_t step) {
+  const SegmentRecord* segment = segments_.find(job, step);
+  if (segment == nullptr || !segment->digest.empty() || !vault_holds(job, step)) return;
+  pending_.effects.push_back(DigestCheckpoint{job, step});
+}
+
+Applied PoolStateMachine::checkpoint_digested(std::int64_t job_id, std::int64_t step,
+                                              const std::string& digest, double now) {
+  const JobRecord& job = job_or_404(job_id);
+  SegmentRecord* segment = segments_.find(job_id, step);
+  if (segment == nullptr || segment->digest == digest) return take();
+  if (!segment->digest.empty()) {
+    // The vault's copy was verified whole both times: something changed it.
+    note(job.id, "warning",
+         fmt::format("{} digested as {}, not the {} found before: the earlier one is kept",
+                     checkpoint_dir_name(step), digest, segment->digest),
+         now);
+    return take();
+  }
+  segment->digest = digest;
+  pending_.changes.segments.push_back(*segment);
+  note(job.id, "segment",
+       fmt::format("steps [{}, {}) by group {}: {}", segment->first_step, segment->last_step,
+                   segment->group, digest),
+       now);
+  return take();
 }
 
 void PoolStateMachine::hold_copied(JobRecord& job, double now) {
@@ -925,6 +981,12 @@ std::vector<PoolEffect> PoolStateMachine::pending_effects() const {
 Applied PoolStateMachine::result_written(std::int64_t id, const std::string& results, double now) {
   JobRecord& job = job_or_404(id);
   if (job.state != JobState::finishing) return take();  // cancelled meanwhile
+  if (job.final_step && (!job.checkpoint || *job.checkpoint < *job.final_step)) {
+    // A pool of replicas did not hold the final state on volunteers' copies
+    // (a group of one never could): its result on two replicas is the proof.
+    record_segment(job, *job.final_step, now);
+    job.checkpoint = job.final_step;
+  }
   job.results = results;
   job.message = "the result is ready: spare fetch " + std::to_string(id) + " DIR";
   job.progress = 1.0;

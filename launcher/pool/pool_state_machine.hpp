@@ -6,11 +6,12 @@
 // prune a job's checkpoints). The coordinator's HTTP handlers parse a typed
 // message, apply one event under its lock, commit, and answer.
 //
-// Durable: the records (volunteers, jobs, groups and their members) and the
-// job's event log. Soft, rebuilt after a restart: when each volunteer was
-// last heard from (every volunteer gets a full timeout again), the shards the
-// volunteers hold (their next heartbeats say), the checkpoints the pool's
-// vault holds (recalled from it at start), and the backoff of failing jobs.
+// Durable: the records (volunteers, jobs, groups and their members, the
+// segments of work) and the job's event log. Soft, rebuilt after a restart:
+// when each volunteer was last heard from (every volunteer gets a full
+// timeout again), the shards the volunteers hold (their next heartbeats say),
+// the checkpoints the pool's vault holds (recalled from it at start), which
+// group wrote which checkpoint, and the backoff of failing jobs.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "group_planner.hpp"
+#include "job_segments.hpp"
 #include "pool_messages.hpp"
 #include "pool_states.hpp"
 #include "pool_store.hpp"
@@ -67,7 +69,13 @@ struct CopyCheckpoint {
   std::int64_t job = 0;
   std::int64_t step = 0;
 };
-using PoolEffect = std::variant<WriteResult, PruneCheckpoints, CopyCheckpoint>;
+/// The checkpoint, whole in the vault, ends a segment: compute its validation
+/// digest (validation_digest.hpp), then apply checkpoint_digested.
+struct DigestCheckpoint {
+  std::int64_t job = 0;
+  std::int64_t step = 0;
+};
+using PoolEffect = std::variant<WriteResult, PruneCheckpoints, CopyCheckpoint, DigestCheckpoint>;
 
 /// What one event did.
 struct Applied {
@@ -172,6 +180,9 @@ class PoolStateMachine {
   /// The checkpoint is whole and verified on these replicas (their URLs).
   Applied checkpoint_on_replicas(std::int64_t job, std::int64_t step,
                                  const std::vector<std::string>& replicas, double now);
+  /// The validation digest of the checkpoint that ends a segment ("sha256:...").
+  Applied checkpoint_digested(std::int64_t job, std::int64_t step, const std::string& digest,
+                              double now);
   /// `results`: the result files' digests (JobRecord::results).
   Applied result_written(std::int64_t job, const std::string& results, double now);
   /// The supervisor's pass: volunteers silent too long are lost, their groups
@@ -188,6 +199,10 @@ class PoolStateMachine {
   const std::map<std::int64_t, JobRecord>& jobs() const { return jobs_; }
   /// Every group ever formed (their records are kept), ended ones too.
   const std::map<std::int64_t, GroupRecord>& groups() const { return groups_; }
+  /// `job`'s segments of work, by last step.
+  std::vector<const SegmentRecord*> segments_of(std::int64_t job) const {
+    return segments_.of_job(job);
+  }
   /// Every group formed for `job`, oldest first.
   std::vector<const GroupRecord*> groups_of_job(std::int64_t job) const;
   bool key_matches(std::int64_t volunteer, const std::string& key_hash) const;
@@ -238,6 +253,10 @@ class PoolStateMachine {
   bool result_ready(const JobRecord& job) const;
   /// `step` is the job's newest held checkpoint.
   void hold(JobRecord& job, std::int64_t step, double now);
+  /// The segment from the job's held checkpoint to `step`, which is held now.
+  void record_segment(const JobRecord& job, std::int64_t step, double now);
+  /// A DigestCheckpoint if `step` ends a segment not yet digested and the vault holds it whole.
+  void digest_if_due(std::int64_t job, std::int64_t step);
   /// copies_to_hold > 0: holds the newest step of `job` whose shards are
   /// copied as PoolSettings::copies_to_hold says.
   void hold_copied(JobRecord& job, double now);
@@ -272,6 +291,7 @@ class PoolStateMachine {
   std::map<std::int64_t, std::set<std::string>> cached_inputs_;
   /// job -> step -> the manifest the pool believes (a record: it outlives a leader).
   std::map<std::int64_t, std::map<std::int64_t, ManifestRecord>> believed_;
+  JobSegments segments_;  // durable records; which group wrote which checkpoint is soft
   /// job -> step -> the files the vault holds of it.
   std::map<std::int64_t, std::map<std::int64_t, std::set<std::string>>> in_vault_;
   /// job -> the steps the vault holds whole, every file verified.

@@ -98,6 +98,12 @@ CREATE TABLE IF NOT EXISTS manifests (
   sha256 TEXT NOT NULL,
   replicas TEXT NOT NULL DEFAULT '[]',
   PRIMARY KEY (job, step));
+-- A segment of work as its JSON (pool_records_json.hpp), the form etcd keeps too.
+CREATE TABLE IF NOT EXISTS segments (
+  job INTEGER NOT NULL REFERENCES jobs(id),
+  last_step INTEGER NOT NULL,
+  record TEXT NOT NULL,
+  PRIMARY KEY (job, last_step));
 CREATE INDEX IF NOT EXISTS events_by_job ON events(job, id);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, id);
 )sql";
@@ -366,6 +372,14 @@ PoolSnapshot SqlitePoolStore::load() {
                             {"replicas", nlohmann::json::parse(manifests.text(4), nullptr, false)}},
                            where));
   }
+  Statement segments =
+      db_.prepare("SELECT job, last_step, record FROM segments ORDER BY job, last_step");
+  while (segments.step()) {
+    const std::string where = fmt::format("pool.db: segments (job {}, last step {})",
+                                          segments.integer(0), segments.integer(1));
+    snapshot.segments.push_back(
+        segment_from_json(nlohmann::json::parse(segments.text(2), nullptr, false), where));
+  }
   return snapshot;
 }
 
@@ -456,6 +470,12 @@ void SqlitePoolStore::commit(const PoolChanges& changes) {
     for_each_row(db_, "DELETE FROM manifests WHERE job = ? AND step = ?",
                  changes.manifests_forgotten,
                  [](Statement& s, const CheckpointId& c) { s.bind_all(c.job, c.step); });
+    for_each_row(db_,
+                 "INSERT INTO segments (job, last_step, record) VALUES (?, ?, ?) "
+                 "ON CONFLICT(job, last_step) DO UPDATE SET record = excluded.record",
+                 changes.segments, [](Statement& s, const SegmentRecord& segment) {
+                   s.bind_all(segment.job, segment.last_step, to_json(segment).dump());
+                 });
     for_each_row(db_, "INSERT INTO events (job, time, kind, text) VALUES (?, ?, ?, ?)",
                  changes.notes,
                  [](Statement& s, const JobNote& n) { s.bind_all(n.job, n.time, n.kind, n.text); });

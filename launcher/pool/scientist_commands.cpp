@@ -6,6 +6,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <iostream>
@@ -71,6 +72,33 @@ std::string clock_time(double seconds) {
   return text;
 }
 
+/// The newest of the job's segments of work: steps, who ran them, and the
+/// validation digest of the checkpoint that ends each.
+void print_segments(const json& j) {
+  constexpr std::size_t kShown = 5;
+  const json segments = j.value("segments", json::array());
+  const std::size_t total = j.value("segments_total", segments.size());
+  if (total == 0) return;
+  fmt::print("  segments of work {}{}\n", total,
+             total > std::min(kShown, segments.size())
+                 ? fmt::format(" (the newest {})", std::min(kShown, segments.size()))
+                 : std::string());
+  for (std::size_t i = segments.size() > kShown ? segments.size() - kShown : 0; i < segments.size();
+       ++i) {
+    const json& segment = segments[i];
+    std::vector<std::string> shares;
+    for (const json& share : segment.value("shares", json::array())) {
+      const int ranks = share.value("ranks", 0);
+      shares.push_back(
+          fmt::format("{} {} rank{}", share.value("volunteer", ""), ranks, ranks == 1 ? "" : "s"));
+    }
+    const std::string digest = segment.value("digest", "");
+    fmt::print("    steps [{}, {}) by group {} ({}): {}\n", segment.value("first_step", 0),
+               segment.value("last_step", 0), segment.value("group", 0), fmt::join(shares, ", "),
+               digest.empty() ? std::string("no validation digest yet") : digest);
+  }
+}
+
 void print_job(const json& j) {
   fmt::print("job {} ({}, {}): {}\n", j.value("job", 0), j.value("name", ""), j.value("kernel", ""),
              j.value("state", ""));
@@ -88,6 +116,7 @@ void print_job(const json& j) {
   fmt::print("  last checkpoint held by the pool: {}\n",
              checkpoint.is_number() ? fmt::format("step {}", checkpoint.get<std::int64_t>())
                                     : std::string("none yet"));
+  print_segments(j);
 }
 
 }  // namespace

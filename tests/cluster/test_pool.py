@@ -3,6 +3,7 @@ kills: every job's result must equal, bit for bit, a failure-free local
 `spare run` of the same job file. Needs root; exits 77 (skipped) otherwise."""
 
 import hashlib
+import json
 import os
 import random
 import re
@@ -35,6 +36,7 @@ class PoolBasics(PoolTestCase):
         self.assertEqual(len(status["volunteers_used"]), 2)
         self.assertEqual(self.fetched_digest(job), self.reference_digest(job_file))
         self.assertTrue((self.tmp / f"result-{job}" / "result.xdmf").exists())
+        self.check_segments(job, status, self.tmp / "reference")
         # The job is over: the volunteers remove its files from their storage.
         for k in self.pool.volunteer_laptops():
             job_dir = self.pool.cluster.laptop(k).storage / "jobs" / str(job)
@@ -44,6 +46,37 @@ class PoolBasics(PoolTestCase):
                 time.sleep(0.2)
             log = (self.pool.logs / f"agent-lap{k}.log").read_text()
             self.assertIn(f"job {job} is over: its files are removed from this volunteer", log)
+
+    def check_segments(self, job, status, reference):
+        """The job's segments of work cover its steps from 0, each the work of
+        the volunteers that ran it, and end with the validation digest of the
+        pool's copy of their checkpoint; the last one is that of the local run's
+        final checkpoint (bit-identical state, any rank count)."""
+        deadline = time.time() + 30
+        while True:  # the digest is computed after the checkpoint is held
+            segments = self.pool.status(job)["segments"]
+            if segments and all(s["digest"] for s in segments):
+                break
+            self.assertLess(time.time(), deadline, f"segments without a digest: {segments}")
+            time.sleep(0.2)
+        self.assertEqual(self.pool.status(job)["segments_total"], len(segments))
+        self.assertEqual([s["first_step"] for s in segments],
+                         [0] + [s["last_step"] for s in segments[:-1]])
+        self.assertEqual(segments[-1]["last_step"], status["steps"])
+        for s in segments:
+            self.assertRegex(s["digest"], r"^sha256:[0-9a-f]{64}$")
+            self.assertTrue(s["shares"], s)
+            for share in s["shares"]:
+                self.assertIn(share["volunteer"], status["volunteers_used"])
+                self.assertGreater(share["ranks"], 0)
+        local = subprocess.run([SPARE, "ckpt", "digest", reference, "--step",
+                                str(status["steps"]), "--json"],
+                               capture_output=True, text=True, timeout=120)
+        self.assertEqual(local.returncode, 0, local.stderr)
+        self.assertEqual(segments[-1]["digest"], json.loads(local.stdout)["validation_digest"])
+        shown = self.pool.spare("status", job).stdout
+        self.assertIn(f"steps [{segments[-1]['first_step']}, {status['steps']}) by group", shown)
+        self.assertIn(segments[-1]["digest"], shown)
 
     def test_input_files_reach_volunteers_by_content(self):
         """A job that starts from an HDF5 file: `spare submit` sends the file by

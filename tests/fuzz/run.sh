@@ -24,7 +24,7 @@ if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 keep_going=${SPARE_FUZZ_KEEP_GOING:-0}
-read -r -a targets <<<"${SPARE_FUZZ_TARGETS:-fuzz_job_file fuzz_manifest fuzz_daemon_command fuzz_names fuzz_pool_messages}"
+read -r -a targets <<<"${SPARE_FUZZ_TARGETS:-fuzz_job_file fuzz_manifest fuzz_daemon_command fuzz_names fuzz_pool_messages fuzz_ledger}"
 
 # Debian 12's clang 16: clang 14 (Debian's default) cannot compile Spare's
 # C++20 (it cannot capture structured bindings in lambdas).

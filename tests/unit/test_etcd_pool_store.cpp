@@ -12,6 +12,7 @@
 #include "replica_leadership.hpp"
 #include "support/etcd_member.hpp"
 #include "support/manifest_records.hpp"
+#include "support/segment_records.hpp"
 
 namespace spare::pool {
 namespace {
@@ -125,6 +126,11 @@ TEST_F(EtcdPoolStoreTest, RecordsAndEventLogsComeBackAsCommitted) {
 TEST_F(EtcdPoolStoreTest, ManifestsAreKeptAndForgotten) {
   store_.set_fence(lead(store_.client(), "/test/leader/a"));
   testing::expect_manifests_kept_and_forgotten(store_);
+}
+
+TEST_F(EtcdPoolStoreTest, SegmentsAreKeptWithTheirSharesAndDigests) {
+  store_.set_fence(lead(store_.client(), "/test/leader/a"));
+  testing::expect_segments_kept(store_);
 }
 
 TEST_F(EtcdPoolStoreTest, ACommitOfADeposedLeaderChangesNothing) {

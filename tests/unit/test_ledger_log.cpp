@@ -99,6 +99,8 @@ TEST(LedgerEntry, AnythingButTheCanonicalTextOfAValidEntryIsRefused) {
   EXPECT_NE(missing.find("ledger entry entries.jsonl:3: \"job\" is missing"), std::string::npos)
       << missing;
   EXPECT_NE(error_of([] { parse_entry("{\"kind\":", "x"); }).find("not JSON"), std::string::npos);
+  // A number beyond a double is nlohmann's out_of_range, not a parse error: refused the same.
+  EXPECT_NE(with(":35000", ":1e400").find("entries.jsonl:3"), std::string::npos);
 }
 
 TEST(LedgerLog, AppendsAreReadBackAfterARestartWithTheirHeads) {

@@ -2,6 +2,7 @@
 // (a laptop dies, two die, a cut, a leave, a join, the coordinator restarts)
 // in milliseconds, the paths of a job's life, and random event sequences
 // that must keep the invariants, with and without crashes between commits.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include "pool_state_machine.hpp"
 #include "request_error.hpp"
 #include "spare/error.hpp"
+#include "spare/events.hpp"
 #include "support/laptop_record.hpp"
 #include "support/temp_dir.hpp"
 #include "tls_identity.hpp"
@@ -31,6 +33,15 @@ PoolSettings settings() {
   s.await_drained_checkpoint = 30.0;
   return s;
 }
+
+// A pool of replicas: each shard is held once two volunteers have it.
+PoolSettings replicated_settings() {
+  PoolSettings s = settings();
+  s.copies_to_hold = 2;
+  return s;
+}
+
+const std::vector<std::string> kTwoShards{"shard-00000.h5", "shard-00001.h5"};
 
 using testing::laptop_record;
 
@@ -238,7 +249,7 @@ TEST(PoolStateMachine, ANewLeaderWaitsForTheHeldCheckpointToBeSentAgain) {
 TEST(PoolStateMachine, ANewLeaderRestoresFromTheVolunteersCopiesOfABelievedManifest) {
   Pool pool;
   const Running r = running(pool, 2);
-  const std::vector<std::string> shards{"shard-00000.h5", "shard-00001.h5"};
+  const std::vector<std::string>& shards = kTwoShards;
   pool.keep(pool.machine().checkpoint_arrived(
       {r.job, 40, true, shards, {"MANIFEST.json", shards[0], shards[1]}, {}, "digest of 40"},
       pool.now));
@@ -265,11 +276,9 @@ TEST(PoolStateMachine, ANewLeaderRestoresFromTheVolunteersCopiesOfABelievedManif
 // whole is held only once each shard is on two volunteers, their own and
 // partner copies; the result is still merged from the vault's copy.
 TEST(PoolStateMachine, APoolOfReplicasHoldsACheckpointOnceEachShardIsOnTwoVolunteers) {
-  PoolSettings two_copies = settings();
-  two_copies.copies_to_hold = 2;
-  Pool pool(two_copies);
+  Pool pool(replicated_settings());
   const Running r = running(pool, 2);
-  const std::vector<std::string> shards{"shard-00000.h5", "shard-00001.h5"};
+  const std::vector<std::string>& shards = kTwoShards;
   pool.keep(pool.machine().checkpoint_arrived(
       {r.job, 300, true, shards, {"MANIFEST.json", shards[0], shards[1]}, {}, "digest"}, pool.now));
   EXPECT_EQ(pool.job(r.job).checkpoint, std::nullopt) << "held on the leader alone";
@@ -318,9 +327,7 @@ TEST(PoolStateMachine, APoolOfReplicasHoldsACheckpointOnceEachShardIsOnTwoVolunt
 // the volunteer and a replica lost together lose it not; a new leader then
 // restores it from the replicas with no volunteer holding any of it.
 TEST(PoolStateMachine, APoolOfReplicasHoldsAOneVolunteerCheckpointOnceTwoReplicasHaveIt) {
-  PoolSettings two_copies = settings();
-  two_copies.copies_to_hold = 2;
-  Pool pool(two_copies);
+  Pool pool(replicated_settings());
   const Running r = running(pool, 1);
   const std::vector<std::string> shards{"shard-00000.h5"};
   pool.effects.clear();
@@ -342,11 +349,13 @@ TEST(PoolStateMachine, APoolOfReplicasHoldsAOneVolunteerCheckpointOnceTwoReplica
   const std::vector<ManifestRecord> stored = pool.store().load().manifests;
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0].replicas, (std::vector<std::string>{"https://a:7350", "https://b:7350"}));
-  // Copied already: arriving again (a new leader's recall) copies it no more.
+  // Copied already: arriving again (a new leader's recall) copies it no more;
+  // its digest, not yet back in this test, is asked for again.
   pool.effects.clear();
   pool.keep(pool.machine().checkpoint_arrived(
       {r.job, 300, true, shards, {"MANIFEST.json", shards[0]}, {}, "digest"}, pool.now));
-  EXPECT_TRUE(pool.effects.empty());
+  ASSERT_EQ(pool.effects.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<DigestCheckpoint>(pool.effects[0]));
 
   // A new leader, the volunteer gone: the replicas' copies are the restore point.
   pool.restart();
@@ -657,9 +666,12 @@ TEST(PoolStateMachine, ADoneGroupFinishesTheJobOnceTheFinalCheckpointIsHeldAndTh
   const CheckpointArrival final_state{
       r.job, 1000, true, {"shard-00000.h5"}, {"MANIFEST.json", "shard-00000.h5"}, {}};
   pool.keep(pool.machine().checkpoint_arrived(final_state, pool.now));
-  ASSERT_EQ(pool.effects.size(), 2u);  // prune the older ones, write the result
-  ASSERT_TRUE(std::holds_alternative<WriteResult>(pool.effects[1]));
-  EXPECT_EQ(std::get<WriteResult>(pool.effects[1]).step, 1000);
+  // Digest the last segment's checkpoint, prune the older ones, write the result.
+  ASSERT_EQ(pool.effects.size(), 3u);
+  ASSERT_TRUE(std::holds_alternative<DigestCheckpoint>(pool.effects[0]));
+  ASSERT_TRUE(std::holds_alternative<PruneCheckpoints>(pool.effects[1]));
+  ASSERT_TRUE(std::holds_alternative<WriteResult>(pool.effects[2]));
+  EXPECT_EQ(std::get<WriteResult>(pool.effects[2]).step, 1000);
   // Killed before the result was written: a restart, once it has found the
   // vault's checkpoints again (as a coordinator does as it starts), writes it again.
   pool.restart();
@@ -675,6 +687,123 @@ TEST(PoolStateMachine, ADoneGroupFinishesTheJobOnceTheFinalCheckpointIsHeldAndTh
   EXPECT_TRUE(pool.machine().pending_effects().empty());
   EXPECT_EQ(pool.beat(r.laptops[0], {{}, {}, {r.job}, {}}).forget,
             std::vector<std::int64_t>{r.job});
+}
+
+// ---- segments of work ----
+
+GroupEvents checkpoint_written(std::int64_t step) {
+  GroupEvents events;
+  events.lines = {fmt::format("{}{{\"event\": \"checkpoint\", \"step\": {}}}", kEventPrefix, step)};
+  events.times = {std::nullopt};
+  return events;
+}
+
+std::vector<DigestCheckpoint> digests_asked(const std::vector<PoolEffect>& effects) {
+  std::vector<DigestCheckpoint> asked;
+  for (const PoolEffect& effect : effects) {
+    if (const auto* digest = std::get_if<DigestCheckpoint>(&effect)) asked.push_back(*digest);
+  }
+  return asked;
+}
+
+using Shares = std::vector<std::pair<std::int64_t, int>>;
+Shares shares_of(const SegmentRecord& segment) {
+  Shares shares;
+  for (const SegmentShare& share : segment.shares)
+    shares.emplace_back(share.volunteer, share.ranks);
+  return shares;
+}
+
+// Each held checkpoint ends a segment that starts at the one held before; it
+// is the work of the group that wrote it, shared by its members' ranks, and
+// carries the validation digest the pool computes from its vault's copy.
+TEST(PoolStateMachine, EachHeldCheckpointEndsASegmentOfTheGroupThatWroteIt) {
+  Pool pool;
+  const std::int64_t big = pool.join("big", 3);
+  const std::int64_t small = pool.join("small", 1);
+  const std::int64_t job = pool.submit();
+  pool.tick();
+  pool.all_ready(job);
+  const std::int64_t first_group = pool.open_group(job).id;
+  pool.keep(pool.machine().group_events(first_group, checkpoint_written(200), pool.now));
+  pool.effects.clear();
+  pool.keep(pool.machine().checkpoint_arrived(whole_checkpoint(job, 200), pool.now));
+  const std::vector<DigestCheckpoint> asked = digests_asked(pool.effects);
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].job, job);
+  EXPECT_EQ(asked[0].step, 200);
+  std::vector<const SegmentRecord*> segments = pool.machine().segments_of(job);
+  ASSERT_EQ(segments.size(), 1u);
+  EXPECT_EQ(segments[0]->first_step, 0);
+  EXPECT_EQ(segments[0]->last_step, 200);
+  EXPECT_EQ(segments[0]->group, first_group);
+  EXPECT_EQ(shares_of(*segments[0]), (Shares{{big, 3}, {small, 1}}));
+  EXPECT_EQ(segments[0]->digest, "") << "until the pool has computed it";
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  pool.keep(pool.machine().checkpoint_digested(job, 200, digest, pool.now));
+  EXPECT_EQ(pool.machine().segments_of(job)[0]->digest, digest);
+  // Another digest of the same checkpoint is not believed over the first.
+  pool.keep(
+      pool.machine().checkpoint_digested(job, 200, "sha256:" + std::string(64, 'b'), pool.now));
+  EXPECT_EQ(pool.machine().segments_of(job)[0]->digest, digest);
+
+  // The small laptop dies: the next group, on the big one, restores step 200.
+  pool.pass(kTimeout + 1, {big});
+  pool.all_ready(job);
+  const std::int64_t second_group = pool.open_group(job).id;
+  ASSERT_NE(second_group, first_group);
+  EXPECT_EQ(pool.open_group(job).restore_step, 200);
+  pool.keep(pool.machine().group_events(second_group, checkpoint_written(500), pool.now));
+  pool.keep(pool.machine().checkpoint_arrived(whole_checkpoint(job, 500), pool.now));
+  segments = pool.machine().segments_of(job);
+  ASSERT_EQ(segments.size(), 2u);
+  EXPECT_EQ(segments[1]->first_step, 200);
+  EXPECT_EQ(segments[1]->last_step, 500);
+  EXPECT_EQ(segments[1]->group, second_group);
+  EXPECT_EQ(shares_of(*segments[1]), (Shares{{big, 3}}));
+
+  // Durable: a restarted pool has them, digests too, and takes a checkpoint
+  // it has not heard the writer of as the newest group's.
+  pool.restart();
+  segments = pool.machine().segments_of(job);
+  ASSERT_EQ(segments.size(), 2u);
+  EXPECT_EQ(segments[0]->digest, digest);
+  EXPECT_EQ(segments[1]->group, second_group);
+  pool.keep(pool.machine().checkpoint_arrived(whole_checkpoint(job, 800), pool.now));
+  segments = pool.machine().segments_of(job);
+  ASSERT_EQ(segments.size(), 3u);
+  EXPECT_EQ(segments[2]->first_step, 500);
+  EXPECT_EQ(segments[2]->group, second_group);
+  // A checkpoint arriving again (a restart's recall) makes no second segment.
+  pool.keep(pool.machine().checkpoint_arrived(whole_checkpoint(job, 800), pool.now));
+  EXPECT_EQ(pool.machine().segments_of(job).size(), 3u);
+  const std::vector<EventRecord> log = pool.store().events(job);
+  EXPECT_EQ(std::count_if(log.begin(), log.end(),
+                          [](const EventRecord& e) { return e.kind == "segment"; }),
+            1)
+      << "one digest found";
+}
+
+// A pool of replicas may hold a checkpoint on volunteers' copies before its
+// vault has it whole: the digest is asked for once the vault has it.
+TEST(PoolStateMachine, ASegmentHeldOnCopiesIsDigestedOnceTheVaultHasItWhole) {
+  Pool pool(replicated_settings());
+  const Running r = running(pool, 2);
+  const std::vector<std::string>& shards = kTwoShards;
+  pool.keep(pool.machine().checkpoint_arrived(
+      {r.job, 300, false, shards, {"MANIFEST.json", shards[0]}, {}, "digest"}, pool.now));
+  Heartbeat both;
+  both.holds[r.job][300] = {shards[0], shards[1]};
+  pool.effects.clear();
+  pool.beat(r.laptops[0], both);
+  pool.beat(r.laptops[1], both);
+  ASSERT_EQ(pool.job(r.job).checkpoint, 300);
+  ASSERT_EQ(pool.machine().segments_of(r.job).size(), 1u);
+  EXPECT_TRUE(digests_asked(pool.effects).empty()) << "the vault has not got it whole";
+  pool.keep(pool.machine().checkpoint_arrived(
+      {r.job, 300, true, shards, {"MANIFEST.json", shards[0], shards[1]}, {}, "digest"}, pool.now));
+  ASSERT_EQ(digests_asked(pool.effects).size(), 1u);
+  EXPECT_EQ(digests_asked(pool.effects)[0].step, 300);
 }
 
 TEST(PoolStateMachine, AFinalErrorFailsTheJobAndRestartsAreBounded) {

@@ -11,6 +11,7 @@
 #include "spare/error.hpp"
 #include "support/laptop_record.hpp"
 #include "support/manifest_records.hpp"
+#include "support/segment_records.hpp"
 #include "support/temp_dir.hpp"
 #include "tls_identity.hpp"
 
@@ -146,6 +147,26 @@ TEST(SqlitePoolStore, ManifestsAreKeptAndForgotten) {
   const testing::TempDir dir;
   SqlitePoolStore store(dir / "pool.db");
   testing::expect_manifests_kept_and_forgotten(store);
+}
+
+TEST(SqlitePoolStore, SegmentsAreKeptWithTheirSharesAndDigests) {
+  const testing::TempDir dir;
+  {
+    SqlitePoolStore store(dir / "pool.db");
+    testing::expect_segments_kept(store);
+  }
+  // A segment's record that is not what commit wrote is refused, naming it.
+  {
+    SqlitePoolStore store(dir / "pool.db");
+    store.database().execute("UPDATE segments SET record = '{\"job\": 32}' WHERE last_step = 900");
+    try {
+      store.load();
+      ADD_FAILURE() << "a damaged segment was read";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("segments (job 32, last step 900)"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(SqlitePoolStore, ACommitThatFailsLeavesNothingOfItself) {
